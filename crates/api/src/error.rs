@@ -1,0 +1,119 @@
+//! One error type for every handler: each domain error and extractor rejection becomes an
+//! RFC 9457 problem+json answer. Internal errors are logged in full; clients get a generic line.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use polyphemus_core::CoreError;
+use polyphemus_model::{FieldError, Problem};
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+    errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
+        let (status, detail, errors) = match error {
+            CoreError::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found"), vec![]),
+            CoreError::Unauthenticated(why) => (StatusCode::UNAUTHORIZED, why, vec![]),
+            CoreError::Forbidden(why) => (StatusCode::FORBIDDEN, why, vec![]),
+            CoreError::BadRequest { detail, errors } => (StatusCode::BAD_REQUEST, detail, errors),
+            CoreError::Unprocessable { detail, errors } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, detail, errors)
+            }
+            CoreError::Conflict(why) => (StatusCode::CONFLICT, why, vec![]),
+            CoreError::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, why, vec![]),
+            CoreError::Internal(why) => {
+                tracing::error!(error = %why, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the server log has the details".to_owned(),
+                    vec![],
+                )
+            }
+        };
+        Self {
+            status,
+            detail,
+            errors,
+        }
+    }
+}
+
+impl From<polyphemus_model::InvalidValue> for ApiError {
+    fn from(error: polyphemus_model::InvalidValue) -> Self {
+        CoreError::from(error).into()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let detail = match &rejection {
+            JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                "request body is larger than the limit of 1 MiB".to_owned()
+            }
+            JsonRejection::MissingJsonContentType(_) => {
+                "request body must be JSON with Content-Type: application/json".to_owned()
+            }
+            other => other.body_text(),
+        };
+        Self::new(status, detail)
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        problem_response(self.status, self.detail, self.errors)
+    }
+}
+
+/// A problem+json response.
+pub fn problem_response(status: StatusCode, detail: String, errors: Vec<FieldError>) -> Response {
+    let problem = Problem {
+        problem_type: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors,
+    };
+    let mut response = (status, axum::Json(problem)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}

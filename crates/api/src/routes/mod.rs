@@ -1,0 +1,23 @@
+//! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
+
+pub mod configs;
+pub mod ops;
+pub mod project;
+pub mod runs;
+pub mod runtime;
+pub mod workflows;
+
+use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every `/api/v1` route.
+pub fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(workflows::router())
+        .merge(configs::router())
+        .merge(runtime::router())
+        .merge(runs::router())
+        .merge(project::router())
+}
+
+pub(crate) type Problem = polyphemus_model::Problem;

@@ -1,0 +1,62 @@
+//! The project status page and the event log.
+
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery, Caller};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use polyphemus_core::services::PageRequest;
+use polyphemus_model::{Event, Page, PipelineStatus, ProjectName};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_project_status))
+        .routes(routes!(list_events))
+}
+
+/// Every config's pipeline state, last run, last success and next run.
+#[utoipa::path(get, path = "/projects/{project}/status", tag = "projects",
+    params(("project" = String, Path)),
+    responses((status = 200, body = Vec<PipelineStatus>), (status = 404, body = super::Problem)))]
+pub async fn get_project_status(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(project): ApiPath<ProjectName>,
+) -> Result<Json<Vec<PipelineStatus>>, ApiError> {
+    Ok(Json(
+        state.services.project_status(&caller, &project).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Only events of this config.
+    pub config_id: Option<i64>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The event log, newest first: who did what. Never holds secret values.
+#[utoipa::path(get, path = "/projects/{project}/events", tag = "projects",
+    params(("project" = String, Path), EventsQuery),
+    responses((status = 200, body = Page<Event>), (status = 404, body = super::Problem)))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(project): ApiPath<ProjectName>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<Page<Event>>, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    Ok(Json(
+        state
+            .services
+            .list_events(&caller, &project, query.config_id, page)
+            .await?,
+    ))
+}

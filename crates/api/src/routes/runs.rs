@@ -1,0 +1,188 @@
+//! Runs: registration, state and output, previous state, run metadata.
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use polyphemus_core::services::{PageRequest, PreviousStateQuery};
+use polyphemus_core::RegisterOutcome;
+use polyphemus_model::{
+    Page, PatchRun, ProjectName, RegisterRun, Run, RunMetadata, RunStatusReport,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_run))
+        .routes(routes!(get_run, patch_run))
+        .routes(routes!(list_config_runs))
+        .routes(routes!(get_previous_state))
+        .routes(routes!(put_run_metadata, get_run_metadata))
+}
+
+/// Registers a run (idempotent: the same body again answers 200).
+#[utoipa::path(post, path = "/projects/{project}/runs", tag = "runs",
+    params(("project" = String, Path)), request_body = RegisterRun,
+    responses((status = 201, body = Run), (status = 200, body = Run),
+              (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn register_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(project): ApiPath<ProjectName>,
+    ApiJson(body): ApiJson<RegisterRun>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let (run, outcome) = state
+        .services
+        .register_run(&caller, &project, body)
+        .await?;
+    let status = match outcome {
+        RegisterOutcome::Created => StatusCode::CREATED,
+        RegisterOutcome::AlreadyRegistered => StatusCode::OK,
+    };
+    Ok((status, Json(run)))
+}
+
+/// A run with its state and output.
+#[utoipa::path(get, path = "/projects/{project}/runs/{run_id}", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)),
+    responses((status = 200, body = Run), (status = 404, body = super::Problem)))]
+pub async fn get_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+) -> Result<Json<Run>, ApiError> {
+    Ok(Json(state.services.get_run(&caller, &project, &run_id).await?))
+}
+
+/// Merges state keys and appends or replaces output, atomically.
+#[utoipa::path(patch, path = "/projects/{project}/runs/{run_id}", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)), request_body = PatchRun,
+    responses((status = 200, body = Run), (status = 400, body = super::Problem),
+              (status = 404, body = super::Problem)))]
+pub async fn patch_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+    ApiJson(body): ApiJson<PatchRun>,
+) -> Result<Json<Run>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .patch_run(&caller, &project, &run_id, body)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Runs of a config, newest first.
+#[utoipa::path(get, path = "/projects/{project}/configs/{config_id}/runs", tag = "runs",
+    params(("project" = String, Path), ("config_id" = i64, Path), PageQuery),
+    responses((status = 200, body = Page<Run>), (status = 404, body = super::Problem)))]
+pub async fn list_config_runs(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<Page<Run>>, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    Ok(Json(
+        state
+            .services
+            .list_runs(&caller, &project, config_id, page)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviousStateParams {
+    /// Comma-separated state keys.
+    pub keys: String,
+    /// Every value, newest first, instead of the latest.
+    #[serde(default)]
+    pub collect: bool,
+    /// Only runs registered before this one.
+    pub before_run_id: Option<String>,
+    /// With `collect`, at most this many values per key (default 1000).
+    pub limit: Option<i64>,
+}
+
+/// The latest value of each key among earlier runs of this config (any version).
+#[utoipa::path(get, path = "/projects/{project}/configs/{config_id}/previous_state", tag = "runs",
+    params(("project" = String, Path), ("config_id" = i64, Path), PreviousStateParams),
+    responses((status = 200, body = Object), (status = 400, body = super::Problem),
+              (status = 404, body = super::Problem)))]
+pub async fn get_previous_state(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiQuery(params): ApiQuery<PreviousStateParams>,
+) -> Result<Json<Map<String, Value>>, ApiError> {
+    let query = PreviousStateQuery {
+        keys: params
+            .keys
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        collect: params.collect,
+        before_run_id: params.before_run_id.filter(|r| !r.is_empty()),
+        limit: params.limit,
+    };
+    Ok(Json(
+        state
+            .services
+            .previous_state(&caller, &project, config_id, query)
+            .await?,
+    ))
+}
+
+/// Stores the orchestrator's status of a run (Argo's shape), deriving duration, retries and
+/// failed nodes.
+#[utoipa::path(put, path = "/projects/{project}/runs/{run_id}/metadata", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)), request_body = RunStatusReport,
+    responses((status = 200, body = RunMetadata), (status = 422, body = super::Problem)))]
+pub async fn put_run_metadata(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+    ApiJson(body): ApiJson<RunStatusReport>,
+) -> Result<Json<RunMetadata>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .put_run_metadata(&caller, &project, &run_id, body)
+            .await?,
+    ))
+}
+
+/// The stored run metadata.
+#[utoipa::path(get, path = "/projects/{project}/runs/{run_id}/metadata", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)),
+    responses((status = 200, body = RunMetadata), (status = 404, body = super::Problem)))]
+pub async fn get_run_metadata(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+) -> Result<Json<RunMetadata>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .get_run_metadata(&caller, &project, &run_id)
+            .await?,
+    ))
+}

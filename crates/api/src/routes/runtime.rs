@@ -1,0 +1,69 @@
+//! Runtime configs (schedule, disabled, runtime params) and launching a run now.
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use polyphemus_model::{LaunchRequest, ProjectName, PutRuntimeConfig, Run, RuntimeConfig};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_runtime_config, put_runtime_config))
+        .routes(routes!(launch_config))
+}
+
+/// The runtime config of a config (defaults when never set).
+#[utoipa::path(get, path = "/projects/{project}/configs/{config_id}/runtime", tag = "runtime",
+    params(("project" = String, Path), ("config_id" = i64, Path)),
+    responses((status = 200, body = RuntimeConfig), (status = 404, body = super::Problem)))]
+pub async fn get_runtime_config(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+) -> Result<Json<RuntimeConfig>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .get_runtime(&caller, &project, config_id)
+            .await?,
+    ))
+}
+
+/// Changes the given fields; `null` clears `run_interval_s`, `cron` or `timezone`.
+#[utoipa::path(put, path = "/projects/{project}/configs/{config_id}/runtime", tag = "runtime",
+    params(("project" = String, Path), ("config_id" = i64, Path)), request_body = PutRuntimeConfig,
+    responses((status = 200, body = RuntimeConfig), (status = 422, body = super::Problem)))]
+pub async fn put_runtime_config(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiJson(body): ApiJson<PutRuntimeConfig>,
+) -> Result<Json<RuntimeConfig>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .put_runtime(&caller, &project, config_id, body)
+            .await?,
+    ))
+}
+
+/// Submits a run of the config (latest version unless given) to the orchestrator.
+#[utoipa::path(post, path = "/projects/{project}/configs/{config_id}/launch", tag = "runtime",
+    params(("project" = String, Path), ("config_id" = i64, Path)), request_body = LaunchRequest,
+    responses((status = 202, body = Run), (status = 404, body = super::Problem),
+              (status = 503, body = super::Problem)))]
+pub async fn launch_config(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiJson(body): ApiJson<LaunchRequest>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let run = state
+        .services
+        .launch(&caller, &project, config_id, body.version_number)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}

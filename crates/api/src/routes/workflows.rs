@@ -1,0 +1,50 @@
+//! Workflow manifests (read-only, from code).
+
+use crate::error::ApiError;
+use crate::extract::{ApiPath, Caller};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use polyphemus_model::WorkflowManifest;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_workflows))
+        .routes(routes!(get_workflow))
+}
+
+/// Every workflow manifest.
+#[utoipa::path(get, path = "/workflows", tag = "workflows",
+    responses((status = 200, body = Vec<WorkflowManifest>), (status = 401, body = super::Problem)))]
+pub async fn list_workflows(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Json<Vec<WorkflowManifest>> {
+    Json(
+        state
+            .services
+            .registry
+            .all()
+            .map(|m| m.manifest.clone())
+            .collect(),
+    )
+}
+
+/// One workflow manifest.
+#[utoipa::path(get, path = "/workflows/{name}", tag = "workflows",
+    params(("name" = String, Path, description = "manifest name")),
+    responses((status = 200, body = WorkflowManifest), (status = 404, body = super::Problem)))]
+pub async fn get_workflow(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<WorkflowManifest>, ApiError> {
+    state
+        .services
+        .registry
+        .get(&name)
+        .map(|m| Json(m.manifest.clone()))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("workflow {name} not found")))
+}

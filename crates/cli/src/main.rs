@@ -1,0 +1,97 @@
+//! The `polyphemus` binary: server, store administration, the local engine and the API client.
+
+mod client_commands;
+mod settings;
+mod server;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use settings::GlobalArgs;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "polyphemus", version, about = "Control plane for research ETL pipelines")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the store and serve the HTTP API (embedded default: SQLite in the data dir).
+    Serve(server::ServeArgs),
+    /// Apply store migrations and exit.
+    Migrate,
+    /// Create, list or revoke API tokens (talks to the store directly).
+    #[command(subcommand)]
+    Token(server::TokenCommand),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    #[command(flatten)]
+    Client(client_commands::ClientCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { 2 } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    settings::init_tracing(&cli.command_name());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::from(1)
+        }
+    }
+}
+
+impl Cli {
+    fn command_name(&self) -> String {
+        match &self.command {
+            Command::Serve(_) => "serve".into(),
+            _ => "client".into(),
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => server::serve(&cli.global, args).await?,
+        Command::Migrate => server::migrate(&cli.global).await?,
+        Command::Token(command) => server::token(&cli.global, command).await?,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "polyphemus", &mut std::io::stdout());
+        }
+        Command::Client(command) => return client_commands::run(&cli.global, command).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An error and its causes on one line: `what: why: root cause`.
+fn one_line(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}

@@ -1,0 +1,273 @@
+//! Server-side commands: `serve`, `migrate`, `token`. They open the store directly.
+
+use crate::settings::GlobalArgs;
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use polyphemus_core::auth::parse_ttl;
+use polyphemus_core::{Registry, SecretKeys, Services};
+use polyphemus_model::Role;
+use polyphemus_store::{Store, StoreOptions};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "POLYPHEMUS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (shown once).
+    Create {
+        /// Who the token is for (recorded as actor in the event log).
+        #[arg(long)]
+        name: String,
+        /// Project the role applies to, or `*` for all projects.
+        #[arg(long)]
+        project: String,
+        #[arg(long, value_parser = ["viewer", "editor", "admin"])]
+        role: String,
+        /// Lifetime: 30d, 12h, 1y …
+        #[arg(long, default_value = "90d")]
+        ttl: String,
+    },
+    /// Revoke a token by its id (effective within seconds on every server).
+    Revoke { id: String },
+    /// List issued user tokens (ids and names, never the tokens).
+    List,
+}
+
+/// Creates the data dir (0700) when the embedded default uses it.
+fn ensure_data_dir(global: &GlobalArgs) -> anyhow::Result<()> {
+    if global.is_postgres() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&global.data_dir)
+        .with_context(|| format!("creating data dir {}", global.data_dir.display()))?;
+    restrict_permissions(&global.data_dir, 0o700)
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting permissions of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Writes a new file readable only by its owner; fails if it exists.
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The secret key: `POLYPHEMUS_SECRET_KEY`, else `<data dir>/secret.key` (created on first use
+/// by the embedded default; PostgreSQL deployments must set the variable).
+fn load_keys(global: &GlobalArgs) -> anyhow::Result<SecretKeys> {
+    if let Ok(encoded) = std::env::var("POLYPHEMUS_SECRET_KEY") {
+        return SecretKeys::from_base64(&encoded).context("POLYPHEMUS_SECRET_KEY");
+    }
+    let path = global.secret_key_path();
+    if !path.exists() {
+        if global.is_postgres() {
+            bail!(
+                "POLYPHEMUS_SECRET_KEY is not set: a PostgreSQL deployment needs it \
+                 (base64 of 32 random bytes, e.g. `head -c32 /dev/urandom | base64`)"
+            );
+        }
+        write_private_file(&path, &SecretKeys::generate_base64())?;
+        tracing::info!(path = %path.display(), "created a new secret key");
+    }
+    let encoded = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading secret key {}", path.display()))?;
+    SecretKeys::from_base64(&encoded).with_context(|| format!("secret key {}", path.display()))
+}
+
+async fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
+    ensure_data_dir(global)?;
+    let store = Store::connect(&global.database_url(), &StoreOptions::default())
+        .await
+        .context("connecting to the store")?;
+    store.migrate().await.context("migrating the store")?;
+    Ok(store)
+}
+
+async fn open_services(global: &GlobalArgs) -> anyhow::Result<Services> {
+    let store = open_store(global).await?;
+    let keys = load_keys(global)?;
+    Ok(Services::new(store, Registry::builtin(), keys))
+}
+
+pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
+    open_store(global).await?;
+    println!("store migrated: {}", redact_url(&global.database_url()));
+    Ok(())
+}
+
+pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let services = open_services(global).await?;
+    ensure_admin_token(global, &services).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
+    println!("polyphemus listening on http://{address}");
+    axum::serve(listener, polyphemus_api::app(services))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    Ok(())
+}
+
+/// On first start, writes an admin token (all projects) to `<data dir>/admin.token`.
+async fn ensure_admin_token(global: &GlobalArgs, services: &Services) -> anyhow::Result<()> {
+    let path = global.admin_token_path();
+    if path.exists() {
+        println!("admin token: {}", path.display());
+        return Ok(());
+    }
+    if global.is_postgres() && !global.data_dir.exists() {
+        // PostgreSQL deployments create tokens with `polyphemus token create`.
+        return Ok(());
+    }
+    std::fs::create_dir_all(&global.data_dir)?;
+    let roles = BTreeMap::from([("*".to_owned(), Role::Admin)]);
+    let issued = services
+        .tokens
+        .issue_user("admin", roles, chrono::Duration::days(3650))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_private_file(&path, &issued.token)?;
+    println!("admin token written to {} (mode 0600)", path.display());
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {
+    let services = open_services(global).await?;
+    match command {
+        TokenCommand::Create {
+            name,
+            project,
+            role,
+            ttl,
+        } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let ttl = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
+            let issued = services
+                .tokens
+                .issue_user(&name, BTreeMap::from([(project, role)]), ttl)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "token id {} for {name}, expires {}",
+                issued.id,
+                issued.expires_at.to_rfc3339()
+            );
+            println!("{}", issued.token);
+        }
+        TokenCommand::Revoke { id } => {
+            services
+                .tokens
+                .revoke(&id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("revoked {id}");
+        }
+        TokenCommand::List => {
+            for record in services.store.list_tokens().await? {
+                let state = if record.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    record.id,
+                    record.name,
+                    record.scope.0,
+                    record
+                        .expires_at
+                        .map(|at| at.to_rfc3339())
+                        .unwrap_or_default(),
+                    state
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hides a password in a database URL before it is printed or logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://me:pw@db:5432/x"),
+            "postgres://me:***@db:5432/x"
+        );
+        assert_eq!(redact_url("postgres://me@db/x"), "postgres://me@db/x");
+        assert_eq!(redact_url("sqlite://data/p.db"), "sqlite://data/p.db");
+    }
+}

@@ -1,0 +1,17 @@
+//! Polyphemus's rules: manifests, config versioning, secrets, runs and their state, schedules,
+//! tokens and access. Handlers call these services; the services call the store.
+
+pub mod auth;
+pub mod crypto;
+mod error;
+pub mod manifests;
+pub mod schedule;
+pub mod services;
+mod validate;
+
+pub use auth::{Principal, TaskGrant, TokenAuthority};
+pub use crypto::SecretKeys;
+pub use error::CoreError;
+pub use manifests::Registry;
+pub use services::Services;
+pub use polyphemus_store::{ChangeOutcome, RegisterOutcome};

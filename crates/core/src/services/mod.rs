@@ -1,0 +1,36 @@
+//! The services: one struct holding what every rule needs, with one module per resource.
+
+mod configs;
+mod cursor;
+mod launch;
+mod runs;
+mod runtime;
+mod status;
+
+pub use cursor::{Cursor, PageRequest};
+
+use crate::{Registry, SecretKeys, TokenAuthority};
+use polyphemus_store::Store;
+use std::sync::Arc;
+
+/// Everything the rules need; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub store: Store,
+    pub registry: Registry,
+    pub keys: Arc<SecretKeys>,
+    pub tokens: TokenAuthority,
+}
+
+impl Services {
+    pub fn new(store: Store, registry: Registry, keys: SecretKeys) -> Self {
+        let tokens = TokenAuthority::new(&keys, store.clone());
+        Self {
+            store,
+            registry,
+            keys: Arc::new(keys),
+            tokens,
+        }
+    }
+}
+pub use runs::PreviousStateQuery;

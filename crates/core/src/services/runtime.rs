@@ -1,0 +1,180 @@
+//! Runtime config rules: schedule (interval or cron in a time zone), disabled, runtime params.
+
+use super::Services;
+use crate::error::OrNotFound;
+use crate::schedule::Schedule;
+use crate::{CoreError, Principal};
+use chrono::Utc;
+use polyphemus_model::{FieldError, ProjectName, PutRuntimeConfig, Role, RuntimeConfig};
+use polyphemus_store::{NewEvent, RuntimeRecord};
+use polyphemus_store::Json;
+use serde_json::{json, Value};
+
+impl Services {
+    pub async fn get_runtime(
+        &self,
+        principal: &Principal,
+        project: &ProjectName,
+        config_id: i64,
+    ) -> Result<RuntimeConfig, CoreError> {
+        principal.require(project, Role::Viewer)?;
+        let record = self
+            .store
+            .get_runtime(project.as_str(), config_id)
+            .await
+            .or_not_found(|| format!("config {config_id}"))?;
+        Ok(match record {
+            Some(record) => to_wire(record),
+            None => RuntimeConfig {
+                config_id,
+                run_interval_s: None,
+                cron: None,
+                timezone: None,
+                disabled: false,
+                config: json!({}),
+                next_run_at: None,
+                updated_at: None,
+            },
+        })
+    }
+
+    pub async fn put_runtime(
+        &self,
+        principal: &Principal,
+        project: &ProjectName,
+        config_id: i64,
+        request: PutRuntimeConfig,
+    ) -> Result<RuntimeConfig, CoreError> {
+        principal.require(project, Role::Editor)?;
+        let latest = self
+            .store
+            .latest_config(project.as_str(), config_id)
+            .await
+            .or_not_found(|| format!("config {config_id}"))?;
+        let manifest = self.manifest(&latest.workflow_type)?;
+        if let Some(params) = &request.config {
+            let errors = manifest.runtime_errors(params);
+            if !errors.is_empty() {
+                return Err(CoreError::Unprocessable {
+                    detail: format!(
+                        "config does not match the runtime params schema of workflow {}",
+                        manifest.name()
+                    ),
+                    errors,
+                });
+            }
+        }
+        let event = NewEvent::new(
+            project.as_str(),
+            &principal.actor(),
+            "runtime.updated",
+            serde_json::to_value(&request).unwrap_or(Value::Null),
+        );
+        let record = self
+            .store
+            .update_runtime(
+                project.as_str(),
+                config_id,
+                |current| merge_runtime(config_id, current, request),
+                event,
+            )
+            .await
+            .map_err(|error| match error {
+                CoreError::NotFound(_) => CoreError::not_found(format!("config {config_id}")),
+                other => other,
+            })?;
+        Ok(to_wire(record))
+    }
+}
+
+/// Applies a PUT to the stored runtime config and decides `next_run_at`: kept while the
+/// schedule is unchanged, recomputed from now when it changes, cleared when disabled.
+fn merge_runtime(
+    config_id: i64,
+    current: Option<RuntimeRecord>,
+    request: PutRuntimeConfig,
+) -> Result<RuntimeRecord, CoreError> {
+    let now = Utc::now();
+    let before = current.unwrap_or(RuntimeRecord {
+        config_id,
+        run_interval_s: None,
+        cron: None,
+        timezone: None,
+        disabled: false,
+        config: Json(json!({})),
+        next_run_at: None,
+        updated_at: now,
+    });
+    let mut next = before.clone();
+    if let Some(interval) = request.run_interval_s {
+        next.run_interval_s = interval;
+    }
+    if let Some(cron) = request.cron {
+        next.cron = cron.filter(|c| !c.trim().is_empty());
+    }
+    if let Some(timezone) = request.timezone {
+        next.timezone = timezone;
+    }
+    if let Some(disabled) = request.disabled {
+        next.disabled = disabled;
+    }
+    if let Some(params) = request.config {
+        next.config = Json(params);
+    }
+    let mut errors = Vec::new();
+    let schedule = match (next.run_interval_s, next.cron.as_deref()) {
+        (Some(_), Some(_)) => {
+            errors.push(field("/cron", "set either run_interval_s or cron, not both"));
+            None
+        }
+        (Some(seconds), None) => Schedule::every_seconds(seconds)
+            .map_err(|m| errors.push(field("/run_interval_s", &m)))
+            .ok(),
+        (None, Some(cron)) => Schedule::cron(cron, next.timezone.as_deref())
+            .map_err(|m| {
+                let pointer = if m.contains("time zone") { "/timezone" } else { "/cron" };
+                errors.push(field(pointer, &m));
+            })
+            .ok(),
+        (None, None) => None,
+    };
+    if !errors.is_empty() {
+        return Err(CoreError::Unprocessable {
+            detail: "the schedule is not valid".into(),
+            errors,
+        });
+    }
+    let schedule_changed = next.run_interval_s != before.run_interval_s
+        || next.cron != before.cron
+        || next.timezone != before.timezone
+        || (before.disabled && !next.disabled);
+    next.next_run_at = match schedule {
+        None => None,
+        Some(_) if next.disabled => None,
+        Some(schedule) if schedule_changed || before.next_run_at.is_none() => {
+            schedule.next_after(now)
+        }
+        Some(_) => before.next_run_at,
+    };
+    Ok(next)
+}
+
+fn field(pointer: &str, message: &str) -> FieldError {
+    FieldError {
+        pointer: pointer.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn to_wire(record: RuntimeRecord) -> RuntimeConfig {
+    RuntimeConfig {
+        config_id: record.config_id,
+        run_interval_s: record.run_interval_s,
+        cron: record.cron,
+        timezone: record.timezone,
+        disabled: record.disabled,
+        config: record.config.0,
+        next_run_at: record.next_run_at,
+        updated_at: Some(record.updated_at),
+    }
+}

@@ -1,0 +1,153 @@
+//! Configs, their versions, secrets, runtime configs and workflow manifests on the wire.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// One version of a config. Secrets are always redacted to `***`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Config {
+    /// Row id of this version.
+    pub id: i64,
+    /// Names the config across all its versions.
+    pub config_id: i64,
+    pub version_number: i32,
+    pub project_name: String,
+    /// The manifest's name.
+    pub workflow_type: String,
+    /// The user's label.
+    pub workflow_name: String,
+    pub config: Value,
+    /// Secret names mapped to `***`.
+    pub secrets: BTreeMap<String, String>,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConfig {
+    pub workflow_type: String,
+    pub workflow_name: String,
+    pub config: Value,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A changed `config` inserts version N+1; otherwise the latest row changes in place.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Optimistic concurrency: the latest version the caller edited; 409 when it is stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i32>,
+}
+
+/// `{name: value | null}`: a value sets the secret, null removes it.
+pub type SecretsPatch = BTreeMap<String, Option<String>>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConfigVersionSummary {
+    pub version_number: i32,
+    pub id: i64,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The schedule and runtime params of a config (one per `config_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RuntimeConfig {
+    pub config_id: i64,
+    pub run_interval_s: Option<i64>,
+    pub cron: Option<String>,
+    /// IANA time zone the cron expression is read in; UTC when absent.
+    pub timezone: Option<String>,
+    pub disabled: bool,
+    pub config: Value,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Absent fields keep their stored value; `null` clears `run_interval_s` or `cron`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutRuntimeConfig {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[schema(value_type = Option<i64>)]
+    pub run_interval_s: Option<Option<i64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub cron: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRequest {
+    #[serde(default)]
+    pub version_number: Option<i32>,
+}
+
+/// A workflow type, defined in code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowManifest {
+    pub name: String,
+    pub description: String,
+    pub config_schema: Value,
+    pub runtime_params_schema: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_schema: Option<Value>,
+    pub secrets: Vec<String>,
+    pub workflow_file: String,
+    pub example_config: Value,
+}

@@ -1,0 +1,29 @@
+//! Wire types of the v1 HTTP API: what the server answers and the client sends.
+//!
+//! Field names follow `shared/spec/http-api.md`. Both the server (OpenAPI via `utoipa`) and the
+//! typed client use these types, so the two cannot drift.
+
+mod config;
+mod ids;
+mod problem;
+mod run;
+mod status;
+
+pub use config::*;
+pub use ids::*;
+pub use problem::*;
+pub use run::*;
+pub use status::*;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One page of a listing; `next_cursor` is opaque and absent on the last page.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The value shown in place of every secret.
+pub const REDACTED: &str = "***";

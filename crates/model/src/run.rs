@@ -1,0 +1,89 @@
+//! Runs, their state and output, and the orchestrator's run metadata on the wire.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// One execution of a config version, keyed by the orchestrator's uid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Run {
+    pub run_id: String,
+    pub name: String,
+    pub project_name: String,
+    pub config_id: i64,
+    pub version_number: i32,
+    pub state: Value,
+    pub output: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRun {
+    pub run_id: String,
+    pub name: String,
+    pub config_id: i64,
+    pub version_number: i32,
+}
+
+/// `state` keys replace the stored top-level keys atomically; `append_output` appends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRun {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub state: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append_output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// What the orchestrator reports about a run, in Argo's shape (snake_case or Argo's camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunStatusReport {
+    pub phase: String,
+    #[serde(default, alias = "startedAt")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, alias = "finishedAt")]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub nodes: BTreeMap<String, NodeReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NodeReport {
+    pub name: String,
+    #[serde(default, alias = "displayName")]
+    pub display_name: Option<String>,
+    #[serde(rename = "type")]
+    pub node_type: String,
+    pub phase: String,
+    #[serde(default, alias = "startedAt")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, alias = "finishedAt")]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub retries: Option<i32>,
+}
+
+/// Stored run metadata: the report plus fields derived from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunMetadata {
+    pub run_id: String,
+    #[serde(flatten)]
+    pub report: RunStatusReport,
+    pub duration_s: Option<f64>,
+    /// Retry attempts across all nodes.
+    pub retries: i32,
+    /// Names of the nodes that failed or errored.
+    pub failed_nodes: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,105 @@
+//! Project status page rows and event log entries on the wire.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PipelineState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Error,
+    Disabled,
+}
+
+impl PipelineState {
+    /// Derives a pipeline's state from its runtime flag and its last run's phase.
+    /// A run with no metadata yet has been registered and is taken as running.
+    pub fn derive(disabled: bool, last_run: Option<Option<&str>>) -> Self {
+        if disabled {
+            return Self::Disabled;
+        }
+        match last_run {
+            None => Self::Pending,
+            Some(None) => Self::Running,
+            Some(Some(phase)) => match phase {
+                "Succeeded" => Self::Succeeded,
+                "Failed" => Self::Failed,
+                "Error" => Self::Error,
+                _ => Self::Running,
+            },
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Error => "error",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LastRun {
+    pub run_id: String,
+    /// The orchestrator's phase; absent until run metadata is written.
+    pub phase: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PipelineStatus {
+    pub config_id: i64,
+    pub version_number: i32,
+    pub workflow_type: String,
+    pub workflow_name: String,
+    pub pipeline_state: PipelineState,
+    pub last_run: Option<LastRun>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the event log: who did what. Never holds a secret value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub config_id: Option<i64>,
+    pub version_number: Option<i32>,
+    pub run_id: Option<String>,
+    pub detail: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipeline_state_follows_last_run() {
+        assert_eq!(PipelineState::derive(true, None), PipelineState::Disabled);
+        assert_eq!(PipelineState::derive(false, None), PipelineState::Pending);
+        assert_eq!(
+            PipelineState::derive(false, Some(None)),
+            PipelineState::Running
+        );
+        assert_eq!(
+            PipelineState::derive(false, Some(Some("Failed"))),
+            PipelineState::Failed
+        );
+        assert_eq!(
+            PipelineState::derive(false, Some(Some("Running"))),
+            PipelineState::Running
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! Runs: idempotent registration, atomic state merge and output append, previous state, metadata.
+
+use crate::events::{insert_event, now};
+use crate::records::RunRow;
+use crate::{
+    on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange,
+    RunMetadataRecord, RunRecord, Store, StoreError,
+};
+use serde_json::Value;
+use sqlx::types::Json;
+
+const RUN_COLUMNS: &str = "seq, run_id, name, project_name, config_id, version_number, state, \
+    output, created_at, updated_at";
+
+impl Store {
+    /// Registers a run; the same registration again is `AlreadyRegistered`, and a run id that
+    /// belongs to another config (or version) is a conflict.
+    pub async fn register_run(
+        &self,
+        new: &NewRun,
+        mut event: NewEvent,
+    ) -> Result<(RunRecord, RegisterOutcome), StoreError> {
+        let at = now();
+        let insert = format!(
+            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
+        );
+        let select = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1");
+        let (row, outcome) = on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted: Option<RunRow> = sqlx::query_as(&insert)
+                .bind(&new.run_id)
+                .bind(&new.name)
+                .bind(&new.project_name)
+                .bind(new.config_id)
+                .bind(new.version_number)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let result = match inserted {
+                Some(row) => {
+                    event.config_id = Some(new.config_id);
+                    event.version_number = Some(new.version_number);
+                    event.run_id = Some(new.run_id.clone());
+                    insert_event!(event, at).execute(&mut *tx).await?;
+                    (row, RegisterOutcome::Created)
+                }
+                None => {
+                    let row: RunRow = sqlx::query_as(&select)
+                        .bind(&new.run_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let same = row.project_name == new.project_name
+                        && row.config_id == new.config_id
+                        && row.version_number == new.version_number;
+                    if !same {
+                        return Err(StoreError::Conflict(format!(
+                            "run_id {} is already registered to another config version",
+                            new.run_id
+                        )));
+                    }
+                    (row, RegisterOutcome::AlreadyRegistered)
+                }
+            };
+            tx.commit().await?;
+            Ok::<_, StoreError>(result)
+        })?;
+        Ok((row.into(), outcome))
+    }
+
+    pub async fn get_run(&self, project: &str, run_id: &str) -> Result<RunRecord, StoreError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1 AND project_name = $2");
+        let row: RunRow = on_reader!(self, pool =>
+            sqlx::query_as(&sql).bind(run_id).bind(project).fetch_one(pool).await)?;
+        Ok(row.into())
+    }
+
+    /// Runs of a config, newest first; `before` is a run `seq` from the previous page.
+    pub async fn list_runs(
+        &self,
+        project: &str,
+        config_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE config_id = $1 AND project_name = $2 AND seq < $3 \
+             ORDER BY seq DESC LIMIT $4"
+        );
+        let rows: Vec<RunRow> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(config_id)
+            .bind(project)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Merges state keys (top-level keys replace), appends or replaces output, in SQL.
+    /// Keys must already be checked with `polyphemus_model::check_key`.
+    pub async fn change_run(
+        &self,
+        project: &str,
+        run_id: &str,
+        change: &RunChange,
+    ) -> Result<RunRecord, StoreError> {
+        let at = now();
+        let append = change.append_output.as_deref().unwrap_or("");
+        let row: RunRow = match self.backend() {
+            Backend::Postgres => {
+                let pool = self.postgres_pool().ok_or(StoreError::InvalidUrl)?;
+                sqlx::query_as(&merge_run_postgres_sql())
+                    .bind(Json(&change.state))
+                    .bind(append)
+                    .bind(&change.replace_output)
+                    .bind(at)
+                    .bind(run_id)
+                    .bind(project)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Backend::Sqlite => {
+                let (sql, paths) = merge_run_sqlite_sql(&change.state);
+                on_writer!(self, pool => {
+                    let mut tx = pool.begin().await?;
+                    let mut query = sqlx::query_as(&sql)
+                        .bind(append)
+                        .bind(&change.replace_output)
+                        .bind(at)
+                        .bind(run_id)
+                        .bind(project);
+                    for (path, value) in paths.iter().zip(change.state.values()) {
+                        query = query.bind(path).bind(Json(value));
+                    }
+                    let row: RunRow = query.fetch_one(&mut *tx).await?;
+                    sqlx::query(
+                        "INSERT INTO run_state_keys (config_id, key, run_seq) \
+                         SELECT $1, key, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
+                    )
+                    .bind(row.config_id)
+                    .bind(row.seq)
+                    .bind(Json(&change.state))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(row)
+                })?
+            }
+        };
+        Ok(row.into())
+    }
+
+    /// For each key, the values held by earlier runs of the config (any version), newest first:
+    /// at most `per_key` of them. Each key is one index range scan on `run_state_keys`.
+    pub async fn previous_state(
+        &self,
+        config_id: i64,
+        keys: &[String],
+        before_seq: Option<i64>,
+        per_key: i64,
+    ) -> Result<Vec<(String, Vec<Value>)>, StoreError> {
+        let extract = match self.backend() {
+            Backend::Postgres => "r.state -> k.key",
+            Backend::Sqlite => "r.state -> ('$.\"' || k.key || '\"')",
+        };
+        let sql = format!(
+            "SELECT {extract} FROM run_state_keys k JOIN runs r ON r.seq = k.run_seq \
+             WHERE k.config_id = $1 AND k.key = $2 AND k.run_seq < $3 \
+             ORDER BY k.run_seq DESC LIMIT $4"
+        );
+        let before = before_seq.unwrap_or(i64::MAX);
+        let mut found = Vec::with_capacity(keys.len());
+        on_reader!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            for key in keys {
+                let values: Vec<(Json<Value>,)> = sqlx::query_as(&sql)
+                    .bind(config_id)
+                    .bind(key)
+                    .bind(before)
+                    .bind(per_key)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                found.push((key.clone(), values.into_iter().map(|(value,)| value.0).collect()));
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(found)
+    }
+
+    /// Stores (or replaces) the orchestrator's report of a run.
+    pub async fn put_run_metadata(
+        &self,
+        project: &str,
+        run_id: &str,
+        metadata: &NewRunMetadata,
+    ) -> Result<RunMetadataRecord, StoreError> {
+        let at = now();
+        let record: RunMetadataRecord = on_writer!(self, pool => sqlx::query_as(
+            "INSERT INTO run_metadata (run_seq, run_id, config_id, version_number, phase, started_at, \
+             finished_at, message, nodes, duration_s, retries, failed_nodes, updated_at) \
+             SELECT seq, run_id, config_id, version_number, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             FROM runs WHERE run_id = $1 AND project_name = $2 \
+             ON CONFLICT (run_seq) DO UPDATE SET phase = excluded.phase, \
+             started_at = excluded.started_at, finished_at = excluded.finished_at, \
+             message = excluded.message, nodes = excluded.nodes, duration_s = excluded.duration_s, \
+             retries = excluded.retries, failed_nodes = excluded.failed_nodes, \
+             updated_at = excluded.updated_at \
+             RETURNING run_id, phase, started_at, finished_at, message, nodes, duration_s, retries, \
+             failed_nodes, updated_at",
+        )
+        .bind(run_id)
+        .bind(project)
+        .bind(&metadata.phase)
+        .bind(metadata.started_at)
+        .bind(metadata.finished_at)
+        .bind(&metadata.message)
+        .bind(Json(&metadata.nodes))
+        .bind(metadata.duration_s)
+        .bind(metadata.retries)
+        .bind(Json(&metadata.failed_nodes))
+        .bind(at)
+        .fetch_one(pool)
+        .await)?;
+        Ok(record)
+    }
+
+    pub async fn get_run_metadata(
+        &self,
+        project: &str,
+        run_id: &str,
+    ) -> Result<RunMetadataRecord, StoreError> {
+        let record: RunMetadataRecord = on_reader!(self, pool => sqlx::query_as(
+            "SELECT m.run_id, m.phase, m.started_at, m.finished_at, m.message, m.nodes, m.duration_s, \
+             m.retries, m.failed_nodes, m.updated_at FROM run_metadata m JOIN runs r ON r.seq = m.run_seq \
+             WHERE m.run_id = $1 AND r.project_name = $2",
+        )
+        .bind(run_id)
+        .bind(project)
+        .fetch_one(pool)
+        .await)?;
+        Ok(record)
+    }
+}
+
+/// The run-merge statement for PostgreSQL: one statement updates state and output and indexes
+/// the state keys. The benchmark issues this same statement directly.
+pub fn merge_run_postgres_sql() -> String {
+    format!(
+        "WITH updated AS ( \
+           UPDATE runs SET state = state || $1, \
+             output = COALESCE($3, output) || $2, updated_at = $4 \
+           WHERE run_id = $5 AND project_name = $6 RETURNING {RUN_COLUMNS} \
+         ), indexed AS ( \
+           INSERT INTO run_state_keys (config_id, key, run_seq) \
+           SELECT u.config_id, k.key, u.seq FROM updated u, jsonb_object_keys($1) AS k(key) \
+           ON CONFLICT DO NOTHING \
+         ) SELECT {RUN_COLUMNS} FROM updated"
+    )
+}
+
+/// SQLite has no `||` on JSON objects; `json_set` with one path per key replaces top-level
+/// keys whole (json_patch would merge nested objects). Paths are bound, never spliced.
+fn merge_run_sqlite_sql(state: &serde_json::Map<String, Value>) -> (String, Vec<String>) {
+    let mut set = String::from("state");
+    let mut paths = Vec::with_capacity(state.len());
+    for (index, key) in state.keys().enumerate() {
+        let path_param = 6 + 2 * index;
+        set = format!("json_set({set}, ${path_param}, json(${}))", path_param + 1);
+        paths.push(format!("$.\"{key}\""));
+    }
+    let sql = format!(
+        "UPDATE runs SET state = {set}, output = COALESCE($2, output) || $1, updated_at = $3 \
+         WHERE run_id = $4 AND project_name = $5 RETURNING {RUN_COLUMNS}"
+    );
+    (sql, paths)
+}

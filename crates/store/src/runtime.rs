@@ -1,0 +1,101 @@
+//! Runtime configs: one row per config id with schedule, disabled flag and runtime params.
+
+use crate::events::{insert_event, now};
+use crate::{on_reader, on_writer, NewEvent, RuntimeRecord, Store, StoreError};
+use sqlx::types::Json;
+
+const RUNTIME_COLUMNS: &str =
+    "config_id, run_interval_s, cron, timezone, disabled, config, next_run_at, updated_at";
+
+impl Store {
+    /// The runtime config of a config of `project`; `None` when none was ever set.
+    /// `NotFound` when the config itself does not exist in the project.
+    pub async fn get_runtime(
+        &self,
+        project: &str,
+        config_id: i64,
+    ) -> Result<Option<RuntimeRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1 \
+             AND EXISTS (SELECT 1 FROM config_heads WHERE config_id = $1 AND project_name = $2)"
+        );
+        let record: Option<RuntimeRecord> = on_reader!(self, pool =>
+            sqlx::query_as(&sql).bind(config_id).bind(project).fetch_optional(pool).await)?;
+        if record.is_none() && !self.config_exists(project, config_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        Ok(record)
+    }
+
+    async fn config_exists(&self, project: &str, config_id: i64) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT config_id FROM config_heads WHERE config_id = $1 AND project_name = $2",
+        )
+        .bind(config_id)
+        .bind(project)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Replaces the runtime config with what `decide` makes of the current one, under the
+    /// config head's lock so two concurrent updates cannot interleave.
+    pub async fn update_runtime<F, E>(
+        &self,
+        project: &str,
+        config_id: i64,
+        decide: F,
+        mut event: NewEvent,
+    ) -> Result<RuntimeRecord, E>
+    where
+        F: FnOnce(Option<RuntimeRecord>) -> Result<RuntimeRecord, E>,
+        E: From<StoreError>,
+    {
+        let at = now();
+        let select = format!("SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1");
+        let upsert = format!(
+            "INSERT INTO runtime_configs ({RUNTIME_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (config_id) DO UPDATE SET run_interval_s = excluded.run_interval_s, \
+             cron = excluded.cron, timezone = excluded.timezone, disabled = excluded.disabled, \
+             config = excluded.config, next_run_at = excluded.next_run_at, \
+             updated_at = excluded.updated_at RETURNING {RUNTIME_COLUMNS}"
+        );
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::from)?;
+            sqlx::query_as::<_, (i32,)>(
+                "UPDATE config_heads SET latest_version = latest_version \
+                 WHERE config_id = $1 AND project_name = $2 RETURNING latest_version",
+            )
+            .bind(config_id)
+            .bind(project)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            let current: Option<RuntimeRecord> = sqlx::query_as(&select)
+                .bind(config_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            let next = decide(current)?;
+            let record: RuntimeRecord = sqlx::query_as(&upsert)
+                .bind(config_id)
+                .bind(next.run_interval_s)
+                .bind(&next.cron)
+                .bind(&next.timezone)
+                .bind(next.disabled)
+                .bind(Json(&next.config.0))
+                .bind(next.next_run_at)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            event.config_id = Some(config_id);
+            insert_event!(event, at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok(record)
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! The project status page: every config's latest version, schedule and last run in one query.
+
+use crate::{on_reader, StatusRecord, Store, StoreError};
+
+impl Store {
+    /// One row per config of the project. Each correlated subquery is an index lookup
+    /// (`runs_by_config`, `run_metadata_successes`), so cost grows with configs, not runs.
+    pub async fn project_status(&self, project: &str) -> Result<Vec<StatusRecord>, StoreError> {
+        let rows: Vec<StatusRecord> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT h.config_id, h.latest_version AS version_number, h.workflow_type, c.workflow_name, \
+               COALESCE(rc.disabled, FALSE) AS disabled, rc.next_run_at, \
+               lr.run_id AS last_run_id, m.phase AS last_phase, m.started_at AS last_started_at, \
+               m.finished_at AS last_finished_at, \
+               (SELECT s.finished_at FROM run_metadata s WHERE s.config_id = h.config_id \
+                  AND s.phase = 'Succeeded' AND s.finished_at IS NOT NULL \
+                  ORDER BY s.finished_at DESC LIMIT 1) AS last_success_at \
+             FROM config_heads h \
+             JOIN configs c ON c.config_id = h.config_id AND c.version_number = h.latest_version \
+             LEFT JOIN runtime_configs rc ON rc.config_id = h.config_id \
+             LEFT JOIN runs lr ON lr.seq = \
+               (SELECT r.seq FROM runs r WHERE r.config_id = h.config_id ORDER BY r.seq DESC LIMIT 1) \
+             LEFT JOIN run_metadata m ON m.run_seq = lr.seq \
+             WHERE h.project_name = $1 ORDER BY h.config_id",
+        )
+        .bind(project)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+}
