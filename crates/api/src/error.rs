@@ -31,7 +31,9 @@ impl ApiError {
 impl From<CoreError> for ApiError {
     fn from(error: CoreError) -> Self {
         let (status, detail, errors) = match error {
-            CoreError::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found"), vec![]),
+            CoreError::NotFound(what) => {
+                (StatusCode::NOT_FOUND, format!("{what} not found"), vec![])
+            }
             CoreError::Unauthenticated(why) => (StatusCode::UNAUTHORIZED, why, vec![]),
             CoreError::Forbidden(why) => (StatusCode::FORBIDDEN, why, vec![]),
             CoreError::BadRequest { detail, errors } => (StatusCode::BAD_REQUEST, detail, errors),

@@ -40,7 +40,9 @@ impl FromRequestParts<AppState> for Caller {
                 )
             })?
             .to_str()
-            .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header"))?;
+            .map_err(|_| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header")
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))

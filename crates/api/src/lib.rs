@@ -89,7 +89,10 @@ pub fn app(services: Services) -> Router {
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(routes::ops::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -341,7 +341,9 @@ impl TokenAuthority {
 pub fn parse_ttl(text: &str) -> Result<Duration, CoreError> {
     let text = text.trim();
     let invalid = || CoreError::bad_field("/ttl", "must be a number followed by s, m, h, d or y");
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
     let (number, unit) = text.split_at(split);
     let number: i64 = number.parse().map_err(|_| invalid())?;
     let seconds = match unit {

@@ -84,9 +84,7 @@ impl SecretKeys {
     }
 
     pub fn open(&self, name: &str, sealed: &str) -> Result<SecretString, KeyError> {
-        let bytes = BASE64
-            .decode(sealed)
-            .map_err(|_| KeyError::Undecryptable)?;
+        let bytes = BASE64.decode(sealed).map_err(|_| KeyError::Undecryptable)?;
         if bytes.len() < NONCE_LEN {
             return Err(KeyError::Undecryptable);
         }

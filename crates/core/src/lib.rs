@@ -13,5 +13,5 @@ pub use auth::{Principal, TaskGrant, TokenAuthority};
 pub use crypto::SecretKeys;
 pub use error::CoreError;
 pub use manifests::Registry;
-pub use services::Services;
 pub use polyphemus_store::{ChangeOutcome, RegisterOutcome};
+pub use services::Services;

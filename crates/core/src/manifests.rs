@@ -60,7 +60,8 @@ impl Registry {
     /// rules out.
     pub fn builtin() -> Self {
         let mut manifests = BTreeMap::new();
-        for (manifest, yaml) in [sftp_to_storage()] {
+        let builtins: Vec<(WorkflowManifest, &'static str)> = vec![sftp_to_storage()];
+        for (manifest, yaml) in builtins {
             let compiled = Manifest {
                 config_validator: compile(&manifest.config_schema)
                     .expect("built-in config schema compiles"),
@@ -178,8 +179,16 @@ mod tests {
         let manifest = registry.get("sftp-to-storage").expect("built in");
         let errors = manifest.config_errors(&json!({"host": "h", "port": 0, "root": "relative"}));
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
-        for expected in ["/config/port", "/config/root", "/config/username", "/config/bucket"] {
-            assert!(pointers.contains(&expected), "{expected} missing in {pointers:?}");
+        for expected in [
+            "/config/port",
+            "/config/root",
+            "/config/username",
+            "/config/bucket",
+        ] {
+            assert!(
+                pointers.contains(&expected),
+                "{expected} missing in {pointers:?}"
+            );
         }
     }
 }

@@ -49,9 +49,9 @@ impl Schedule {
 pub fn parse_timezone(name: Option<&str>) -> Result<Tz, String> {
     match name {
         None => Ok(Tz::UTC),
-        Some(name) => name
-            .parse::<Tz>()
-            .map_err(|_| format!("unknown time zone {name:?} (use an IANA name such as Europe/Berlin)")),
+        Some(name) => name.parse::<Tz>().map_err(|_| {
+            format!("unknown time zone {name:?} (use an IANA name such as Europe/Berlin)")
+        }),
     }
 }
 
@@ -63,10 +63,18 @@ mod tests {
     #[test]
     fn cron_is_read_in_its_time_zone() {
         let schedule = Schedule::cron("30 2 * * *", Some("Europe/Berlin")).expect("parses");
-        let after = Utc.with_ymd_and_hms(2026, 1, 10, 12, 0, 0).single().expect("valid");
+        let after = Utc
+            .with_ymd_and_hms(2026, 1, 10, 12, 0, 0)
+            .single()
+            .expect("valid");
         let next = schedule.next_after(after).expect("has a next time");
         // 02:30 in Berlin in winter is 01:30 UTC.
-        assert_eq!(next, Utc.with_ymd_and_hms(2026, 1, 11, 1, 30, 0).single().expect("valid"));
+        assert_eq!(
+            next,
+            Utc.with_ymd_and_hms(2026, 1, 11, 1, 30, 0)
+                .single()
+                .expect("valid")
+        );
     }
 
     #[test]
@@ -80,7 +88,10 @@ mod tests {
     #[test]
     fn intervals_add_to_the_last_time() {
         let schedule = Schedule::every_seconds(3600).expect("valid");
-        let after = Utc.with_ymd_and_hms(2026, 1, 10, 12, 0, 0).single().expect("valid");
+        let after = Utc
+            .with_ymd_and_hms(2026, 1, 10, 12, 0, 0)
+            .single()
+            .expect("valid");
         assert_eq!(schedule.next_after(after), Some(after + Duration::hours(1)));
     }
 }

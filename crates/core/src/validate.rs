@@ -51,6 +51,8 @@ mod tests {
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert!(pointers.contains(&"/config/host"), "{pointers:?}");
         assert!(pointers.contains(&"/config/port"), "{pointers:?}");
-        assert!(errors.iter().any(|e| e.message.contains("\"host\" is a required property")));
+        assert!(errors
+            .iter()
+            .any(|e| e.message.contains("\"host\" is a required property")));
     }
 }

@@ -139,8 +139,7 @@ impl Store {
         project: &str,
         config_id: i64,
     ) -> Result<Vec<ConfigVersionSummary>, StoreError> {
-        let rows: Vec<(i32, i64, Option<String>, chrono::DateTime<chrono::Utc>)> =
-            on_reader!(self, pool => sqlx::query_as(
+        let rows: Vec<(i32, i64, Option<String>, chrono::DateTime<chrono::Utc>)> = on_reader!(self, pool => sqlx::query_as(
                 "SELECT version_number, id, comment, created_at FROM configs \
                  WHERE project_name = $1 AND config_id = $2 ORDER BY version_number",
             )
@@ -150,12 +149,14 @@ impl Store {
             .await)?;
         Ok(rows
             .into_iter()
-            .map(|(version_number, id, comment, created_at)| ConfigVersionSummary {
-                version_number,
-                id,
-                comment,
-                created_at,
-            })
+            .map(
+                |(version_number, id, comment, created_at)| ConfigVersionSummary {
+                    version_number,
+                    id,
+                    comment,
+                    created_at,
+                },
+            )
             .collect())
     }
 

@@ -15,8 +15,8 @@ mod status;
 mod tokens;
 
 pub use error::StoreError;
-pub use sqlx::types::Json;
 pub use records::*;
+pub use sqlx::types::Json;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

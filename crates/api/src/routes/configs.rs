@@ -7,10 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use polyphemus_core::services::PageRequest;
+use polyphemus_core::ChangeOutcome;
 use polyphemus_model::{
     Config, ConfigVersionSummary, CreateConfig, Page, PatchConfig, ProjectName, SecretsPatch,
 };
-use polyphemus_core::ChangeOutcome;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -36,10 +36,7 @@ pub async fn register_run(
     ApiPath(project): ApiPath<ProjectName>,
     ApiJson(body): ApiJson<RegisterRun>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
-    let (run, outcome) = state
-        .services
-        .register_run(&caller, &project, body)
-        .await?;
+    let (run, outcome) = state.services.register_run(&caller, &project, body).await?;
     let status = match outcome {
         RegisterOutcome::Created => StatusCode::CREATED,
         RegisterOutcome::AlreadyRegistered => StatusCode::OK,
@@ -56,7 +53,9 @@ pub async fn get_run(
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
 ) -> Result<Json<Run>, ApiError> {
-    Ok(Json(state.services.get_run(&caller, &project, &run_id).await?))
+    Ok(Json(
+        state.services.get_run(&caller, &project, &run_id).await?,
+    ))
 }
 
 /// Merges state keys and appends or replaces output, atomically.

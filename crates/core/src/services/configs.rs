@@ -10,7 +10,7 @@ use polyphemus_model::{
     ProjectName, Role, SecretsPatch, REDACTED,
 };
 use polyphemus_store::{ChangeOutcome, ConfigChange, ConfigRecord, NewConfig, NewEvent};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -148,7 +148,10 @@ impl Services {
         config_id: i64,
     ) -> Result<Vec<ConfigVersionSummary>, CoreError> {
         principal.require(project, Role::Viewer)?;
-        let versions = self.store.list_versions(project.as_str(), config_id).await?;
+        let versions = self
+            .store
+            .list_versions(project.as_str(), config_id)
+            .await?;
         if versions.is_empty() {
             return Err(CoreError::not_found(format!("config {config_id}")));
         }
@@ -285,12 +288,7 @@ impl Services {
             .into_iter()
             .map(|(name, value)| {
                 let sealed = match value {
-                    Some(value) => {
-                        let value = SecretString::from(value);
-                        let sealed = self.keys.seal(&name, &value);
-                        debug_assert!(!sealed.contains(value.expose_secret()));
-                        Value::String(sealed)
-                    }
+                    Some(value) => Value::String(self.keys.seal(&name, &SecretString::from(value))),
                     None => Value::Null,
                 };
                 (name, sealed)

@@ -56,7 +56,11 @@ impl PageRequest {
     }
 
     /// Cuts the extra item off and returns the cursor of the next page, if any.
-    pub fn finish<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    pub fn finish<T>(
+        &self,
+        mut items: Vec<T>,
+        key: impl Fn(&T) -> i64,
+    ) -> (Vec<T>, Option<String>) {
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
         if items.len() > limit {
             items.truncate(limit);

@@ -5,15 +5,22 @@ use super::{PageRequest, Services};
 use crate::error::OrNotFound;
 use crate::{CoreError, Principal};
 use polyphemus_model::{
-    check_key, FieldError, Page, PatchRun, ProjectName, RegisterRun, Role, Run, RunId,
-    RunMetadata, RunStatusReport,
+    check_key, FieldError, Page, PatchRun, ProjectName, RegisterRun, Role, Run, RunId, RunMetadata,
+    RunStatusReport,
 };
 use polyphemus_store::{NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange};
 use serde_json::{json, Map, Value};
 
 const PHASES: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Error"];
 /// Node types that group other nodes; their phase mirrors their children's.
-const GROUP_NODE_TYPES: [&str; 6] = ["Steps", "StepGroup", "DAG", "TaskGroup", "Retry", "Workflow"];
+const GROUP_NODE_TYPES: [&str; 6] = [
+    "Steps",
+    "StepGroup",
+    "DAG",
+    "TaskGroup",
+    "Retry",
+    "Workflow",
+];
 const MAX_PREVIOUS_KEYS: usize = 100;
 
 /// `?keys=&collect=&before_run_id=&limit=` of previous_state.
@@ -137,13 +144,20 @@ impl Services {
         }
         let config = self
             .store
-            .config_version(project.as_str(), record.run.config_id, record.run.version_number)
+            .config_version(
+                project.as_str(),
+                record.run.config_id,
+                record.run.version_number,
+            )
             .await?;
         if let Some(manifest) = self.registry.get(&config.workflow_type) {
             errors.extend(manifest.state_errors(&Value::Object(state.clone())));
             if !errors.is_empty() {
                 return Err(CoreError::Unprocessable {
-                    detail: format!("state does not match the state schema of workflow {}", manifest.name()),
+                    detail: format!(
+                        "state does not match the state schema of workflow {}",
+                        manifest.name()
+                    ),
                     errors,
                 });
             }
@@ -218,7 +232,10 @@ impl Services {
                     .get_run(project.as_str(), run_id)
                     .await
                     .map_err(|_| {
-                        CoreError::bad_field("/before_run_id", format!("no run {run_id} in this project"))
+                        CoreError::bad_field(
+                            "/before_run_id",
+                            format!("no run {run_id} in this project"),
+                        )
                     })?;
                 if record.run.config_id != config_id {
                     return Err(CoreError::bad_field(
@@ -233,7 +250,10 @@ impl Services {
         let per_key = if query.collect {
             let limit = query.limit.unwrap_or(1_000);
             if !(1..=10_000).contains(&limit) {
-                return Err(CoreError::bad_field("/limit", "must be between 1 and 10000"));
+                return Err(CoreError::bad_field(
+                    "/limit",
+                    "must be between 1 and 10000",
+                ));
             }
             limit
         } else {

@@ -6,8 +6,8 @@ use crate::schedule::Schedule;
 use crate::{CoreError, Principal};
 use chrono::Utc;
 use polyphemus_model::{FieldError, ProjectName, PutRuntimeConfig, Role, RuntimeConfig};
-use polyphemus_store::{NewEvent, RuntimeRecord};
 use polyphemus_store::Json;
+use polyphemus_store::{NewEvent, RuntimeRecord};
 use serde_json::{json, Value};
 
 impl Services {
@@ -124,7 +124,10 @@ fn merge_runtime(
     let mut errors = Vec::new();
     let schedule = match (next.run_interval_s, next.cron.as_deref()) {
         (Some(_), Some(_)) => {
-            errors.push(field("/cron", "set either run_interval_s or cron, not both"));
+            errors.push(field(
+                "/cron",
+                "set either run_interval_s or cron, not both",
+            ));
             None
         }
         (Some(seconds), None) => Schedule::every_seconds(seconds)
@@ -132,7 +135,11 @@ fn merge_runtime(
             .ok(),
         (None, Some(cron)) => Schedule::cron(cron, next.timezone.as_deref())
             .map_err(|m| {
-                let pointer = if m.contains("time zone") { "/timezone" } else { "/cron" };
+                let pointer = if m.contains("time zone") {
+                    "/timezone"
+                } else {
+                    "/cron"
+                };
                 errors.push(field(pointer, &m));
             })
             .ok(),

@@ -1,0 +1,211 @@
+//! A real server on port 0 over a fresh database (SQLite file or a new PostgreSQL database),
+//! with helpers to mint tokens and send requests.
+
+use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
+use polyphemus_model::Role;
+use polyphemus_store::{Store, StoreOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub services: Services,
+    pub admin: String,
+    /// The SQLite file, to look for plaintext secrets in the raw bytes.
+    pub sqlite_path: Option<std::path::PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs each named test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::harness::TestApp::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(app) = $crate::harness::TestApp::postgres().await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )*};
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("polyphemus.db");
+        let url = format!("sqlite://{}", path.display());
+        Self::start(&url, dir, Some(path)).await
+    }
+
+    /// `None` (with a note) when DATABASE_URL is unset outside CI; CI always sets it.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(base_url) = std::env::var("DATABASE_URL") else {
+            assert!(
+                std::env::var_os("POLYPHEMUS_REQUIRE_POSTGRES").is_none(),
+                "DATABASE_URL must be set when POLYPHEMUS_REQUIRE_POSTGRES is"
+            );
+            eprintln!("skipping the PostgreSQL variant: DATABASE_URL is not set");
+            return None;
+        };
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&base_url)
+            .await
+            .expect("connect to DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let (prefix, _) = base_url.rsplit_once('/').expect("URL has a database name");
+        let url = format!("{prefix}/{name}");
+        Some(Self::start(&url, tempfile::tempdir().expect("temp dir"), None).await)
+    }
+
+    async fn start(
+        url: &str,
+        dir: tempfile::TempDir,
+        sqlite_path: Option<std::path::PathBuf>,
+    ) -> Self {
+        let store = Store::connect(
+            url,
+            &StoreOptions {
+                max_connections: 16,
+            },
+        )
+        .await
+        .expect("connect store");
+        store.migrate().await.expect("migrate");
+        let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
+        let services = Services::new(store, Registry::builtin(), keys);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let app = polyphemus_api::app(services.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let mut app = Self {
+            base: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            services,
+            admin: String::new(),
+            sqlite_path,
+            _dir: dir,
+        };
+        app.admin = app.token("*", Role::Admin).await;
+        app
+    }
+
+    pub async fn token(&self, project: &str, role: Role) -> String {
+        self.services
+            .tokens
+            .issue_user(
+                &format!("{}-{project}", role.as_str()),
+                BTreeMap::from([(project.to_owned(), role)]),
+                chrono::Duration::hours(1),
+            )
+            .await
+            .expect("issue token")
+            .token
+    }
+
+    pub async fn task_token(&self, project: &str, config_id: i64, version_number: i32) -> String {
+        let grant = TaskGrant {
+            project: project.to_owned(),
+            config_id,
+            version_number,
+            run_id: None,
+        };
+        self.services
+            .tokens
+            .issue_task("run", grant, chrono::Duration::hours(1))
+            .await
+            .expect("issue task token")
+            .token
+    }
+
+    /// Sends a request; returns status and JSON body (Null when empty or not JSON).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(token), Some(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, path, Some(token), Some(&body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(token), Some(&body)).await
+    }
+
+    /// Creates an sftp-to-storage config in `project` as admin and returns its config_id.
+    pub async fn create_config(&self, project: &str, secrets: Value) -> i64 {
+        let (status, body) = self
+            .post(
+                &format!("/projects/{project}/configs"),
+                &self.admin,
+                serde_json::json!({
+                    "workflow_type": "sftp-to-storage",
+                    "workflow_name": "nightly ingest",
+                    "config": valid_config("sftp.example.org"),
+                    "secrets": secrets,
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["config_id"].as_i64().expect("config_id")
+    }
+
+    /// Registers a run of a config version as admin.
+    pub async fn register_run(&self, project: &str, run_id: &str, config_id: i64, version: i32) {
+        let (status, body) = self
+            .post(
+                &format!("/projects/{project}/runs"),
+                &self.admin,
+                serde_json::json!({"run_id": run_id, "name": format!("wf-{run_id}"),
+                                   "config_id": config_id, "version_number": version}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
+
+pub fn valid_config(host: &str) -> Value {
+    serde_json::json!({"host": host, "username": "ingest", "root": "/incoming", "bucket": "raw-data"})
+}

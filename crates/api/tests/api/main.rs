@@ -1,0 +1,12 @@
+//! The API suite: every test runs against SQLite and PostgreSQL through a real server.
+
+mod harness;
+
+mod access;
+mod concurrency;
+mod configs;
+mod errors;
+mod ops;
+mod runs;
+mod runtime_and_status;
+mod secrets;

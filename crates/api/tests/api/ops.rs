@@ -1,0 +1,139 @@
+//! Health, readiness, metrics and the OpenAPI document.
+
+use crate::both_stores;
+use crate::harness::TestApp;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+both_stores!(
+    health_readiness_and_metrics_need_no_token,
+    openapi_covers_every_route_of_the_spec
+);
+
+async fn health_readiness_and_metrics_need_no_token(app: TestApp) {
+    for path in ["/healthz", "/readyz"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    app.get("/workflows", &app.admin).await;
+    app.get("/projects/labors/configs/99", &app.admin).await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("polyphemus_http_requests_total{method=\"GET\",route=\"/api/v1/workflows\",status=\"200\"} 1"), "{text}");
+    assert!(
+        text.contains("route=\"/api/v1/projects/{project}/configs/{config_id}\",status=\"404\""),
+        "{text}"
+    );
+    assert!(text.contains("polyphemus_http_request_duration_seconds_bucket"));
+}
+
+/// Every (method, path) of shared/spec/http-api.md, as the server must publish it.
+const SPEC_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/workflows"),
+    ("get", "/api/v1/workflows/{name}"),
+    ("post", "/api/v1/projects/{project}/configs"),
+    ("get", "/api/v1/projects/{project}/configs"),
+    ("get", "/api/v1/projects/{project}/configs/{config_id}"),
+    ("patch", "/api/v1/projects/{project}/configs/{config_id}"),
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/versions",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/versions/{version_number}",
+    ),
+    (
+        "put",
+        "/api/v1/projects/{project}/configs/{config_id}/secrets",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/versions/{version_number}/secrets",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/runtime",
+    ),
+    (
+        "put",
+        "/api/v1/projects/{project}/configs/{config_id}/runtime",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/launch",
+    ),
+    ("post", "/api/v1/projects/{project}/runs"),
+    ("get", "/api/v1/projects/{project}/runs/{run_id}"),
+    ("patch", "/api/v1/projects/{project}/runs/{run_id}"),
+    ("get", "/api/v1/projects/{project}/configs/{config_id}/runs"),
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/previous_state",
+    ),
+    ("put", "/api/v1/projects/{project}/runs/{run_id}/metadata"),
+    ("get", "/api/v1/projects/{project}/runs/{run_id}/metadata"),
+    ("get", "/api/v1/projects/{project}/status"),
+    ("get", "/api/v1/projects/{project}/events"),
+];
+
+async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
+    let response = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::OK, "no token needed");
+    let document: Value = response.json().await.expect("json");
+    assert!(document["openapi"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("3.1"));
+    let paths = document["paths"].as_object().expect("paths");
+    for (method, path) in SPEC_ROUTES {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} missing"
+        );
+    }
+    let published: usize = paths
+        .values()
+        .map(|p| p.as_object().map_or(0, |m| m.len()))
+        .sum();
+    assert_eq!(
+        published,
+        SPEC_ROUTES.len(),
+        "the document has routes the spec does not list"
+    );
+    for (method, path) in SPEC_ROUTES {
+        let concrete = path
+            .replace("{project}", "labors")
+            .replace("{config_id}", "1")
+            .replace("{version_number}", "1")
+            .replace("{run_id}", "r")
+            .replace("{name}", "sftp-to-storage");
+        let request = app.client.request(
+            method.to_uppercase().parse().expect("method"),
+            format!("{}{concrete}", app.base),
+        );
+        let status = request.send().await.expect("send").status();
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} is served and needs a token"
+        );
+    }
+}
