@@ -9,8 +9,9 @@ mod configs;
 mod error;
 mod events;
 mod records;
-mod runs;
+pub mod runs;
 mod runtime;
+mod seed;
 mod status;
 mod tokens;
 

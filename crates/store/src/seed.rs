@@ -1,0 +1,58 @@
+//! Bulk seeding for benchmarks: many runs of one config in one statement per table.
+
+use crate::events::now;
+use crate::{on_writer, Backend, Store, StoreError};
+
+impl Store {
+    /// Inserts `count` runs of a config version, each holding state `{key: n}`, and indexes
+    /// the key. Run ids are `{prefix}-{n}`. For benchmarks; regular runs go through
+    /// `register_run` and `change_run`.
+    pub async fn seed_runs(
+        &self,
+        project: &str,
+        config_id: i64,
+        version_number: i32,
+        prefix: &str,
+        key: &str,
+        count: i64,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        let insert_runs = match self.backend() {
+            Backend::Postgres => {
+                "INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+                 created_at, updated_at) \
+                 SELECT $1 || '-' || n, $1, $2, $3, $4, jsonb_build_object($5::text, n), $6, $6 \
+                 FROM generate_series(1, $7::bigint) AS n"
+            }
+            Backend::Sqlite => {
+                "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $7) \
+                 INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+                 created_at, updated_at) \
+                 SELECT $1 || '-' || n, $1, $2, $3, $4, json_object($5, n), $6, $6 FROM series"
+            }
+        };
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(insert_runs)
+                .bind(prefix)
+                .bind(project)
+                .bind(config_id)
+                .bind(version_number)
+                .bind(key)
+                .bind(at)
+                .bind(count)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO run_state_keys (config_id, key, run_seq) \
+                 SELECT config_id, $2, seq FROM runs WHERE config_id = $1 ON CONFLICT DO NOTHING",
+            )
+            .bind(config_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+}
