@@ -37,6 +37,43 @@ macro_rules! both_stores {
     )*};
 }
 
+/// Everything every test's servers logged (at debug level), to check no secret reaches a log.
+pub static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogBuffer;
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut logs) = LOGS.lock() {
+            logs.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,hyper=info,h2=info",
+            ))
+            .with_writer(|| LogBuffer)
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
+/// The captured log text so far.
+pub fn captured_logs() -> String {
+    LOGS.lock()
+        .map(|logs| String::from_utf8_lossy(&logs).into_owned())
+        .unwrap_or_default()
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -74,6 +111,7 @@ impl TestApp {
         dir: tempfile::TempDir,
         sqlite_path: Option<std::path::PathBuf>,
     ) -> Self {
+        capture_logs();
         let store = Store::connect(
             url,
             &StoreOptions {

@@ -66,6 +66,9 @@ async fn secrets_are_redacted_everywhere_and_sealed_at_rest(app: TestApp) {
         .find(|e| e["action"] == "secrets.updated")
         .expect("secret change is logged");
     assert_eq!(secret_event["detail"]["set"], json!(["storage_secret_key"]));
+    let logs = crate::harness::captured_logs();
+    assert!(logs.contains("/secrets"), "requests are logged");
+    assert!(!logs.contains(PLAINTEXT), "a secret reached the log");
     assert_raw_store_has_no_plaintext(&app).await;
 }
 
