@@ -6,6 +6,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -18,6 +19,11 @@ struct RequestLabels {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabels {
+    phase: String,
+}
+
 type LatencyFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 /// The server's metrics registry.
@@ -26,6 +32,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
+    runs: Family<PhaseLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -54,15 +61,34 @@ impl Default for Metrics {
             "HTTP request latency by route, method and status",
             latency.clone(),
         );
+        let runs = Family::<PhaseLabels, Gauge>::default();
+        registry.register(
+            "runs",
+            "Runs by orchestrator phase (Unknown: no run metadata yet)",
+            runs.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
             latency,
+            runs,
         }
     }
 }
 
 impl Metrics {
+    /// Sets the runs-by-phase gauges from a fresh count (called at scrape time).
+    pub fn set_runs_by_phase(&self, counts: &[(String, i64)]) {
+        self.runs.clear();
+        for (phase, runs) in counts {
+            self.runs
+                .get_or_create(&PhaseLabels {
+                    phase: phase.clone(),
+                })
+                .set(*runs);
+        }
+    }
+
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;

@@ -43,7 +43,10 @@ struct Bench {
 pub async fn bench_api(args: BenchApiArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let sqlite_url = format!("sqlite://{}", dir.join("bench.db").display());
-    println!("# polyphemus bench api ({} clients, {} s per throughput figure)", args.clients, args.seconds);
+    println!(
+        "# polyphemus bench api ({} clients, {} s per throughput figure)",
+        args.clients, args.seconds
+    );
     run_store("sqlite", &sqlite_url, &args).await?;
     match &args.postgres_url {
         Some(url) => {
@@ -57,27 +60,40 @@ pub async fn bench_api(args: BenchApiArgs) -> anyhow::Result<()> {
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("polyphemus-bench-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "polyphemus-bench-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }
 
 async fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
     let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(url).await.context("connecting to PostgreSQL")?;
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .context("connecting to PostgreSQL")?;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
         .await
         .context("creating the benchmark database")?;
     admin.close().await;
-    let (prefix, _) = url.rsplit_once('/').context("the PostgreSQL URL names no database")?;
+    let (prefix, _) = url
+        .rsplit_once('/')
+        .context("the PostgreSQL URL names no database")?;
     Ok(format!("{prefix}/{name}"))
 }
 
 async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Result<()> {
     println!("\n## {label}");
     let pool_size = u32::try_from(args.clients).unwrap_or(32);
-    let store = Store::connect(url, &StoreOptions { max_connections: pool_size }).await?;
+    let store = Store::connect(
+        url,
+        &StoreOptions {
+            max_connections: pool_size,
+        },
+    )
+    .await?;
     store.migrate().await?;
     let keys = SecretKeys::from_base64(&SecretKeys::generate_base64())?;
     let services = Services::new(store, Registry::builtin(), keys);
@@ -87,11 +103,22 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let token = services
         .tokens
-        .issue_user("bench", BTreeMap::from([("*".to_owned(), Role::Admin)]), chrono::Duration::hours(2))
+        .issue_user(
+            "bench",
+            BTreeMap::from([("*".to_owned(), Role::Admin)]),
+            chrono::Duration::hours(2),
+        )
         .await?
         .token;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
-    let bench = Bench { services, base: format!("http://{address}/api/v1"), http, token };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let bench = Bench {
+        services,
+        base: format!("http://{address}/api/v1"),
+        http,
+        token,
+    };
 
     let (api, raw) = bench.merges(args).await?;
     println!(
@@ -108,7 +135,10 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
         many.as_secs_f64() / few.as_secs_f64()
     );
     let status = bench.status(1_000).await?;
-    println!("(c) project status median with 1,000 configs: {:.2} ms", ms(status));
+    println!(
+        "(c) project status median with 1,000 configs: {:.2} ms",
+        ms(status)
+    );
     server.abort();
     bench.services.store.close().await;
     Ok(())
@@ -129,8 +159,10 @@ impl Bench {
             .http
             .post(format!("{}/projects/{PROJECT}/configs", self.base))
             .bearer_auth(&self.token)
-            .json(&json!({"workflow_type": "sftp-to-storage", "workflow_name": name,
-                          "config": {"host": "h", "username": "u", "root": "/r", "bucket": "bkt"}}))
+            .json(
+                &json!({"workflow_type": "sftp-to-storage", "workflow_name": name,
+                          "config": {"host": "h", "username": "u", "root": "/r", "bucket": "bkt"}}),
+            )
             .send()
             .await?
             .error_for_status()?;
@@ -153,18 +185,29 @@ impl Bench {
     async fn merges(&self, args: &BenchApiArgs) -> anyhow::Result<(f64, f64)> {
         let config_id = self.create_config("merges").await?;
         for client in 0..args.clients {
-            self.register_run(&format!("merge-{client}"), config_id).await?;
+            self.register_run(&format!("merge-{client}"), config_id)
+                .await?;
         }
         let window = Duration::from_secs(args.seconds);
-        let api = self.count_for(args.clients, window, |client, n| {
-            let request = self
-                .http
-                .patch(format!("{}/projects/{PROJECT}/runs/merge-{client}", self.base))
-                .bearer_auth(&self.token)
-                .json(&json!({"state": {format!("k{}", n % 16): n}}));
-            async move { request.send().await.map(|r| r.status().is_success()).unwrap_or(false) }
-        })
-        .await;
+        let api = self
+            .count_for(args.clients, window, |client, n| {
+                let request = self
+                    .http
+                    .patch(format!(
+                        "{}/projects/{PROJECT}/runs/merge-{client}",
+                        self.base
+                    ))
+                    .bearer_auth(&self.token)
+                    .json(&json!({"state": {format!("k{}", n % 16): n}}));
+                async move {
+                    request
+                        .send()
+                        .await
+                        .map(|r| r.status().is_success())
+                        .unwrap_or(false)
+                }
+            })
+            .await;
         let store = &self.services.store;
         let raw = match store.postgres_pool() {
             Some(pool) => {
@@ -187,7 +230,10 @@ impl Bench {
                 self.count_for(args.clients, window, |client, n| {
                     let mut state = serde_json::Map::new();
                     state.insert(format!("k{}", n % 16), json!(n));
-                    let change = polyphemus_store::RunChange { state, ..Default::default() };
+                    let change = polyphemus_store::RunChange {
+                        state,
+                        ..Default::default()
+                    };
                     let run_id = format!("merge-{client}");
                     async move { store.change_run(PROJECT, &run_id, &change).await.is_ok() }
                 })
@@ -229,9 +275,19 @@ impl Bench {
             let config_id = self.create_config(name).await?;
             self.services
                 .store
-                .seed_runs(PROJECT, config_id, 1, &format!("seed-{name}"), "cursor", runs)
+                .seed_runs(
+                    PROJECT,
+                    config_id,
+                    1,
+                    &format!("seed-{name}"),
+                    "cursor",
+                    runs,
+                )
                 .await?;
-            let url = format!("{}/projects/{PROJECT}/configs/{config_id}/previous_state?keys=cursor", self.base);
+            let url = format!(
+                "{}/projects/{PROJECT}/configs/{config_id}/previous_state?keys=cursor",
+                self.base
+            );
             medians.push(self.median_get(&url, 300).await?);
         }
         Ok((medians[0], medians[1]))
@@ -246,17 +302,29 @@ impl Bench {
                 self.register_run(&format!("status-{n}"), config_id).await?;
             }
         }
-        self.median_get(&format!("{}/projects/{PROJECT}/status", self.base), 100).await
+        self.median_get(&format!("{}/projects/{PROJECT}/status", self.base), 100)
+            .await
     }
 
     async fn median_get(&self, url: &str, samples: usize) -> anyhow::Result<Duration> {
         for _ in 0..5 {
-            self.http.get(url).bearer_auth(&self.token).send().await?.error_for_status()?;
+            self.http
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await?
+                .error_for_status()?;
         }
         let mut timings = Vec::with_capacity(samples);
         for _ in 0..samples {
             let started = Instant::now();
-            let response = self.http.get(url).bearer_auth(&self.token).send().await?.error_for_status()?;
+            let response = self
+                .http
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await?
+                .error_for_status()?;
             response.bytes().await?;
             timings.push(started.elapsed());
         }

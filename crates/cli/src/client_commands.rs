@@ -1,12 +1,151 @@
 //! Client subcommands over the HTTP API (configs, secrets, runtime, runs, status, events).
+//!
+//! Each resource has its own module; they share the connection (`Context`), the `--project`
+//! argument and the output helpers (tables by default, JSON with `--output json`).
 
-use crate::settings::GlobalArgs;
-use clap::Subcommand;
+mod configs;
+mod diff;
+mod input;
+mod output;
+mod project;
+mod runs;
+mod runtime;
+mod secrets;
+mod watch;
+mod workflows;
+
+use crate::settings::{GlobalArgs, OutputFormat};
+use anyhow::{anyhow, Context as _};
+use clap::{Args, Subcommand};
+use polyphemus_client::Client;
+use polyphemus_model::ProjectName;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
-pub enum ClientCommand {}
+pub enum ClientCommand {
+    /// List or show workflow manifests (the workflow types configs are made of).
+    #[command(subcommand)]
+    Workflows(workflows::WorkflowsCommand),
+    /// List, show, create, update and compare versioned configs.
+    Configs(configs::ConfigsArgs),
+    /// Set or remove a config's secrets (values are never printed).
+    Secrets(secrets::SecretsArgs),
+    /// Show or set a config's schedule and runtime params.
+    Runtime(runtime::RuntimeArgs),
+    /// Run a config now (latest version unless given).
+    Launch(runtime::LaunchArgs),
+    /// List runs of a config, show one with its state and metadata, print its output.
+    Runs(runs::RunsArgs),
+    /// Show the project dashboard: every config's pipeline state, last and next run.
+    Status(project::StatusArgs),
+    /// Show the event log: who created, updated, launched what and when.
+    Events(project::EventsArgs),
+}
 
-pub async fn run(_global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<ExitCode> {
-    match command {}
+/// `--project P`, shared by every subcommand of a resource.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectArg {
+    /// Project to work in.
+    #[arg(
+        long,
+        env = "POLYPHEMUS_PROJECT",
+        default_value = "default",
+        global = true,
+        value_parser = parse_project
+    )]
+    pub project: ProjectName,
+}
+
+fn parse_project(value: &str) -> Result<ProjectName, String> {
+    ProjectName::parse(value).map_err(|e| e.reason)
+}
+
+/// What every command needs: the connected client and the output format.
+pub struct Context {
+    pub client: Client,
+    pub output: OutputFormat,
+}
+
+impl Context {
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+}
+
+pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<ExitCode> {
+    let context = Context {
+        client: connect(global)?,
+        output: global.output,
+    };
+    let outcome = match command {
+        ClientCommand::Workflows(command) => workflows::run(&context, command).await,
+        ClientCommand::Configs(args) => configs::run(&context, args).await,
+        ClientCommand::Secrets(args) => secrets::run(&context, args).await,
+        ClientCommand::Runtime(args) => runtime::run(&context, args).await,
+        ClientCommand::Launch(args) => runtime::launch(&context, args).await,
+        ClientCommand::Runs(args) => runs::run(&context, args).await,
+        ClientCommand::Status(args) => project::show_status(&context, args).await,
+        ClientCommand::Events(args) => project::list_events(&context, args).await,
+    };
+    outcome.map(|()| ExitCode::SUCCESS).map_err(make_readable)
+}
+
+/// The client for `--url`, with `--token`/`POLYPHEMUS_TOKEN` or the embedded default's admin
+/// token file.
+fn connect(global: &GlobalArgs) -> anyhow::Result<Client> {
+    let token = match global.token.as_deref().map(str::trim) {
+        Some(token) if !token.is_empty() => token.to_owned(),
+        _ => read_admin_token(global)?,
+    };
+    Ok(Client::new(&global.url, Some(token))?)
+}
+
+fn read_admin_token(global: &GlobalArgs) -> anyhow::Result<String> {
+    let path = global.admin_token_path();
+    if !path.exists() {
+        return Err(anyhow!(
+            "no API token: pass --token or set POLYPHEMUS_TOKEN (an admin creates one with \
+             `polyphemus token create --name NAME --project P --role editor`), or point \
+             --data-dir at the server's data dir, where `polyphemus serve` writes admin.token \
+             (looked for {})",
+            path.display()
+        ));
+    }
+    let token = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the admin token {}", path.display()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(anyhow!("the admin token file {} is empty", path.display()));
+    }
+    Ok(token.to_owned())
+}
+
+/// Client errors as one line; a connection failure also says why (refused, timed out …).
+fn make_readable(error: anyhow::Error) -> anyhow::Error {
+    use polyphemus_client::Error;
+    let Some(client_error) = error.downcast_ref::<Error>() else {
+        return error;
+    };
+    match client_error {
+        Error::Connect { .. } | Error::Transport { .. } => {
+            let cause = find_root_cause(client_error);
+            anyhow!("{client_error} ({cause})")
+        }
+        Error::Api { status: 401, .. } => anyhow!(
+            "{client_error} (check --token, POLYPHEMUS_TOKEN or the admin token file in --data-dir)"
+        ),
+        _ => error,
+    }
+}
+
+fn find_root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let text = cause.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }

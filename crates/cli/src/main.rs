@@ -1,15 +1,20 @@
 //! The `polyphemus` binary: server, store administration, the local engine and the API client.
 
+mod bench;
 mod client_commands;
-mod settings;
 mod server;
+mod settings;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use settings::GlobalArgs;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "polyphemus", version, about = "Control plane for research ETL pipelines")]
+#[command(
+    name = "polyphemus",
+    version,
+    about = "Control plane for research ETL pipelines"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -26,6 +31,9 @@ enum Command {
     /// Create, list or revoke API tokens (talks to the store directly).
     #[command(subcommand)]
     Token(server::TokenCommand),
+    /// Print benchmark figures (see README, Performance).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -33,6 +41,12 @@ enum Command {
     },
     #[command(flatten)]
     Client(client_commands::ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Run-state merges/s (API vs direct SQL), previous_state and status latency, per store.
+    Api(bench::BenchApiArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,8 +92,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => server::serve(&cli.global, args).await?,
         Command::Migrate => server::migrate(&cli.global).await?,
         Command::Token(command) => server::token(&cli.global, command).await?,
+        Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "polyphemus", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "polyphemus",
+                &mut std::io::stdout(),
+            );
         }
         Command::Client(command) => return client_commands::run(&cli.global, command).await,
     }

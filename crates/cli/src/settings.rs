@@ -12,15 +12,26 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Data directory of the embedded default (SQLite file, secret key, admin token).
-    #[arg(long, env = "POLYPHEMUS_DATA_DIR", default_value = "./polyphemus-data", global = true)]
+    #[arg(
+        long,
+        env = "POLYPHEMUS_DATA_DIR",
+        default_value = "./polyphemus-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Store URL: postgres://… or sqlite://… (default: SQLite in the data dir).
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Server URL for client commands.
-    #[arg(long, env = "POLYPHEMUS_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "POLYPHEMUS_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub url: String,
     /// API token for client commands (default: the admin token file in the data dir).
     #[arg(long, env = "POLYPHEMUS_TOKEN", global = true, hide_env_values = true)]

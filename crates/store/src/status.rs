@@ -28,3 +28,18 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// Runs by orchestrator phase across all projects (`Unknown` for runs without metadata),
+    /// for `/metrics`.
+    pub async fn count_runs_by_phase(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT COALESCE(m.phase, 'Unknown') AS phase, COUNT(*) AS runs \
+             FROM runs r LEFT JOIN run_metadata m ON m.run_seq = r.seq \
+             GROUP BY COALESCE(m.phase, 'Unknown') ORDER BY phase",
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+}

@@ -32,6 +32,10 @@ async fn get_readiness(State(state): State<AppState>) -> Response {
 
 /// Prometheus text exposition.
 async fn get_metrics(State(state): State<AppState>) -> Response {
+    match state.services.store.count_runs_by_phase().await {
+        Ok(counts) => state.metrics.set_runs_by_phase(&counts),
+        Err(error) => tracing::warn!(%error, "counting runs by phase for /metrics"),
+    }
     match state.metrics.encode() {
         Ok(text) => (
             [(

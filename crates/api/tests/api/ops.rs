@@ -22,6 +22,15 @@ async fn health_readiness_and_metrics_need_no_token(app: TestApp) {
     }
     app.get("/workflows", &app.admin).await;
     app.get("/projects/labors/configs/99", &app.admin).await;
+    let id = app.create_config("labors", serde_json::json!({})).await;
+    app.register_run("labors", "r1", id, 1).await;
+    app.register_run("labors", "r2", id, 1).await;
+    app.put(
+        "/projects/labors/runs/r2/metadata",
+        &app.admin,
+        serde_json::json!({"phase": "Succeeded", "nodes": {}}),
+    )
+    .await;
     let text = app
         .client
         .get(format!("{}/metrics", app.base))
@@ -37,6 +46,14 @@ async fn health_readiness_and_metrics_need_no_token(app: TestApp) {
         "{text}"
     );
     assert!(text.contains("polyphemus_http_request_duration_seconds_bucket"));
+    assert!(
+        text.contains("polyphemus_runs{phase=\"Succeeded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("polyphemus_runs{phase=\"Unknown\"} 1"),
+        "{text}"
+    );
 }
 
 /// Every (method, path) of shared/spec/http-api.md, as the server must publish it.

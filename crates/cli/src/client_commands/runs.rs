@@ -1,0 +1,234 @@
+//! `polyphemus runs list|show|logs`: runs of a config, their state, metadata and output.
+
+use super::input::parse_interval;
+use super::output::{
+    emit, format_json, format_or_dash, format_time, hint, new_details, new_table, print_json,
+    print_table, state_cell,
+};
+use super::{watch, Context, ProjectArg};
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use comfy_table::Cell;
+use polyphemus_client::ListRuns;
+use polyphemus_model::{Run, RunMetadata};
+use serde_json::{json, Value};
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    #[command(subcommand)]
+    command: RunsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// List the runs of a config, newest first.
+    List {
+        /// Config id (the ID column of `polyphemus configs list`).
+        config_id: i64,
+        /// Every page, not only the newest 50 runs.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a run: its config version, state and the orchestrator's metadata.
+    Show {
+        /// Run id (the orchestrator's workflow uid).
+        run_id: String,
+    },
+    /// Wait until a run ends, then show it; exits non-zero unless it succeeded.
+    Watch {
+        /// Run id (the orchestrator's workflow uid).
+        run_id: String,
+        /// How often to ask the server.
+        #[arg(long, default_value = "2s", value_parser = parse_interval)]
+        poll: i64,
+    },
+    /// Print a run's output (its log text).
+    Logs {
+        /// Run id (the orchestrator's workflow uid).
+        run_id: String,
+    },
+}
+
+pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
+    let project = args.project.project.as_str();
+    match args.command {
+        RunsCommand::List { config_id, all } => list_runs(context, project, config_id, all).await,
+        RunsCommand::Show { run_id } => show_run(context, project, &run_id).await,
+        RunsCommand::Watch { run_id, poll } => {
+            watch::watch_run(context, project, &run_id, poll).await
+        }
+        RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
+    }
+}
+
+async fn list_runs(
+    context: &Context,
+    project: &str,
+    config_id: i64,
+    all: bool,
+) -> anyhow::Result<()> {
+    let mut query = ListRuns {
+        limit: all.then_some(500),
+        cursor: None,
+    };
+    let mut runs = Vec::new();
+    loop {
+        let page = context
+            .client
+            .list_config_runs(project, config_id, &query)
+            .await?;
+        runs.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) if all => query.cursor = Some(cursor),
+            Some(_) => {
+                hint("more runs: list them all with --all");
+                break;
+            }
+            None => break,
+        }
+    }
+    if context.json() {
+        return print_json(&runs);
+    }
+    if runs.is_empty() {
+        hint(&format!("config {config_id} has no runs yet"));
+        return Ok(());
+    }
+    let mut table = new_table([
+        "RUN ID",
+        "NAME",
+        "VERSION",
+        "CREATED",
+        "UPDATED",
+        "STATE KEYS",
+    ]);
+    for run in &runs {
+        table.add_row([
+            run.run_id.clone(),
+            run.name.clone(),
+            run.version_number.to_string(),
+            format_time(Some(run.created_at)),
+            format_time(Some(run.updated_at)),
+            join_state_keys(&run.state),
+        ]);
+    }
+    print_table(&table)
+}
+
+fn join_state_keys(state: &Value) -> String {
+    match state.as_object() {
+        Some(map) if !map.is_empty() => map.keys().cloned().collect::<Vec<_>>().join(", "),
+        _ => "-".to_owned(),
+    }
+}
+
+/// The run's metadata, or `None` while the orchestrator has not reported.
+pub(super) async fn find_metadata(
+    context: &Context,
+    project: &str,
+    run_id: &str,
+) -> anyhow::Result<Option<RunMetadata>> {
+    match context.client.get_run_metadata(project, run_id).await {
+        Ok(metadata) => Ok(Some(metadata)),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn show_run(context: &Context, project: &str, run_id: &str) -> anyhow::Result<()> {
+    let run = context.client.get_run(project, run_id).await?;
+    let metadata = find_metadata(context, project, run_id).await?;
+    print_run_and_metadata(context, &run, metadata.as_ref())
+}
+
+/// `runs show`: the run and its metadata as tables, or as one JSON object.
+pub(super) fn print_run_and_metadata(
+    context: &Context,
+    run: &Run,
+    metadata: Option<&RunMetadata>,
+) -> anyhow::Result<()> {
+    if context.json() {
+        let mut value = serde_json::to_value(run).context("encoding the run")?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("metadata".to_owned(), json!(metadata));
+        }
+        return print_json(&value);
+    }
+    print_run(run, metadata)
+}
+
+fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
+    let mut details = new_details();
+    details.add_row(["run id", &run.run_id]);
+    details.add_row(["name", &run.name]);
+    details.add_row([
+        "config",
+        &format!("{} version {}", run.config_id, run.version_number),
+    ]);
+    details.add_row(["created", &format_time(Some(run.created_at))]);
+    details.add_row(["updated", &format_time(Some(run.updated_at))]);
+    match metadata {
+        Some(metadata) => {
+            details.add_row([Cell::new("phase"), state_cell(&metadata.report.phase)]);
+            details.add_row(["started", &format_time(metadata.report.started_at)]);
+            details.add_row(["finished", &format_time(metadata.report.finished_at)]);
+            let duration = metadata.duration_s.map(|s| format!("{s:.1}s"));
+            details.add_row(["duration", &format_or_dash(duration)]);
+            details.add_row(["retries", &metadata.retries.to_string()]);
+            if !metadata.failed_nodes.is_empty() {
+                details.add_row(["failed nodes", &metadata.failed_nodes.join(", ")]);
+            }
+            if let Some(message) = &metadata.report.message {
+                details.add_row(["message", message]);
+            }
+        }
+        None => {
+            details.add_row(["phase", "- (no metadata from the orchestrator yet)"]);
+        }
+    }
+    let lines = run.output.lines().count();
+    let output = if lines == 0 {
+        "-".to_owned()
+    } else {
+        format!("{lines} lines (polyphemus runs logs {})", run.run_id)
+    };
+    details.add_row(["output", &output]);
+    print_table(&details)?;
+    if run.state.as_object().is_some_and(|s| !s.is_empty()) {
+        emit("\nstate:")?;
+        emit(&format_json(&run.state))?;
+    }
+    if let Some(metadata) = metadata.filter(|m| !m.report.nodes.is_empty()) {
+        emit("\nnodes:")?;
+        let mut table = new_table([
+            "NODE", "TYPE", "PHASE", "STARTED", "FINISHED", "RETRIES", "MESSAGE",
+        ]);
+        for node in metadata.report.nodes.values() {
+            table.add_row([
+                Cell::new(node.display_name.as_deref().unwrap_or(&node.name)),
+                Cell::new(&node.node_type),
+                state_cell(&node.phase),
+                Cell::new(format_time(node.started_at)),
+                Cell::new(format_time(node.finished_at)),
+                Cell::new(format_or_dash(node.retries)),
+                Cell::new(format_or_dash(node.message.as_deref())),
+            ]);
+        }
+        print_table(&table)?;
+    }
+    Ok(())
+}
+
+async fn show_logs(context: &Context, project: &str, run_id: &str) -> anyhow::Result<()> {
+    let run = context.client.get_run(project, run_id).await?;
+    if context.json() {
+        return print_json(&json!({"run_id": run.run_id, "output": run.output}));
+    }
+    if run.output.is_empty() {
+        hint(&format!("run {run_id} has no output yet"));
+        return Ok(());
+    }
+    emit(&run.output)
+}

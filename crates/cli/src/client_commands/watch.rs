@@ -1,0 +1,111 @@
+//! Waiting for a run to end (`runs watch`, `launch --watch`): a spinner on a terminal, quiet
+//! otherwise; the run is shown at the end and a failed run is an error (exit 1).
+
+use super::runs::{find_metadata, print_run_and_metadata};
+use super::Context;
+use anyhow::bail;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// Argo's phases after which a run changes no more.
+pub fn is_final(phase: &str) -> bool {
+    matches!(phase, "Succeeded" | "Failed" | "Error")
+}
+
+pub async fn watch_run(
+    context: &Context,
+    project: &str,
+    run_id: &str,
+    poll_seconds: i64,
+) -> anyhow::Result<()> {
+    let poll = Duration::from_secs(poll_seconds.max(1).unsigned_abs());
+    let mut spinner = Spinner::new();
+    let started = Instant::now();
+    let metadata = loop {
+        let metadata = find_metadata(context, project, run_id).await?;
+        let phase = metadata
+            .as_ref()
+            .map_or("Pending", |m| m.report.phase.as_str());
+        if is_final(phase) {
+            break metadata;
+        }
+        spinner.draw(&format!(
+            "run {run_id}: {phase} ({}s)",
+            started.elapsed().as_secs()
+        ));
+        tokio::time::sleep(poll).await;
+    };
+    spinner.clear();
+    let run = context.client.get_run(project, run_id).await?;
+    print_run_and_metadata(context, &run, metadata.as_ref())?;
+    match metadata {
+        Some(metadata) if metadata.report.phase != "Succeeded" => {
+            let phase = metadata.report.phase.to_ascii_lowercase();
+            match metadata.report.message.as_deref() {
+                Some(message) if !message.trim().is_empty() => {
+                    bail!("run {run_id} {phase}: {}", message.trim())
+                }
+                _ => bail!("run {run_id} {phase}"),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One self-rewriting line on stderr, drawn only when stdout and stderr are terminals.
+struct Spinner {
+    enabled: bool,
+    frame: usize,
+}
+
+impl Spinner {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+    fn new() -> Self {
+        Self {
+            enabled: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+            frame: 0,
+        }
+    }
+
+    fn draw(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
+        let frame = Self::FRAMES[self.frame % Self::FRAMES.len()];
+        self.frame += 1;
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "\r\x1b[2K{frame} {text}");
+        let _ = stderr.flush();
+    }
+
+    fn clear(&mut self) {
+        if self.enabled && self.frame > 0 {
+            let mut stderr = std::io::stderr();
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        }
+        self.frame = 0;
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_final;
+
+    #[test]
+    fn only_ended_phases_are_final() {
+        for phase in ["Succeeded", "Failed", "Error"] {
+            assert!(is_final(phase), "{phase}");
+        }
+        for phase in ["Pending", "Running", ""] {
+            assert!(!is_final(phase), "{phase}");
+        }
+    }
+}

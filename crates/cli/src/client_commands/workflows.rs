@@ -1,0 +1,116 @@
+//! `polyphemus workflows list|show NAME`: the workflow manifests the server knows.
+
+use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
+use super::Context;
+use clap::Subcommand;
+use serde_json::Value;
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowsCommand {
+    /// List every workflow manifest.
+    List,
+    /// Show one manifest: its config fields, secrets and an example config.
+    Show {
+        /// Manifest name, e.g. sftp-to-storage.
+        name: String,
+    },
+}
+
+pub async fn run(context: &Context, command: WorkflowsCommand) -> anyhow::Result<()> {
+    match command {
+        WorkflowsCommand::List => list_workflows(context).await,
+        WorkflowsCommand::Show { name } => show_workflow(context, &name).await,
+    }
+}
+
+async fn list_workflows(context: &Context) -> anyhow::Result<()> {
+    let manifests = context.client.list_workflows().await?;
+    if context.json() {
+        return print_json(&manifests);
+    }
+    let mut table = new_table(["NAME", "SECRETS", "DESCRIPTION"]);
+    for manifest in &manifests {
+        table.add_row([
+            manifest.name.clone(),
+            manifest.secrets.join(", "),
+            manifest.description.clone(),
+        ]);
+    }
+    print_table(&table)
+}
+
+async fn show_workflow(context: &Context, name: &str) -> anyhow::Result<()> {
+    let manifest = context.client.get_workflow(name).await?;
+    if context.json() {
+        return print_json(&manifest);
+    }
+    let mut details = new_details();
+    details.add_row(["name", &manifest.name]);
+    details.add_row(["description", &manifest.description]);
+    details.add_row(["secrets", &manifest.secrets.join(", ")]);
+    details.add_row(["workflow file", &manifest.workflow_file]);
+    print_table(&details)?;
+    emit("\nconfig fields:")?;
+    print_table(&build_fields_table(&manifest.config_schema))?;
+    if has_properties(&manifest.runtime_params_schema) {
+        emit("\nruntime params:")?;
+        print_table(&build_fields_table(&manifest.runtime_params_schema))?;
+    }
+    emit("\nexample config:")?;
+    emit(&format_json(&manifest.example_config))
+}
+
+fn has_properties(schema: &Value) -> bool {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty())
+}
+
+/// One row per top-level property of a JSON Schema: name, type, required, description.
+fn build_fields_table(schema: &Value) -> comfy_table::Table {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut table = new_table(["FIELD", "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"]);
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            let text = |key: &str| {
+                property
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let description = match (text("title"), text("description")) {
+                (title, description) if description.is_empty() => title,
+                (title, description) if title.is_empty() => description,
+                (title, description) => format!("{title}: {description}"),
+            };
+            let kind = match property.get("type") {
+                Some(Value::String(kind)) => kind.clone(),
+                Some(other) => other.to_string(),
+                None => "any".to_owned(),
+            };
+            let default = property
+                .get("default")
+                .map(Value::to_string)
+                .unwrap_or_default();
+            let is_required = if required.contains(&name.as_str()) {
+                "yes"
+            } else {
+                ""
+            };
+            table.add_row([
+                name.clone(),
+                kind,
+                is_required.to_owned(),
+                default,
+                description,
+            ]);
+        }
+    }
+    table
+}

@@ -1,0 +1,183 @@
+//! The harness: a real `polyphemus serve` on SQLite in a temp dir, and the binary run
+//! against it with its output and exit code captured.
+
+use polyphemus_client::Client;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_polyphemus");
+
+/// Variables that would point the binary at another server, store or project.
+const ISOLATED_ENV: [&str; 7] = [
+    "DATABASE_URL",
+    "POLYPHEMUS_URL",
+    "POLYPHEMUS_TOKEN",
+    "POLYPHEMUS_PROJECT",
+    "POLYPHEMUS_DATA_DIR",
+    "POLYPHEMUS_LISTEN",
+    "POLYPHEMUS_SECRET_KEY",
+];
+
+pub fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for name in ISOLATED_ENV {
+        command.env_remove(name);
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+/// A server on a free port over a fresh SQLite store; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let database_url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let mut child = command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .args(["--database-url", &database_url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start polyphemus serve");
+        let stdout = child.stdout.take().expect("server stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("polyphemus listening on ") {
+                    let _ = sender.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = match receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(dir.path().join("server.log"));
+                panic!("the server did not start: {log:?}");
+            }
+        };
+        Server {
+            child,
+            url,
+            data_dir,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `polyphemus --url URL --data-dir DIR ARGS…` (the admin token comes from the dir).
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_stdin(args, None)
+    }
+
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = command();
+        command
+            .args(["--url", &self.url, "--data-dir"])
+            .arg(&self.data_dir)
+            .args(args);
+        run(command, stdin)
+    }
+
+    pub fn client(&self) -> Client {
+        let token = std::fs::read_to_string(self.data_dir.join("admin.token")).expect("token");
+        Client::new(&self.url, Some(token)).expect("client")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(self) -> Output {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
+    }
+}
+
+pub fn run(mut command: Command, stdin: Option<&str>) -> Output {
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("run polyphemus");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let output = child.wait_with_output().expect("wait");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+pub fn config_values(bucket: &str) -> String {
+    json!({"host": "sftp.example.org", "username": "ingest", "root": "/incoming",
+           "bucket": bucket})
+    .to_string()
+}
+
+/// Creates a config from stdin and returns its config_id.
+pub fn create_config(server: &Server, name: &str) -> String {
+    let out = server
+        .cli_with_stdin(
+            &[
+                "--output",
+                "json",
+                "configs",
+                "create",
+                "--workflow-type",
+                "sftp-to-storage",
+                "--name",
+                name,
+                "--config",
+                "-",
+            ],
+            Some(&config_values("raw-data")),
+        )
+        .success();
+    out.json()["config_id"].to_string()
+}
+
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}

@@ -1,0 +1,10 @@
+//! The client commands end to end: a real `polyphemus serve` on SQLite in a temp dir, driven
+//! by the real binary; asserts output and exit codes.
+
+mod harness;
+
+mod configs;
+mod errors;
+mod runs;
+mod runtime;
+mod secrets;

@@ -1,0 +1,197 @@
+//! Configs, their versions and secrets; runtime configs and launching a run.
+
+use crate::{Client, Idempotency, Result};
+use polyphemus_model::{
+    Config, ConfigVersionSummary, CreateConfig, LaunchRequest, Page, PatchConfig, PutRuntimeConfig,
+    Run, RuntimeConfig, SecretsPatch,
+};
+use reqwest::{Method, StatusCode};
+use std::collections::BTreeMap;
+
+/// Filters and paging of `list_configs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListConfigs {
+    /// Only configs of this manifest.
+    pub workflow_type: Option<String>,
+    /// Page size, 1-500 (server default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What a PATCH of a config did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigChange {
+    /// `config` changed: version N+1 was inserted (201).
+    NewVersion,
+    /// Only the name or comment changed: the latest row was updated in place (200).
+    UpdatedInPlace,
+}
+
+impl Client {
+    /// Creates version 1 of a new config (not retried once sent: it is not idempotent).
+    pub async fn create_config(&self, project: &str, body: &CreateConfig) -> Result<Config> {
+        let url = self.url(["projects", project, "configs"]);
+        self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
+            .await
+            .map(|(_, config)| config)
+    }
+
+    /// One page of the latest version of each config.
+    pub async fn list_configs(&self, project: &str, query: &ListConfigs) -> Result<Page<Config>> {
+        let mut url = self.url(["projects", project, "configs"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(workflow_type) = &query.workflow_type {
+                pairs.append_pair("workflow_type", workflow_type);
+            }
+            if let Some(limit) = query.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+            if let Some(cursor) = &query.cursor {
+                pairs.append_pair("cursor", cursor);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.get(url).await
+    }
+
+    /// Every config, following the cursor through all pages.
+    pub async fn list_all_configs(
+        &self,
+        project: &str,
+        workflow_type: Option<&str>,
+    ) -> Result<Vec<Config>> {
+        let mut query = ListConfigs {
+            workflow_type: workflow_type.map(str::to_owned),
+            limit: Some(500),
+            cursor: None,
+        };
+        let mut items = Vec::new();
+        loop {
+            let page = self.list_configs(project, &query).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// The latest version of a config.
+    pub async fn get_config(&self, project: &str, config_id: i64) -> Result<Config> {
+        let id = config_id.to_string();
+        self.get(self.url(["projects", project, "configs", &id]))
+            .await
+    }
+
+    /// Every version of a config, oldest first.
+    pub async fn list_config_versions(
+        &self,
+        project: &str,
+        config_id: i64,
+    ) -> Result<Vec<ConfigVersionSummary>> {
+        let id = config_id.to_string();
+        self.get(self.url(["projects", project, "configs", &id, "versions"]))
+            .await
+    }
+
+    /// One version of a config.
+    pub async fn get_config_version(
+        &self,
+        project: &str,
+        config_id: i64,
+        version_number: i32,
+    ) -> Result<Config> {
+        let (id, version) = (config_id.to_string(), version_number.to_string());
+        self.get(self.url(["projects", project, "configs", &id, "versions", &version]))
+            .await
+    }
+
+    /// Changes a config: a new `config` inserts version N+1, otherwise the latest row changes
+    /// in place. Not retried once sent.
+    pub async fn patch_config(
+        &self,
+        project: &str,
+        config_id: i64,
+        body: &PatchConfig,
+    ) -> Result<(Config, ConfigChange)> {
+        let id = config_id.to_string();
+        let url = self.url(["projects", project, "configs", &id]);
+        let (status, config) = self
+            .send(Method::PATCH, url, Some(body), Idempotency::NotIdempotent)
+            .await?;
+        let change = if status == StatusCode::CREATED {
+            ConfigChange::NewVersion
+        } else {
+            ConfigChange::UpdatedInPlace
+        };
+        Ok((config, change))
+    }
+
+    /// Sets (`Some`) or removes (`None`) secrets of the latest version; answers redacted.
+    pub async fn put_config_secrets(
+        &self,
+        project: &str,
+        config_id: i64,
+        secrets: &SecretsPatch,
+    ) -> Result<Config> {
+        let id = config_id.to_string();
+        let url = self.url(["projects", project, "configs", &id, "secrets"]);
+        self.send(Method::PUT, url, Some(secrets), Idempotency::Idempotent)
+            .await
+            .map(|(_, config)| config)
+    }
+
+    /// Secrets of a config version in clear (only for that config's task token).
+    pub async fn get_task_secrets(
+        &self,
+        project: &str,
+        config_id: i64,
+        version_number: i32,
+    ) -> Result<BTreeMap<String, String>> {
+        let (id, version) = (config_id.to_string(), version_number.to_string());
+        let segments = [
+            "projects", project, "configs", &id, "versions", &version, "secrets",
+        ];
+        self.get(self.url(segments)).await
+    }
+
+    /// The runtime config (schedule, disabled, runtime params) of a config.
+    pub async fn get_runtime(&self, project: &str, config_id: i64) -> Result<RuntimeConfig> {
+        let id = config_id.to_string();
+        self.get(self.url(["projects", project, "configs", &id, "runtime"]))
+            .await
+    }
+
+    /// Changes the given fields of the runtime config.
+    pub async fn put_runtime(
+        &self,
+        project: &str,
+        config_id: i64,
+        body: &PutRuntimeConfig,
+    ) -> Result<RuntimeConfig> {
+        let id = config_id.to_string();
+        let url = self.url(["projects", project, "configs", &id, "runtime"]);
+        self.send(Method::PUT, url, Some(body), Idempotency::Idempotent)
+            .await
+            .map(|(_, runtime)| runtime)
+    }
+
+    /// Submits a run of the config (latest version unless given) to the orchestrator.
+    /// Not retried once sent: each launch is a new run.
+    pub async fn launch_config(
+        &self,
+        project: &str,
+        config_id: i64,
+        body: &LaunchRequest,
+    ) -> Result<Run> {
+        let id = config_id.to_string();
+        let url = self.url(["projects", project, "configs", &id, "launch"]);
+        self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
+            .await
+            .map(|(_, run)| run)
+    }
+}

@@ -1,0 +1,53 @@
+//! Workflow manifests, the project status page and the event log.
+
+use crate::{Client, Result};
+use polyphemus_model::{Event, Page, PipelineStatus, WorkflowManifest};
+
+/// Filters and paging of `list_events` (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListEvents {
+    /// Only events of this config.
+    pub config_id: Option<i64>,
+    /// Page size, 1-500 (server default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Client {
+    /// Every workflow manifest.
+    pub async fn list_workflows(&self) -> Result<Vec<WorkflowManifest>> {
+        self.get(self.url(["workflows"])).await
+    }
+
+    /// One workflow manifest.
+    pub async fn get_workflow(&self, name: &str) -> Result<WorkflowManifest> {
+        self.get(self.url(["workflows", name])).await
+    }
+
+    /// Every config's pipeline state, last run, last success and next run.
+    pub async fn get_project_status(&self, project: &str) -> Result<Vec<PipelineStatus>> {
+        self.get(self.url(["projects", project, "status"])).await
+    }
+
+    /// One page of the event log.
+    pub async fn list_events(&self, project: &str, query: &ListEvents) -> Result<Page<Event>> {
+        let mut url = self.url(["projects", project, "events"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(config_id) = query.config_id {
+                pairs.append_pair("config_id", &config_id.to_string());
+            }
+            if let Some(limit) = query.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+            if let Some(cursor) = &query.cursor {
+                pairs.append_pair("cursor", cursor);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.get(url).await
+    }
+}

@@ -1,0 +1,139 @@
+//! Runs: registration, state and output, previous state, run metadata.
+
+use crate::{Client, Idempotency, Result};
+use polyphemus_model::{Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport};
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value};
+
+/// Paging of `list_config_runs` (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRuns {
+    /// Page size, 1-500 (server default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What registering a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunRegistration {
+    /// A new run (201).
+    Created,
+    /// The same run was already registered (200).
+    AlreadyRegistered,
+}
+
+/// Which earlier state `previous_state` reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreviousStateQuery {
+    /// State keys to read.
+    pub keys: Vec<String>,
+    /// Every value, newest first, instead of the latest.
+    pub collect: bool,
+    /// Only runs registered before this one.
+    pub before_run_id: Option<String>,
+    /// With `collect`, at most this many values per key.
+    pub limit: Option<i64>,
+}
+
+impl Client {
+    /// Registers a run; the same body again is answered 200, so it is retried like a PUT.
+    pub async fn register_run(
+        &self,
+        project: &str,
+        body: &RegisterRun,
+    ) -> Result<(Run, RunRegistration)> {
+        let url = self.url(["projects", project, "runs"]);
+        let (status, run) = self
+            .send(Method::POST, url, Some(body), Idempotency::Idempotent)
+            .await?;
+        let registration = if status == StatusCode::CREATED {
+            RunRegistration::Created
+        } else {
+            RunRegistration::AlreadyRegistered
+        };
+        Ok((run, registration))
+    }
+
+    /// A run with its state and output.
+    pub async fn get_run(&self, project: &str, run_id: &str) -> Result<Run> {
+        self.get(self.url(["projects", project, "runs", run_id]))
+            .await
+    }
+
+    /// Merges state keys and appends or replaces output. Not retried once sent (an append
+    /// sent twice would be appended twice).
+    pub async fn patch_run(&self, project: &str, run_id: &str, body: &PatchRun) -> Result<Run> {
+        let url = self.url(["projects", project, "runs", run_id]);
+        self.send(Method::PATCH, url, Some(body), Idempotency::NotIdempotent)
+            .await
+            .map(|(_, run)| run)
+    }
+
+    /// One page of the runs of a config, newest first.
+    pub async fn list_config_runs(
+        &self,
+        project: &str,
+        config_id: i64,
+        query: &ListRuns,
+    ) -> Result<Page<Run>> {
+        let id = config_id.to_string();
+        let mut url = self.url(["projects", project, "configs", &id, "runs"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(limit) = query.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+            if let Some(cursor) = &query.cursor {
+                pairs.append_pair("cursor", cursor);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.get(url).await
+    }
+
+    /// The latest value of each key among earlier runs of the config (every value, newest
+    /// first, with `collect`).
+    pub async fn get_previous_state(
+        &self,
+        project: &str,
+        config_id: i64,
+        query: &PreviousStateQuery,
+    ) -> Result<Map<String, Value>> {
+        let id = config_id.to_string();
+        let mut url = self.url(["projects", project, "configs", &id, "previous_state"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("keys", &query.keys.join(","));
+            pairs.append_pair("collect", if query.collect { "true" } else { "false" });
+            if let Some(run_id) = &query.before_run_id {
+                pairs.append_pair("before_run_id", run_id);
+            }
+            if let Some(limit) = query.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+        }
+        self.get(url).await
+    }
+
+    /// Stores the orchestrator's status of a run.
+    pub async fn put_run_metadata(
+        &self,
+        project: &str,
+        run_id: &str,
+        report: &RunStatusReport,
+    ) -> Result<RunMetadata> {
+        let url = self.url(["projects", project, "runs", run_id, "metadata"]);
+        self.send(Method::PUT, url, Some(report), Idempotency::Idempotent)
+            .await
+            .map(|(_, metadata)| metadata)
+    }
+
+    /// The stored run metadata (404 until the orchestrator has reported).
+    pub async fn get_run_metadata(&self, project: &str, run_id: &str) -> Result<RunMetadata> {
+        self.get(self.url(["projects", project, "runs", run_id, "metadata"]))
+            .await
+    }
+}
