@@ -252,3 +252,11 @@ pub struct TokenRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// What never changes about a registered run: which config version it instantiates.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RunScope {
+    pub config_id: i64,
+    pub version_number: i32,
+    pub workflow_type: String,
+}

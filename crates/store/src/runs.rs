@@ -4,7 +4,7 @@ use crate::events::{insert_event, now};
 use crate::records::RunRow;
 use crate::{
     on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange,
-    RunMetadataRecord, RunRecord, Store, StoreError,
+    RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -73,6 +73,20 @@ impl Store {
         let row: RunRow = on_reader!(self, pool =>
             sqlx::query_as(&sql).bind(run_id).bind(project).fetch_one(pool).await)?;
         Ok(row.into())
+    }
+
+    /// The config version and workflow type of a run of `project` (index lookups only).
+    pub async fn run_scope(&self, project: &str, run_id: &str) -> Result<RunScope, StoreError> {
+        let scope: RunScope = on_reader!(self, pool => sqlx::query_as(
+            "SELECT r.config_id, r.version_number, h.workflow_type FROM runs r \
+             JOIN config_heads h ON h.config_id = r.config_id \
+             WHERE r.run_id = $1 AND r.project_name = $2",
+        )
+        .bind(run_id)
+        .bind(project)
+        .fetch_one(pool)
+        .await)?;
+        Ok(scope)
     }
 
     /// Runs of a config, newest first; `before` is a run `seq` from the previous page.

@@ -3,6 +3,7 @@
 mod configs;
 mod cursor;
 mod launch;
+mod run_scopes;
 mod runs;
 mod runtime;
 mod status;
@@ -20,6 +21,7 @@ pub struct Services {
     pub registry: Registry,
     pub keys: Arc<SecretKeys>,
     pub tokens: TokenAuthority,
+    run_scopes: run_scopes::RunScopes,
 }
 
 impl Services {
@@ -30,6 +32,7 @@ impl Services {
             registry,
             keys: Arc::new(keys),
             tokens,
+            run_scopes: run_scopes::RunScopes::default(),
         }
     }
 }

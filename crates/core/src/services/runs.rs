@@ -8,7 +8,7 @@ use polyphemus_model::{
     check_key, FieldError, Page, PatchRun, ProjectName, RegisterRun, Role, Run, RunId, RunMetadata,
     RunStatusReport,
 };
-use polyphemus_store::{NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange};
+use polyphemus_store::{NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange, RunScope};
 use serde_json::{json, Map, Value};
 
 const PHASES: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Error"];
@@ -111,6 +111,42 @@ impl Services {
             .run)
     }
 
+    /// The scope of a run the principal may reach with `role` (or as the task of its config);
+    /// 404 for runs it may not see.
+    async fn reachable_run_scope(
+        &self,
+        principal: &Principal,
+        project: &ProjectName,
+        run_id: &str,
+        role: Role,
+    ) -> Result<(RunId, RunScope), CoreError> {
+        let not_found = || CoreError::not_found(format!("run {run_id}"));
+        let run_id = RunId::parse(run_id).map_err(|_| not_found())?;
+        if !principal.sees_project(project) {
+            return Err(not_found());
+        }
+        let scope = match self.run_scopes.get(project.as_str(), run_id.as_str()) {
+            Some(scope) => scope,
+            None => {
+                let scope = self
+                    .store
+                    .run_scope(project.as_str(), run_id.as_str())
+                    .await
+                    .or_not_found(|| format!("run {run_id}"))?;
+                self.run_scopes
+                    .insert(project.as_str(), run_id.as_str(), scope.clone());
+                scope
+            }
+        };
+        principal
+            .require_role_or_task(project, role, scope.config_id)
+            .map_err(|error| match error {
+                CoreError::NotFound(_) => not_found(),
+                other => other,
+            })?;
+        Ok((run_id, scope))
+    }
+
     pub async fn patch_run(
         &self,
         principal: &Principal,
@@ -118,8 +154,8 @@ impl Services {
         run_id: &str,
         patch: PatchRun,
     ) -> Result<Run, CoreError> {
-        let record = self
-            .visible_run(principal, project, run_id, Role::Editor)
+        let (run_id, scope) = self
+            .reachable_run_scope(principal, project, run_id, Role::Editor)
             .await?;
         let state = patch.state.unwrap_or_default();
         if state.is_empty() && patch.append_output.is_none() && patch.output.is_none() {
@@ -142,15 +178,7 @@ impl Services {
                 errors,
             });
         }
-        let config = self
-            .store
-            .config_version(
-                project.as_str(),
-                record.run.config_id,
-                record.run.version_number,
-            )
-            .await?;
-        if let Some(manifest) = self.registry.get(&config.workflow_type) {
+        if let Some(manifest) = self.registry.get(&scope.workflow_type) {
             errors.extend(manifest.state_errors(&Value::Object(state.clone())));
             if !errors.is_empty() {
                 return Err(CoreError::Unprocessable {
@@ -169,8 +197,9 @@ impl Services {
         };
         let updated = self
             .store
-            .change_run(project.as_str(), &record.run.run_id, &change)
-            .await?;
+            .change_run(project.as_str(), run_id.as_str(), &change)
+            .await
+            .or_not_found(|| format!("run {run_id}"))?;
         Ok(updated.run)
     }
 
@@ -285,9 +314,10 @@ impl Services {
         run_id: &str,
         report: RunStatusReport,
     ) -> Result<RunMetadata, CoreError> {
-        let record = self
-            .visible_run(principal, project, run_id, Role::Editor)
+        let (run_id, _) = self
+            .reachable_run_scope(principal, project, run_id, Role::Editor)
             .await?;
+        let run_id = run_id.as_str();
         let mut errors = Vec::new();
         if !PHASES.contains(&report.phase.as_str()) {
             errors.push(FieldError {
@@ -311,11 +341,10 @@ impl Services {
         }
         let derived = derive_metadata(&report)?;
         self.store
-            .put_run_metadata(project.as_str(), &record.run.run_id, &derived)
+            .put_run_metadata(project.as_str(), run_id, &derived)
             .await
             .or_not_found(|| format!("run {run_id}"))?;
-        self.get_run_metadata_unchecked(project, &record.run.run_id)
-            .await
+        self.get_run_metadata_unchecked(project, run_id).await
     }
 
     pub async fn get_run_metadata(
