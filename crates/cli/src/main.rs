@@ -82,6 +82,7 @@ impl Cli {
     fn command_name(&self) -> String {
         match &self.command {
             Command::Serve(_) => "serve".into(),
+            Command::Bench(_) => "bench".into(),
             _ => "client".into(),
         }
     }

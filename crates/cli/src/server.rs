@@ -4,6 +4,7 @@ use crate::settings::GlobalArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use polyphemus_core::auth::parse_ttl;
+use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::{Registry, SecretKeys, Services};
 use polyphemus_model::Role;
 use polyphemus_store::{Store, StoreOptions};
@@ -11,12 +12,19 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "POLYPHEMUS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Where runs execute: `local` (the embedded engine, child processes of this server).
+    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local"])]
+    pub orchestrator: String,
+    /// URL at which workflow steps reach this server (default: http://<listen address>).
+    #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +137,14 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{address}"));
+    let work_dir = global.data_dir.join("runs");
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("creating the run directory {}", work_dir.display()))?;
+    let orchestrator = LocalOrchestrator::new(work_dir, public_url);
+    let services = services.with_orchestrator(Arc::new(orchestrator));
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
     println!("polyphemus listening on http://{address}");
     axum::serve(listener, polyphemus_api::app(services))

@@ -62,9 +62,14 @@ impl GlobalArgs {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level (info for the server, warn otherwise).
+/// Logs to stderr; `RUST_LOG` overrides the default level (info for the server).
 pub fn init_tracing(command: &str) {
-    let default = if command == "serve" { "info" } else { "warn" };
+    let default = match command {
+        "serve" => "info",
+        // Seeding 100,000 rows trips sqlx's slow-statement warning; that is expected there.
+        "bench" => "error",
+        _ => "warn",
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod crypto;
 mod error;
 pub mod manifests;
+pub mod orchestrators;
 pub mod schedule;
 pub mod services;
 mod validate;

@@ -1,12 +1,14 @@
 //! A real server on port 0 over a fresh database (SQLite file or a new PostgreSQL database),
 //! with helpers to mint tokens and send requests.
 
+use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
 use polyphemus_model::Role;
 use polyphemus_store::{Store, StoreOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub struct TestApp {
     pub base: String,
@@ -122,11 +124,14 @@ impl TestApp {
         .expect("connect store");
         store.migrate().await.expect("migrate");
         let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
-        let services = Services::new(store, Registry::builtin(), keys);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
+        let orchestrator =
+            LocalOrchestrator::new(dir.path().join("runs"), format!("http://{address}"));
+        let services = Services::new(store, Registry::builtin(), keys)
+            .with_orchestrator(Arc::new(orchestrator));
         let app = polyphemus_api::app(services.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");

@@ -9,7 +9,7 @@ both_stores!(
     runtime_schedule_sets_next_run_and_validates,
     status_page_follows_the_last_run,
     events_record_who_did_what_and_page,
-    launch_without_orchestrator_is_a_clear_503,
+    launch_submits_to_the_orchestrator_and_registers_the_run,
 );
 
 async fn runtime_schedule_sets_next_run_and_validates(app: TestApp) {
@@ -161,15 +161,42 @@ async fn events_record_who_did_what_and_page(app: TestApp) {
     assert_eq!(filtered["items"], json!([]));
 }
 
-async fn launch_without_orchestrator_is_a_clear_503(app: TestApp) {
+async fn launch_submits_to_the_orchestrator_and_registers_the_run(app: TestApp) {
     let id = app.create_config("labors", json!({})).await;
     let path = format!("/projects/labors/configs/{id}/launch");
-    let (status, problem) = app.post(&path, &app.admin, json!({})).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap_or("")
-        .contains("orchestrator"));
+    let (status, run) = app.post(&path, &app.admin, json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let run_id = run["run_id"].as_str().expect("run_id").to_owned();
+    let name = run["name"].as_str().expect("name").to_owned();
+    assert!(name.starts_with("sftp-to-storage-"), "{name}");
+    assert_eq!(run["version_number"], 1);
+    let (status, stored) = app
+        .get(&format!("/projects/labors/runs/{run_id}"), &app.admin)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored["config_id"], id);
+    let orchestrator = app.services.orchestrator().expect("local engine");
+    let workflow = orchestrator
+        .workflow("local", &name)
+        .await
+        .expect("the engine knows it");
+    assert_eq!(
+        workflow["metadata"]["uid"],
+        run_id.as_str(),
+        "run_id is the workflow uid"
+    );
+    let parameters = workflow["spec"]["arguments"]["parameters"].to_string();
+    assert!(
+        parameters.contains(&format!("\"value\":\"{id}\"")),
+        "{parameters}"
+    );
+    orchestrator
+        .stop("local", &name, true)
+        .await
+        .expect("terminate");
+    let (_, events) = app.get("/projects/labors/events", &app.admin).await;
+    assert_eq!(events["items"][0]["action"], "run.launched");
+    assert_eq!(events["items"][0]["run_id"], run_id.as_str());
     let (status, _) = app
         .post(&path, &app.admin, json!({"version_number": 5}))
         .await;

@@ -1,13 +1,20 @@
-//! Launching a run of a config version through the orchestrator.
+//! Launching a run of a config version: mint a task token, submit the manifest's workflow to the
+//! orchestrator, register the run under the orchestrator's uid.
 
 use super::Services;
 use crate::error::OrNotFound;
-use crate::{CoreError, Principal};
+use crate::orchestrators::Submission;
+use crate::{CoreError, Principal, TaskGrant};
 use polyphemus_model::{ProjectName, Role, Run};
+use polyphemus_store::{ConfigRecord, NewEvent, NewRun};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// How long a run's task token is valid: long enough for the slowest pipeline.
+const TASK_TOKEN_TTL_DAYS: i64 = 7;
 
 impl Services {
     /// Submits the config version (latest when not given) to the orchestrator.
-    /// Until an orchestrator is wired into this server, answers 503 after checking access.
     pub async fn launch(
         &self,
         principal: &Principal,
@@ -16,7 +23,7 @@ impl Services {
         version_number: Option<i32>,
     ) -> Result<Run, CoreError> {
         principal.require(project, Role::Editor)?;
-        match version_number {
+        let record = match version_number {
             Some(version) => self
                 .store
                 .config_version(project.as_str(), config_id, version)
@@ -28,8 +35,80 @@ impl Services {
                 .await
                 .or_not_found(|| format!("config {config_id}"))?,
         };
-        Err(CoreError::Unavailable(
-            "this server has no orchestrator configured, so runs cannot be launched".to_owned(),
-        ))
+        let workflow_yaml = self
+            .manifest(&record.workflow_type)?
+            .workflow_yaml
+            .to_owned();
+        self.submit_run(&principal.actor(), project, &record, workflow_yaml)
+            .await
+    }
+
+    /// Submits `workflow_yaml` for a stored config version and registers the run. Nothing is
+    /// recorded when the orchestrator refuses or cannot be reached.
+    pub(crate) async fn submit_run(
+        &self,
+        actor: &str,
+        project: &ProjectName,
+        record: &ConfigRecord,
+        workflow_yaml: String,
+    ) -> Result<Run, CoreError> {
+        let orchestrator = self.orchestrator.as_ref().ok_or_else(|| {
+            CoreError::Unavailable(
+                "this server has no orchestrator configured, so runs cannot be launched".into(),
+            )
+        })?;
+        let grant = TaskGrant {
+            project: project.to_string(),
+            config_id: record.config_id,
+            version_number: record.version_number,
+            run_id: None,
+        };
+        let token = self
+            .tokens
+            .issue_task(
+                &format!("config-{}-v{}", record.config_id, record.version_number),
+                grant,
+                chrono::Duration::days(TASK_TOKEN_TTL_DAYS),
+            )
+            .await?;
+        let submission = Submission {
+            workflow_yaml,
+            parameters: vec![
+                ("config_id".into(), record.config_id.to_string()),
+                ("version_number".into(), record.version_number.to_string()),
+                ("project".into(), project.to_string()),
+            ],
+            labels: BTreeMap::from([
+                ("polyphemus/project".into(), project.to_string()),
+                ("polyphemus/config-id".into(), record.config_id.to_string()),
+                (
+                    "polyphemus/version".into(),
+                    record.version_number.to_string(),
+                ),
+            ]),
+            task_token: token.token.into(),
+        };
+        let submitted = orchestrator.submit(submission).await.map_err(|error| {
+            tracing::warn!(%error, config_id = record.config_id, "submission refused");
+            CoreError::Unavailable(format!(
+                "the {} orchestrator did not start the run: {error}",
+                orchestrator.kind()
+            ))
+        })?;
+        let event = NewEvent::new(
+            project.as_str(),
+            actor,
+            "run.launched",
+            json!({"workflow_name": submitted.name, "orchestrator": orchestrator.kind()}),
+        );
+        let new = NewRun {
+            run_id: submitted.uid.clone(),
+            name: submitted.name.clone(),
+            project_name: project.to_string(),
+            config_id: record.config_id,
+            version_number: record.version_number,
+        };
+        let (run, _) = self.store.register_run(&new, event).await?;
+        Ok(run.run)
     }
 }

@@ -10,6 +10,7 @@ mod status;
 
 pub use cursor::{Cursor, PageRequest};
 
+use crate::orchestrators::Orchestrator;
 use crate::{Registry, SecretKeys, TokenAuthority};
 use polyphemus_store::Store;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub struct Services {
     pub keys: Arc<SecretKeys>,
     pub tokens: TokenAuthority,
     run_scopes: run_scopes::RunScopes,
+    orchestrator: Option<Arc<dyn Orchestrator>>,
 }
 
 impl Services {
@@ -33,7 +35,18 @@ impl Services {
             keys: Arc::new(keys),
             tokens,
             run_scopes: run_scopes::RunScopes::default(),
+            orchestrator: None,
         }
+    }
+
+    /// Runs are launched through this orchestrator.
+    pub fn with_orchestrator(mut self, orchestrator: Arc<dyn Orchestrator>) -> Self {
+        self.orchestrator = Some(orchestrator);
+        self
+    }
+
+    pub fn orchestrator(&self) -> Option<&Arc<dyn Orchestrator>> {
+        self.orchestrator.as_ref()
     }
 }
 pub use runs::PreviousStateQuery;

@@ -1,0 +1,156 @@
+//! The local orchestrator: runs workflows with the embedded engine as child processes of this
+//! server. Steps reach the API at `server_url` with the run's task token, as pods would.
+
+use super::{Orchestrator, OrchestratorError, Submission, Submitted};
+use futures::future::BoxFuture;
+use polyphemus_engine::{Engine, EngineOptions, RunHandle, TemplateLibrary, Workflow};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Runs workflows on this machine; keeps a handle on each run it started.
+pub struct LocalOrchestrator {
+    options: EngineOptions,
+    server_url: String,
+    library: TemplateLibrary,
+    runs: Mutex<HashMap<String, Arc<RunHandle>>>,
+}
+
+impl std::fmt::Debug for LocalOrchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalOrchestrator")
+            .field("work_dir", &self.options.work_dir)
+            .field("server_url", &self.server_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalOrchestrator {
+    /// `work_dir` keeps each run's working directories, logs and final `status.json`.
+    pub fn new(work_dir: PathBuf, server_url: String) -> Self {
+        Self {
+            options: EngineOptions {
+                work_dir,
+                ..EngineOptions::default()
+            },
+            server_url,
+            library: TemplateLibrary::new(),
+            runs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn handle(&self, name: &str) -> Result<Arc<RunHandle>, OrchestratorError> {
+        self.runs
+            .lock()
+            .ok()
+            .and_then(|runs| runs.get(name).cloned())
+            .ok_or_else(|| OrchestratorError::NotFound(name.to_owned()))
+    }
+
+    /// The final status a finished run left on disk, for runs started before a restart.
+    fn stored_status(&self, name: &str) -> Result<Value, OrchestratorError> {
+        let path = self.options.work_dir.join(name).join("status.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| OrchestratorError::NotFound(name.to_owned()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| OrchestratorError::Unavailable(format!("{}: {e}", path.display())))
+    }
+
+    /// Steps run `polyphemus …`: the directory of this very binary goes first on their PATH.
+    fn step_path() -> Option<String> {
+        let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+        let path = std::env::var("PATH").unwrap_or_default();
+        Some(format!("{}:{path}", exe_dir.display()))
+    }
+}
+
+impl Orchestrator for LocalOrchestrator {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    fn submit(
+        &self,
+        submission: Submission,
+    ) -> BoxFuture<'_, Result<Submitted, OrchestratorError>> {
+        Box::pin(async move {
+            let workflow = Workflow::from_yaml(&submission.workflow_yaml)
+                .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;
+            let mut options = self.options.clone();
+            options
+                .env
+                .push(("POLYPHEMUS_URL".into(), self.server_url.clone()));
+            options.env.push((
+                "POLYPHEMUS_TOKEN".into(),
+                submission.task_token.expose_secret().to_owned(),
+            ));
+            if let Some(path) = Self::step_path() {
+                options.env.push(("PATH".into(), path));
+            }
+            let namespace = options.namespace.clone();
+            let handle = Engine::new(options)
+                .submit(workflow, submission.parameters, &self.library)
+                .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;
+            let submitted = Submitted {
+                name: handle.name().to_owned(),
+                uid: handle.uid().to_owned(),
+                namespace,
+            };
+            if let Ok(mut runs) = self.runs.lock() {
+                runs.insert(submitted.name.clone(), Arc::new(handle));
+            }
+            tracing::info!(workflow = %submitted.name, uid = %submitted.uid, "submitted to the local engine");
+            Ok(submitted)
+        })
+    }
+
+    fn workflow<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Value, OrchestratorError>> {
+        Box::pin(async move {
+            match self.handle(name) {
+                Ok(handle) => serde_json::to_value(handle.status())
+                    .map_err(|e| OrchestratorError::Unavailable(e.to_string())),
+                Err(_) => self.stored_status(name),
+            }
+        })
+    }
+
+    fn logs<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>> {
+        Box::pin(async move {
+            let handle = self.handle(name)?;
+            let status = handle.status();
+            Ok(status
+                .status
+                .nodes
+                .keys()
+                .filter_map(|id| handle.logs(id).map(|text| (id.clone(), text)))
+                .collect())
+        })
+    }
+
+    fn stop<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+        terminate: bool,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let handle = self.handle(name)?;
+            if terminate {
+                handle.terminate();
+            } else {
+                handle.stop();
+            }
+            Ok(())
+        })
+    }
+}

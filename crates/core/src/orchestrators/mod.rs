@@ -1,0 +1,73 @@
+//! The orchestrator interface: what Polyphemus asks of Argo or of the local engine. Both answer
+//! in Argo's own shapes (the Workflow object), so everything downstream reads one format.
+
+pub mod local;
+
+use futures::future::BoxFuture;
+use secrecy::SecretString;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A workflow to start.
+#[derive(Debug)]
+pub struct Submission {
+    /// The Argo Workflow document.
+    pub workflow_yaml: String,
+    /// `-p name=value` arguments.
+    pub parameters: Vec<(String, String)>,
+    /// Labels on the workflow (`polyphemus/project`, `polyphemus/config-id`, …).
+    pub labels: BTreeMap<String, String>,
+    /// Given to every step as `POLYPHEMUS_TOKEN`.
+    pub task_token: SecretString,
+}
+
+/// A started workflow: Argo's name and uid (the uid is the run id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub name: String,
+    pub uid: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestratorError {
+    /// The workflow document or its arguments are not valid.
+    #[error("workflow is not valid: {0}")]
+    Invalid(String),
+    #[error("workflow {0} not found")]
+    NotFound(String),
+    /// The orchestrator cannot be reached or refused for reasons outside the request.
+    #[error("orchestrator unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One interface, two implementations: the local engine and Argo Server.
+pub trait Orchestrator: Send + Sync + std::fmt::Debug {
+    /// `local` or `argo`.
+    fn kind(&self) -> &'static str;
+
+    fn submit(&self, submission: Submission)
+        -> BoxFuture<'_, Result<Submitted, OrchestratorError>>;
+
+    /// The Workflow object (`metadata`, `spec`, `status`) as Argo Server returns it.
+    fn workflow<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Value, OrchestratorError>>;
+
+    /// Log text of each node that ran, by node id.
+    fn logs<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>>;
+
+    /// `argo stop` (exit handlers still run) or, with `terminate`, `argo terminate`.
+    fn stop<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        terminate: bool,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+}
