@@ -92,7 +92,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
 
 /// The client for `--url`, with `--token`/`POLYPHEMUS_TOKEN` or the embedded default's admin
 /// token file.
-fn connect(global: &GlobalArgs) -> anyhow::Result<Client> {
+pub(crate) fn connect(global: &GlobalArgs) -> anyhow::Result<Client> {
     let token = match global.token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => token.to_owned(),
         _ => read_admin_token(global)?,

@@ -4,6 +4,7 @@ mod bench;
 mod client_commands;
 mod server;
 mod settings;
+mod step_commands;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use settings::GlobalArgs;
@@ -31,6 +32,9 @@ enum Command {
     /// Create, list or revoke API tokens (talks to the store directly).
     #[command(subcommand)]
     Token(server::TokenCommand),
+    /// The onExit hook: record the orchestrator's status and logs of a run.
+    #[command(name = "write_run_metadata")]
+    WriteRunMetadata(step_commands::WriteRunMetadataArgs),
     /// Print benchmark figures (see README, Performance).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -94,6 +98,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => server::migrate(&cli.global).await?,
         Command::Token(command) => server::token(&cli.global, command).await?,
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
+        Command::WriteRunMetadata(args) => {
+            step_commands::write_run_metadata(&cli.global, args).await?
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -1,7 +1,9 @@
 //! Runs: registration, state and output, previous state, run metadata.
 
 use crate::{Client, Idempotency, Result};
-use polyphemus_model::{Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport};
+use polyphemus_model::{
+    Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport, SyncRunRequest,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
@@ -127,6 +129,20 @@ impl Client {
     ) -> Result<RunMetadata> {
         let url = self.url(["projects", project, "runs", run_id, "metadata"]);
         self.send(Method::PUT, url, Some(report), Idempotency::Idempotent)
+            .await
+            .map(|(_, metadata)| metadata)
+    }
+
+    /// Has the server read the run's workflow status and logs from its orchestrator and store
+    /// them as run metadata and output (what `polyphemus write_run_metadata` does).
+    pub async fn sync_run(
+        &self,
+        project: &str,
+        run_id: &str,
+        request: &SyncRunRequest,
+    ) -> Result<RunMetadata> {
+        let url = self.url(["projects", project, "runs", run_id, "sync"]);
+        self.send(Method::POST, url, Some(request), Idempotency::Idempotent)
             .await
             .map(|(_, metadata)| metadata)
     }

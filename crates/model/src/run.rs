@@ -87,3 +87,14 @@ pub struct RunMetadata {
     pub failed_nodes: Vec<String>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Asks the server to read a run's workflow from its orchestrator and store what it reports.
+/// The names, when given, must match the run (a guard against a hook called with wrong ids).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRunRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}

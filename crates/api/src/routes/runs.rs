@@ -9,7 +9,7 @@ use axum::Json;
 use polyphemus_core::services::{PageRequest, PreviousStateQuery};
 use polyphemus_core::RegisterOutcome;
 use polyphemus_model::{
-    Page, PatchRun, ProjectName, RegisterRun, Run, RunMetadata, RunStatusReport,
+    Page, PatchRun, ProjectName, RegisterRun, Run, RunMetadata, RunStatusReport, SyncRunRequest,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_config_runs))
         .routes(routes!(get_previous_state))
         .routes(routes!(put_run_metadata, get_run_metadata))
+        .routes(routes!(sync_run_metadata))
 }
 
 /// Registers a run (idempotent: the same body again answers 200).
@@ -182,6 +183,32 @@ pub async fn get_run_metadata(
         state
             .services
             .get_run_metadata(&caller, &project, &run_id)
+            .await?,
+    ))
+}
+
+/// Reads the run's workflow status and node logs from the orchestrator and stores them as run
+/// metadata and output (the `onExit` hook's call; an extension of the spec).
+#[utoipa::path(post, path = "/projects/{project}/runs/{run_id}/sync", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)), request_body = SyncRunRequest,
+    responses((status = 200, body = RunMetadata), (status = 404, body = super::Problem),
+              (status = 409, body = super::Problem), (status = 503, body = super::Problem)))]
+pub async fn sync_run_metadata(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+    ApiJson(body): ApiJson<SyncRunRequest>,
+) -> Result<Json<RunMetadata>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .sync_run_from_orchestrator(
+                &caller,
+                &project,
+                &run_id,
+                body.workflow_name.as_deref(),
+                body.namespace.as_deref(),
+            )
             .await?,
     ))
 }

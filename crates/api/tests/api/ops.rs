@@ -106,6 +106,10 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/projects/{project}/events"),
 ];
 
+/// Routes beyond the spec, each noted on its issue.
+const EXTENSION_ROUTES: &[(&str, &str)] =
+    &[("post", "/api/v1/projects/{project}/runs/{run_id}/sync")];
+
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
     let response = app
         .client
@@ -120,7 +124,7 @@ async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
         .unwrap_or("")
         .starts_with("3.1"));
     let paths = document["paths"].as_object().expect("paths");
-    for (method, path) in SPEC_ROUTES {
+    for (method, path) in SPEC_ROUTES.iter().chain(EXTENSION_ROUTES) {
         assert!(
             paths.get(*path).and_then(|p| p.get(*method)).is_some(),
             "{method} {path} missing"
@@ -132,10 +136,10 @@ async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
         .sum();
     assert_eq!(
         published,
-        SPEC_ROUTES.len(),
-        "the document has routes the spec does not list"
+        SPEC_ROUTES.len() + EXTENSION_ROUTES.len(),
+        "the document has routes neither the spec nor the extensions list"
     );
-    for (method, path) in SPEC_ROUTES {
+    for (method, path) in SPEC_ROUTES.iter().chain(EXTENSION_ROUTES) {
         let concrete = path
             .replace("{project}", "labors")
             .replace("{config_id}", "1")

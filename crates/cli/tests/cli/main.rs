@@ -5,6 +5,7 @@ mod harness;
 
 mod configs;
 mod errors;
+mod local_engine;
 mod runs;
 mod runtime;
 mod secrets;

@@ -71,6 +71,10 @@ impl Orchestrator for LocalOrchestrator {
         "local"
     }
 
+    fn namespace(&self) -> &str {
+        &self.options.namespace
+    }
+
     fn submit(
         &self,
         submission: Submission,

@@ -46,6 +46,9 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
     /// `local` or `argo`.
     fn kind(&self) -> &'static str;
 
+    /// The namespace workflows are submitted to (Argo's `metadata.namespace`).
+    fn namespace(&self) -> &str;
+
     fn submit(&self, submission: Submission)
         -> BoxFuture<'_, Result<Submitted, OrchestratorError>>;
 

@@ -7,6 +7,7 @@ mod run_scopes;
 mod runs;
 mod runtime;
 mod status;
+mod sync;
 
 pub use cursor::{Cursor, PageRequest};
 

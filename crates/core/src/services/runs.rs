@@ -113,7 +113,7 @@ impl Services {
 
     /// The scope of a run the principal may reach with `role` (or as the task of its config);
     /// 404 for runs it may not see.
-    async fn reachable_run_scope(
+    pub(crate) async fn reachable_run_scope(
         &self,
         principal: &Principal,
         project: &ProjectName,

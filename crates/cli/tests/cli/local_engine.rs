@@ -1,0 +1,50 @@
+//! Launching on the local engine: the workflow runs as child processes of the server and its
+//! `onExit` hook (`polyphemus write_run_metadata`) records the run's metadata and output.
+
+use crate::harness::{create_config, Server};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+#[test]
+fn launched_run_executes_and_its_exit_hook_records_metadata() {
+    let server = Server::start();
+    let id = create_config(&server, "nightly");
+    let launched = server
+        .cli(&["launch", &id, "--output", "json"])
+        .success()
+        .json();
+    let run_id = launched["run_id"].as_str().expect("run_id").to_owned();
+    let name = launched["name"].as_str().expect("name").to_owned();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let shown: Value = loop {
+        let output = server.cli(&["runs", "show", &run_id, "--output", "json"]);
+        let shown = output.json();
+        let phase = shown["metadata"]["phase"].as_str().unwrap_or("");
+        if matches!(phase, "Succeeded" | "Failed" | "Error") {
+            break shown;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no final run metadata after 60 s: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let metadata = &shown["metadata"];
+    let nodes = metadata["nodes"].as_object().expect("nodes");
+    let display_names: Vec<&str> = nodes
+        .values()
+        .filter_map(|n| n["display_name"].as_str())
+        .collect();
+    assert!(display_names.contains(&"discover"), "{display_names:?}");
+    assert!(
+        display_names.contains(&format!("{name}.onExit").as_str()),
+        "the exit hook is a node of the run: {display_names:?}"
+    );
+    assert!(metadata["started_at"].is_string() && metadata["finished_at"].is_string());
+    let logs = server.cli(&["runs", "logs", &run_id]).success();
+    assert!(logs.stdout.contains("=== discover"), "{}", logs.stdout);
+    let status = server.cli(&["status", "--output", "json"]).success().json();
+    let expected = metadata["phase"].as_str().expect("phase").to_lowercase();
+    assert_eq!(status[0]["pipeline_state"], expected.as_str());
+}

@@ -1,0 +1,179 @@
+//! Recording what the orchestrator says about a run: its Argo-shaped status becomes run
+//! metadata, its node logs become the run's output. This is what the `onExit` hook asks for.
+
+use super::Services;
+use crate::error::OrNotFound;
+use crate::orchestrators::OrchestratorError;
+use crate::{CoreError, Principal};
+use chrono::{DateTime, Utc};
+use polyphemus_model::{NodeReport, ProjectName, Role, RunMetadata, RunStatusReport};
+use polyphemus_store::RunChange;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
+
+impl Services {
+    /// Reads the run's workflow from the orchestrator and stores its status as run metadata
+    /// and its node logs as the run's output.
+    pub async fn sync_run_from_orchestrator(
+        &self,
+        principal: &Principal,
+        project: &ProjectName,
+        run_id: &str,
+        workflow_name: Option<&str>,
+        namespace: Option<&str>,
+    ) -> Result<RunMetadata, CoreError> {
+        let orchestrator = self.orchestrator.as_ref().ok_or_else(|| {
+            CoreError::Unavailable("this server has no orchestrator configured".into())
+        })?;
+        self.reachable_run_scope(principal, project, run_id, Role::Editor)
+            .await?;
+        let run = self
+            .store
+            .get_run(project.as_str(), run_id)
+            .await
+            .or_not_found(|| format!("run {run_id}"))?
+            .run;
+        if let Some(name) = workflow_name.filter(|name| *name != run.name) {
+            return Err(CoreError::Conflict(format!(
+                "run {run_id} is workflow {}, not {name}",
+                run.name
+            )));
+        }
+        let namespace = namespace.unwrap_or(orchestrator.namespace());
+        let unavailable = |error: OrchestratorError| match error {
+            OrchestratorError::NotFound(name) => CoreError::NotFound(format!(
+                "workflow {name} in the {} orchestrator",
+                orchestrator.kind()
+            )),
+            other => CoreError::Unavailable(other.to_string()),
+        };
+        let workflow = orchestrator
+            .workflow(namespace, &run.name)
+            .await
+            .map_err(unavailable)?;
+        let logs = orchestrator
+            .logs(namespace, &run.name)
+            .await
+            .map_err(unavailable)?;
+        let report = report_from_workflow(&workflow)?;
+        let output = output_from_logs(&report, &logs);
+        self.put_run_metadata(principal, project, run_id, report.clone())
+            .await?;
+        let change = RunChange {
+            replace_output: Some(output),
+            ..RunChange::default()
+        };
+        self.store
+            .change_run(project.as_str(), run_id, &change)
+            .await?;
+        self.get_run_metadata(principal, project, run_id).await
+    }
+}
+
+/// Argo's Workflow object → the metadata report. While the exit handler runs, the workflow is
+/// still `Running`; its outcome is then the root node's phase (what `{{workflow.status}}` says).
+pub fn report_from_workflow(workflow: &Value) -> Result<RunStatusReport, CoreError> {
+    let malformed =
+        |what: &str| CoreError::Internal(format!("orchestrator answered without {what}"));
+    let name = workflow["metadata"]["name"]
+        .as_str()
+        .ok_or_else(|| malformed("metadata.name"))?;
+    let status = &workflow["status"];
+    let nodes_json = status["nodes"].as_object().cloned().unwrap_or_default();
+    let mut nodes = BTreeMap::new();
+    for (id, node) in &nodes_json {
+        let retries = (node["type"] == "Retry")
+            .then(|| node["children"].as_array().map_or(0, Vec::len))
+            .map(|attempts| i32::try_from(attempts.saturating_sub(1)).unwrap_or(i32::MAX));
+        nodes.insert(
+            id.clone(),
+            NodeReport {
+                name: text(&node["name"]).unwrap_or_else(|| id.clone()),
+                display_name: text(&node["displayName"]),
+                node_type: text(&node["type"]).unwrap_or_else(|| "Pod".into()),
+                phase: text(&node["phase"]).unwrap_or_else(|| "Pending".into()),
+                started_at: time(&node["startedAt"]),
+                finished_at: time(&node["finishedAt"]),
+                message: text(&node["message"]),
+                retries,
+            },
+        );
+    }
+    let mut phase = text(&status["phase"]).unwrap_or_else(|| "Pending".into());
+    let mut finished_at = time(&status["finishedAt"]);
+    let mut message = text(&status["message"]);
+    if !FINAL_PHASES.contains(&phase.as_str()) {
+        if let Some(root) = nodes.values().find(|node| node.name == name) {
+            if FINAL_PHASES.contains(&root.phase.as_str()) {
+                phase = root.phase.clone();
+                finished_at = root.finished_at;
+                message = message.or_else(|| root.message.clone());
+            }
+        }
+    }
+    Ok(RunStatusReport {
+        phase,
+        started_at: time(&status["startedAt"]),
+        finished_at,
+        message,
+        nodes,
+    })
+}
+
+/// Each node's log under a header, in the order the nodes started.
+fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, String>) -> String {
+    let mut ordered: Vec<(&String, &NodeReport)> = report
+        .nodes
+        .iter()
+        .filter(|(id, _)| logs.contains_key(*id))
+        .collect();
+    ordered.sort_by_key(|(id, node)| (node.started_at, (*id).clone()));
+    let mut output = String::new();
+    for (id, node) in ordered {
+        let label = node.display_name.as_deref().unwrap_or(&node.name);
+        output.push_str(&format!("=== {label} ({}) ===\n", node.phase));
+        output.push_str(&logs[id]);
+        if !output.ends_with('\n') {
+            output.push('\n');
+        }
+    }
+    output
+}
+
+fn text(value: &Value) -> Option<String> {
+    value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn time(value: &Value) -> Option<DateTime<Utc>> {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn exit_handler_time_takes_the_outcome_from_the_root_node() {
+        let workflow = json!({
+            "metadata": {"name": "wf-abc"},
+            "status": {"phase": "Running", "startedAt": "2026-11-25T10:00:00Z", "nodes": {
+                "wf-abc": {"name": "wf-abc", "displayName": "wf-abc", "type": "Steps", "phase": "Failed",
+                            "finishedAt": "2026-11-25T10:00:09Z", "message": "child failed"},
+                "r": {"name": "wf-abc[0].copy", "displayName": "copy", "type": "Retry", "phase": "Failed",
+                       "children": ["a", "b", "c"]},
+                "x": {"name": "wf-abc.onExit", "displayName": "wf-abc.onExit", "type": "Pod", "phase": "Running"}
+            }}
+        });
+        let report = report_from_workflow(&workflow).expect("valid");
+        assert_eq!(report.phase, "Failed");
+        assert_eq!(report.message.as_deref(), Some("child failed"));
+        assert_eq!(report.nodes["r"].retries, Some(2));
+        assert_eq!(report.nodes["x"].phase, "Running");
+    }
+}
