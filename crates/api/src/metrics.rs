@@ -9,6 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,6 +34,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     runs: Family<PhaseLabels, Gauge>,
+    scheduler_lag: Gauge<f64, AtomicU64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -67,11 +69,18 @@ impl Default for Metrics {
             "Runs by orchestrator phase (Unknown: no run metadata yet)",
             runs.clone(),
         );
+        let scheduler_lag = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "scheduler_lag_seconds",
+            "How late the scheduler claimed the last due runtime config",
+            scheduler_lag.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
             latency,
             runs,
+            scheduler_lag,
         }
     }
 }
@@ -87,6 +96,10 @@ impl Metrics {
                 })
                 .set(*runs);
         }
+    }
+
+    pub fn set_scheduler_lag(&self, seconds: f64) {
+        self.scheduler_lag.set(seconds);
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use polyphemus_core::auth::parse_ttl;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
+use polyphemus_core::scheduler::Scheduler;
 use polyphemus_core::{Registry, SecretKeys, Services};
 use polyphemus_model::Role;
 use polyphemus_store::{Store, StoreOptions};
@@ -13,6 +14,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -23,6 +25,27 @@ pub struct ServeArgs {
     #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local"])]
     pub orchestrator: String,
     /// URL at which workflow steps reach this server (default: http://<listen address>).
+    #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Do not run the scheduler in this process (run `polyphemus scheduler` elsewhere).
+    #[arg(long)]
+    pub no_scheduler: bool,
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Seconds between two looks for due runtime configs.
+    #[arg(long, env = "POLYPHEMUS_SCHEDULER_TICK_S", default_value_t = 10)]
+    pub scheduler_tick_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerCommandArgs {
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
+    /// URL at which workflow steps reach the API server (default: --url).
     #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
     pub public_url: Option<String>,
 }
@@ -140,17 +163,44 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
-    let work_dir = global.data_dir.join("runs");
-    std::fs::create_dir_all(&work_dir)
-        .with_context(|| format!("creating the run directory {}", work_dir.display()))?;
-    let orchestrator = LocalOrchestrator::new(work_dir, public_url);
-    let services = services.with_orchestrator(Arc::new(orchestrator));
+    let services = with_local_orchestrator(global, services, public_url)?;
+    if !args.no_scheduler {
+        let scheduler = Scheduler::new(
+            services.clone(),
+            Duration::from_secs(args.scheduler.scheduler_tick_s.max(1)),
+        );
+        tokio::spawn(scheduler.run(shutdown_signal()));
+    }
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
     println!("polyphemus listening on http://{address}");
     axum::serve(listener, polyphemus_api::app(services))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
+    Ok(())
+}
+
+/// Runs execute here, with the embedded engine, under `<data dir>/runs`.
+fn with_local_orchestrator(
+    global: &GlobalArgs,
+    services: Services,
+    public_url: String,
+) -> anyhow::Result<Services> {
+    let work_dir = global.data_dir.join("runs");
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("creating the run directory {}", work_dir.display()))?;
+    let orchestrator = LocalOrchestrator::new(work_dir, public_url);
+    Ok(services.with_orchestrator(Arc::new(orchestrator)))
+}
+
+/// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
+pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
+    let services = open_services(global).await?;
+    let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
+    let services = with_local_orchestrator(global, services, public_url)?;
+    let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
+    println!("scheduler running (tick {}s)", tick.as_secs());
+    Scheduler::new(services, tick).run(shutdown_signal()).await;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod error;
 pub mod manifests;
 pub mod orchestrators;
 pub mod schedule;
+pub mod scheduler;
 pub mod services;
 mod validate;
 

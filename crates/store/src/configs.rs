@@ -2,6 +2,7 @@
 
 use crate::events::{insert_event, now};
 use crate::records::ConfigRow;
+use crate::BeginWrite;
 use crate::{
     on_reader, on_writer, ChangeOutcome, ConfigChange, ConfigRecord, NewConfig, NewEvent, Store,
     StoreError,
@@ -40,7 +41,7 @@ impl Store {
              VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {CONFIG_COLUMNS}"
         );
         let row: ConfigRow = on_writer!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO projects (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&new.project_name)
                 .bind(at)
@@ -187,7 +188,7 @@ impl Store {
              WHERE config_id = $1 AND version_number = $2 RETURNING {CONFIG_COLUMNS}"
         );
         let (row, outcome) = on_writer!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (latest,): (i32,) = sqlx::query_as(LOCK_HEAD)
                 .bind(config_id)
                 .bind(project)
@@ -260,7 +261,7 @@ impl Store {
              WHERE config_id = $1 AND version_number = $2 RETURNING {CONFIG_COLUMNS}"
         );
         let row: ConfigRow = on_writer!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (latest,): (i32,) = sqlx::query_as(LOCK_HEAD)
                 .bind(config_id)
                 .bind(project)

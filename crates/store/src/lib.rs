@@ -11,12 +11,14 @@ mod events;
 mod records;
 pub mod runs;
 mod runtime;
+mod schedule;
 mod seed;
 mod status;
 mod tokens;
 
 pub use error::StoreError;
 pub use records::*;
+pub use schedule::DueRuntime;
 pub use sqlx::types::Json;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -155,5 +157,27 @@ impl Store {
             }
             Pools::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up
+/// front, so a transaction that reads before it writes waits for other processes' writers
+/// (busy timeout) instead of failing with `SQLITE_BUSY` when it upgrades.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::events::{insert_event, now};
 use crate::records::RunRow;
+use crate::BeginWrite;
 use crate::{
     on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange,
     RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
@@ -27,7 +28,7 @@ impl Store {
         );
         let select = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1");
         let (row, outcome) = on_writer!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inserted: Option<RunRow> = sqlx::query_as(&insert)
                 .bind(&new.run_id)
                 .bind(&new.name)
@@ -137,7 +138,7 @@ impl Store {
             Backend::Sqlite => {
                 let (sql, paths) = merge_run_sqlite_sql(&change.state);
                 on_writer!(self, pool => {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = pool.begin_write().await?;
                     let mut query = sqlx::query_as(&sql)
                         .bind(append)
                         .bind(&change.replace_output)

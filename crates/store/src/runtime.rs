@@ -1,6 +1,7 @@
 //! Runtime configs: one row per config id with schedule, disabled flag and runtime params.
 
 use crate::events::{insert_event, now};
+use crate::BeginWrite;
 use crate::{on_reader, on_writer, NewEvent, RuntimeRecord, Store, StoreError};
 use sqlx::types::Json;
 
@@ -61,7 +62,7 @@ impl Store {
              updated_at = excluded.updated_at RETURNING {RUNTIME_COLUMNS}"
         );
         on_writer!(self, pool => {
-            let mut tx = pool.begin().await.map_err(StoreError::from)?;
+            let mut tx = pool.begin_write().await.map_err(StoreError::from)?;
             sqlx::query_as::<_, (i32,)>(
                 "UPDATE config_heads SET latest_version = latest_version \
                  WHERE config_id = $1 AND project_name = $2 RETURNING latest_version",

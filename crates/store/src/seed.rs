@@ -1,6 +1,7 @@
 //! Bulk seeding for benchmarks: many runs of one config in one statement per table.
 
 use crate::events::now;
+use crate::BeginWrite;
 use crate::{on_writer, Backend, Store, StoreError};
 
 impl Store {
@@ -32,7 +33,7 @@ impl Store {
             }
         };
         on_writer!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(insert_runs)
                 .bind(prefix)
                 .bind(project)

@@ -36,6 +36,9 @@ async fn get_metrics(State(state): State<AppState>) -> Response {
         Ok(counts) => state.metrics.set_runs_by_phase(&counts),
         Err(error) => tracing::warn!(%error, "counting runs by phase for /metrics"),
     }
+    state
+        .metrics
+        .set_scheduler_lag(state.services.scheduler_lag_seconds());
     match state.metrics.encode() {
         Ok(text) => (
             [(

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub admin: String,
     /// The SQLite file, to look for plaintext secrets in the raw bytes.
     pub sqlite_path: Option<std::path::PathBuf>,
+    database_url: String,
+    secret_key: String,
     _dir: tempfile::TempDir,
 }
 
@@ -123,7 +125,8 @@ impl TestApp {
         .await
         .expect("connect store");
         store.migrate().await.expect("migrate");
-        let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
+        let secret_key = SecretKeys::generate_base64();
+        let keys = SecretKeys::from_base64(&secret_key).expect("key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -142,10 +145,24 @@ impl TestApp {
             services,
             admin: String::new(),
             sqlite_path,
+            database_url: url.to_owned(),
+            secret_key,
             _dir: dir,
         };
         app.admin = app.token("*", Role::Admin).await;
         app
+    }
+
+    /// Services of a second server process over the same database and key (its own pool and
+    /// its own local engine), as a second scheduler would have.
+    pub async fn second_services(&self) -> Services {
+        let store = Store::connect(&self.database_url, &StoreOptions { max_connections: 4 })
+            .await
+            .expect("connect store");
+        let keys = SecretKeys::from_base64(&self.secret_key).expect("key");
+        let orchestrator =
+            LocalOrchestrator::new(self._dir.path().join("runs-2"), self.base.clone());
+        Services::new(store, Registry::builtin(), keys).with_orchestrator(Arc::new(orchestrator))
     }
 
     pub async fn token(&self, project: &str, role: Role) -> String {

@@ -9,4 +9,5 @@ mod errors;
 mod ops;
 mod runs;
 mod runtime_and_status;
+mod scheduler;
 mod secrets;

@@ -14,6 +14,7 @@ pub use cursor::{Cursor, PageRequest};
 use crate::orchestrators::Orchestrator;
 use crate::{Registry, SecretKeys, TokenAuthority};
 use polyphemus_store::Store;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// Everything the rules need; cheap to clone.
@@ -25,6 +26,8 @@ pub struct Services {
     pub tokens: TokenAuthority,
     run_scopes: run_scopes::RunScopes,
     orchestrator: Option<Arc<dyn Orchestrator>>,
+    /// How late the scheduler's last claimed due time was, in milliseconds.
+    scheduler_lag_ms: Arc<AtomicI64>,
 }
 
 impl Services {
@@ -37,7 +40,18 @@ impl Services {
             tokens,
             run_scopes: run_scopes::RunScopes::default(),
             orchestrator: None,
+            scheduler_lag_ms: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    pub(crate) fn record_scheduler_lag(&self, milliseconds: i64) {
+        self.scheduler_lag_ms
+            .store(milliseconds.max(0), Ordering::Relaxed);
+    }
+
+    /// Seconds between a claimed due time and its claim, at the scheduler's last launch.
+    pub fn scheduler_lag_seconds(&self) -> f64 {
+        self.scheduler_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
     }
 
     /// Runs are launched through this orchestrator.

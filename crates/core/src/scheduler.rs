@@ -1,0 +1,129 @@
+//! The scheduler: every tick it claims the runtime configs that are due and launches each once.
+//! Several schedulers may share one PostgreSQL: the claim settles who launches what.
+
+use crate::schedule::Schedule;
+use crate::{CoreError, Services};
+use chrono::{DateTime, Utc};
+use polyphemus_model::ProjectName;
+use polyphemus_store::{DueRuntime, NewEvent};
+use serde_json::json;
+use std::time::Duration;
+
+/// Configs claimed per tick; the rest wait for the next tick.
+const BATCH: i64 = 100;
+const ACTOR: &str = "scheduler";
+
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    services: Services,
+    tick: Duration,
+}
+
+impl Scheduler {
+    pub fn new(services: Services, tick: Duration) -> Self {
+        Self { services, tick }
+    }
+
+    /// Ticks until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut interval = tokio::time::interval(self.tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::info!(tick_s = self.tick.as_secs_f64(), "scheduler started");
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = interval.tick() => {
+                    if let Err(error) = self.tick().await {
+                        tracing::warn!(%error, "scheduler tick failed");
+                    }
+                }
+            }
+        }
+        tracing::info!("scheduler stopped");
+    }
+
+    /// Claims what is due now and launches it; returns how many runs were launched.
+    pub async fn tick(&self) -> Result<usize, CoreError> {
+        self.tick_at(Utc::now()).await
+    }
+
+    /// Claims what is due at `now` and launches it (the clock is a parameter for tests).
+    pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<usize, CoreError> {
+        let mut launched = 0;
+        loop {
+            let due = self
+                .services
+                .store
+                .claim_due_runtimes(now, BATCH, |runtime| next_due(runtime, now))
+                .await?;
+            if let Some(oldest) = due.iter().map(|d| d.next_run_at).min() {
+                self.services
+                    .record_scheduler_lag((now - oldest).num_milliseconds());
+            }
+            for runtime in &due {
+                if self.launch(runtime).await {
+                    launched += 1;
+                }
+            }
+            if i64::try_from(due.len()).unwrap_or(0) < BATCH {
+                return Ok(launched);
+            }
+        }
+    }
+
+    /// Launches the latest version of a due config; a failure is logged and put in the event
+    /// log, and the config waits for its next due time.
+    async fn launch(&self, runtime: &DueRuntime) -> bool {
+        let result = async {
+            let project = ProjectName::parse(runtime.project_name.clone())?;
+            let record = self
+                .services
+                .store
+                .config_version(project.as_str(), runtime.config_id, runtime.latest_version)
+                .await?;
+            let yaml = self.services.manifest(&record.workflow_type)?.workflow_yaml;
+            self.services
+                .submit_run(ACTOR, &project, &record, yaml.to_owned())
+                .await
+        }
+        .await;
+        match result {
+            Ok(run) => {
+                tracing::info!(config_id = runtime.config_id, run_id = %run.run_id, "scheduled run launched");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(config_id = runtime.config_id, %error, "scheduled launch failed");
+                let mut event = NewEvent::new(
+                    &runtime.project_name,
+                    ACTOR,
+                    "run.launch_failed",
+                    json!({ "due_at": runtime.next_run_at, "error": error.to_string() }),
+                );
+                event.config_id = Some(runtime.config_id);
+                event.version_number = Some(runtime.latest_version);
+                if let Err(error) = self.services.store.record_event(&event).await {
+                    tracing::warn!(%error, "recording a failed launch");
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The next due time strictly after `now` (not after the missed one: catching up runs once).
+fn next_due(runtime: &DueRuntime, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let schedule = match (runtime.run_interval_s, runtime.cron.as_deref()) {
+        (Some(seconds), _) => Schedule::every_seconds(seconds),
+        (None, Some(cron)) => Schedule::cron(cron, runtime.timezone.as_deref()),
+        (None, None) => return None,
+    };
+    match schedule {
+        Ok(schedule) => schedule.next_after(now),
+        Err(error) => {
+            tracing::warn!(config_id = runtime.config_id, %error, "unreadable schedule; not rescheduled");
+            None
+        }
+    }
+}
