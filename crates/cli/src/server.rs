@@ -164,6 +164,13 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
     let services = with_local_orchestrator(global, services, public_url)?;
+    let interrupted = services
+        .recover_interrupted_runs()
+        .await
+        .map_err(|e| anyhow::anyhow!("settling runs left unfinished: {e}"))?;
+    if interrupted > 0 {
+        println!("{interrupted} run(s) interrupted by the last stop are now marked Error");
+    }
     if !args.no_scheduler {
         let scheduler = Scheduler::new(
             services.clone(),

@@ -56,6 +56,15 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The server itself, for what it does on its own (recovery after a restart).
+    pub fn system() -> Self {
+        Principal::User {
+            token_id: String::new(),
+            name: "system".into(),
+            roles: BTreeMap::from([(ALL_PROJECTS.to_owned(), Role::Admin)]),
+        }
+    }
+
     /// The name recorded as actor in the event log.
     pub fn actor(&self) -> String {
         match self {

@@ -43,3 +43,18 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// Runs with no final phase (no metadata, or Pending/Running), oldest first: what a local
+    /// engine that stopped may have left behind. Read once at server start.
+    pub async fn unfinished_runs(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows: Vec<(String, String, String)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT r.project_name, r.run_id, r.name FROM runs r \
+             LEFT JOIN run_metadata m ON m.run_seq = r.seq \
+             WHERE m.phase IS NULL OR m.phase IN ('Pending', 'Running') ORDER BY r.seq",
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+}

@@ -41,7 +41,21 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// Kills the server with SIGKILL (no chance to clean up) and starts it again on the same
+    /// data dir and store.
+    pub fn kill_and_restart(mut self) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::TempDir::new().expect("placeholder");
+        let dir = std::mem::replace(&mut self._dir, dir);
+        drop(self);
+        Self::start_in(dir)
+    }
+
+    fn start_in(dir: tempfile::TempDir) -> Server {
         let data_dir = dir.path().join("data");
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let database_url = format!("sqlite://{}", dir.path().join("p.db").display());

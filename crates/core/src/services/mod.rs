@@ -3,6 +3,7 @@
 mod configs;
 mod cursor;
 mod launch;
+mod recovery;
 mod run_scopes;
 mod runs;
 mod runtime;

@@ -1,0 +1,92 @@
+//! After a restart, no run stays `Running` forever: the local engine's runs died with the
+//! server, so each unfinished run gets its final status from the engine's `status.json` when
+//! it finished just before, and `Error` with a message otherwise.
+
+use super::sync::report_from_workflow;
+use super::Services;
+use crate::{CoreError, Principal};
+use chrono::Utc;
+use polyphemus_model::{ProjectName, RunStatusReport};
+use polyphemus_store::NewEvent;
+use serde_json::json;
+
+const INTERRUPTED: &str = "interrupted: the Polyphemus server stopped while this run was in \
+                           progress, and the local engine's processes stopped with it";
+
+impl Services {
+    /// Settles every unfinished run; returns how many were marked `Error`. Call it at start,
+    /// before launching anything, and only with the local orchestrator (Argo's runs live on).
+    pub async fn recover_interrupted_runs(&self) -> Result<usize, CoreError> {
+        let Some(orchestrator) = self.orchestrator.clone() else {
+            return Ok(0);
+        };
+        let system = Principal::system();
+        let mut interrupted = 0;
+        for (project, run_id, name) in self.store.unfinished_runs().await? {
+            let project = ProjectName::parse(project)?;
+            let finished = orchestrator
+                .workflow(orchestrator.namespace(), &name)
+                .await
+                .ok()
+                .and_then(|workflow| report_from_workflow(&workflow).ok())
+                .filter(|report| matches!(report.phase.as_str(), "Succeeded" | "Failed" | "Error"));
+            let report = match finished {
+                Some(report) => report,
+                None => {
+                    interrupted += 1;
+                    self.interrupted_report(&system, &project, &run_id).await
+                }
+            };
+            let phase = report.phase.clone();
+            self.put_run_metadata(&system, &project, &run_id, report)
+                .await?;
+            let mut event = NewEvent::new(
+                project.as_str(),
+                "system",
+                "run.recovered",
+                json!({ "phase": phase, "workflow_name": name }),
+            );
+            event.run_id = Some(run_id.clone());
+            self.store.record_event(&event).await?;
+            tracing::warn!(%run_id, %phase, "settled a run left unfinished by a restart");
+        }
+        Ok(interrupted)
+    }
+
+    /// `Error` now, keeping the nodes and start time already reported.
+    async fn interrupted_report(
+        &self,
+        system: &Principal,
+        project: &ProjectName,
+        run_id: &str,
+    ) -> RunStatusReport {
+        let known = self.get_run_metadata(system, project, run_id).await.ok();
+        let started_at = match &known {
+            Some(metadata) => metadata.report.started_at,
+            None => self
+                .store
+                .get_run(project.as_str(), run_id)
+                .await
+                .ok()
+                .map(|record| record.run.created_at),
+        };
+        let now = Utc::now();
+        let mut nodes = known
+            .map(|metadata| metadata.report.nodes)
+            .unwrap_or_default();
+        for node in nodes.values_mut() {
+            if matches!(node.phase.as_str(), "Pending" | "Running") {
+                node.phase = "Error".into();
+                node.finished_at = Some(now);
+                node.message = Some("interrupted by a server restart".into());
+            }
+        }
+        RunStatusReport {
+            phase: "Error".into(),
+            started_at,
+            finished_at: Some(now),
+            message: Some(INTERRUPTED.into()),
+            nodes,
+        }
+    }
+}
