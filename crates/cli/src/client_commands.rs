@@ -11,6 +11,7 @@ mod project;
 mod runs;
 mod runtime;
 mod secrets;
+mod submit;
 mod watch;
 mod workflows;
 
@@ -34,6 +35,8 @@ pub enum ClientCommand {
     Runtime(runtime::RuntimeArgs),
     /// Run a config now (latest version unless given).
     Launch(runtime::LaunchArgs),
+    /// Run an Argo workflow file for a config version, like `argo submit`.
+    Submit(submit::SubmitArgs),
     /// List runs of a config, show one with its state and metadata, print its output.
     Runs(runs::RunsArgs),
     /// Show the project dashboard: every config's pipeline state, last and next run.
@@ -83,6 +86,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
         ClientCommand::Secrets(args) => secrets::run(&context, args).await,
         ClientCommand::Runtime(args) => runtime::run(&context, args).await,
         ClientCommand::Launch(args) => runtime::launch(&context, args).await,
+        ClientCommand::Submit(args) => submit::submit(&context, args).await,
         ClientCommand::Runs(args) => runs::run(&context, args).await,
         ClientCommand::Status(args) => project::show_status(&context, args).await,
         ClientCommand::Events(args) => project::list_events(&context, args).await,

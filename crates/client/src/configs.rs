@@ -3,7 +3,7 @@
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
     Config, ConfigVersionSummary, CreateConfig, LaunchRequest, Page, PatchConfig, PutRuntimeConfig,
-    Run, RuntimeConfig, SecretsPatch,
+    Run, RuntimeConfig, SecretsPatch, SubmitWorkflow,
 };
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeMap;
@@ -190,6 +190,20 @@ impl Client {
     ) -> Result<Run> {
         let id = config_id.to_string();
         let url = self.url(["projects", project, "configs", &id, "launch"]);
+        self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
+            .await
+            .map(|(_, run)| run)
+    }
+
+    /// Runs an Argo workflow document for a config version (what `polyphemus submit` does).
+    pub async fn submit_workflow(
+        &self,
+        project: &str,
+        config_id: i64,
+        body: &SubmitWorkflow,
+    ) -> Result<Run> {
+        let id = config_id.to_string();
+        let url = self.url(["projects", project, "configs", &id, "submit"]);
         self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
             .await
             .map(|(_, run)| run)

@@ -84,7 +84,7 @@ impl Scheduler {
                 .await?;
             let yaml = self.services.manifest(&record.workflow_type)?.workflow_yaml;
             self.services
-                .submit_run(ACTOR, &project, &record, yaml.to_owned())
+                .submit_run(ACTOR, &project, &record, yaml.to_owned(), Vec::new())
                 .await
         }
         .await;

@@ -151,3 +151,16 @@ pub struct WorkflowManifest {
     pub workflow_file: String,
     pub example_config: Value,
 }
+
+/// A workflow document to run for a stored config version (`polyphemus submit`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitWorkflow {
+    /// The Argo Workflow YAML.
+    pub workflow_yaml: String,
+    pub version_number: i32,
+    /// Further `-p name=value` arguments; `config_id`, `version_number` and `project` are set
+    /// by the server.
+    #[serde(default)]
+    pub parameters: std::collections::BTreeMap<String, String>,
+}

@@ -6,13 +6,16 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use polyphemus_model::{LaunchRequest, ProjectName, PutRuntimeConfig, Run, RuntimeConfig};
+use polyphemus_model::{
+    LaunchRequest, ProjectName, PutRuntimeConfig, Run, RuntimeConfig, SubmitWorkflow,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_runtime_config, put_runtime_config))
         .routes(routes!(launch_config))
+        .routes(routes!(submit_workflow))
 }
 
 /// The runtime config of a config (defaults when never set).
@@ -64,6 +67,25 @@ pub async fn launch_config(
     let run = state
         .services
         .launch(&caller, &project, config_id, body.version_number)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// Runs the given Argo workflow document for a config version, like `argo submit`
+/// (`polyphemus submit`; an extension of the spec).
+#[utoipa::path(post, path = "/projects/{project}/configs/{config_id}/submit", tag = "runtime",
+    params(("project" = String, Path), ("config_id" = i64, Path)), request_body = SubmitWorkflow,
+    responses((status = 202, body = Run), (status = 404, body = super::Problem),
+              (status = 422, body = super::Problem), (status = 503, body = super::Problem)))]
+pub async fn submit_workflow(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiJson(body): ApiJson<SubmitWorkflow>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let run = state
+        .services
+        .submit_workflow(&caller, &project, config_id, body)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }

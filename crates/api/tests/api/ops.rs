@@ -107,8 +107,13 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// Routes beyond the spec, each noted on its issue.
-const EXTENSION_ROUTES: &[(&str, &str)] =
-    &[("post", "/api/v1/projects/{project}/runs/{run_id}/sync")];
+const EXTENSION_ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/projects/{project}/runs/{run_id}/sync"),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/submit",
+    ),
+];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
     let response = app

@@ -99,3 +99,94 @@ fn a_run_left_running_by_a_killed_server_is_marked_error_on_restart() {
     let events = server.cli(&["events", "--output", "json"]).success().json();
     assert!(events.to_string().contains("run.recovered"), "{events}");
 }
+
+const STEPS_WORKFLOW: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: greet-
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+      - name: config_id
+      - name: version_number
+      - name: project
+      - name: greeting
+        value: hello
+  templates:
+    - name: main
+      steps:
+        - - name: say
+            template: echo
+    - name: echo
+      container:
+        image: alpine:3
+        command: [sh, -c]
+        args: ["echo {{workflow.parameters.greeting}} config {{workflow.parameters.config_id}}"]
+"#;
+
+#[test]
+fn submit_runs_a_workflow_file_for_a_config_version_and_watch_waits_for_it() {
+    let server = Server::start();
+    let id = create_config(&server, "nightly");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("greet.yaml");
+    std::fs::write(&file, STEPS_WORKFLOW).expect("write");
+    let file = file.display().to_string();
+    let config = format!("config_id={id}");
+    let submitted = server
+        .cli(&[
+            "submit",
+            "-f",
+            &file,
+            "-p",
+            &config,
+            "-p",
+            "version_number=1",
+            "-p",
+            "greeting=bonjour",
+            "--watch",
+        ])
+        .success();
+    assert!(
+        submitted.stdout.contains("Name: greet-"),
+        "{}",
+        submitted.stdout
+    );
+    let run_id = submitted
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("UID:"))
+        .expect("uid line")
+        .trim()
+        .to_owned();
+    let shown = server
+        .cli(&["runs", "show", &run_id, "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(shown["metadata"]["phase"], "Succeeded", "{shown}");
+    let logs = server.cli(&["runs", "logs", &run_id]).success();
+    assert!(
+        logs.stdout.contains(&format!("bonjour config {id}")),
+        "{}",
+        logs.stdout
+    );
+
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "kind: Workflow\nspec: [").expect("write");
+    let refused = server.cli(&[
+        "submit",
+        "-f",
+        &broken.display().to_string(),
+        "-p",
+        &config,
+        "-p",
+        "version_number=1",
+    ]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("422"), "{}", refused.stderr);
+    let missing = server.cli(&["submit", "-f", &file, "-p", "version_number=1"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("config_id"), "{}", missing.stderr);
+}

@@ -124,6 +124,18 @@ impl Orchestrator for LocalOrchestrator {
         })
     }
 
+    fn wait_finished<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let handle = self.handle(name)?;
+            handle.wait().await;
+            Ok(())
+        })
+    }
+
     fn logs<'a>(
         &'a self,
         _namespace: &'a str,

@@ -59,6 +59,13 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
     ) -> BoxFuture<'a, Result<Value, OrchestratorError>>;
 
+    /// Resolves when the workflow has ended (exit handlers included).
+    fn wait_finished<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
     /// Log text of each node that ran, by node id.
     fn logs<'a>(
         &'a self,

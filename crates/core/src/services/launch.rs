@@ -3,12 +3,15 @@
 
 use super::Services;
 use crate::error::OrNotFound;
-use crate::orchestrators::Submission;
+use crate::orchestrators::{OrchestratorError, Submission};
 use crate::{CoreError, Principal, TaskGrant};
-use polyphemus_model::{ProjectName, Role, Run};
+use polyphemus_model::{FieldError, ProjectName, Role, Run, SubmitWorkflow};
 use polyphemus_store::{ConfigRecord, NewEvent, NewRun};
 use serde_json::json;
 use std::collections::BTreeMap;
+
+/// Parameters the server sets on every run from the config version.
+const RESERVED_PARAMETERS: [&str; 3] = ["config_id", "version_number", "project"];
 
 /// How long a run's task token is valid: long enough for the slowest pipeline.
 const TASK_TOKEN_TTL_DAYS: i64 = 7;
@@ -39,8 +42,49 @@ impl Services {
             .manifest(&record.workflow_type)?
             .workflow_yaml
             .to_owned();
-        self.submit_run(&principal.actor(), project, &record, workflow_yaml)
+        self.submit_run(
+            &principal.actor(),
+            project,
+            &record,
+            workflow_yaml,
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Runs a given workflow document for a stored config version (`polyphemus submit`).
+    pub async fn submit_workflow(
+        &self,
+        principal: &Principal,
+        project: &ProjectName,
+        config_id: i64,
+        request: SubmitWorkflow,
+    ) -> Result<Run, CoreError> {
+        principal.require(project, Role::Editor)?;
+        if let Some(reserved) = request
+            .parameters
+            .keys()
+            .find(|name| RESERVED_PARAMETERS.contains(&name.as_str()))
+        {
+            return Err(CoreError::bad_field(
+                &format!("/parameters/{reserved}"),
+                "is set by the server from the config version",
+            ));
+        }
+        let record = self
+            .store
+            .config_version(project.as_str(), config_id, request.version_number)
             .await
+            .or_not_found(|| format!("config {config_id} version {}", request.version_number))?;
+        let extra = request.parameters.into_iter().collect();
+        self.submit_run(
+            &principal.actor(),
+            project,
+            &record,
+            request.workflow_yaml,
+            extra,
+        )
+        .await
     }
 
     /// Submits `workflow_yaml` for a stored config version and registers the run. Nothing is
@@ -51,6 +95,7 @@ impl Services {
         project: &ProjectName,
         record: &ConfigRecord,
         workflow_yaml: String,
+        extra_parameters: Vec<(String, String)>,
     ) -> Result<Run, CoreError> {
         let orchestrator = self.orchestrator.as_ref().ok_or_else(|| {
             CoreError::Unavailable(
@@ -71,13 +116,15 @@ impl Services {
                 chrono::Duration::days(TASK_TOKEN_TTL_DAYS),
             )
             .await?;
+        let mut parameters = vec![
+            ("config_id".into(), record.config_id.to_string()),
+            ("version_number".into(), record.version_number.to_string()),
+            ("project".into(), project.to_string()),
+        ];
+        parameters.extend(extra_parameters);
         let submission = Submission {
             workflow_yaml,
-            parameters: vec![
-                ("config_id".into(), record.config_id.to_string()),
-                ("version_number".into(), record.version_number.to_string()),
-                ("project".into(), project.to_string()),
-            ],
+            parameters,
             labels: BTreeMap::from([
                 ("polyphemus/project".into(), project.to_string()),
                 ("polyphemus/config-id".into(), record.config_id.to_string()),
@@ -90,10 +137,19 @@ impl Services {
         };
         let submitted = orchestrator.submit(submission).await.map_err(|error| {
             tracing::warn!(%error, config_id = record.config_id, "submission refused");
-            CoreError::Unavailable(format!(
-                "the {} orchestrator did not start the run: {error}",
-                orchestrator.kind()
-            ))
+            match error {
+                OrchestratorError::Invalid(why) => CoreError::Unprocessable {
+                    detail: format!("the workflow cannot run: {why}"),
+                    errors: vec![FieldError {
+                        pointer: "/workflow_yaml".into(),
+                        message: why,
+                    }],
+                },
+                other => CoreError::Unavailable(format!(
+                    "the {} orchestrator did not start the run: {other}",
+                    orchestrator.kind()
+                )),
+            }
         })?;
         let event = NewEvent::new(
             project.as_str(),
@@ -109,6 +165,37 @@ impl Services {
             version_number: record.version_number,
         };
         let (run, _) = self.store.register_run(&new, event).await?;
+        tokio::spawn(self.clone().record_when_finished(
+            project.clone(),
+            submitted.uid,
+            submitted.name,
+            submitted.namespace,
+        ));
         Ok(run.run)
+    }
+
+    /// Records the run's final status and logs once the orchestrator says it ended, so a run
+    /// whose exit hook could not report (or has none) still gets its metadata.
+    async fn record_when_finished(
+        self,
+        project: ProjectName,
+        run_id: String,
+        name: String,
+        namespace: String,
+    ) {
+        let Some(orchestrator) = self.orchestrator.clone() else {
+            return;
+        };
+        if let Err(error) = orchestrator.wait_finished(&namespace, &name).await {
+            tracing::warn!(%run_id, %error, "lost sight of a run");
+            return;
+        }
+        let system = Principal::system();
+        let recorded = self
+            .sync_run_from_orchestrator(&system, &project, &run_id, Some(&name), Some(&namespace))
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%run_id, %error, "recording a finished run");
+        }
     }
 }
