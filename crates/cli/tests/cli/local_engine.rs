@@ -119,6 +119,13 @@ spec:
       steps:
         - - name: say
             template: echo
+        - - name: ask-the-api
+            template: ask
+    - name: ask
+      container:
+        image: polyphemus:latest
+        command: [polyphemus]
+        args: [runs, --project, "{{workflow.parameters.project}}", show, "{{workflow.uid}}", --output, json]
     - name: echo
       container:
         image: alpine:3
