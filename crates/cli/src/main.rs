@@ -34,12 +34,18 @@ enum Command {
     /// Create, list or revoke API tokens (talks to the store directly).
     #[command(subcommand)]
     Token(server::TokenCommand),
+    /// Run one ETL job of a workflow (what a workflow step executes).
+    #[command(name = "run_job")]
+    RunJob(step_commands::RunJobArgs),
     /// The onExit hook: record the orchestrator's status and logs of a run.
     #[command(name = "write_run_metadata")]
     WriteRunMetadata(step_commands::WriteRunMetadataArgs),
     /// Print benchmark figures (see README, Performance).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run Argo workflows on this machine with the local engine, no server needed.
+    #[command(subcommand)]
+    Engine(EngineCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -47,6 +53,12 @@ enum Command {
     },
     #[command(flatten)]
     Client(client_commands::ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EngineCommand {
+    /// Run a Workflow YAML to completion; exits 0 only if it Succeeded.
+    Run(polyphemus_engine::cli::EngineRunArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,8 +113,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scheduler(args) => server::scheduler(&cli.global, args).await?,
         Command::Token(command) => server::token(&cli.global, command).await?,
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
+        Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {
             step_commands::write_run_metadata(&cli.global, args).await?
+        }
+        Command::Engine(EngineCommand::Run(mut args)) => {
+            if cli.global.output == settings::OutputFormat::Json {
+                args.output = polyphemus_engine::cli::OutputFormat::Json;
+            }
+            let code = polyphemus_engine::cli::run_command(args).await;
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
         }
         Command::Completions { shell } => {
             clap_complete::generate(

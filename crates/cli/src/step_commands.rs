@@ -1,9 +1,12 @@
 //! Commands a workflow step runs inside Argo or the local engine, with the run's task token in
-//! `POLYPHEMUS_TOKEN`: today the `onExit` hook `write_run_metadata`.
+//! `POLYPHEMUS_TOKEN`: `run_job` and the `onExit` hook `write_run_metadata`.
 
 use crate::settings::GlobalArgs;
 use clap::Args;
-use polyphemus_model::SyncRunRequest;
+use polyphemus_jobs::{JobContext, JobOutcome, RunTarget};
+use polyphemus_model::{RegisterRun, SyncRunRequest};
+use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct WriteRunMetadataArgs {
@@ -43,4 +46,102 @@ pub async fn write_run_metadata(
         metadata.failed_nodes.len()
     );
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct RunJobArgs {
+    /// Workflow type (manifest name), e.g. sftp-to-storage.
+    pub workflow: String,
+    /// Job name within the workflow, e.g. notify_webhook.
+    pub job: String,
+    #[arg(long)]
+    pub config_id: i64,
+    #[arg(long)]
+    pub version_number: i32,
+    /// The run id (`{{workflow.uid}}`).
+    #[arg(long)]
+    pub run_id: String,
+    /// The project of the run.
+    #[arg(long, env = "POLYPHEMUS_PROJECT", default_value = "default")]
+    pub project: String,
+    /// The workflow's name, to register the run if nobody did (`argo submit` straight to Argo).
+    #[arg(long)]
+    pub workflow_name: Option<String>,
+}
+
+/// Runs one ETL job: pre → process → post. Exit 0 when done or skipped by `pre`, 1 when it
+/// failed, 2 for an unknown workflow or job.
+pub async fn run_job(global: &GlobalArgs, args: RunJobArgs) -> anyhow::Result<ExitCode> {
+    let Some(job) = polyphemus_jobs::find_job(&args.workflow, &args.job) else {
+        let known = polyphemus_jobs::job_names(&args.workflow);
+        eprintln!(
+            "error: workflow {} has no job {} (its jobs: {})",
+            args.workflow,
+            args.job,
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let client = crate::client_commands::connect(global)?;
+    let target = RunTarget {
+        project: args.project.clone(),
+        config_id: args.config_id,
+        version_number: args.version_number,
+        run_id: args.run_id.clone(),
+    };
+    ensure_registered(&client, &target, args.workflow_name.as_deref()).await?;
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        terminated().await;
+        let _ = cancel.send(true);
+    });
+    let mut context = JobContext::load(Arc::new(client), target, job.name(), cancelled).await?;
+    match polyphemus_jobs::run_job(job.as_ref(), &mut context).await {
+        JobOutcome::Done => Ok(ExitCode::SUCCESS),
+        JobOutcome::Skipped => {
+            eprintln!("{}: skipped by pre", job.name());
+            Ok(ExitCode::SUCCESS)
+        }
+        JobOutcome::Failed(why) => {
+            eprintln!("error: {} failed: {why}", job.name());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Registers the run unless it exists (registration is idempotent on the server).
+async fn ensure_registered(
+    client: &polyphemus_client::Client,
+    target: &RunTarget,
+    workflow_name: Option<&str>,
+) -> anyhow::Result<()> {
+    match client.get_run(&target.project, &target.run_id).await {
+        Ok(_) => Ok(()),
+        Err(polyphemus_client::Error::Api { status: 404, .. }) => {
+            let body = RegisterRun {
+                run_id: target.run_id.clone(),
+                name: workflow_name.unwrap_or(&target.run_id).to_owned(),
+                config_id: target.config_id,
+                version_number: target.version_number,
+            };
+            client.register_run(&target.project, &body).await?;
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut signal) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        signal.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }

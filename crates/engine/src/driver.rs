@@ -1,0 +1,246 @@
+//! Driving one run from start to end (workflow `activeDeadlineSeconds`, stop/terminate, the
+//! `onExit` handler seeing `workflow.status`/`workflow.failures`) and the `RunHandle` methods.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::exec::{run_call, Call, Outcome, RunCtx};
+use crate::library::Resolved;
+use crate::model::Arguments;
+use crate::run::{RunHandle, StopMode};
+use crate::state::Shared;
+use crate::status::{fmt_time, NodeType, Phase, WorkflowObject};
+
+pub(crate) fn snapshot(base: &Mutex<WorkflowObject>, shared: &Shared) -> WorkflowObject {
+    let mut obj = base
+        .lock()
+        .map(|b| b.clone())
+        .unwrap_or_else(|e| e.into_inner().clone());
+    obj.status = shared.read(|s| s.status.clone());
+    obj.status.progress = Some(obj.status.compute_progress());
+    // The labels Argo's controller keeps on every workflow.
+    let labels = &mut obj.metadata.labels;
+    labels.insert(
+        "workflows.argoproj.io/phase".into(),
+        obj.status.phase.as_str().into(),
+    );
+    if obj.status.finished_at.is_some() {
+        labels.insert("workflows.argoproj.io/completed".into(), "true".into());
+    }
+    obj
+}
+
+async fn stopped(rx: &mut watch::Receiver<StopMode>, wanted: &[StopMode]) -> StopMode {
+    loop {
+        let mode = *rx.borrow_and_update();
+        if wanted.contains(&mode) {
+            return mode;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+fn failures(shared: &Shared) -> Value {
+    shared.read(|s| {
+        let list: Vec<Value> = s
+            .status
+            .nodes
+            .values()
+            .filter(|n| n.node_type == NodeType::Pod && n.phase.is_failure())
+            .map(|n| {
+                json!({
+                    "displayName": n.display_name,
+                    "message": n.message.clone().unwrap_or_default(),
+                    "templateName": n.template_name.clone().unwrap_or_default(),
+                    "phase": n.phase.as_str(),
+                    "podName": n.id,
+                    "finishedAt": n.finished_at.as_ref().map(fmt_time).unwrap_or_default(),
+                })
+            })
+            .collect();
+        Value::Array(list)
+    })
+}
+
+pub(crate) async fn drive(
+    ctx: Arc<RunCtx>,
+    main: Call,
+    deadline: Option<Duration>,
+    exit: Option<(Option<Arguments>, Resolved)>,
+    mut stop_rx: watch::Receiver<StopMode>,
+) {
+    let began = std::time::Instant::now();
+    let main_fut = run_call(ctx.clone(), main);
+    let expired = async {
+        match deadline {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let (mut phase, mut message) = tokio::select! {
+        o = main_fut => (o.phase, o.message),
+        () = expired => {
+            let m = "Step exceeded its deadline";
+            ctx.shared.sweep("", Phase::Failed, m);
+            (Phase::Failed, Some(m.to_string()))
+        }
+        mode = stopped(&mut stop_rx, &[StopMode::Stop, StopMode::Terminate]) => {
+            let m = if mode == StopMode::Stop { "Stopped with strategy 'Stop'" } else { "Stopped with strategy 'Terminate'" };
+            ctx.shared.sweep("", Phase::Failed, m);
+            (Phase::Failed, Some(m.to_string()))
+        }
+    };
+    if !phase.is_failure() {
+        phase = Phase::Succeeded;
+    }
+    let terminated = *stop_rx.borrow() == StopMode::Terminate;
+    if let (Some((args, resolved)), false) = (exit, terminated) {
+        if let Ok(mut g) = ctx.globals.lock() {
+            g.set("workflow.status", phase.as_str());
+            g.set("workflow.failures", failures(&ctx.shared).to_string());
+            g.set(
+                "workflow.duration",
+                began.elapsed().as_secs_f64().to_string(),
+            );
+        }
+        let scope = ctx.global_scope();
+        let name = format!("{}.onExit", ctx.wf_name);
+        let outcome = match crate::exec::arguments(&args, &scope) {
+            Ok(args) => {
+                let call = Call {
+                    name: name.clone(),
+                    display: name.clone(),
+                    resolved,
+                    args,
+                    boundary: None,
+                };
+                tokio::select! {
+                    o = run_call(ctx.clone(), call) => o,
+                    _ = stopped(&mut stop_rx, &[StopMode::Terminate]) => {
+                        let m = "Stopped with strategy 'Terminate'";
+                        ctx.shared.sweep(&name, Phase::Failed, m);
+                        Outcome::new(&ctx.id(&name), Phase::Failed, Some(m.to_string()))
+                    }
+                }
+            }
+            Err(e) => Outcome::new(&ctx.id(&name), Phase::Error, Some(e.to_string())),
+        };
+        if outcome.phase.is_failure() && phase == Phase::Succeeded {
+            phase = Phase::Failed;
+            message = Some(
+                outcome
+                    .message
+                    .unwrap_or_else(|| "exit handler failed".into()),
+            );
+        }
+    }
+    if phase == Phase::Succeeded {
+        message = None;
+    }
+    ctx.shared.update(|s| {
+        s.status.phase = phase;
+        s.status.message = message;
+        s.status.finished_at = Some(Utc::now());
+        s.status.progress = Some(s.status.compute_progress());
+    });
+    tracing::info!(workflow = %ctx.wf_name, "workflow {phase}");
+}
+
+/// Writes `status.json` atomically (temp file + rename), so a reader never sees half of it.
+pub(crate) async fn write_status(obj: &WorkflowObject, run_dir: &std::path::Path) {
+    let (tmp, path) = (
+        run_dir.join(".status.json.tmp"),
+        run_dir.join("status.json"),
+    );
+    let bytes = match serde_json::to_vec(obj) {
+        Ok(b) => b,
+        Err(e) => return tracing::warn!("cannot serialize status: {e}"),
+    };
+    let written = async {
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, &path).await
+    };
+    if let Err(e) = written.await {
+        tracing::warn!(path = %path.display(), "cannot write status: {e}");
+    }
+}
+
+/// Keeps `status.json` current while the run goes (at most twice a second), so that after a
+/// crash of the host process the last known state is on disk. Never returns.
+pub(crate) async fn persist_while_running(
+    base: &Mutex<WorkflowObject>,
+    shared: &Shared,
+    run_dir: &std::path::Path,
+) {
+    let mut rx = shared.subscribe();
+    loop {
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        write_status(&snapshot(base, shared), run_dir).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+impl RunHandle {
+    /// The resolved `metadata.name` (generateName + suffix).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// `<work_dir>/<name>`: node `work/`, `tmp/`, `logs/`, `scripts/` and the final `status.json`.
+    pub fn run_dir(&self) -> &std::path::Path {
+        &self.run_dir
+    }
+
+    /// The Workflow object as of now (cheap enough to poll).
+    pub fn status(&self) -> WorkflowObject {
+        snapshot(&self.base, &self.shared)
+    }
+
+    /// A receiver that changes whenever the status (or a log) changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.subscribe()
+    }
+
+    /// Combined stdout+stderr of a node so far (by node id), if it has run.
+    pub fn logs(&self, node_id: &str) -> Option<String> {
+        self.shared.read(|s| {
+            s.logs
+                .get(node_id)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
+    }
+
+    /// `argo stop`: kill running nodes, mark the workflow Failed, still run `onExit`.
+    pub fn stop(&self) {
+        let _ = self.stop.send(StopMode::Stop);
+    }
+
+    /// `argo terminate`: like stop, without the exit handler.
+    pub fn terminate(&self) {
+        let _ = self.stop.send(StopMode::Terminate);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        *self.done.borrow()
+    }
+
+    /// Waits for the end of the run and returns the final Workflow object.
+    pub async fn wait(&self) -> WorkflowObject {
+        let mut done = self.done.clone();
+        // An error means the driver is gone, which only happens after it finished.
+        let _ = done.wait_for(|d| *d).await;
+        snapshot(&self.base, &self.shared)
+    }
+}

@@ -1,0 +1,99 @@
+//! DAG assessment: what a finished dependency looks like to `depends`, the phase a target
+//! task's branch ends in (Argo's `assessDAGPhase`), and completing the DAG node.
+
+use super::dag::TaskDone;
+use super::depends::DepState;
+use super::steps::finish_with_outputs;
+use super::{Outcome, RunCtx};
+use crate::status::Phase;
+use crate::template::Scope;
+
+pub(super) fn dep_state(td: &TaskDone, task: &crate::model::StepLike) -> DepState {
+    DepState {
+        phase: td.outcome.phase,
+        children: td.children.iter().flatten().map(|c| c.phase).collect(),
+        continue_on: task.call.continue_on.unwrap_or_default(),
+    }
+}
+
+/// The phase a target task's branch ends in (Argo's `assessDAGPhase`).
+fn branch_phase(
+    i: usize,
+    tasks: &[crate::model::StepLike],
+    deps: &[Vec<usize>],
+    done: &[Option<TaskDone>],
+) -> Phase {
+    let Some(td) = &done[i] else {
+        return Phase::Error;
+    };
+    let c = tasks[i].call.continue_on.unwrap_or_default();
+    match td.outcome.phase {
+        Phase::Failed if c.failed => Phase::Succeeded,
+        Phase::Error if c.error => Phase::Succeeded,
+        Phase::Failed | Phase::Error => td.outcome.phase,
+        Phase::Omitted => {
+            if !td.created {
+                return Phase::Failed;
+            }
+            deps[i]
+                .iter()
+                .map(|d| branch_phase(*d, tasks, deps, done))
+                .find(|p| p.is_failure())
+                .unwrap_or(Phase::Succeeded)
+        }
+        _ => Phase::Succeeded,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish(
+    ctx: &RunCtx,
+    id: &str,
+    t: &crate::model::Template,
+    scope: &Scope,
+    tasks: &[crate::model::StepLike],
+    deps: &[Vec<usize>],
+    done: &[Option<TaskDone>],
+    target: Option<&str>,
+) -> Outcome {
+    let targets: Vec<usize> = match target {
+        Some(list) => list
+            .split([' ', ','])
+            .filter_map(|n| tasks.iter().position(|t| t.call.name == n))
+            .collect(),
+        None => (0..tasks.len())
+            .filter(|i| !deps.iter().any(|d| d.contains(i)))
+            .collect(),
+    };
+    let outbound: Vec<String> = targets
+        .iter()
+        .filter_map(|i| done[*i].as_ref().filter(|d| d.created))
+        .flat_map(|d| d.outcome.outbound.clone())
+        .collect();
+    ctx.shared
+        .with_node(id, |n| n.outbound_nodes = outbound.clone());
+    if let Some(i) = (0..tasks.len()).find(|i| done[*i].is_none()) {
+        let msg = format!(
+            "task `{}` never became runnable (dependency cycle?)",
+            tasks[i].call.name
+        );
+        ctx.shared.finish(id, Phase::Error, Some(msg.clone()));
+        return Outcome::new(id, Phase::Error, Some(msg));
+    }
+    for i in &targets {
+        let phase = branch_phase(*i, tasks, deps, done);
+        if phase.is_failure() {
+            let failed = done
+                .iter()
+                .flatten()
+                .find(|d| d.outcome.phase.is_failure())
+                .map_or_else(|| ctx.id(&tasks[*i].call.name), |d| d.outcome.id.clone());
+            let msg = format!("child '{failed}' failed");
+            ctx.shared.finish(id, phase, Some(msg.clone()));
+            let mut o = Outcome::new(id, phase, Some(msg));
+            o.outbound = outbound;
+            return o;
+        }
+    }
+    finish_with_outputs(ctx, id, t, scope, outbound)
+}

@@ -1,0 +1,103 @@
+//! Execution of templates as Argo nodes: the per-run context shared by all node futures and
+//! the result every node reports back to its parent (`Outcome`).
+
+mod dag;
+mod dag_phase;
+pub mod depends;
+mod invoke;
+mod loops;
+mod node;
+mod outputs;
+mod pod;
+pub mod process;
+mod steps;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+
+use crate::library::{Resolved, Resolver};
+use crate::state::Shared;
+use crate::status::{node_id, NodeOutputs, ParamValue, Phase};
+use crate::template::Scope;
+
+pub use invoke::arguments;
+pub use node::{run_call, Call};
+
+/// Everything one workflow run shares.
+pub struct RunCtx {
+    pub wf_name: String,
+    pub resolver: Resolver,
+    pub shared: Arc<Shared>,
+    pub run_dir: PathBuf,
+    pub private_tmp: bool,
+    /// Workflow-level `parallelism`: at most this many pods at once.
+    pub pod_limit: Option<Arc<Semaphore>>,
+    /// `workflow.*` variables, including global outputs as they appear.
+    pub globals: Mutex<Scope>,
+    /// Environment added to every node (before the template's own `env`).
+    pub env: Vec<(String, String)>,
+}
+
+impl RunCtx {
+    pub fn id(&self, name: &str) -> String {
+        node_id(&self.wf_name, name)
+    }
+
+    pub fn global_scope(&self) -> Scope {
+        self.globals
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Records `outputs.parameters[].globalName` values as `workflow.outputs.parameters.*`.
+    pub fn publish_globals(&self, resolved: &Resolved, outputs: &NodeOutputs) {
+        let Some(decl) = &resolved.template.outputs else {
+            return;
+        };
+        for p in &decl.parameters {
+            let (Some(global), Some(value)) = (&p.global_name, outputs.param(&p.name)) else {
+                continue;
+            };
+            if let Ok(mut g) = self.globals.lock() {
+                g.set(
+                    format!("workflow.outputs.parameters.{global}"),
+                    value.to_string(),
+                );
+            }
+            self.shared.update(|s| {
+                let out = s.status.outputs.get_or_insert_with(Default::default);
+                out.parameters.retain(|x| &x.name != global);
+                out.parameters.push(ParamValue {
+                    name: global.clone(),
+                    value: value.to_string(),
+                });
+            });
+        }
+    }
+}
+
+/// What a finished node tells its parent.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: String,
+    pub phase: Phase,
+    pub message: Option<String>,
+    pub outputs: NodeOutputs,
+    /// Argo's outbound nodes: the leaves a following node hangs from.
+    pub outbound: Vec<String>,
+}
+
+impl Outcome {
+    pub fn new(id: &str, phase: Phase, message: Option<String>) -> Self {
+        Outcome {
+            id: id.to_string(),
+            phase,
+            message,
+            outputs: NodeOutputs::default(),
+            outbound: vec![id.to_string()],
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! `container` and `script` templates as `Pod` nodes: substitution of the template, the node's
+//! directories, the command line (script `source` written to a file), outputs (`result`,
+//! `exitCode`, `valueFrom.path`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::process::{self, Spec};
+use super::{Call, Outcome, RunCtx};
+use crate::error::EngineError;
+use crate::model::Template;
+use crate::state::NewNode;
+use crate::status::{NodeInputs, NodeOutputs, NodeType, ParamValue, Phase};
+use crate::template::Scope;
+
+/// Whether any field the engine reads from a pod template holds a `{{…}}` tag.
+fn has_tags(t: &Template) -> bool {
+    let tag = |s: &str| s.contains("{{");
+    let container = t
+        .container
+        .as_ref()
+        .or(t.script.as_ref().map(|s| &s.container));
+    let in_container = container.is_some_and(|c| {
+        c.command.iter().any(|x| tag(x))
+            || c.args.iter().any(|x| tag(x))
+            || c.env.iter().any(|e| e.value.as_deref().is_some_and(tag))
+            || c.working_dir.as_deref().is_some_and(tag)
+            || c.image.as_deref().is_some_and(tag)
+    });
+    let in_outputs = t.outputs.iter().flat_map(|o| o.parameters.iter()).any(|p| {
+        p.value.as_deref().is_some_and(tag)
+            || p.value_from.as_ref().is_some_and(|v| {
+                v.path.as_deref().is_some_and(tag) || v.default.as_deref().is_some_and(tag)
+            })
+    });
+    in_container || in_outputs || t.script.as_ref().is_some_and(|s| tag(&s.source))
+}
+
+fn substituted(t: &Template, scope: &Scope) -> Result<Template, EngineError> {
+    if !has_tags(t) {
+        return Ok(t.clone());
+    }
+    let mut v = serde_json::to_value(t).map_err(|e| EngineError::Internal(e.to_string()))?;
+    if let serde_json::Value::Object(m) = &mut v {
+        for key in ["container", "script", "outputs"] {
+            if let Some(x) = m.get_mut(key) {
+                scope.substitute_value(x)?;
+            }
+        }
+    }
+    serde_json::from_value(v).map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+/// Where a path the process wrote is found on the host (its `/tmp` is the node's tmp dir).
+fn host_paths(p: &str, work: &Path, tmp: &Path, private_tmp: bool) -> Vec<PathBuf> {
+    if p == "/tmp" || p.starts_with("/tmp/") {
+        let mut v = vec![tmp.join(p.trim_start_matches("/tmp").trim_start_matches('/'))];
+        if !private_tmp {
+            v.push(PathBuf::from(p));
+        }
+        v
+    } else if Path::new(p).is_relative() {
+        vec![work.join(p)]
+    } else {
+        vec![PathBuf::from(p)]
+    }
+}
+
+fn trim_newline(s: &str) -> String {
+    s.trim_end_matches(['\n', '\r']).to_string()
+}
+
+async fn read_param(paths: &[PathBuf]) -> Option<String> {
+    for p in paths {
+        if let Ok(s) = tokio::fs::read_to_string(p).await {
+            return Some(trim_newline(&s));
+        }
+    }
+    None
+}
+
+/// Creates the node's directories (`work/<id>`, `tmp/<id>`) and script file; returns the
+/// process spec and the recorded image.
+async fn prepare(
+    ctx: &RunCtx,
+    id: &str,
+    t: &Template,
+) -> Result<(Spec, Option<String>), EngineError> {
+    let work = ctx.run_dir.join("work").join(id);
+    let tmp = ctx.run_dir.join("tmp").join(id);
+    let (container, source) = match (&t.container, &t.script) {
+        (Some(c), _) => (c, None),
+        (None, Some(s)) => (&s.container, Some(s.source.clone())),
+        (None, None) => return Err(EngineError::Internal("not a pod template".into())),
+    };
+    let cwd = match &container.working_dir {
+        Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
+        Some(wd) => work.join(wd.trim_start_matches('/')),
+        None => work.clone(),
+    };
+    let script = source
+        .as_ref()
+        .map(|_| ctx.run_dir.join("scripts").join(id));
+    let dirs = if cwd == work {
+        vec![work.clone(), tmp.clone()]
+    } else {
+        vec![work.clone(), tmp.clone(), cwd.clone()]
+    };
+    let file = script.clone();
+    // A few small local file operations: cheaper inline than a hop to the blocking pool.
+    // The parents (`work/`, `tmp/`) exist since submit: one mkdir each in the common case.
+    for d in &dirs {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => std::fs::create_dir_all(d).map_err(|e| EngineError::io(d, e))?,
+        }
+    }
+    if let (Some(file), Some(src)) = (file, source) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(&file, src).map_err(|e| EngineError::io(&file, e))?;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| EngineError::io(&file, e))?;
+    }
+    let mut argv = container.command.clone();
+    if let Some(file) = script {
+        let arg = file.display().to_string();
+        argv.push(arg);
+    }
+    argv.extend(container.args.iter().cloned());
+    let mut env = ctx.env.clone();
+    env.push(("ARGO_WORKFLOW_NAME".into(), ctx.wf_name.clone()));
+    env.push(("ARGO_NODE_ID".into(), id.to_string()));
+    env.extend(
+        container
+            .env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
+    );
+    Ok((
+        Spec {
+            node_id: id.to_string(),
+            argv,
+            env,
+            cwd,
+            tmp,
+            private_tmp: ctx.private_tmp,
+            reexpose: (ctx.private_tmp && ctx.run_dir.starts_with("/tmp"))
+                .then(|| ctx.run_dir.clone()),
+            logs: ctx.run_dir.join("logs").join(id),
+        },
+        container.image.clone(),
+    ))
+}
+
+pub async fn run(
+    ctx: &Arc<RunCtx>,
+    name: &str,
+    display: &str,
+    call: &Call,
+    inputs: Option<NodeInputs>,
+    scope: Scope,
+) -> Outcome {
+    let id = ctx.id(name);
+    let raw = &call.resolved.template;
+    ctx.shared.create_node(NewNode {
+        id: &id,
+        name,
+        display,
+        node_type: NodeType::Pod,
+        template: Some(&raw.name),
+        boundary: call.boundary.as_deref(),
+        phase: Phase::Pending,
+        message: None,
+    });
+    if inputs.is_some() {
+        ctx.shared.with_node(&id, |n| n.inputs = inputs);
+    }
+    let fail = |phase: Phase, msg: String| {
+        ctx.shared.finish(&id, phase, Some(msg.clone()));
+        Outcome::new(&id, phase, Some(msg))
+    };
+    let t = match substituted(raw, &scope) {
+        Ok(t) => t,
+        Err(e) => return fail(Phase::Error, e.to_string()),
+    };
+    let _permit = match &ctx.pod_limit {
+        Some(sem) => sem.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    let (spec, image) = match prepare(ctx, &id, &t).await {
+        Ok(s) => s,
+        Err(e) => return fail(Phase::Error, e.to_string()),
+    };
+    let (work, tmp) = (ctx.run_dir.join("work").join(&id), spec.tmp.clone());
+    ctx.shared.with_node(&id, |n| {
+        n.phase = Phase::Running;
+        n.image = image;
+    });
+    let done = process::run(spec, ctx.shared.clone()).await;
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    let mut outputs = NodeOutputs {
+        parameters: Vec::new(),
+        result: Some(trim_newline(&stdout)),
+        exit_code: Some(done.exit_code.to_string()),
+    };
+    let (mut phase, mut message) = match (&done.error, done.exit_code) {
+        (Some(e), _) => (Phase::Error, Some(e.clone())),
+        (None, 0) => (Phase::Succeeded, None),
+        (None, code) => (Phase::Failed, Some(format!("Error (exit code {code})"))),
+    };
+    for p in t.outputs.iter().flat_map(|o| o.parameters.iter()) {
+        let value = match (&p.value_from, &p.value) {
+            (Some(vf), _) if vf.path.is_some() => {
+                let path = vf.path.as_deref().unwrap_or_default();
+                match read_param(&host_paths(path, &work, &tmp, ctx.private_tmp)).await {
+                    Some(v) => Some(v),
+                    None => vf.default.clone().or_else(|| {
+                        if phase == Phase::Succeeded {
+                            phase = Phase::Error;
+                            message = Some(format!(
+                                "failed to read output parameter '{}' from {path}: no such file",
+                                p.name
+                            ));
+                        }
+                        None
+                    }),
+                }
+            }
+            (Some(vf), _) => vf.default.clone(),
+            (None, Some(v)) => Some(v.clone()),
+            (None, None) => None,
+        };
+        if let Some(value) = value {
+            outputs.parameters.push(ParamValue {
+                name: p.name.clone(),
+                value,
+            });
+        }
+    }
+    let recorded = outputs.clone();
+    ctx.shared.with_node(&id, |n| {
+        n.outputs = Some(recorded);
+        n.progress = Some(
+            if phase == Phase::Succeeded {
+                "1/1"
+            } else {
+                "0/1"
+            }
+            .to_string(),
+        );
+    });
+    ctx.shared.finish(&id, phase, message.clone());
+    Outcome {
+        id: id.clone(),
+        phase,
+        message,
+        outputs,
+        outbound: vec![id],
+    }
+}

@@ -1,0 +1,31 @@
+//! Polyphemus's local engine: runs Argo `Workflow` YAML on this machine as child processes
+//! and reports status in Argo's own JSON shape.
+//!
+//! `Workflow::from_yaml` parses and checks a document, `TemplateLibrary::load_dir` loads
+//! `WorkflowTemplate`s, `Engine::submit` validates references and parameters and starts a run,
+//! `RunHandle` observes it (`status`, `subscribe`, `logs`), stops it and waits for the final
+//! `WorkflowObject`; `cli::run_command` is `polyphemus engine run`.
+
+pub mod cli;
+mod driver;
+pub mod error;
+mod exec;
+pub mod expr;
+mod library;
+pub mod model;
+mod render;
+mod run;
+mod state;
+pub mod status;
+mod template;
+mod validate;
+
+pub use error::EngineError;
+pub use exec::process::{private_tmp_available, Isolation};
+pub use library::TemplateLibrary;
+pub use model::Workflow;
+pub use render::render_text;
+pub use run::{Engine, EngineOptions, RunHandle, SubmitOptions};
+pub use status::{
+    NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject, WorkflowStatus,
+};

@@ -1,0 +1,270 @@
+//! Template resolution: the `WorkflowTemplate` library loaded from a directory, lookup of
+//! `template:` / `templateRef:` from the right origin, `templateDefaults`, and the static check
+//! that every referenced template exists before anything runs.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::error::EngineError;
+use crate::model::{Invocation, Template, Workflow, WorkflowSpec};
+
+/// `WorkflowTemplate`s (and `ClusterWorkflowTemplate`s) by `metadata.name`.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateLibrary {
+    templates: HashMap<String, Arc<Workflow>>,
+}
+
+impl TemplateLibrary {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads every `*.yaml` / `*.yml` file of `dir` (multi-document files allowed); documents of
+    /// kind `WorkflowTemplate` or `ClusterWorkflowTemplate` are kept.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, EngineError> {
+        let dir = dir.as_ref();
+        let mut lib = Self::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| EngineError::io(dir, e))?;
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yaml") | Some("yml")
+                )
+            })
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|e| EngineError::io(&path, e))?;
+            for doc in text.split("\n---") {
+                if doc.trim().trim_start_matches("---").trim().is_empty() {
+                    continue;
+                }
+                let wf = Workflow::from_yaml(doc)
+                    .map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))?;
+                if wf.kind.ends_with("WorkflowTemplate") {
+                    lib.add(wf)?;
+                }
+            }
+        }
+        Ok(lib)
+    }
+
+    /// Adds one template document; it needs a `metadata.name`.
+    pub fn add(&mut self, wf: Workflow) -> Result<(), EngineError> {
+        let name =
+            wf.metadata.name.clone().ok_or_else(|| {
+                EngineError::Invalid("a WorkflowTemplate needs metadata.name".into())
+            })?;
+        self.templates.insert(name, Arc::new(wf));
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Workflow>> {
+        self.templates.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.templates.keys()
+    }
+}
+
+/// Where a template was found: the workflow itself or a named `WorkflowTemplate`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    Workflow,
+    Library(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub template: Arc<Template>,
+    pub origin: Origin,
+}
+
+/// Resolves template references with `templateDefaults` applied, caching the results.
+pub struct Resolver {
+    spec: Arc<WorkflowSpec>,
+    library: Arc<TemplateLibrary>,
+    cache: Mutex<HashMap<(Origin, String), Arc<Template>>>,
+}
+
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+impl Resolver {
+    pub fn new(spec: Arc<WorkflowSpec>, library: Arc<TemplateLibrary>) -> Self {
+        Self {
+            spec,
+            library,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn templates_of(&self, origin: &Origin) -> Result<&[Template], EngineError> {
+        match origin {
+            Origin::Workflow => Ok(&self.spec.templates),
+            Origin::Library(name) => self
+                .library
+                .get(name)
+                .map(|w| w.spec.templates.as_slice())
+                .ok_or_else(|| EngineError::UnknownTemplate(format!("WorkflowTemplate {name}"))),
+        }
+    }
+
+    /// Finds `name` in `origin`.
+    pub fn by_name(&self, origin: &Origin, name: &str) -> Result<Resolved, EngineError> {
+        let key = (origin.clone(), name.to_string());
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(t) = cache.get(&key) {
+                return Ok(Resolved {
+                    template: t.clone(),
+                    origin: origin.clone(),
+                });
+            }
+        }
+        let raw = self
+            .templates_of(origin)?
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| match origin {
+                Origin::Workflow => EngineError::UnknownTemplate(name.to_string()),
+                Origin::Library(w) => EngineError::UnknownTemplate(format!("{w}/{name}")),
+            })?;
+        let template = match &self.spec.template_defaults {
+            Some(defaults) => {
+                let mut merged = defaults.clone();
+                let own =
+                    serde_json::to_value(raw).map_err(|e| EngineError::Internal(e.to_string()))?;
+                merge(&mut merged, &own);
+                serde_json::from_value(merged).map_err(|e| {
+                    EngineError::Invalid(format!("spec.templateDefaults on `{name}`: {e}"))
+                })?
+            }
+            None => raw.clone(),
+        };
+        let template = Arc::new(template);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, template.clone());
+        }
+        Ok(Resolved {
+            template,
+            origin: origin.clone(),
+        })
+    }
+
+    /// Resolves a step's / task's / hook's `template` or `templateRef`.
+    pub fn resolve(
+        &self,
+        template: Option<&str>,
+        template_ref: Option<&crate::model::TemplateRef>,
+        from: &Origin,
+    ) -> Result<Resolved, EngineError> {
+        match (template_ref, template) {
+            (Some(r), _) => self.by_name(&Origin::Library(r.name.clone()), &r.template),
+            (None, Some(t)) => self.by_name(from, t),
+            (None, None) => Err(EngineError::Invalid(
+                "one of `template` or `templateRef` is required".into(),
+            )),
+        }
+    }
+
+    pub fn resolve_call(&self, call: &Invocation, from: &Origin) -> Result<Resolved, EngineError> {
+        self.resolve(call.template.as_deref(), call.template_ref.as_ref(), from)
+    }
+
+    /// Checks that every template reachable from `roots` exists, and DAG dependencies name tasks.
+    pub fn check_references(&self, roots: &[String]) -> Result<(), EngineError> {
+        let mut seen: HashSet<(Origin, String)> = HashSet::new();
+        let mut todo: Vec<(Origin, String)> = roots
+            .iter()
+            .map(|r| (Origin::Workflow, r.clone()))
+            .collect();
+        for t in &self.spec.templates {
+            todo.push((Origin::Workflow, t.name.clone()));
+        }
+        while let Some((origin, name)) = todo.pop() {
+            if !seen.insert((origin.clone(), name.clone())) {
+                continue;
+            }
+            let r = self.by_name(&origin, &name)?;
+            let t = r.template;
+            let mut calls: Vec<&Invocation> = Vec::new();
+            if let Some(groups) = &t.steps {
+                calls.extend(groups.iter().flatten().map(|s| &s.call));
+            }
+            if let Some(dag) = &t.dag {
+                let names: HashSet<&str> = dag.tasks.iter().map(|t| t.call.name.as_str()).collect();
+                for task in &dag.tasks {
+                    calls.push(&task.call);
+                    for dep in crate::exec::depends::dependencies_of(task) {
+                        if !names.contains(dep.as_str()) {
+                            return Err(EngineError::Invalid(format!(
+                                "spec.templates[{}].dag.tasks[{}]: dependency `{dep}` is not a task of this DAG",
+                                t.name, task.call.name
+                            )));
+                        }
+                    }
+                }
+            }
+            for call in calls {
+                let target = self.resolve_call(call, &origin).map_err(|e| match e {
+                    EngineError::UnknownTemplate(n) => EngineError::UnknownTemplate(format!(
+                        "{n} (referenced by step/task `{}` of template `{}`)",
+                        call.name, t.name
+                    )),
+                    other => other,
+                })?;
+                let given: HashSet<&str> = call
+                    .arguments
+                    .iter()
+                    .flat_map(|a| a.parameters.iter().map(|p| p.name.as_str()))
+                    .collect();
+                for p in target
+                    .template
+                    .inputs
+                    .iter()
+                    .flat_map(|i| i.parameters.iter())
+                {
+                    if p.value.is_none() && p.default.is_none() && !given.contains(p.name.as_str())
+                    {
+                        return Err(EngineError::MissingParameter(format!(
+                            "{}: step/task `{}` of template `{}` passes no `{}` to template `{}`",
+                            p.name, call.name, t.name, p.name, target.template.name
+                        )));
+                    }
+                }
+                todo.push((target.origin, target.template.name.clone()));
+                for hook in call.hooks.iter().flat_map(|h| h.values()) {
+                    let h = self.resolve(
+                        hook.template.as_deref(),
+                        hook.template_ref.as_ref(),
+                        &origin,
+                    )?;
+                    todo.push((h.origin, h.template.name.clone()));
+                }
+                if let Some(exit) = &call.on_exit {
+                    todo.push((origin.clone(), exit.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+}

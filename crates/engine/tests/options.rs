@@ -1,0 +1,93 @@
+//! Engine and submit options: isolation off (per-node TMPDIR), chosen uid, per-run environment.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{node, result};
+use polyphemus_engine::{Phase, TemplateLibrary, Workflow};
+
+#[tokio::test]
+async fn without_isolation_each_node_gets_its_own_tmpdir() {
+    common::init_tracing();
+    let wf = Workflow::from_yaml(
+        r#"
+kind: Workflow
+metadata: {generateName: tmpdir-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: a, template: show}
+      - {name: b, template: show}
+  - name: show
+    container: {image: busybox, command: [sh, -c, "test -d \"$TMPDIR\" && echo $TMPDIR"]}
+"#,
+    )
+    .unwrap();
+    let engine = polyphemus_engine::Engine::new(polyphemus_engine::EngineOptions {
+        work_dir: common::work_dir(),
+        isolation: polyphemus_engine::Isolation::Off,
+        ..Default::default()
+    });
+    let wf = engine
+        .run(wf, Vec::new(), &TemplateLibrary::new())
+        .await
+        .unwrap();
+    assert_eq!(wf.status.phase, Phase::Succeeded);
+    let a = result(node(&wf, "[0].a")).unwrap_or_default().to_string();
+    let b = result(node(&wf, "[0].b")).unwrap_or_default().to_string();
+    assert!(a.ends_with(&node(&wf, "[0].a").id), "{a}");
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn submit_with_uid_and_env() {
+    common::init_tracing();
+    let wf = Workflow::from_yaml(
+        "kind: Workflow\nmetadata: {generateName: env-}\nspec:\n  entrypoint: m\n  templates:\n  - name: m\n    container: {image: x, command: [sh, -c, 'echo $POLYPHEMUS_TOKEN {{workflow.uid}}']}\n",
+    )
+    .unwrap();
+    let uid = uuid::Uuid::new_v4();
+    let options = polyphemus_engine::SubmitOptions {
+        uid: Some(uid),
+        env: vec![("POLYPHEMUS_TOKEN".into(), "t0k3n".into())],
+    };
+    let handle = common::engine()
+        .submit_with(wf, Vec::new(), &TemplateLibrary::new(), options)
+        .unwrap();
+    assert_eq!(handle.uid(), uid.to_string());
+    let wf = handle.wait().await;
+    assert_eq!(wf.metadata.uid.as_deref(), Some(uid.to_string().as_str()));
+    assert_eq!(result(node(&wf, "")), Some(format!("t0k3n {uid}").as_str()));
+}
+
+#[tokio::test]
+async fn status_json_is_kept_on_disk() {
+    common::init_tracing();
+    let wf = Workflow::from_yaml(
+        "kind: Workflow\nmetadata: {generateName: persisted-}\nspec:\n  entrypoint: m\n  templates:\n  - name: m\n    container: {image: x, command: [sleep, '1']}\n",
+    )
+    .unwrap();
+    let handle = common::engine()
+        .submit(wf, Vec::new(), &TemplateLibrary::new())
+        .unwrap();
+    let path = handle.run_dir().join("status.json");
+    // While running, the last known state reaches the disk.
+    let mut running = None;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            running = Some(text);
+            break;
+        }
+    }
+    let running: serde_json::Value =
+        serde_json::from_str(&running.expect("status.json while running")).unwrap();
+    assert_eq!(running["status"]["phase"], "Running");
+    let wf = handle.wait().await;
+    let last: polyphemus_engine::WorkflowObject =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(last.status.phase, Phase::Succeeded);
+    assert_eq!(last.status.nodes.len(), wf.status.nodes.len());
+}

@@ -1,0 +1,106 @@
+//! What a job may ask of Polyphemus, behind a trait so jobs can be unit tested; the typed HTTP
+//! client implements it with the run's task token.
+
+use crate::JobError;
+use async_trait::async_trait;
+use polyphemus_client::{Client, PreviousStateQuery};
+use polyphemus_model::{Config, PatchRun};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The run a job works for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTarget {
+    pub project: String,
+    pub config_id: i64,
+    pub version_number: i32,
+    pub run_id: String,
+}
+
+#[async_trait]
+pub trait RunApi: Send + Sync {
+    async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError>;
+    async fn secrets(&self, target: &RunTarget) -> Result<BTreeMap<String, String>, JobError>;
+    /// The state this run holds so far (what earlier steps of the run wrote).
+    async fn run_state(&self, target: &RunTarget) -> Result<Map<String, Value>, JobError>;
+    async fn previous_state(
+        &self,
+        target: &RunTarget,
+        keys: &[String],
+    ) -> Result<Map<String, Value>, JobError>;
+    async fn update_state(
+        &self,
+        target: &RunTarget,
+        state: Map<String, Value>,
+    ) -> Result<(), JobError>;
+    async fn append_output(&self, target: &RunTarget, text: &str) -> Result<(), JobError>;
+}
+
+fn api(error: polyphemus_client::Error) -> JobError {
+    JobError::Api(error.to_string())
+}
+
+#[async_trait]
+impl RunApi for Client {
+    async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError> {
+        self.get_config_version(&target.project, target.config_id, target.version_number)
+            .await
+            .map_err(api)
+    }
+
+    async fn secrets(&self, target: &RunTarget) -> Result<BTreeMap<String, String>, JobError> {
+        self.get_task_secrets(&target.project, target.config_id, target.version_number)
+            .await
+            .map_err(api)
+    }
+
+    async fn run_state(&self, target: &RunTarget) -> Result<Map<String, Value>, JobError> {
+        let run = self
+            .get_run(&target.project, &target.run_id)
+            .await
+            .map_err(api)?;
+        Ok(run.state.as_object().cloned().unwrap_or_default())
+    }
+
+    async fn previous_state(
+        &self,
+        target: &RunTarget,
+        keys: &[String],
+    ) -> Result<Map<String, Value>, JobError> {
+        let query = PreviousStateQuery {
+            keys: keys.to_vec(),
+            collect: false,
+            before_run_id: Some(target.run_id.clone()),
+            limit: None,
+        };
+        self.get_previous_state(&target.project, target.config_id, &query)
+            .await
+            .map_err(api)
+    }
+
+    async fn update_state(
+        &self,
+        target: &RunTarget,
+        state: Map<String, Value>,
+    ) -> Result<(), JobError> {
+        let patch = PatchRun {
+            state: Some(state),
+            ..PatchRun::default()
+        };
+        self.patch_run(&target.project, &target.run_id, &patch)
+            .await
+            .map(|_| ())
+            .map_err(api)
+    }
+
+    async fn append_output(&self, target: &RunTarget, text: &str) -> Result<(), JobError> {
+        let patch = PatchRun {
+            append_output: Some(text.to_owned()),
+            ..PatchRun::default()
+        };
+        self.patch_run(&target.project, &target.run_id, &patch)
+            .await
+            .map(|_| ())
+            .map_err(api)
+    }
+}

@@ -1,0 +1,96 @@
+//! The context a job's pre, process and post share: the run's config and secrets, state,
+//! a logger whose lines reach the run's output, and cancellation.
+
+use crate::{JobError, RunApi, RunTarget};
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+pub struct JobContext {
+    api: Arc<dyn RunApi>,
+    pub target: RunTarget,
+    /// The job's name, prefixed to its log lines.
+    pub job: String,
+    /// The config version's values (validated by the manifest's schema).
+    pub config: Value,
+    secrets: BTreeMap<String, SecretString>,
+    cancelled: watch::Receiver<bool>,
+    /// Scratch space shared by pre, process and post.
+    pub values: Map<String, Value>,
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("target", &self.target)
+            .field("job", &self.job)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobContext {
+    /// Loads the config version and its secrets through `api`.
+    pub async fn load(
+        api: Arc<dyn RunApi>,
+        target: RunTarget,
+        job: &str,
+        cancelled: watch::Receiver<bool>,
+    ) -> Result<Self, JobError> {
+        let config = api.config_version(&target).await?;
+        let secrets = api
+            .secrets(&target)
+            .await?
+            .into_iter()
+            .map(|(name, value)| (name, SecretString::from(value)))
+            .collect();
+        Ok(Self {
+            api,
+            target,
+            job: job.to_owned(),
+            config: config.config,
+            secrets,
+            cancelled,
+            values: Map::new(),
+        })
+    }
+
+    /// A string value of the config, if set and not empty.
+    pub fn config_str(&self, key: &str) -> Option<&str> {
+        self.config[key].as_str().filter(|s| !s.is_empty())
+    }
+
+    pub fn secret(&self, name: &str) -> Option<&SecretString> {
+        self.secrets.get(name)
+    }
+
+    pub async fn run_state(&self) -> Result<Map<String, Value>, JobError> {
+        self.api.run_state(&self.target).await
+    }
+
+    /// The latest value of each key among earlier runs of this config.
+    pub async fn previous_state(&self, keys: &[&str]) -> Result<Map<String, Value>, JobError> {
+        let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        self.api.previous_state(&self.target, &keys).await
+    }
+
+    /// Merges top-level keys into this run's state.
+    pub async fn update_state(&self, state: Map<String, Value>) -> Result<(), JobError> {
+        self.api.update_state(&self.target, state).await
+    }
+
+    /// A line in the run's output (and the step's log).
+    pub async fn log(&self, line: &str) -> Result<(), JobError> {
+        tracing::info!(job = %self.job, "{line}");
+        eprintln!("[{}] {line}", self.job);
+        self.api
+            .append_output(&self.target, &format!("[{}] {line}\n", self.job))
+            .await
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancelled.borrow()
+    }
+}

@@ -1,0 +1,145 @@
+//! `notify_webhook`: POSTs a JSON summary of the run (files copied, bytes, failures, link) to
+//! the config's `webhook_url`, with retries. Skipped by `pre` when no URL is set.
+
+use crate::{EtlJob, JobContext, JobError, JobOutcome};
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+const ATTEMPTS: u32 = 4;
+const FIRST_DELAY: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Clone)]
+pub struct NotifyWebhook {
+    http: reqwest::Client,
+    /// Base URL of the Polyphemus server, for the link in the summary.
+    server_url: Option<String>,
+}
+
+impl Default for NotifyWebhook {
+    fn default() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            server_url: std::env::var("POLYPHEMUS_URL").ok(),
+        }
+    }
+}
+
+/// How many items a state value lists (an array or an object of files).
+fn count(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items.len(),
+        Value::Object(items) => items.len(),
+        _ => 0,
+    }
+}
+
+impl NotifyWebhook {
+    fn summary(&self, context: &JobContext, state: &Map<String, Value>) -> Value {
+        let target = &context.target;
+        let link = self.server_url.as_ref().map(|base| {
+            format!(
+                "{}/api/v1/projects/{}/runs/{}",
+                base.trim_end_matches('/'),
+                target.project,
+                target.run_id
+            )
+        });
+        json!({
+            "project": target.project,
+            "config_id": target.config_id,
+            "version_number": target.version_number,
+            "run_id": target.run_id,
+            "files_copied": state.get("copied").map_or(0, count),
+            "bytes_copied": state.get("bytes_copied").cloned().unwrap_or(json!(0)),
+            "failures": state.get("failures").cloned().unwrap_or(json!([])),
+            "run_link": link,
+        })
+    }
+
+    /// POSTs with backoff on connection errors, 429 and 5xx; a 4xx other than 429 is final.
+    async fn deliver(&self, url: &str, body: &Value) -> Result<u16, JobError> {
+        let mut delay = FIRST_DELAY;
+        let mut last = String::new();
+        for attempt in 1..=ATTEMPTS {
+            match self.http.post(url).json(body).send().await {
+                Ok(response) if response.status().is_success() => {
+                    return Ok(response.status().as_u16())
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    last = format!("the webhook answered {status}");
+                    if status.is_client_error() && status.as_u16() != 429 {
+                        return Err(JobError::Failed(last));
+                    }
+                }
+                Err(error) => last = format!("the webhook could not be reached: {error}"),
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+        Err(JobError::Failed(format!(
+            "{last} (after {ATTEMPTS} attempts)"
+        )))
+    }
+}
+
+#[async_trait]
+impl EtlJob for NotifyWebhook {
+    fn name(&self) -> &'static str {
+        "notify_webhook"
+    }
+
+    async fn pre(&self, context: &mut JobContext) -> Result<bool, JobError> {
+        if context.config_str("webhook_url").is_none() {
+            context
+                .log("no webhook_url is set; nothing to notify")
+                .await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    async fn process(&self, context: &mut JobContext) -> Result<(), JobError> {
+        let url = context
+            .config_str("webhook_url")
+            .ok_or_else(|| JobError::Config("webhook_url is not set".into()))?
+            .to_owned();
+        let state = context.run_state().await?;
+        let summary = self.summary(context, &state);
+        let status = self.deliver(&url, &summary).await?;
+        context.values.insert("status".into(), json!(status));
+        context
+            .log(&format!("notified the webhook ({status})"))
+            .await
+    }
+
+    async fn post(&self, context: &mut JobContext, outcome: &JobOutcome) -> Result<(), JobError> {
+        // The host only: a webhook URL may carry a token in its path or query.
+        let host = context
+            .config_str("webhook_url")
+            .and_then(|url| reqwest::Url::parse(url).ok())
+            .and_then(|url| url.host_str().map(str::to_owned));
+        let outcome = match outcome {
+            JobOutcome::Done => "sent",
+            JobOutcome::Skipped => "skipped",
+            JobOutcome::Failed(_) => "failed",
+        };
+        let mut state = Map::new();
+        state.insert(
+            "notification".into(),
+            json!({
+                "outcome": outcome,
+                "host": host,
+                "status": context.values.get("status"),
+                "at": chrono::Utc::now(),
+            }),
+        );
+        context.update_state(state).await
+    }
+}

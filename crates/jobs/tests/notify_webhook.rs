@@ -1,0 +1,181 @@
+//! `notify_webhook` and the pre → process → post contract, with the API behind an in-memory
+//! `RunApi` and a real HTTP receiver on a loopback port.
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use polyphemus_jobs::{find_job, run_job, JobContext, JobError, JobOutcome, RunApi, RunTarget};
+use polyphemus_model::Config;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The run's side of the API, in memory.
+#[derive(Default)]
+struct MemoryApi {
+    config: Value,
+    state: Mutex<Map<String, Value>>,
+    output: Mutex<String>,
+}
+
+#[async_trait]
+impl RunApi for MemoryApi {
+    async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError> {
+        Ok(Config {
+            id: 1,
+            config_id: target.config_id,
+            version_number: target.version_number,
+            project_name: target.project.clone(),
+            workflow_type: "sftp-to-storage".into(),
+            workflow_name: "nightly".into(),
+            config: self.config.clone(),
+            secrets: BTreeMap::new(),
+            comment: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        })
+    }
+    async fn secrets(&self, _: &RunTarget) -> Result<BTreeMap<String, String>, JobError> {
+        Ok(BTreeMap::new())
+    }
+    async fn run_state(&self, _: &RunTarget) -> Result<Map<String, Value>, JobError> {
+        Ok(self.state.lock().expect("lock").clone())
+    }
+    async fn previous_state(
+        &self,
+        _: &RunTarget,
+        _: &[String],
+    ) -> Result<Map<String, Value>, JobError> {
+        Ok(Map::new())
+    }
+    async fn update_state(&self, _: &RunTarget, state: Map<String, Value>) -> Result<(), JobError> {
+        self.state.lock().expect("lock").extend(state);
+        Ok(())
+    }
+    async fn append_output(&self, _: &RunTarget, text: &str) -> Result<(), JobError> {
+        self.output.lock().expect("lock").push_str(text);
+        Ok(())
+    }
+}
+
+/// A webhook receiver that fails the first `failures` deliveries with 503.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<Value>>>,
+    failures: Arc<Mutex<u32>>,
+}
+
+async fn receive(State(receiver): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+    let mut failures = receiver.failures.lock().expect("lock");
+    if *failures > 0 {
+        *failures -= 1;
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    receiver.received.lock().expect("lock").push(body);
+    StatusCode::NO_CONTENT
+}
+
+async fn start_receiver(failures: u32) -> (String, Receiver) {
+    let receiver = Receiver::default();
+    *receiver.failures.lock().expect("lock") = failures;
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (url, receiver)
+}
+
+async fn context(api: Arc<MemoryApi>) -> JobContext {
+    let target = RunTarget {
+        project: "labors".into(),
+        config_id: 3,
+        version_number: 2,
+        run_id: "run-1".into(),
+    };
+    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
+    JobContext::load(api, target, "notify_webhook", cancelled)
+        .await
+        .expect("context")
+}
+
+#[tokio::test]
+async fn summary_is_delivered_after_retries_and_recorded_in_state() {
+    let (url, receiver) = start_receiver(2).await;
+    let api = Arc::new(MemoryApi {
+        config: json!({"webhook_url": url}),
+        ..MemoryApi::default()
+    });
+    api.state.lock().expect("lock").extend(
+        json!({"copied": {"a.fastq.gz": {}, "b.fastq.gz": {}}, "bytes_copied": 2048})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    );
+    let mut context = context(Arc::clone(&api)).await;
+    let job = find_job("sftp-to-storage", "notify_webhook").expect("registered");
+    assert_eq!(run_job(job.as_ref(), &mut context).await, JobOutcome::Done);
+    let received = receiver.received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "delivered once, after two 503s");
+    assert_eq!(received[0]["files_copied"], 2);
+    assert_eq!(received[0]["bytes_copied"], 2048);
+    assert_eq!(received[0]["run_id"], "run-1");
+    let state = api.state.lock().expect("lock").clone();
+    assert_eq!(state["notification"]["outcome"], "sent");
+    assert_eq!(state["notification"]["host"], "127.0.0.1");
+    assert!(api
+        .output
+        .lock()
+        .expect("lock")
+        .contains("[notify_webhook] notified the webhook (204)"));
+}
+
+#[tokio::test]
+async fn pre_skips_without_a_url_and_post_still_records() {
+    let api = Arc::new(MemoryApi {
+        config: json!({}),
+        ..MemoryApi::default()
+    });
+    let mut context = context(Arc::clone(&api)).await;
+    let job = find_job("sftp-to-storage", "notify_webhook").expect("registered");
+    assert_eq!(
+        run_job(job.as_ref(), &mut context).await,
+        JobOutcome::Skipped
+    );
+    assert_eq!(
+        api.state.lock().expect("lock")["notification"]["outcome"],
+        "skipped"
+    );
+}
+
+#[tokio::test]
+async fn a_refusing_webhook_fails_the_job_and_post_records_it() {
+    let api = Arc::new(MemoryApi {
+        // Nothing listens on port 9 of loopback: every attempt is refused.
+        config: json!({"webhook_url": "http://127.0.0.1:9/hook"}),
+        ..MemoryApi::default()
+    });
+    let mut context = context(Arc::clone(&api)).await;
+    let job = find_job("sftp-to-storage", "notify_webhook").expect("registered");
+    let outcome = run_job(job.as_ref(), &mut context).await;
+    assert!(
+        matches!(&outcome, JobOutcome::Failed(why) if why.contains("after 4 attempts")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        api.state.lock().expect("lock")["notification"]["outcome"],
+        "failed"
+    );
+    assert!(api.output.lock().expect("lock").contains("failed:"));
+}
+
+#[test]
+fn unknown_jobs_are_not_found() {
+    assert!(find_job("sftp-to-storage", "nope").is_none());
+    assert!(find_job("nope", "notify_webhook").is_none());
+}
