@@ -5,6 +5,7 @@ mod harness;
 
 mod configs;
 mod errors;
+mod jobs;
 mod local_engine;
 mod runs;
 mod runtime;
