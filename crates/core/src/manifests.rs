@@ -139,7 +139,24 @@ fn sftp_to_storage() -> (WorkflowManifest, &'static str) {
                 "dry_run": {"type": "boolean", "title": "List files without copying", "default": false}
             }
         }),
-        state_schema: None,
+        // What this workflow's jobs keep in a run's state. Checked key by key on every merge,
+        // so it lists properties and forbids no others (a merge carries only some keys).
+        state_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "files": {"type": "object", "description": "Files found by sftp_discover: path -> {size, mtime}",
+                          "additionalProperties": {"type": "object", "required": ["size", "mtime"],
+                              "properties": {"size": {"type": "integer", "minimum": 0}, "mtime": {"type": "integer"}}}},
+                "copied": {"type": "object", "description": "Files copied by copy_to_storage: path -> {key, size, sha256}",
+                           "additionalProperties": {"type": "object", "required": ["key", "size", "sha256"],
+                               "properties": {"key": {"type": "string"}, "size": {"type": "integer", "minimum": 0},
+                                              "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}},
+                "bytes_copied": {"type": "integer", "minimum": 0},
+                "failures": {"type": "array", "items": {"type": "object", "required": ["path", "error"]}},
+                "last_scan_at": {"type": "string", "format": "date-time"},
+                "notification": {"type": "object"}
+            }
+        })),
         secrets: vec!["password".to_owned(), "storage_secret_key".to_owned()],
         workflow_file: "workflows/sftp-to-storage.yaml".to_owned(),
         example_config: json!({

@@ -110,7 +110,7 @@ async fn task_token_reaches_only_what_the_spec_lists(app: TestApp) {
         .patch(
             "/projects/labors/runs/uid-1",
             &task,
-            json!({"state": {"files": ["a"]}}),
+            json!({"state": {"found": ["a"]}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -119,7 +119,7 @@ async fn task_token_reaches_only_what_the_spec_lists(app: TestApp) {
         StatusCode::OK
     );
     assert_eq!(
-        app.get(&format!("{base}/previous_state?keys=files"), &task)
+        app.get(&format!("{base}/previous_state?keys=found"), &task)
             .await
             .0,
         StatusCode::OK

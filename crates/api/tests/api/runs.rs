@@ -62,20 +62,20 @@ async fn state_keys_merge_and_output_appends(app: TestApp) {
     app.patch(
         path,
         &app.admin,
-        json!({"state": {"files": {"a": 1, "b": 2}, "last_scan": "t1"}}),
+        json!({"state": {"found": {"a": 1, "b": 2}, "last_scan": "t1"}}),
     )
     .await;
     let (status, run) = app
         .patch(
             path,
             &app.admin,
-            json!({"state": {"files": {"c": 3}}, "append_output": "line 1\n"}),
+            json!({"state": {"found": {"c": 3}}, "append_output": "line 1\n"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{run}");
     assert_eq!(
         run["state"],
-        json!({"files": {"c": 3}, "last_scan": "t1"}),
+        json!({"found": {"c": 3}, "last_scan": "t1"}),
         "top-level keys replace"
     );
     app.patch(
