@@ -197,3 +197,64 @@ fn submit_runs_a_workflow_file_for_a_config_version_and_watch_waits_for_it() {
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("config_id"), "{}", missing.stderr);
 }
+
+#[test]
+fn engine_run_needs_no_server_and_exits_by_the_workflow_phase() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/argo-examples");
+    let work = tempfile::tempdir().expect("dir");
+    let work_dir = work.path().display().to_string();
+    let file = format!("{examples}/dag-diamond.yaml");
+    let done = crate::harness::run(
+        {
+            let mut command = crate::harness::command();
+            command.args([
+                "engine",
+                "run",
+                "-f",
+                &file,
+                "--work-dir",
+                &work_dir,
+                "--output",
+                "json",
+            ]);
+            command
+        },
+        None,
+    )
+    .success();
+    let workflow = done.json();
+    assert_eq!(workflow["status"]["phase"], "Succeeded");
+    assert_eq!(workflow["kind"], "Workflow");
+    let names: Vec<&str> = workflow["status"]["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .filter_map(|n| n["displayName"].as_str())
+        .collect();
+    for task in ["A", "B", "C", "D"] {
+        assert!(names.contains(&task), "{names:?}");
+    }
+    let failing = work.path().join("fail.yaml");
+    std::fs::write(
+        &failing,
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: f-}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    container: {image: alpine, command: [sh, -c, 'exit 3']}\n",
+    )
+    .expect("write");
+    let failed = crate::harness::run(
+        {
+            let mut command = crate::harness::command();
+            command.args([
+                "engine",
+                "run",
+                "-f",
+                &failing.display().to_string(),
+                "--work-dir",
+                &work_dir,
+            ]);
+            command
+        },
+        None,
+    );
+    assert_eq!(failed.code, 1, "{failed:?}");
+    assert!(failed.stdout.contains("Failed"), "{failed:?}");
+}
