@@ -58,6 +58,31 @@ impl LocalOrchestrator {
             .map_err(|e| OrchestratorError::Unavailable(format!("{}: {e}", path.display())))
     }
 
+    /// The node logs a finished run left on disk (`logs/<node id>.stdout.log`, `.stderr.log`).
+    fn stored_logs(&self, name: &str) -> Result<BTreeMap<String, String>, OrchestratorError> {
+        let status = self.stored_status(name)?;
+        let logs_dir = self.options.work_dir.join(name).join("logs");
+        let mut logs = BTreeMap::new();
+        for id in status["status"]["nodes"]
+            .as_object()
+            .into_iter()
+            .flat_map(|n| n.keys())
+        {
+            let mut text = String::new();
+            for stream in ["stdout", "stderr"] {
+                if let Ok(part) =
+                    std::fs::read_to_string(logs_dir.join(format!("{id}.{stream}.log")))
+                {
+                    text.push_str(&part);
+                }
+            }
+            if !text.is_empty() {
+                logs.insert(id.clone(), text);
+            }
+        }
+        Ok(logs)
+    }
+
     /// Steps run `polyphemus …`: the directory of this very binary goes first on their PATH.
     fn step_path() -> Option<String> {
         let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
@@ -130,8 +155,17 @@ impl Orchestrator for LocalOrchestrator {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async move {
-            let handle = self.handle(name)?;
+            let handle = match self.handle(name) {
+                Ok(handle) => handle,
+                // Already finished and forgotten: its status.json is on disk.
+                Err(error) => return self.stored_status(name).map(|_| ()).map_err(|_| error),
+            };
             handle.wait().await;
+            // A finished run's status and logs are on disk; holding them in memory for every
+            // run a long-lived server ever ran would only grow.
+            if let Ok(mut runs) = self.runs.lock() {
+                runs.remove(name);
+            }
             Ok(())
         })
     }
@@ -142,14 +176,16 @@ impl Orchestrator for LocalOrchestrator {
         name: &'a str,
     ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>> {
         Box::pin(async move {
-            let handle = self.handle(name)?;
-            let status = handle.status();
-            Ok(status
-                .status
-                .nodes
-                .keys()
-                .filter_map(|id| handle.logs(id).map(|text| (id.clone(), text)))
-                .collect())
+            if let Ok(handle) = self.handle(name) {
+                let status = handle.status();
+                return Ok(status
+                    .status
+                    .nodes
+                    .keys()
+                    .filter_map(|id| handle.logs(id).map(|text| (id.clone(), text)))
+                    .collect());
+            }
+            self.stored_logs(name)
         })
     }
 
@@ -160,7 +196,11 @@ impl Orchestrator for LocalOrchestrator {
         terminate: bool,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async move {
-            let handle = self.handle(name)?;
+            let handle = match self.handle(name) {
+                Ok(handle) => handle,
+                // Stopping a run that already ended changes nothing.
+                Err(error) => return self.stored_status(name).map(|_| ()).map_err(|_| error),
+            };
             if terminate {
                 handle.terminate();
             } else {
