@@ -218,10 +218,6 @@ async fn ensure_admin_token(global: &GlobalArgs, services: &Services) -> anyhow:
         println!("admin token: {}", path.display());
         return Ok(());
     }
-    if global.is_postgres() && !global.data_dir.exists() {
-        // PostgreSQL deployments create tokens with `polyphemus token create`.
-        return Ok(());
-    }
     std::fs::create_dir_all(&global.data_dir)?;
     let roles = BTreeMap::from([("*".to_owned(), Role::Admin)]);
     let issued = services
