@@ -196,6 +196,10 @@ fn with_local_orchestrator(
     let work_dir = global.data_dir.join("runs");
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("creating the run directory {}", work_dir.display()))?;
+    // Steps run in their own working directories: their paths must not be relative.
+    let work_dir = work_dir
+        .canonicalize()
+        .with_context(|| format!("resolving the run directory {}", work_dir.display()))?;
     let orchestrator = LocalOrchestrator::new(work_dir, public_url);
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
 }
