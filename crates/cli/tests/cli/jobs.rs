@@ -8,25 +8,8 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const NOTIFY_WORKFLOW: &str = r#"
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: notify-
-spec:
-  entrypoint: notify
-  arguments:
-    parameters: [{name: config_id}, {name: version_number}, {name: project}]
-  templates:
-    - name: notify
-      container:
-        image: polyphemus:latest
-        command: [polyphemus]
-        args: [run_job, sftp-to-storage, notify_webhook,
-               "--config-id={{workflow.parameters.config_id}}",
-               "--version-number={{workflow.parameters.version_number}}",
-               "--run-id={{workflow.uid}}", "--project={{workflow.parameters.project}}"]
-"#;
+/// The worked example of docs/building-pipelines.md.
+const NOTIFY_WORKFLOW: &str = include_str!("../../../../workflows/examples/notify-only.yaml");
 
 /// A webhook receiver on a loopback port, in a thread of its own.
 fn start_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
