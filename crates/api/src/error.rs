@@ -79,10 +79,30 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => {
                 "request body must be JSON with Content-Type: application/json".to_owned()
             }
+            JsonRejection::JsonDataError(_) => without_quoted_values(&rejection.body_text()),
             other => other.body_text(),
         };
         Self::new(status, detail)
     }
+}
+
+/// serde quotes the offending value in backticks ("invalid type: integer `1234`"); that value
+/// may be a secret, so it is dropped and only the field and the expected type remain.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '`' if !quoted => {
+                quoted = true;
+                out.push_str("a value");
+            }
+            '`' => quoted = false,
+            _ if quoted => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 impl From<PathRejection> for ApiError {

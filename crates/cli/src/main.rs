@@ -76,6 +76,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if matches!(cli.command, Command::Serve(_) | Command::Scheduler(_)) {
+        settings::scrub_environment();
+    }
     settings::init_tracing(&cli.command_name());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -113,8 +113,8 @@ fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 /// The secret key: `POLYPHEMUS_SECRET_KEY`, else `<data dir>/secret.key` (created on first use
 /// by the embedded default; PostgreSQL deployments must set the variable).
 fn load_keys(global: &GlobalArgs) -> anyhow::Result<SecretKeys> {
-    if let Ok(encoded) = std::env::var("POLYPHEMUS_SECRET_KEY") {
-        return SecretKeys::from_base64(&encoded).context("POLYPHEMUS_SECRET_KEY");
+    if let Some(encoded) = &global.secret_key {
+        return SecretKeys::from_base64(encoded).context("POLYPHEMUS_SECRET_KEY");
     }
     let path = global.secret_key_path();
     if !path.exists() {

@@ -36,6 +36,15 @@ pub struct GlobalArgs {
     /// API token for client commands (default: the admin token file in the data dir).
     #[arg(long, env = "POLYPHEMUS_TOKEN", global = true, hide_env_values = true)]
     pub token: Option<String>,
+    /// Base64 of the 32-byte secret key (sealing secrets, signing tokens).
+    #[arg(
+        long,
+        env = "POLYPHEMUS_SECRET_KEY",
+        global = true,
+        hide_env_values = true,
+        hide = true
+    )]
+    pub secret_key: Option<String>,
     /// Output format of client commands.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
     pub output: OutputFormat,
@@ -59,6 +68,19 @@ impl GlobalArgs {
 
     pub fn secret_key_path(&self) -> PathBuf {
         self.data_dir.join("secret.key")
+    }
+}
+
+/// Variables that must not reach workflow steps, which inherit the server's environment.
+pub const SERVER_ONLY_VARIABLES: [&str; 3] =
+    ["POLYPHEMUS_SECRET_KEY", "DATABASE_URL", "POLYPHEMUS_TOKEN"];
+
+/// Drops the server's own secrets from the process environment once clap has read them, so no
+/// child process (a workflow step of the local engine) can print them. Call it before any
+/// thread starts: changing the environment is only sound while the process has one thread.
+pub fn scrub_environment() {
+    for name in SERVER_ONLY_VARIABLES {
+        std::env::remove_var(name);
     }
 }
 

@@ -53,7 +53,14 @@ impl Store {
         E: From<StoreError>,
     {
         let at = now();
-        let select = format!("SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1");
+        // The scheduler's claim locks this row; reading it locked too keeps a PUT from writing
+        // back a `next_run_at` the scheduler has just moved on (a second launch of one due time).
+        let lock = match self.backend() {
+            crate::Backend::Postgres => " FOR UPDATE",
+            crate::Backend::Sqlite => "",
+        };
+        let select =
+            format!("SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1{lock}");
         let upsert = format!(
             "INSERT INTO runtime_configs ({RUNTIME_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (config_id) DO UPDATE SET run_interval_s = excluded.run_interval_s, \

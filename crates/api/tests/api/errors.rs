@@ -11,7 +11,44 @@ both_stores!(
     malformed_json_and_wrong_types_are_bad_requests,
     oversized_bodies_get_413,
     unknown_routes_and_ids_are_problems,
+    nul_characters_and_oversized_merges_are_refused_alike_on_both_stores,
 );
+
+async fn nul_characters_and_oversized_merges_are_refused_alike_on_both_stores(app: TestApp) {
+    let id = app.create_config("labors", json!({})).await;
+    app.register_run("labors", "r1", id, 1).await;
+    let path = "/projects/labors/runs/r1";
+    for (body, pointer) in [
+        (json!({"append_output": "a\u{0}b"}), "/append_output"),
+        (json!({"state": {"k": "x\u{0}"}}), "/state/k"),
+    ] {
+        let (status, problem) = app.patch(path, &app.admin, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer);
+    }
+    let (status, problem) = app
+        .patch(
+            &format!("/projects/labors/configs/{id}"),
+            &app.admin,
+            json!({"comment": "a\u{0}"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/comment");
+    let many: serde_json::Map<String, serde_json::Value> =
+        (0..101).map(|n| (format!("k{n}"), json!(n))).collect();
+    let (status, problem) = app.patch(path, &app.admin, json!({"state": many})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let hundred: serde_json::Map<String, serde_json::Value> =
+        (0..100).map(|n| (format!("k{n}"), json!(n))).collect();
+    let (status, run) = app.patch(path, &app.admin, json!({"state": hundred})).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "100 keys in one merge work on both stores"
+    );
+    assert_eq!(run["state"]["k99"], 99);
+}
 
 async fn schema_failure_lists_every_field_with_a_pointer(app: TestApp) {
     let (status, problem) = app

@@ -44,6 +44,11 @@ impl Server {
         Self::start_in(tempfile::tempdir().expect("temp dir"))
     }
 
+    /// A server started with extra environment variables.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        Self::start_with(tempfile::tempdir().expect("temp dir"), env)
+    }
+
     /// Kills the server with SIGKILL (no chance to clean up) and starts it again on the same
     /// data dir and store.
     pub fn kill_and_restart(mut self) -> Server {
@@ -56,6 +61,10 @@ impl Server {
     }
 
     fn start_in(dir: tempfile::TempDir) -> Server {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let data_dir = dir.path().join("data");
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let database_url = format!("sqlite://{}", dir.path().join("p.db").display());
@@ -63,6 +72,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             .args(["--database-url", &database_url])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -258,3 +258,49 @@ fn engine_run_needs_no_server_and_exits_by_the_workflow_phase() {
     assert_eq!(failed.code, 1, "{failed:?}");
     assert!(failed.stdout.contains("Failed"), "{failed:?}");
 }
+
+#[test]
+fn steps_never_see_the_servers_secret_key_or_database_url() {
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let server = Server::start_with_env(&[
+        ("POLYPHEMUS_SECRET_KEY", key),
+        ("DATABASE_URL", "postgres://user:db-password@127.0.0.1:1/x"),
+    ]);
+    let id = create_config(&server, "nightly");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("env.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: env-}\nspec:\n  entrypoint: main\n  arguments: {parameters: [{name: config_id}, {name: version_number}, {name: project}]}\n  templates:\n  - name: main\n    container: {image: alpine, command: [sh, -c, 'env; echo END']}\n",
+    )
+    .expect("write");
+    let submitted = server
+        .cli(&[
+            "submit",
+            "-f",
+            &file.display().to_string(),
+            "-p",
+            &format!("config_id={id}"),
+            "-p",
+            "version_number=1",
+            "--watch",
+        ])
+        .success();
+    let run_id = submitted
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("UID:"))
+        .expect("uid")
+        .trim()
+        .to_owned();
+    let logs = server.cli(&["runs", "logs", &run_id]).success().stdout;
+    assert!(
+        logs.contains("END") && logs.contains("POLYPHEMUS_URL="),
+        "{logs}"
+    );
+    assert!(!logs.contains(key), "the secret key reached a step");
+    assert!(
+        !logs.contains("db-password"),
+        "the database URL reached a step"
+    );
+}

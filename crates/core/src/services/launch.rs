@@ -60,7 +60,9 @@ impl Services {
         config_id: i64,
         request: SubmitWorkflow,
     ) -> Result<Run, CoreError> {
-        principal.require(project, Role::Editor)?;
+        // Arbitrary workflow YAML runs arbitrary commands with a task token (and, on the local
+        // engine, as the server's user): only project admins may do that.
+        principal.require(project, Role::Admin)?;
         if let Some(reserved) = request
             .parameters
             .keys()
@@ -135,22 +137,20 @@ impl Services {
             ]),
             task_token: token.token.into(),
         };
-        let submitted = orchestrator.submit(submission).await.map_err(|error| {
-            tracing::warn!(%error, config_id = record.config_id, "submission refused");
-            match error {
-                OrchestratorError::Invalid(why) => CoreError::Unprocessable {
-                    detail: format!("the workflow cannot run: {why}"),
-                    errors: vec![FieldError {
-                        pointer: "/workflow_yaml".into(),
-                        message: why,
-                    }],
-                },
-                other => CoreError::Unavailable(format!(
-                    "the {} orchestrator did not start the run: {other}",
-                    orchestrator.kind()
-                )),
+        let token_id = token.id.clone();
+        let submitted = match orchestrator.submit(submission).await {
+            Ok(submitted) => submitted,
+            Err(error) => {
+                if let Err(revoke) = self.tokens.revoke(&token_id).await {
+                    tracing::warn!(%revoke, "revoking the task token of a refused submission");
+                }
+                return Err(submission_error(
+                    orchestrator.kind(),
+                    record.config_id,
+                    error,
+                ));
             }
-        })?;
+        };
         let event = NewEvent::new(
             project.as_str(),
             actor,
@@ -170,6 +170,7 @@ impl Services {
             submitted.uid,
             submitted.name,
             submitted.namespace,
+            token_id,
         ));
         Ok(run.run)
     }
@@ -182,6 +183,7 @@ impl Services {
         run_id: String,
         name: String,
         namespace: String,
+        task_token_id: String,
     ) {
         let Some(orchestrator) = self.orchestrator.clone() else {
             return;
@@ -197,5 +199,26 @@ impl Services {
         if let Err(error) = recorded {
             tracing::warn!(%run_id, %error, "recording a finished run");
         }
+        // The run is over: its token must not outlive it.
+        if let Err(error) = self.tokens.revoke(&task_token_id).await {
+            tracing::warn!(%run_id, %error, "revoking a finished run's task token");
+        }
+    }
+}
+
+/// A refused submission: an invalid document is the caller's 422, anything else a 503.
+fn submission_error(kind: &str, config_id: i64, error: OrchestratorError) -> CoreError {
+    tracing::warn!(%error, config_id, "submission refused");
+    match error {
+        OrchestratorError::Invalid(why) => CoreError::Unprocessable {
+            detail: format!("the workflow cannot run: {why}"),
+            errors: vec![FieldError {
+                pointer: "/workflow_yaml".into(),
+                message: why,
+            }],
+        },
+        other => CoreError::Unavailable(format!(
+            "the {kind} orchestrator did not start the run: {other}"
+        )),
     }
 }

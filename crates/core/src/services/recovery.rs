@@ -23,33 +23,54 @@ impl Services {
         let system = Principal::system();
         let mut interrupted = 0;
         for (project, run_id, name) in self.store.unfinished_runs().await? {
-            let project = ProjectName::parse(project)?;
-            let finished = orchestrator
-                .workflow(orchestrator.namespace(), &name)
+            match self
+                .settle_run(&*orchestrator, &system, &project, &run_id, &name)
                 .await
-                .ok()
-                .and_then(|workflow| report_from_workflow(&workflow).ok())
-                .filter(|report| matches!(report.phase.as_str(), "Succeeded" | "Failed" | "Error"));
-            let report = match finished {
-                Some(report) => report,
-                None => {
-                    interrupted += 1;
-                    self.interrupted_report(&system, &project, &run_id).await
+            {
+                Ok(true) => interrupted += 1,
+                Ok(false) => {}
+                // One run that cannot be settled must not keep the server from starting.
+                Err(error) => {
+                    tracing::error!(%run_id, %error, "could not settle an unfinished run")
                 }
-            };
-            let phase = report.phase.clone();
-            self.put_run_metadata(&system, &project, &run_id, report)
-                .await?;
-            let mut event = NewEvent::new(
-                project.as_str(),
-                "system",
-                "run.recovered",
-                json!({ "phase": phase, "workflow_name": name }),
-            );
-            event.run_id = Some(run_id.clone());
-            self.store.record_event(&event).await?;
-            tracing::warn!(%run_id, %phase, "settled a run left unfinished by a restart");
+            }
         }
+        Ok(interrupted)
+    }
+
+    /// Gives one unfinished run its final status; `true` when it had to be marked `Error`.
+    async fn settle_run(
+        &self,
+        orchestrator: &dyn crate::orchestrators::Orchestrator,
+        system: &Principal,
+        project: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<bool, CoreError> {
+        let project = ProjectName::parse(project.to_owned())?;
+        let finished = orchestrator
+            .workflow(orchestrator.namespace(), name)
+            .await
+            .ok()
+            .and_then(|workflow| report_from_workflow(&workflow).ok())
+            .filter(|report| matches!(report.phase.as_str(), "Succeeded" | "Failed" | "Error"));
+        let interrupted = finished.is_none();
+        let report = match finished {
+            Some(report) => report,
+            None => self.interrupted_report(system, &project, run_id).await,
+        };
+        let phase = report.phase.clone();
+        self.put_run_metadata(system, &project, run_id, report)
+            .await?;
+        let mut event = NewEvent::new(
+            project.as_str(),
+            "system",
+            "run.recovered",
+            json!({ "phase": phase, "workflow_name": name }),
+        );
+        event.run_id = Some(run_id.to_owned());
+        self.store.record_event(&event).await?;
+        tracing::warn!(%run_id, %phase, "settled a run left unfinished by a restart");
         Ok(interrupted)
     }
 

@@ -22,6 +22,8 @@ const GROUP_NODE_TYPES: [&str; 6] = [
     "Workflow",
 ];
 const MAX_PREVIOUS_KEYS: usize = 100;
+/// State keys one PATCH may set (SQLite nests one `json_set` per key).
+const MAX_STATE_KEYS: usize = 100;
 
 /// `?keys=&collect=&before_run_id=&limit=` of previous_state.
 #[derive(Debug, Clone, Default)]
@@ -164,6 +166,22 @@ impl Services {
                 "nothing to change: give state, append_output or output",
             ));
         }
+        if state.len() > MAX_STATE_KEYS {
+            return Err(CoreError::bad_field(
+                "/state",
+                format!("at most {MAX_STATE_KEYS} keys per request"),
+            ));
+        }
+        reject_nul("/append_output", patch.append_output.as_deref())?;
+        reject_nul("/output", patch.output.as_deref())?;
+        for (key, value) in &state {
+            if value.to_string().contains("\\u0000") {
+                return Err(CoreError::bad_field(
+                    &format!("/state/{key}"),
+                    "must not contain the NUL character",
+                ));
+            }
+        }
         let mut errors: Vec<FieldError> = state
             .keys()
             .filter_map(|key| check_key("state", key).err())
@@ -256,16 +274,15 @@ impl Services {
             .or_not_found(|| format!("config {config_id}"))?;
         let before_seq = match &query.before_run_id {
             Some(run_id) => {
-                let record = self
-                    .store
-                    .get_run(project.as_str(), run_id)
-                    .await
-                    .map_err(|_| {
-                        CoreError::bad_field(
+                let record = self.store.get_run(project.as_str(), run_id).await.map_err(
+                    |error| match error {
+                        polyphemus_store::StoreError::NotFound => CoreError::bad_field(
                             "/before_run_id",
                             format!("no run {run_id} in this project"),
-                        )
-                    })?;
+                        ),
+                        other => other.into(),
+                    },
+                )?;
                 if record.run.config_id != config_id {
                     return Err(CoreError::bad_field(
                         "/before_run_id",
@@ -397,8 +414,9 @@ fn derive_metadata(report: &RunStatusReport) -> Result<NewRunMetadata, CoreError
     let retries = report
         .nodes
         .values()
-        .map(|node| node.retries.unwrap_or(0).max(0))
-        .sum();
+        .map(|node| i64::from(node.retries.unwrap_or(0).max(0)))
+        .fold(0i64, i64::saturating_add)
+        .min(i64::from(i32::MAX)) as i32;
     let failed_nodes = report
         .nodes
         .values()
@@ -425,4 +443,15 @@ fn derive_metadata(report: &RunStatusReport) -> Result<NewRunMetadata, CoreError
         retries,
         failed_nodes,
     })
+}
+
+/// PostgreSQL cannot store the NUL character in text or JSON; refuse it on both stores alike.
+pub(crate) fn reject_nul(pointer: &str, text: Option<&str>) -> Result<(), CoreError> {
+    if text.is_some_and(|t| t.contains('\0')) {
+        return Err(CoreError::bad_field(
+            pointer,
+            "must not contain the NUL character",
+        ));
+    }
+    Ok(())
 }

@@ -134,7 +134,7 @@ fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, String>) -
     for (id, node) in ordered {
         let label = node.display_name.as_deref().unwrap_or(&node.name);
         output.push_str(&format!("=== {label} ({}) ===\n", node.phase));
-        output.push_str(&logs[id]);
+        output.push_str(&logs[id].replace('\0', "\u{FFFD}"));
         if !output.ends_with('\n') {
             output.push('\n');
         }
