@@ -91,6 +91,17 @@ impl Principal {
         }
     }
 
+    /// A task token bound to one run reaches only that run; every other token is not limited
+    /// here (roles and configs are checked elsewhere).
+    pub fn may_reach_run(&self, run_id: &str) -> bool {
+        match self {
+            Principal::Task { grant, .. } => {
+                grant.run_id.as_deref().is_none_or(|own| own == run_id)
+            }
+            Principal::User { .. } => true,
+        }
+    }
+
     /// Whether the token reaches the project at all (any role, or a task of it).
     pub fn sees_project(&self, project: &ProjectName) -> bool {
         self.role_in(project).is_some() || self.task_in(project).is_some()

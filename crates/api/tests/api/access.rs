@@ -10,7 +10,53 @@ both_stores!(
     missing_malformed_and_revoked_tokens_get_401,
     roles_decide_403_and_other_projects_404,
     task_token_reaches_only_what_the_spec_lists,
+    task_token_bound_to_a_run_reaches_only_that_run,
 );
+
+async fn task_token_bound_to_a_run_reaches_only_that_run(app: TestApp) {
+    let id = app.create_config("labors", json!({})).await;
+    app.register_run("labors", "r1", id, 1).await;
+    app.register_run("labors", "r2", id, 1).await;
+    let task = app.task_token_of("labors", id, 1, Some("r1")).await;
+    let state = json!({"state": {"found": 1}});
+    assert_eq!(
+        app.patch("/projects/labors/runs/r1", &task, state.clone())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.patch("/projects/labors/runs/r2", &task, state).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let report = json!({"phase": "Succeeded", "nodes": {}});
+    assert_eq!(
+        app.put("/projects/labors/runs/r2/metadata", &task, report)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/projects/labors/runs/r2", &task).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let other = json!({"run_id": "r3", "name": "wf", "config_id": id, "version_number": 1});
+    assert_eq!(
+        app.post("/projects/labors/runs", &task, other).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let own = json!({"run_id": "r1", "name": "wf-r1", "config_id": id, "version_number": 1});
+    assert_eq!(
+        app.post("/projects/labors/runs", &task, own).await.0,
+        StatusCode::OK
+    );
+    let path = format!("/projects/labors/configs/{id}/previous_state?keys=found");
+    assert_eq!(
+        app.get(&path, &task).await.0,
+        StatusCode::OK,
+        "previous state stays config-wide"
+    );
+}
 
 async fn missing_malformed_and_revoked_tokens_get_401(app: TestApp) {
     let (status, problem) = app.send(Method::GET, "/workflows", None, None).await;

@@ -179,11 +179,23 @@ impl TestApp {
     }
 
     pub async fn task_token(&self, project: &str, config_id: i64, version_number: i32) -> String {
+        self.task_token_of(project, config_id, version_number, None)
+            .await
+    }
+
+    /// A task token, bound to one run when `run_id` is given (as the local engine's are).
+    pub async fn task_token_of(
+        &self,
+        project: &str,
+        config_id: i64,
+        version_number: i32,
+        run_id: Option<&str>,
+    ) -> String {
         let grant = TaskGrant {
             project: project.to_owned(),
             config_id,
             version_number,
-            run_id: None,
+            run_id: run_id.map(str::to_owned),
         };
         self.services
             .tokens

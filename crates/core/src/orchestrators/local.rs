@@ -3,7 +3,9 @@
 
 use super::{Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
-use polyphemus_engine::{Engine, EngineOptions, RunHandle, TemplateLibrary, Workflow};
+use polyphemus_engine::{
+    Engine, EngineOptions, RunHandle, SubmitOptions, TemplateLibrary, Workflow,
+};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -100,6 +102,10 @@ impl Orchestrator for LocalOrchestrator {
         &self.options.namespace
     }
 
+    fn accepts_uid(&self) -> bool {
+        true
+    }
+
     fn submit(
         &self,
         submission: Submission,
@@ -119,8 +125,23 @@ impl Orchestrator for LocalOrchestrator {
                 options.env.push(("PATH".into(), path));
             }
             let namespace = options.namespace.clone();
+            let uid = match submission.uid.as_deref().map(uuid::Uuid::parse_str) {
+                Some(Ok(uid)) => Some(uid),
+                Some(Err(_)) => {
+                    return Err(OrchestratorError::Invalid("the uid is not a UUID".into()))
+                }
+                None => None,
+            };
             let handle = Engine::new(options)
-                .submit(workflow, submission.parameters, &self.library)
+                .submit_with(
+                    workflow,
+                    submission.parameters,
+                    &self.library,
+                    SubmitOptions {
+                        uid,
+                        env: Vec::new(),
+                    },
+                )
                 .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;
             let submitted = Submitted {
                 name: handle.name().to_owned(),

@@ -19,6 +19,9 @@ pub struct Submission {
     pub labels: BTreeMap<String, String>,
     /// Given to every step as `POLYPHEMUS_TOKEN`.
     pub task_token: SecretString,
+    /// The uid to give the workflow, when the orchestrator lets the caller choose
+    /// ([`Orchestrator::accepts_uid`]); the task token is then bound to this one run.
+    pub uid: Option<String>,
 }
 
 /// A started workflow: Argo's name and uid (the uid is the run id).
@@ -48,6 +51,11 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
 
     /// The namespace workflows are submitted to (Argo's `metadata.namespace`).
     fn namespace(&self) -> &str;
+
+    /// Whether a submission may choose the workflow's uid (Argo assigns its own).
+    fn accepts_uid(&self) -> bool {
+        false
+    }
 
     fn submit(&self, submission: Submission)
         -> BoxFuture<'_, Result<Submitted, OrchestratorError>>;

@@ -104,11 +104,15 @@ impl Services {
                 "this server has no orchestrator configured, so runs cannot be launched".into(),
             )
         })?;
+        // Where the orchestrator lets us choose the uid, the token is bound to this one run.
+        let uid = orchestrator
+            .accepts_uid()
+            .then(|| uuid::Uuid::new_v4().to_string());
         let grant = TaskGrant {
             project: project.to_string(),
             config_id: record.config_id,
             version_number: record.version_number,
-            run_id: None,
+            run_id: uid.clone(),
         };
         let token = self
             .tokens
@@ -136,6 +140,7 @@ impl Services {
                 ),
             ]),
             task_token: token.token.into(),
+            uid,
         };
         let token_id = token.id.clone();
         let submitted = match orchestrator.submit(submission).await {

@@ -44,6 +44,11 @@ impl Services {
     ) -> Result<(Run, RegisterOutcome), CoreError> {
         principal.require_role_or_task(project, Role::Editor, request.config_id)?;
         let run_id = RunId::parse(request.run_id)?;
+        if !principal.may_reach_run(run_id.as_str()) {
+            return Err(CoreError::Forbidden(
+                "this task token belongs to another run".to_owned(),
+            ));
+        }
         if request.name.trim().is_empty() || request.name.len() > 253 {
             return Err(CoreError::bad_field("/name", "must be 1-253 characters"));
         }
@@ -83,8 +88,8 @@ impl Services {
     ) -> Result<polyphemus_store::RunRecord, CoreError> {
         let not_found = || format!("run {run_id}");
         let run_id = RunId::parse(run_id).map_err(|_| CoreError::not_found(not_found()))?;
-        // Without any access to the project, answer 404 before touching the store.
-        if !principal.sees_project(project) {
+        // Without any access to the project (or to this run), answer 404 before the store.
+        if !principal.sees_project(project) || !principal.may_reach_run(run_id.as_str()) {
             return Err(CoreError::not_found(not_found()));
         }
         let record = self
@@ -146,6 +151,9 @@ impl Services {
                 CoreError::NotFound(_) => not_found(),
                 other => other,
             })?;
+        if !principal.may_reach_run(run_id.as_str()) {
+            return Err(not_found());
+        }
         Ok((run_id, scope))
     }
 
