@@ -179,6 +179,8 @@ pub(crate) async fn persist_while_running(
     run_dir: &std::path::Path,
 ) {
     let mut rx = shared.subscribe();
+    // Changes made before this task subscribed would not wake it: write the state as of now.
+    write_status(&snapshot(base, shared), run_dir).await;
     loop {
         if rx.changed().await.is_err() {
             return std::future::pending().await;

@@ -84,7 +84,11 @@ async fn status_json_is_kept_on_disk() {
     }
     let running: serde_json::Value =
         serde_json::from_str(&running.expect("status.json while running")).unwrap();
-    assert_eq!(running["status"]["phase"], "Running");
+    let phase = running["status"]["phase"].as_str().unwrap_or_default();
+    assert!(
+        matches!(phase, "Pending" | "Running"),
+        "the state on disk while the node sleeps is not final: {phase}"
+    );
     let wf = handle.wait().await;
     let last: polyphemus_engine::WorkflowObject =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

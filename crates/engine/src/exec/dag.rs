@@ -36,21 +36,8 @@ pub async fn run(
     inputs: Option<NodeInputs>,
     mut scope: Scope,
 ) -> Outcome {
-    let id = ctx.id(name);
+    let id = ctx.start_group_node(name, display, call, inputs, NodeType::Dag);
     let t = call.resolved.template.clone();
-    ctx.shared.create_node(NewNode {
-        id: &id,
-        name,
-        display,
-        node_type: NodeType::Dag,
-        template: Some(&t.name),
-        boundary: call.boundary.as_deref(),
-        phase: Phase::Running,
-        message: None,
-    });
-    if inputs.is_some() {
-        ctx.shared.with_node(&id, |n| n.inputs = inputs);
-    }
     let dag = t.dag.clone().unwrap_or_default();
     let tasks = &dag.tasks;
     let fail_fast = dag.fail_fast.or(t.fail_fast).unwrap_or(true);

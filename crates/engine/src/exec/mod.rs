@@ -45,6 +45,32 @@ impl RunCtx {
         node_id(&self.wf_name, name)
     }
 
+    /// Creates the Running node of a group template (steps or dag) with its inputs; its id.
+    pub(crate) fn start_group_node(
+        &self,
+        name: &str,
+        display: &str,
+        call: &Call,
+        inputs: Option<crate::status::NodeInputs>,
+        node_type: crate::status::NodeType,
+    ) -> String {
+        let id = self.id(name);
+        self.shared.create_node(crate::state::NewNode {
+            id: &id,
+            name,
+            display,
+            node_type,
+            template: Some(&call.resolved.template.name),
+            boundary: call.boundary.as_deref(),
+            phase: Phase::Running,
+            message: None,
+        });
+        if inputs.is_some() {
+            self.shared.with_node(&id, |n| n.inputs = inputs);
+        }
+        id
+    }
+
     pub fn global_scope(&self) -> Scope {
         self.globals
             .lock()

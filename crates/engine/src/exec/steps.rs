@@ -36,21 +36,8 @@ pub async fn run(
     inputs: Option<NodeInputs>,
     mut scope: Scope,
 ) -> Outcome {
-    let id = ctx.id(name);
+    let id = ctx.start_group_node(name, display, call, inputs, NodeType::Steps);
     let t = call.resolved.template.clone();
-    ctx.shared.create_node(NewNode {
-        id: &id,
-        name,
-        display,
-        node_type: NodeType::Steps,
-        template: Some(&t.name),
-        boundary: call.boundary.as_deref(),
-        phase: Phase::Running,
-        message: None,
-    });
-    if inputs.is_some() {
-        ctx.shared.with_node(&id, |n| n.inputs = inputs);
-    }
     let limit = t
         .parallelism
         .and_then(|p| usize::try_from(p).ok())
