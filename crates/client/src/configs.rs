@@ -1,5 +1,6 @@
 //! Configs, their versions and secrets; runtime configs and launching a run.
 
+use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
     Config, ConfigVersionSummary, CreateConfig, LaunchRequest, Page, PatchConfig, PutRuntimeConfig,
@@ -40,21 +41,14 @@ impl Client {
     /// One page of the latest version of each config.
     pub async fn list_configs(&self, project: &str, query: &ListConfigs) -> Result<Page<Config>> {
         let mut url = self.url(["projects", project, "configs"]);
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(workflow_type) = &query.workflow_type {
-                pairs.append_pair("workflow_type", workflow_type);
-            }
-            if let Some(limit) = query.limit {
-                pairs.append_pair("limit", &limit.to_string());
-            }
-            if let Some(cursor) = &query.cursor {
-                pairs.append_pair("cursor", cursor);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        set_query(
+            &mut url,
+            [
+                ("workflow_type", query.workflow_type.clone()),
+                ("limit", query.limit.map(|l| l.to_string())),
+                ("cursor", query.cursor.clone()),
+            ],
+        );
         self.get(url).await
     }
 

@@ -238,3 +238,16 @@ async fn decode_response<T: DeserializeOwned>(
 
 #[cfg(test)]
 mod tests;
+
+/// Sets the query string from the parameters that have a value (none: no `?` at all).
+pub(crate) fn set_query<const N: usize>(url: &mut Url, parameters: [(&str, Option<String>); N]) {
+    let present: Vec<(&str, String)> = parameters
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect();
+    if present.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().extend_pairs(present);
+    }
+}

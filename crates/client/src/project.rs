@@ -1,5 +1,6 @@
 //! Workflow manifests, the project status page and the event log.
 
+use crate::set_query;
 use crate::{Client, Result};
 use polyphemus_model::{Event, Page, PipelineStatus, WorkflowManifest};
 
@@ -33,21 +34,14 @@ impl Client {
     /// One page of the event log.
     pub async fn list_events(&self, project: &str, query: &ListEvents) -> Result<Page<Event>> {
         let mut url = self.url(["projects", project, "events"]);
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(config_id) = query.config_id {
-                pairs.append_pair("config_id", &config_id.to_string());
-            }
-            if let Some(limit) = query.limit {
-                pairs.append_pair("limit", &limit.to_string());
-            }
-            if let Some(cursor) = &query.cursor {
-                pairs.append_pair("cursor", cursor);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        set_query(
+            &mut url,
+            [
+                ("config_id", query.config_id.map(|c| c.to_string())),
+                ("limit", query.limit.map(|l| l.to_string())),
+                ("cursor", query.cursor.clone()),
+            ],
+        );
         self.get(url).await
     }
 }

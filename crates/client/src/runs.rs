@@ -1,5 +1,6 @@
 //! Runs: registration, state and output, previous state, run metadata.
 
+use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
     Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport, SyncRunRequest,
@@ -81,18 +82,13 @@ impl Client {
     ) -> Result<Page<Run>> {
         let id = config_id.to_string();
         let mut url = self.url(["projects", project, "configs", &id, "runs"]);
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(limit) = query.limit {
-                pairs.append_pair("limit", &limit.to_string());
-            }
-            if let Some(cursor) = &query.cursor {
-                pairs.append_pair("cursor", cursor);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        set_query(
+            &mut url,
+            [
+                ("limit", query.limit.map(|l| l.to_string())),
+                ("cursor", query.cursor.clone()),
+            ],
+        );
         self.get(url).await
     }
 

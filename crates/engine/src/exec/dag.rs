@@ -131,13 +131,7 @@ pub async fn run(
                             continue;
                         }
                         Err(e) => {
-                            let o = skipped(&ctx, &tname, &task.call.name, &id, "");
-                            ctx.shared.finish(&o.id, Phase::Error, Some(e.to_string()));
-                            let o = Outcome {
-                                phase: Phase::Error,
-                                message: Some(e.to_string()),
-                                ..o
-                            };
+                            let o = errored(&ctx, &tname, &task.call.name, &id, &e.to_string());
                             settle(
                                 &mut scope,
                                 &mut done,
@@ -258,13 +252,7 @@ pub async fn run(
                         }));
                     }
                     Err(e) => {
-                        let o = skipped(&ctx, &tname, &task.call.name, &id, "");
-                        ctx.shared.finish(&o.id, Phase::Error, Some(e.to_string()));
-                        let o = Outcome {
-                            phase: Phase::Error,
-                            message: Some(e.to_string()),
-                            ..o
-                        };
+                        let o = errored(&ctx, &tname, &task.call.name, &id, &e.to_string());
                         settle(
                             &mut scope,
                             &mut done,
@@ -331,4 +319,16 @@ fn settle(
         None => outputs::add_node(scope, "tasks", name, &td.outcome),
     }
     done[i] = Some(td);
+}
+
+/// A task that could not be prepared (bad arguments, unknown template): an `Error` node.
+fn errored(ctx: &RunCtx, name: &str, display: &str, boundary: &str, error: &str) -> Outcome {
+    let outcome = skipped(ctx, name, display, boundary, "");
+    ctx.shared
+        .finish(&outcome.id, Phase::Error, Some(error.to_owned()));
+    Outcome {
+        phase: Phase::Error,
+        message: Some(error.to_owned()),
+        ..outcome
+    }
 }
