@@ -76,6 +76,7 @@ pub fn openapi() -> OpenApiDoc {
 pub fn app(services: Services) -> Router {
     let (v1, openapi) = v1_with_openapi();
     let metrics = metrics::Metrics::default();
+    let ui = polyphemus_ui::router(services.clone());
     let state = AppState {
         services,
         metrics: metrics.clone(),
@@ -88,6 +89,8 @@ pub fn app(services: Services) -> Router {
         .merge(v1)
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(routes::ops::router())
+        // The web UI at `/`, over the same services and access rules.
+        .merge(ui)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             metrics,

@@ -25,6 +25,7 @@ pub enum KeyError {
 pub struct SecretKeys {
     sealing: Aes256Gcm,
     signing: SecretBox<[u8; 32]>,
+    ui_forms: SecretBox<[u8; 32]>,
 }
 
 impl fmt::Debug for SecretKeys {
@@ -47,14 +48,18 @@ impl SecretKeys {
         let hkdf = Hkdf::<Sha256>::new(Some(b"polyphemus"), master);
         let mut sealing = [0u8; 32];
         let mut signing = [0u8; 32];
+        let mut ui_forms = [0u8; 32];
         // expand only fails for outputs longer than 255 * 32 bytes.
         hkdf.expand(b"secrets aes-256-gcm v1", &mut sealing)
             .expect("32 bytes is a valid HKDF output length");
         hkdf.expand(b"tokens hs256 v1", &mut signing)
             .expect("32 bytes is a valid HKDF output length");
+        hkdf.expand(b"ui forms hmac-sha256 v1", &mut ui_forms)
+            .expect("32 bytes is a valid HKDF output length");
         Self {
             sealing: Aes256Gcm::new(&sealing.into()),
             signing: SecretBox::new(Box::new(signing)),
+            ui_forms: SecretBox::new(Box::new(ui_forms)),
         }
     }
 
@@ -103,6 +108,11 @@ impl SecretKeys {
 
     pub(crate) fn signing_key(&self) -> &[u8; 32] {
         self.signing.expose_secret()
+    }
+
+    /// The web UI's key for the CSRF tokens of its forms (HMAC-SHA256 of the session).
+    pub fn ui_forms_key(&self) -> &[u8; 32] {
+        self.ui_forms.expose_secret()
     }
 }
 

@@ -1,0 +1,90 @@
+//! The web UI: server-rendered pages (maud) over the same services and access rules as the API,
+//! with its CSS and JS embedded so it works offline and without JavaScript.
+
+mod assets;
+mod error;
+mod form;
+mod layout;
+mod pages;
+mod session;
+
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use polyphemus_core::Services;
+
+pub use session::{csrf_token, SESSION_COOKIE};
+
+/// What every page handler can reach.
+#[derive(Clone, Debug)]
+pub(crate) struct UiState {
+    services: Services,
+}
+
+/// Every page of the UI, mounted at `/`; merge it into the server's router.
+pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
+    use pages::{configs, dashboard, events, history, projects, runs, runtime, signin};
+    Router::new()
+        .route("/", get(projects::list_projects))
+        .route("/projects", get(projects::open_project))
+        .route("/signin", get(signin::show_signin).post(signin::sign_in))
+        .route("/signout", post(signin::sign_out))
+        .route("/projects/{project}", get(dashboard::show_dashboard))
+        .route("/projects/{project}/events", get(events::list_events))
+        .route("/projects/{project}/configs/new", get(configs::new_config))
+        .route("/projects/{project}/configs", post(configs::create_config))
+        .route(
+            "/projects/{project}/configs/{config_id}",
+            get(configs::show_config).post(configs::update_config),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/edit",
+            get(configs::edit_config),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/secrets",
+            post(configs::update_secrets),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/versions",
+            get(history::show_history),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/runtime",
+            get(runtime::show_runtime).post(runtime::update_runtime),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/launch",
+            post(runtime::launch_run),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/runs",
+            get(runs::list_runs),
+        )
+        .route("/projects/{project}/runs/{run_id}", get(runs::show_run))
+        .layer(axum::middleware::map_response(page_headers))
+        .route("/assets/ui.css", get(assets::css))
+        .route("/assets/ui.js", get(assets::js))
+        .with_state(UiState { services })
+}
+
+/// Pages are never cached (they hold a session's data) nor framed, and load only our assets.
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests;

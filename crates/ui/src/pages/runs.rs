@@ -1,0 +1,244 @@
+//! Runs of a config (newest first) and one run's page: node tree from its Argo-shaped metadata,
+//! output log (live while running) and state.
+
+use crate::error::UiError;
+use crate::layout::{badge, duration, json_block, time, Page};
+use crate::pages::{config_crumbs, next_page_href, project_name};
+use crate::session::Session;
+use crate::UiState;
+use axum::extract::{Path, Query, State};
+use maud::{html, Markup};
+use polyphemus_core::services::PageRequest;
+use polyphemus_core::CoreError;
+use polyphemus_model::{ProjectName, Run, RunMetadata};
+use serde::Deserialize;
+
+const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
+const RUNS_PER_PAGE: i64 = 25;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    cursor: Option<String>,
+}
+
+async fn metadata_of(
+    state: &UiState,
+    session: &Session,
+    project: &ProjectName,
+    run_id: &str,
+) -> Result<Option<RunMetadata>, UiError> {
+    match state
+        .services
+        .get_run_metadata(&session.principal, project, run_id)
+        .await
+    {
+        Ok(metadata) => Ok(Some(metadata)),
+        // Registered, but the orchestrator has not reported yet.
+        Err(CoreError::NotFound(_)) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn is_final(metadata: Option<&RunMetadata>) -> bool {
+    metadata.is_some_and(|m| FINAL_PHASES.contains(&m.report.phase.as_str()))
+}
+
+pub async fn list_runs(
+    State(state): State<UiState>,
+    session: Session,
+    Path((project, config_id)): Path<(String, i64)>,
+    Query(query): Query<PageQuery>,
+) -> Result<Markup, UiError> {
+    let project = project_name(&project)?;
+    let services = &state.services;
+    let config = services
+        .latest_config(&session.principal, &project, config_id)
+        .await?;
+    let page = PageRequest::parse(Some(RUNS_PER_PAGE), query.cursor.as_deref())?;
+    let runs = services
+        .list_runs(&session.principal, &project, config_id, page)
+        .await?;
+    let mut rows = Vec::new();
+    for run in &runs.items {
+        rows.push((
+            run,
+            metadata_of(&state, &session, &project, &run.run_id).await?,
+        ));
+    }
+    let live = rows.iter().any(|(_, m)| !is_final(m.as_ref()));
+    let path = format!("/projects/{project}/configs/{config_id}/runs");
+    Ok(Page {
+        title: "Runs".to_owned(),
+        session: Some(&session),
+        crumbs: config_crumbs(&project, config_id, &config.workflow_name),
+        live,
+    }
+    .render(html! {
+        h1 { "Runs of " (config.workflow_name) }
+        @if rows.is_empty() {
+            p.empty { "No runs yet." }
+        } @else {
+            div.table-wrap {
+                table.runs {
+                    caption { "Newest first" }
+                    thead {
+                        tr {
+                            th scope="col" { "Run" }
+                            th scope="col" { "Version" }
+                            th scope="col" { "Phase" }
+                            th scope="col" { "Started" }
+                            th scope="col" { "Duration" }
+                        }
+                    }
+                    tbody {
+                        @for (run, metadata) in &rows {
+                            tr {
+                                td { a href={ "/projects/" (project) "/runs/" (run.run_id) } { (run.name) } }
+                                td { "v" (run.version_number) }
+                                td { (badge(metadata.as_ref().map(|m| m.report.phase.as_str()).unwrap_or("Pending"))) }
+                                td { (time(metadata.as_ref().and_then(|m| m.report.started_at).or(Some(run.created_at)))) }
+                                td { (duration(metadata.as_ref().and_then(|m| m.duration_s))) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = next_page_href(&path, runs.next_cursor.as_deref()) {
+                p { a href=(next) { "Older runs" } }
+            }
+        }
+    }))
+}
+
+pub async fn show_run(
+    State(state): State<UiState>,
+    session: Session,
+    Path((project, run_id)): Path<(String, String)>,
+) -> Result<Markup, UiError> {
+    let project = project_name(&project)?;
+    let services = &state.services;
+    let run = services
+        .get_run(&session.principal, &project, &run_id)
+        .await?;
+    let metadata = metadata_of(&state, &session, &project, &run_id).await?;
+    let finished = is_final(metadata.as_ref());
+    let output = if finished || !run.output.is_empty() {
+        run.output.clone()
+    } else {
+        live_output(&state, &run).await.unwrap_or_default()
+    };
+    let config_name = services
+        .config_version(
+            &session.principal,
+            &project,
+            run.config_id,
+            run.version_number,
+        )
+        .await
+        .map(|c| c.workflow_name)
+        .unwrap_or_else(|_| format!("config {}", run.config_id));
+    let phase = metadata
+        .as_ref()
+        .map(|m| m.report.phase.clone())
+        .unwrap_or_else(|| "Pending".to_owned());
+    Ok(Page {
+        title: run.name.clone(),
+        session: Some(&session),
+        crumbs: config_crumbs(&project, run.config_id, &config_name),
+        live: !finished,
+    }
+    .render(html! {
+        h1 { "Run " (run.name) }
+        p.run-phase { "Phase: " span #run-phase { (badge(&phase)) } }
+        @if !finished { p.muted.live-note { "This run is still going; the page refreshes itself." } }
+        dl.summary {
+            dt { "Run id" } dd { code { (run.run_id) } }
+            dt { "Config version" } dd { "v" (run.version_number) }
+            dt { "Started" } dd { (time(metadata.as_ref().and_then(|m| m.report.started_at).or(Some(run.created_at)))) }
+            dt { "Finished" } dd { (time(metadata.as_ref().and_then(|m| m.report.finished_at))) }
+            dt { "Duration" } dd { (duration(metadata.as_ref().and_then(|m| m.duration_s))) }
+            @if let Some(metadata) = &metadata {
+                dt { "Retries" } dd { (metadata.retries) }
+                @if let Some(message) = &metadata.report.message {
+                    dt { "Message" } dd { (message) }
+                }
+            }
+        }
+        @if let Some(metadata) = &metadata { (nodes(&run, metadata)) }
+        h2 #output-heading { "Output" }
+        @if output.is_empty() {
+            p.muted { "No output yet." }
+        } @else {
+            pre.log #output tabindex="0" aria-labelledby="output-heading" { code { (output) } }
+        }
+        h2 { "State" }
+        (json_block(&run.state, "Run state"))
+    }))
+}
+
+/// While a run goes on, its nodes' logs as the orchestrator has them so far.
+async fn live_output(state: &UiState, run: &Run) -> Option<String> {
+    let orchestrator = state.services.orchestrator()?;
+    let logs = orchestrator
+        .logs(orchestrator.namespace(), &run.name)
+        .await
+        .ok()?;
+    let mut text = String::new();
+    for (node, log) in logs {
+        text.push_str(&format!("=== {node}\n{log}\n"));
+    }
+    Some(text)
+}
+
+/// Nesting depth of an Argo node from its name (`wf[0].step`, `wf.task`).
+fn depth(run_name: &str, node_name: &str) -> usize {
+    let rest = node_name.strip_prefix(run_name).unwrap_or(node_name);
+    rest.matches(['.', '[']).count().min(6)
+}
+
+fn nodes(run: &Run, metadata: &RunMetadata) -> Markup {
+    let mut nodes: Vec<_> = metadata.report.nodes.iter().collect();
+    nodes.sort_by(|a, b| (a.1.started_at, &a.1.name).cmp(&(b.1.started_at, &b.1.name)));
+    html! {
+        h2 { "Steps" }
+        @if !metadata.failed_nodes.is_empty() {
+            p.notice.bad { "Failed: " (metadata.failed_nodes.join(", ")) }
+        }
+        div.table-wrap {
+            table.nodes {
+                caption.visually-hidden { "Steps of the run, in the order they started" }
+                thead {
+                    tr {
+                        th scope="col" { "Step" }
+                        th scope="col" { "Type" }
+                        th scope="col" { "Phase" }
+                        th scope="col" { "Started" }
+                        th scope="col" { "Duration" }
+                        th scope="col" { "Retries" }
+                        th scope="col" { "Message" }
+                    }
+                }
+                tbody {
+                    @for (id, node) in &nodes {
+                        @let failed = metadata.failed_nodes.iter().any(|f| f == *id || *f == node.name);
+                        @let took = match (node.started_at, node.finished_at) {
+                            (Some(s), Some(f)) => Some((f - s).num_milliseconds() as f64 / 1000.0),
+                            _ => None,
+                        };
+                        tr.failed[failed] {
+                            td class={ "depth-" (depth(&run.name, &node.name)) } {
+                                (node.display_name.as_deref().unwrap_or(&node.name))
+                            }
+                            td { (node.node_type) }
+                            td { (badge(&node.phase)) }
+                            td { (time(node.started_at)) }
+                            td { (duration(took)) }
+                            td { (node.retries.unwrap_or(0)) }
+                            td { (node.message.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Route tests of the UI over a real store.
