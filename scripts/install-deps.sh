@@ -6,6 +6,9 @@ missing=()
 command -v python >/dev/null 2>&1 || missing+=(python-is-python3)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+# A real sshd and OpenSSH's sftp client for the SFTP jobs' tests and benchmark.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v sftp >/dev/null 2>&1 || missing+=(openssh-client)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -18,3 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+# moto's S3-compatible server for the object-storage tests and benchmark.
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "install-deps: installing moto[server] from PyPI" >&2
+  python3 -m pip install -q --disable-pip-version-check 'moto[server]==5.*'
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi

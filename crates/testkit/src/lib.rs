@@ -1,0 +1,50 @@
+//! Real servers for the test suites, started on free loopback ports and stopped on drop:
+//! OpenSSH's `sshd` with a throwaway user ([`Sshd`]), moto's S3-compatible server ([`S3Server`])
+//! and a webhook receiver ([`WebhookReceiver`]). Tests only: these panic on failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod s3;
+mod sshd;
+mod webhook;
+
+pub use s3::S3Server;
+pub use sshd::Sshd;
+pub use webhook::WebhookReceiver;
+
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+/// Whether CI asked for every real server (then a missing one is a failure, not a skip).
+pub fn required_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Waits until something accepts connections on `port`.
+fn wait_for_port(port: u16, what: &str, timeout: Duration) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < timeout,
+            "{what} did not listen on port {port} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn random_token(len: usize) -> String {
+    use rand::distributions::Alphanumeric;
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
