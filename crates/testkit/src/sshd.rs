@@ -173,7 +173,16 @@ impl Drop for Sshd {
 
 fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "polyphemus-test", "-f"])
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "polyphemus-test",
+            "-f",
+        ])
         .arg(path)
         .status()
         .expect("ssh-keygen");

@@ -85,13 +85,35 @@ impl Errors {
 pub fn field_id(pointer: &str) -> String {
     let mut id = String::from("f");
     for c in pointer.chars() {
-        id.push(if c.is_ascii_alphanumeric() { c } else { '-' });
+        id.push(if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '-'
+        });
     }
     id
 }
 
 fn child_pointer(prefix: &str, key: &str) -> String {
     format!("{prefix}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// The properties of an object schema in the order a form shows them: the required ones in
+/// the order `required` lists them, then the rest by name (a JSON object's own key order is
+/// not kept by serde_json here).
+fn ordered(schema: &Value, properties: &Map<String, Value>) -> Vec<(String, Value)> {
+    let required = required_names(schema);
+    let mut out: Vec<(String, Value)> = required
+        .iter()
+        .filter_map(|name| properties.get(*name).map(|s| (name.to_string(), s.clone())))
+        .collect();
+    let mut rest: Vec<(&String, &Value)> = properties
+        .iter()
+        .filter(|(name, _)| !required.contains(&name.as_str()))
+        .collect();
+    rest.sort_by(|a, b| a.0.cmp(b.0));
+    out.extend(rest.into_iter().map(|(n, s)| (n.clone(), s.clone())));
+    out
 }
 
 /// How a schema node is edited.
@@ -294,9 +316,9 @@ pub fn fields(schema: &Value, pointer: &str, raw: &Raw, errors: &Errors) -> Mark
         @for message in errors.at(pointer) {
             p.error role="alert" { (message) }
         }
-        @for (key, child) in properties {
-            @let title = child.get("title").and_then(Value::as_str).unwrap_or(key);
-            (field(child, &child_pointer(pointer, key), title, required.contains(&key.as_str()), raw, errors))
+        @for (key, child) in ordered(schema, properties) {
+            @let title = child.get("title").and_then(Value::as_str).unwrap_or(&key);
+            (field(&child, &child_pointer(pointer, &key), title, required.contains(&key.as_str()), raw, errors))
         }
     }
 }
@@ -304,7 +326,12 @@ pub fn fields(schema: &Value, pointer: &str, raw: &Raw, errors: &Errors) -> Mark
 fn help_text(schema: &Value) -> Vec<String> {
     let mut help = Vec::new();
     if let Some(description) = schema.get("description").and_then(Value::as_str) {
-        help.push(description.to_owned());
+        let description = description.trim();
+        if description.ends_with(['.', '!', '?', ')']) {
+            help.push(description.to_owned());
+        } else {
+            help.push(format!("{description}."));
+        }
     }
     let mut limits = Vec::new();
     if let Some(min) = schema.get("minimum") {
@@ -520,8 +547,8 @@ pub fn values_table(schema: &Value, config: &Value) -> Markup {
 
 fn walk_order(schema: &Value, pointer: &str, out: &mut Vec<String>) {
     if let Kind::Object(properties) = kind(schema) {
-        for (key, child) in properties {
-            walk_order(child, &child_pointer(pointer, key), out);
+        for (key, child) in ordered(schema, properties) {
+            walk_order(&child, &child_pointer(pointer, &key), out);
         }
     } else {
         out.push(pointer.to_owned());

@@ -10,3 +10,4 @@ mod local_engine;
 mod runs;
 mod runtime;
 mod secrets;
+mod ui;

@@ -1,0 +1,496 @@
+//! The web UI in a real headless Chromium over WebDriver (chromedriver), against a real
+//! `polyphemus serve`: what a person does with a mouse and keyboard, with a screenshot of each
+//! page under `target/ui-screenshots/`.
+
+use crate::harness::{block_on, create_config, Server};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free port and one browser session; both end on drop.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// `None` (with the reason printed) when there is no browser here, except in CI where that
+/// is a failure.
+fn browser_unavailable() -> Option<String> {
+    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
+        .into_iter()
+        .filter(|path| !std::path::Path::new(path).exists())
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let why = format!(
+        "{} missing (apt-get install chromium chromium-driver)",
+        missing.join(" and ")
+    );
+    assert!(
+        !polyphemus_testkit::required_in_ci(),
+        "the browser tests must run in CI: {why}"
+    );
+    eprintln!("skipping the browser test: {why}");
+    Some(why)
+}
+
+async fn start_browser() -> Browser {
+    let port = polyphemus_testkit::free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain([format!("--user-data-dir={}", profile.path().display())])
+    .collect::<Vec<_>>();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("browserName".into(), json!("chrome"));
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": CHROMIUM, "args": args}),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => break client,
+            Err(error) if Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("no WebDriver session from chromedriver: {error}"),
+        }
+    };
+    Browser {
+        client,
+        driver,
+        _profile: profile,
+    }
+}
+
+/// `target/ui-screenshots` of this workspace (or of CARGO_TARGET_DIR).
+fn screenshot_dir() -> PathBuf {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
+    };
+    let dir = target.join("ui-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    let url = client.current_url().await.map(|u| u.to_string());
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on {url:?}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Waits (up to `seconds`) until the element's text contains `needle`; returns the text.
+async fn wait_for_text(client: &Client, css: &str, needle: &str, seconds: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if text.contains(needle) {
+                    return text;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{css} never showed {needle:?}; last: {text:?}"
+                );
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never appeared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Signs in by typing the token and pressing Enter, as a keyboard user would.
+async fn sign_in(client: &Client, base: &str, token: &str) {
+    client.goto(&format!("{base}/")).await.expect("open");
+    wait_for_text(client, "h1", "Sign in", 10).await;
+    let field = client
+        .find(Locator::Css("#token"))
+        .await
+        .expect("token field");
+    field.send_keys(token).await.expect("type token");
+    field.send_keys("\u{E007}").await.expect("Enter");
+    wait_for_text(client, "h1", "Projects", 10).await;
+}
+
+/// Every visible form control has a label (for=id, wrapping, or aria-label).
+async fn unlabelled_controls(client: &Client) -> Vec<String> {
+    let found = client
+        .execute(
+            "return Array.from(document.querySelectorAll('input,select,textarea'))
+               .filter(e => e.type !== 'hidden')
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+               .map(e => e.name || e.id);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    serde_json::from_value(found).expect("names")
+}
+
+#[test]
+fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
+    if browser_unavailable().is_some() {
+        return;
+    }
+    let server = Server::start();
+    let token = std::fs::read_to_string(server.data_dir.join("admin.token")).expect("token");
+    block_on(async {
+        let browser = start_browser().await;
+        let c = &browser.client;
+        let base = server.url.as_str();
+
+        c.goto(&format!("{base}/")).await.expect("open");
+        screenshot(c, "01-sign-in").await;
+        sign_in(c, base, token.trim()).await;
+        screenshot(c, "02-projects").await;
+
+        // The session cookie is out of reach of scripts.
+        let visible_cookies = c
+            .execute("return document.cookie;", vec![])
+            .await
+            .expect("js");
+        assert_eq!(
+            visible_cookies,
+            json!(""),
+            "the session cookie must be HttpOnly"
+        );
+
+        c.goto(&format!("{base}/projects/default"))
+            .await
+            .expect("dashboard");
+        click(c, "a[href='/projects/default/configs/new']").await;
+        wait_for_text(c, "h1", "New sftp-to-storage config", 10).await;
+        assert_eq!(unlabelled_controls(c).await, Vec::<String>::new());
+        // Defaults from the schema fill the form; descriptions are the help text.
+        let port = c.find(Locator::Css("#f-config-port")).await.expect("port");
+        assert_eq!(
+            port.prop("value").await.expect("value").as_deref(),
+            Some("22")
+        );
+        assert!(text_of(c, "#f-config-root-help")
+            .await
+            .contains("Absolute directory"));
+        screenshot(c, "03-config-new").await;
+
+        fill(c, "#f-workflow_name", "nightly ingest").await;
+        fill(c, "#f-config-host", "127.0.0.1").await;
+        fill(c, "#f-config-username", "ingest").await;
+        fill(c, "#f-config-root", "incoming").await;
+        fill(c, "#f-config-bucket", "raw-data").await;
+        click(c, "form.config button[type=submit]").await;
+
+        // The schema's error is shown at the field it names, and in the summary.
+        let error = wait_for_text(c, "#f-config-root-error", "does not match", 10).await;
+        assert!(error.contains("^/"), "{error}");
+        let invalid = c
+            .find(Locator::Css("#f-config-root"))
+            .await
+            .expect("root")
+            .attr("aria-invalid")
+            .await
+            .expect("attr");
+        assert_eq!(invalid.as_deref(), Some("true"));
+        assert!(text_of(c, "#error-summary").await.contains("Root path"));
+        // What was typed is kept.
+        let bucket = c
+            .find(Locator::Css("#f-config-bucket"))
+            .await
+            .expect("bucket");
+        assert_eq!(
+            bucket.prop("value").await.expect("v").as_deref(),
+            Some("raw-data")
+        );
+        screenshot(c, "04-config-field-error").await;
+
+        fill(c, "#f-config-root", "/incoming").await;
+        fill(c, "#f-secrets-password", "hunter2-do-not-show").await;
+        click(c, "form.config button[type=submit]").await;
+        wait_for_text(c, ".notice", "Config created", 10).await;
+        let page = c.source().await.expect("source");
+        assert!(
+            !page.contains("hunter2-do-not-show"),
+            "a secret reached the page"
+        );
+        assert!(text_of(c, "td[data-secret=password]").await.contains("set"));
+        assert!(text_of(c, "td[data-secret=storage_secret_key]")
+            .await
+            .contains("not set"));
+        let config_url = c.current_url().await.expect("url").path().to_owned();
+        screenshot(c, "05-config").await;
+
+        // Set the other secret from the config page; still only "set" is shown.
+        fill(c, "#f-secrets-storage_secret_key", "s3cr3t-key-value").await;
+        click(c, "form.secrets button[type=submit]").await;
+        wait_for_text(c, ".notice", "Secrets updated", 10).await;
+        assert!(text_of(c, "td[data-secret=storage_secret_key]")
+            .await
+            .contains("set"));
+        assert!(!c
+            .source()
+            .await
+            .expect("source")
+            .contains("s3cr3t-key-value"));
+
+        // A change of settings makes version 2, shown against version 1 side by side.
+        click(c, &format!("a[href='{config_url}/edit']")).await;
+        wait_for_text(c, "h1", "Edit nightly ingest", 10).await;
+        fill(c, "#f-config-bucket", "raw-data-v2").await;
+        fill(c, "#f-comment", "move to the v2 bucket").await;
+        click(c, "form.config button[type=submit]").await;
+        wait_for_text(c, ".notice", "Saved", 10).await;
+        assert!(text_of(c, "dl.summary").await.contains('2'));
+        click(c, &format!("a[href='{config_url}/versions']")).await;
+        wait_for_text(c, "table.diff caption", "v1 and v2", 10).await;
+        assert!(text_of(c, "table.diff td.del")
+            .await
+            .contains("\"raw-data\""));
+        assert!(text_of(c, "table.diff td.ins")
+            .await
+            .contains("\"raw-data-v2\""));
+        assert!(text_of(c, "table.diff thead")
+            .await
+            .contains("move to the v2 bucket"));
+        screenshot(c, "06-history-diff").await;
+
+        // Runtime: an hourly interval lists the next run times.
+        c.goto(&format!("{base}{config_url}/runtime"))
+            .await
+            .expect("runtime");
+        click(c, "#schedule-interval").await;
+        fill(c, "#f-run_interval_s", "3600").await;
+        click(c, "form.runtime button[type=submit]").await;
+        wait_for_text(c, ".notice", "Runtime settings saved", 10).await;
+        let next = c
+            .find_all(Locator::Css("ol.next-runs li"))
+            .await
+            .expect("next runs");
+        assert_eq!(next.len(), 5);
+        screenshot(c, "07-runtime").await;
+
+        // Launch on the local engine; the run page follows it (refreshing itself) to its end.
+        click(c, "form[action$='/launch'] button").await;
+        wait_for_text(c, "h1", "Run ", 10).await;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let phase = loop {
+            let phase = text_of(c, "#run-phase").await;
+            if ["Succeeded", "Failed", "Error"]
+                .iter()
+                .any(|p| phase.contains(p))
+            {
+                break phase;
+            }
+            assert!(Instant::now() < deadline, "the run did not end: {phase}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert!(!phase.is_empty());
+        let steps = text_of(c, "table.nodes").await;
+        assert!(steps.contains("discover"), "{steps}");
+        screenshot(c, "08-run").await;
+
+        c.goto(&format!("{base}{config_url}/runs"))
+            .await
+            .expect("runs");
+        wait_for_text(c, "table.runs", "v2", 10).await;
+        screenshot(c, "09-runs").await;
+
+        c.goto(&format!("{base}/projects/default"))
+            .await
+            .expect("dashboard");
+        let row = wait_for_text(c, "table.status tbody tr", "nightly ingest", 10).await;
+        assert!(row.contains("sftp-to-storage"), "{row}");
+        screenshot(c, "10-dashboard").await;
+
+        c.goto(&format!("{base}/projects/default/events"))
+            .await
+            .expect("events");
+        let events = wait_for_text(c, "table.events", "config.created", 10).await;
+        for action in [
+            "secrets.updated",
+            "config.updated",
+            "runtime.updated",
+            "run.launched",
+        ] {
+            assert!(events.contains(action), "{action} missing: {events}");
+        }
+        assert!(!events.contains("hunter2-do-not-show"));
+        screenshot(c, "11-events").await;
+
+        // A phone's width: nothing sticks out sideways except inside scrolling tables.
+        c.set_window_size(390, 844).await.expect("resize");
+        c.goto(&format!("{base}/projects/default"))
+            .await
+            .expect("dashboard");
+        let fits = c
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("js");
+        assert_eq!(fits, json!(true), "the dashboard is wider than a phone");
+        screenshot(c, "12-dashboard-phone").await;
+
+        browser.client.clone().close().await.expect("close");
+    });
+}
+
+#[test]
+fn a_viewer_finds_no_edit_controls_and_a_forged_post_is_refused() {
+    if browser_unavailable().is_some() {
+        return;
+    }
+    let server = Server::start();
+    let config_id = create_config(&server, "nightly");
+    let database = format!(
+        "sqlite://{}",
+        server
+            .data_dir
+            .parent()
+            .expect("dir")
+            .join("p.db")
+            .display()
+    );
+    let viewer = server
+        .cli(&[
+            "--database-url",
+            &database,
+            "token",
+            "create",
+            "--name",
+            "vera",
+            "--project",
+            "default",
+            "--role",
+            "viewer",
+        ])
+        .success()
+        .stdout
+        .trim()
+        .to_owned();
+    block_on(async {
+        let browser = start_browser().await;
+        let c = &browser.client;
+        let base = server.url.as_str();
+        sign_in(c, base, &viewer).await;
+        let config_url = format!("{base}/projects/default/configs/{config_id}");
+        c.goto(&config_url).await.expect("config");
+        wait_for_text(c, "h1", "nightly", 10).await;
+        // Sign-out is the only form a viewer is offered; no Edit, Launch or New config.
+        let forms: Vec<String> = serde_json::from_value(
+            c.execute(
+                "return Array.from(document.forms).filter(f => f.method === 'post').map(f => f.getAttribute('action'));",
+                vec![],
+            )
+            .await
+            .expect("js"),
+        )
+        .expect("actions");
+        assert_eq!(forms, vec!["/signout".to_owned()]);
+        assert!(c.find(Locator::Css("a[href$='/edit']")).await.is_err());
+        for path in ["/runtime", ""] {
+            c.goto(&format!("{config_url}{path}")).await.expect("page");
+            assert!(c
+                .find(Locator::Css("form[action$='/launch']"))
+                .await
+                .is_err());
+        }
+        c.goto(&format!("{base}/projects/default"))
+            .await
+            .expect("dashboard");
+        assert!(c
+            .find(Locator::Css("a[href$='/configs/new']"))
+            .await
+            .is_err());
+        screenshot(c, "13-viewer-config").await;
+
+        // A POST forged from the viewer's own page, with a valid CSRF token: the server refuses.
+        let statuses: Value = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const csrf = document.querySelector('input[name=_csrf]').value;
+                 const post = (path, fields) => fetch(path, {method: 'POST', body: new URLSearchParams(fields), redirect: 'manual'}).then(r => r.status);
+                 Promise.all([
+                   post(arguments[0], {_csrf: csrf, '/workflow_name': 'hijacked'}),
+                   post(arguments[0] + '/launch', {_csrf: csrf}),
+                   post(arguments[0] + '/secrets', {_csrf: csrf, '/secrets/password': 'x'}),
+                   post(arguments[0], {'/workflow_name': 'hijacked'}),
+                 ]).then(done);",
+                vec![json!(format!("/projects/default/configs/{config_id}"))],
+            )
+            .await
+            .expect("js");
+        assert_eq!(statuses, json!([403, 403, 403, 403]));
+        c.goto(&config_url).await.expect("config");
+        assert!(text_of(c, "h1").await.contains("nightly"));
+        browser.client.clone().close().await.expect("close");
+    });
+}
