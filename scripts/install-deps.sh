@@ -9,6 +9,8 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # A real sshd and OpenSSH's sftp client for the SFTP jobs' tests and benchmark.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v sftp >/dev/null 2>&1 || missing+=(openssh-client)
+# Headless Chromium and its WebDriver for the web UI's browser tests.
+[ -x /usr/bin/chromedriver ] || missing+=(chromium chromium-driver)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -78,7 +78,7 @@ pub async fn show_dashboard(
             p.empty { "No configs here yet." }
         } @else {
             div.table-wrap {
-                table.status {
+                table.status.stack {
                     caption { (shown.len()) " config" @if shown.len() != 1 { "s" } }
                     thead {
                         tr {
@@ -93,13 +93,13 @@ pub async fn show_dashboard(
                     tbody {
                         @for row in &shown {
                             tr data-state=(row.pipeline_state.as_str()) {
-                                td {
+                                td data-label="Config" {
                                     a href=(config_href(&project, row.config_id)) { (row.workflow_name) }
                                     " " span.muted { "v" (row.version_number) }
                                 }
-                                td { (row.workflow_type) }
-                                td { (badge(row.pipeline_state.as_str())) }
-                                td {
+                                td data-label="Type" { (row.workflow_type) }
+                                td data-label="State" { (badge(row.pipeline_state.as_str())) }
+                                td data-label="Last run" {
                                     @if let Some(run) = &row.last_run {
                                         a href={ "/projects/" (project) "/runs/" (run.run_id) } {
                                             (time(run.started_at.or(run.finished_at)))
@@ -109,8 +109,8 @@ pub async fn show_dashboard(
                                         span.muted { "never" }
                                     }
                                 }
-                                td { (time(row.last_success_at)) }
-                                td { (time(row.next_run_at)) }
+                                td data-label="Last success" { (time(row.last_success_at)) }
+                                td data-label="Next run" { (time(row.next_run_at)) }
                             }
                         }
                     }

@@ -42,7 +42,7 @@ pub async fn list_events(
             p.empty { "Nothing has happened in this project yet." }
         } @else {
             div.table-wrap {
-                table.events {
+                table.events.stack {
                     caption { "Newest first" }
                     thead {
                         tr {
@@ -57,10 +57,10 @@ pub async fn list_events(
                     tbody {
                         @for event in &events.items {
                             tr {
-                                td { (time(Some(event.at))) }
-                                td { (event.actor) }
-                                td { code { (event.action) } }
-                                td {
+                                td data-label="When" { (time(Some(event.at))) }
+                                td data-label="Who" { (event.actor) }
+                                td data-label="What" { code { (event.action) } }
+                                td data-label="Config" {
                                     @if let Some(config_id) = event.config_id {
                                         a href=(config_href(&project, config_id)) {
                                             "#" (config_id)
@@ -68,12 +68,12 @@ pub async fn list_events(
                                         }
                                     }
                                 }
-                                td {
+                                td data-label="Run" {
                                     @if let Some(run_id) = &event.run_id {
                                         a href={ "/projects/" (project) "/runs/" (run_id) } { code { (run_id.chars().take(8).collect::<String>()) } }
                                     }
                                 }
-                                td.detail { code { (event.detail) } }
+                                td.detail data-label="Detail" { code { (event.detail) } }
                             }
                         }
                     }

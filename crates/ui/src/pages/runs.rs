@@ -79,7 +79,7 @@ pub async fn list_runs(
             p.empty { "No runs yet." }
         } @else {
             div.table-wrap {
-                table.runs {
+                table.runs.stack {
                     caption { "Newest first" }
                     thead {
                         tr {
@@ -93,11 +93,11 @@ pub async fn list_runs(
                     tbody {
                         @for (run, metadata) in &rows {
                             tr {
-                                td { a href={ "/projects/" (project) "/runs/" (run.run_id) } { (run.name) } }
-                                td { "v" (run.version_number) }
-                                td { (badge(metadata.as_ref().map(|m| m.report.phase.as_str()).unwrap_or("Pending"))) }
-                                td { (time(metadata.as_ref().and_then(|m| m.report.started_at).or(Some(run.created_at)))) }
-                                td { (duration(metadata.as_ref().and_then(|m| m.duration_s))) }
+                                td data-label="Run" { a href={ "/projects/" (project) "/runs/" (run.run_id) } { (run.name) } }
+                                td data-label="Version" { "v" (run.version_number) }
+                                td data-label="Phase" { (badge(metadata.as_ref().map(|m| m.report.phase.as_str()).unwrap_or("Pending"))) }
+                                td data-label="Started" { (time(metadata.as_ref().and_then(|m| m.report.started_at).or(Some(run.created_at)))) }
+                                td data-label="Duration" { (duration(metadata.as_ref().and_then(|m| m.duration_s))) }
                             }
                         }
                     }
@@ -205,7 +205,7 @@ fn nodes(run: &Run, metadata: &RunMetadata) -> Markup {
             p.notice.bad { "Failed: " (metadata.failed_nodes.join(", ")) }
         }
         div.table-wrap {
-            table.nodes {
+            table.nodes.stack {
                 caption.visually-hidden { "Steps of the run, in the order they started" }
                 thead {
                     tr {
@@ -226,15 +226,15 @@ fn nodes(run: &Run, metadata: &RunMetadata) -> Markup {
                             _ => None,
                         };
                         tr.failed[failed] {
-                            td class={ "depth-" (depth(&run.name, &node.name)) } {
+                            td data-label="Step" class={ "depth-" (depth(&run.name, &node.name)) } {
                                 (node.display_name.as_deref().unwrap_or(&node.name))
                             }
-                            td { (node.node_type) }
-                            td { (badge(&node.phase)) }
-                            td { (time(node.started_at)) }
-                            td { (duration(took)) }
-                            td { (node.retries.unwrap_or(0)) }
-                            td { (node.message.as_deref().unwrap_or("")) }
+                            td data-label="Type" { (node.node_type) }
+                            td data-label="Phase" { (badge(&node.phase)) }
+                            td data-label="Started" { (time(node.started_at)) }
+                            td data-label="Duration" { (duration(took)) }
+                            td data-label="Retries" { (node.retries.unwrap_or(0)) }
+                            td data-label="Message" { (node.message.as_deref().unwrap_or("")) }
                         }
                     }
                 }
