@@ -102,17 +102,18 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), UiError> {
         // Browsers send Origin on every POST; tools without it still need the CSRF token.
         return Ok(());
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(forbidden)?;
     let origin_host = origin
         .to_str()
         .ok()
         .and_then(|o| o.split_once("://"))
         .map(|(_, rest)| rest)
         .ok_or_else(forbidden)?;
-    if origin_host.eq_ignore_ascii_case(host) {
+    // Behind a reverse proxy the browser's host arrives as X-Forwarded-Host.
+    let same = [header::HOST.as_str(), "x-forwarded-host"]
+        .into_iter()
+        .filter_map(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        .any(|host| host.trim().eq_ignore_ascii_case(origin_host));
+    if same {
         Ok(())
     } else {
         Err(forbidden())

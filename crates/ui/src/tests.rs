@@ -262,6 +262,20 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_is_refused() {
     let (status, _, _) = app.send(request).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(config_count(&app, &token).await, 1);
+
+    // Behind a proxy that rewrites Host, the browser's host comes as X-Forwarded-Host.
+    let mut request = post_request(
+        CREATE,
+        Some(&token),
+        &create_fields(&csrf, "/incoming"),
+        Some("https://polyphemus.lab.example"),
+    );
+    request.headers_mut().insert(
+        "x-forwarded-host",
+        "polyphemus.lab.example".parse().expect("value"),
+    );
+    let (status, _, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

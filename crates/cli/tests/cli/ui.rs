@@ -224,9 +224,23 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
             "the session cookie must be HttpOnly"
         );
 
+        // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
         c.goto(&format!("{base}/projects/default"))
             .await
             .expect("dashboard");
+        let body = c.find(Locator::Css("body")).await.expect("body");
+        body.send_keys("\u{E004}").await.expect("Tab");
+        let focused = c.active_element().await.expect("focus");
+        assert_eq!(
+            focused.attr("class").await.expect("class").as_deref(),
+            Some("skip")
+        );
+        focused.send_keys("\u{E007}").await.expect("Enter");
+        let focused = c.active_element().await.expect("focus");
+        assert_eq!(
+            focused.attr("id").await.expect("id").as_deref(),
+            Some("main")
+        );
         click(c, "a[href='/projects/default/configs/new']").await;
         wait_for_text(c, "h1", "New sftp-to-storage config", 10).await;
         assert_eq!(unlabelled_controls(c).await, Vec::<String>::new());
