@@ -41,7 +41,10 @@ impl S3Server {
     /// Creates a bucket (moto accepts any credentials).
     pub fn create_bucket(&self, bucket: &str) {
         let status = self.request("PUT", &format!("/{bucket}"));
-        assert!(status.starts_with("HTTP/1.1 200"), "create bucket: {status}");
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "create bucket: {status}"
+        );
     }
 
     /// The status line of a bare request.

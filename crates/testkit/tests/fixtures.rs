@@ -22,7 +22,12 @@ fn sftp_client_reads_a_served_file_with_the_key() {
     let out = Command::new("sftp")
         .args(["-b", "-", "-i"])
         .arg(&key)
-        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
         .args(["-P", &sshd.port.to_string()])
         .arg(format!(
             "{}@127.0.0.1:{}/in/hello.txt",
