@@ -131,7 +131,10 @@ impl EtlJob for CopyToStorage {
         let sftp = &connection.sftp;
         let destination = &destination;
         let root = root.as_str();
+        // After SIGTERM no new file starts; those in flight stop at their next part.
+        let stop_starting = cancelled.clone();
         let mut copies = futures::stream::iter(todo.iter().cloned())
+            .take_while(move |_| std::future::ready(!*stop_starting.borrow()))
             .map(|file| {
                 let cancelled = cancelled.clone();
                 async move {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use support::{context, MemoryApi};
+use support::{context, context_with_cancel, MemoryApi};
 
 /// Skips (locally) or fails (in CI) when sshd cannot run here.
 fn sshd() -> Option<Sshd> {
@@ -257,6 +257,59 @@ async fn an_interrupted_copy_leaves_no_object() {
     assert_eq!(dir_bytes(&bucket), 0, "staged parts were removed");
     let failures = &api.state()["failures"];
     assert_eq!(failures[0]["path"], "huge.fastq.gz");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_copy_and_leaves_no_object() {
+    let Some(sshd) = sshd() else { return };
+    let path = sshd.put_file("huge.fastq.gz", b"");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_len(512 * 1024 * 1024)
+        .expect("sparse file");
+    sshd.age_file("huge.fastq.gz", 600);
+    for i in 0..20 {
+        sshd.put_file(&format!("small-{i:02}.fastq.gz"), b"small");
+        sshd.age_file(&format!("small-{i:02}.fastq.gz"), 600);
+    }
+    let storage = tempfile::tempdir().expect("tempdir");
+    let url = format!("file://{}", storage.path().display());
+    let api = Arc::new(MemoryApi {
+        config: sftp_config(&sshd, &url),
+        secrets: password(&sshd),
+        ..MemoryApi::default()
+    });
+    assert_eq!(run(&api, "sftp_discover").await, JobOutcome::Done);
+    let (mut context, cancel) = context_with_cancel(Arc::clone(&api), "copy_to_storage").await;
+    let copy = tokio::spawn(async move {
+        let job = find_job("sftp-to-storage", "copy_to_storage").expect("registered");
+        run_job(job.as_ref(), &mut context).await
+    });
+    let bucket = storage.path().join("raw");
+    for _ in 0..200 {
+        if dir_bytes(&bucket.join("core-a")) > 1024 * 1024 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    cancel.send(true).expect("cancel");
+    let outcome = copy.await.expect("join");
+    assert_eq!(outcome, JobOutcome::Failed("cancelled (SIGTERM)".into()));
+    assert!(
+        !bucket.join("core-a/huge.fastq.gz").exists(),
+        "no partial object"
+    );
+    let copied = api.state()["copied"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert!(copied.len() < 21, "the copy stopped early: {copied:?}");
+    for (path, record) in &copied {
+        let stored = std::fs::read(bucket.join("core-a").join(path)).expect("recorded object");
+        assert_eq!(record["sha256"], sha256(&stored), "{path}");
+    }
 }
 
 /// Bytes in regular files under `dir`.

@@ -105,14 +105,23 @@ impl RunApi for MemoryApi {
 
 /// A job's context for run `run-1` of config 3 version 2 in project `labors`.
 pub async fn context(api: Arc<MemoryApi>, job: &str) -> JobContext {
+    context_with_cancel(api, job).await.0
+}
+
+/// The same, with the sender that stands for SIGTERM.
+pub async fn context_with_cancel(
+    api: Arc<MemoryApi>,
+    job: &str,
+) -> (JobContext, tokio::sync::watch::Sender<bool>) {
     let target = RunTarget {
         project: "labors".into(),
         config_id: 3,
         version_number: 2,
         run_id: "run-1".into(),
     };
-    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
-    JobContext::load(api, target, job, cancelled)
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let context = JobContext::load(api, target, job, cancelled)
         .await
-        .expect("context")
+        .expect("context");
+    (context, cancel)
 }
