@@ -161,7 +161,7 @@ impl Bench {
             .bearer_auth(&self.token)
             .json(
                 &json!({"workflow_type": "sftp-to-storage", "workflow_name": name,
-                          "config": {"host": "h", "username": "u", "root": "/r", "bucket": "bkt"}}),
+                          "config": {"host": "h", "username": "u", "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", "root": "/r", "bucket": "bkt"}}),
             )
             .send()
             .await?

@@ -378,3 +378,26 @@ spec:
         assert_eq!(n.outputs.as_ref().and_then(|o| o.param("out")), Some(v));
     }
 }
+
+#[tokio::test]
+async fn fallback_to_logs_on_error_puts_the_log_tail_in_the_message() {
+    let wf = run(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: termination-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: busybox
+      command: [sh, -c, "echo progress; echo 'cannot connect: refused' >&2; exit 1"]
+      terminationMessagePolicy: FallbackToLogsOnError
+"#)
+    .await;
+    assert_eq!(wf.status.phase, Phase::Failed);
+    assert_eq!(
+        node(&wf, "").message.as_deref(),
+        Some("Error (exit code 1): progress\ncannot connect: refused")
+    );
+}

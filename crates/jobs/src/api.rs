@@ -28,6 +28,15 @@ pub trait RunApi: Send + Sync {
         target: &RunTarget,
         keys: &[String],
     ) -> Result<Map<String, Value>, JobError>;
+    /// Every value of `key` among earlier runs of this config, newest first (at most `limit`).
+    async fn previous_values(
+        &self,
+        target: &RunTarget,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<Value>, JobError>;
+    /// The config's runtime params (`{}` when none are set).
+    async fn runtime_params(&self, target: &RunTarget) -> Result<Value, JobError>;
     async fn update_state(
         &self,
         target: &RunTarget,
@@ -75,6 +84,35 @@ impl RunApi for Client {
         };
         self.get_previous_state(&target.project, target.config_id, &query)
             .await
+            .map_err(api)
+    }
+
+    async fn previous_values(
+        &self,
+        target: &RunTarget,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<Value>, JobError> {
+        let query = PreviousStateQuery {
+            keys: vec![key.to_owned()],
+            collect: true,
+            before_run_id: Some(target.run_id.clone()),
+            limit: Some(i64::from(limit)),
+        };
+        let mut found = self
+            .get_previous_state(&target.project, target.config_id, &query)
+            .await
+            .map_err(api)?;
+        Ok(match found.remove(key) {
+            Some(Value::Array(values)) => values,
+            _ => Vec::new(),
+        })
+    }
+
+    async fn runtime_params(&self, target: &RunTarget) -> Result<Value, JobError> {
+        self.get_runtime(&target.project, target.config_id)
+            .await
+            .map(|runtime| runtime.config)
             .map_err(api)
     }
 

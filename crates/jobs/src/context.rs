@@ -76,6 +76,16 @@ impl JobContext {
         self.api.previous_state(&self.target, &keys).await
     }
 
+    /// Every value `key` had in earlier runs of this config, newest first (at most `limit`).
+    pub async fn previous_values(&self, key: &str, limit: u32) -> Result<Vec<Value>, JobError> {
+        self.api.previous_values(&self.target, key, limit).await
+    }
+
+    /// The config's runtime params (as set in its runtime config; `{}` when none).
+    pub async fn runtime_params(&self) -> Result<Value, JobError> {
+        self.api.runtime_params(&self.target).await
+    }
+
     /// Merges top-level keys into this run's state.
     pub async fn update_state(&self, state: Map<String, Value>) -> Result<(), JobError> {
         self.api.update_state(&self.target, state).await
@@ -92,5 +102,10 @@ impl JobContext {
 
     pub fn is_cancelled(&self) -> bool {
         *self.cancelled.borrow()
+    }
+
+    /// A receiver that changes to `true` on SIGTERM, for `select!` in long work.
+    pub fn cancellation(&self) -> watch::Receiver<bool> {
+        self.cancelled.clone()
     }
 }

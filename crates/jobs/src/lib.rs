@@ -4,13 +4,19 @@
 
 mod api;
 mod context;
+mod copy_to_storage;
 mod notify_webhook;
 mod registry;
+pub mod sftp;
+mod sftp_discover;
+pub mod storage;
 
 pub use api::{RunApi, RunTarget};
 pub use context::JobContext;
+pub use copy_to_storage::{CopyToStorage, CHUNK_BYTES};
 pub use notify_webhook::NotifyWebhook;
 pub use registry::{find_job, job_names};
+pub use sftp_discover::SftpDiscover;
 
 use async_trait::async_trait;
 

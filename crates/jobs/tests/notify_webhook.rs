@@ -1,64 +1,16 @@
 //! `notify_webhook` and the pre → process → post contract, with the API behind an in-memory
 //! `RunApi` and a real HTTP receiver on a loopback port.
 
-use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use polyphemus_jobs::{find_job, run_job, JobContext, JobError, JobOutcome, RunApi, RunTarget};
-use polyphemus_model::Config;
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+mod support;
+
+use polyphemus_jobs::{find_job, run_job, JobOutcome};
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-
-/// The run's side of the API, in memory.
-#[derive(Default)]
-struct MemoryApi {
-    config: Value,
-    state: Mutex<Map<String, Value>>,
-    output: Mutex<String>,
-}
-
-#[async_trait]
-impl RunApi for MemoryApi {
-    async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError> {
-        Ok(Config {
-            id: 1,
-            config_id: target.config_id,
-            version_number: target.version_number,
-            project_name: target.project.clone(),
-            workflow_type: "sftp-to-storage".into(),
-            workflow_name: "nightly".into(),
-            config: self.config.clone(),
-            secrets: BTreeMap::new(),
-            comment: None,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-        })
-    }
-    async fn secrets(&self, _: &RunTarget) -> Result<BTreeMap<String, String>, JobError> {
-        Ok(BTreeMap::new())
-    }
-    async fn run_state(&self, _: &RunTarget) -> Result<Map<String, Value>, JobError> {
-        Ok(self.state.lock().expect("lock").clone())
-    }
-    async fn previous_state(
-        &self,
-        _: &RunTarget,
-        _: &[String],
-    ) -> Result<Map<String, Value>, JobError> {
-        Ok(Map::new())
-    }
-    async fn update_state(&self, _: &RunTarget, state: Map<String, Value>) -> Result<(), JobError> {
-        self.state.lock().expect("lock").extend(state);
-        Ok(())
-    }
-    async fn append_output(&self, _: &RunTarget, text: &str) -> Result<(), JobError> {
-        self.output.lock().expect("lock").push_str(text);
-        Ok(())
-    }
-}
+use support::{context, MemoryApi};
 
 /// A webhook receiver that fails the first `failures` deliveries with 503.
 #[derive(Clone, Default)]
@@ -91,19 +43,6 @@ async fn start_receiver(failures: u32) -> (String, Receiver) {
     (url, receiver)
 }
 
-async fn context(api: Arc<MemoryApi>) -> JobContext {
-    let target = RunTarget {
-        project: "labors".into(),
-        config_id: 3,
-        version_number: 2,
-        run_id: "run-1".into(),
-    };
-    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
-    JobContext::load(api, target, "notify_webhook", cancelled)
-        .await
-        .expect("context")
-}
-
 #[tokio::test]
 async fn summary_is_delivered_after_retries_and_recorded_in_state() {
     let (url, receiver) = start_receiver(2).await;
@@ -117,7 +56,7 @@ async fn summary_is_delivered_after_retries_and_recorded_in_state() {
             .cloned()
             .expect("object"),
     );
-    let mut context = context(Arc::clone(&api)).await;
+    let mut context = context(Arc::clone(&api), "notify_webhook").await;
     let job = find_job("sftp-to-storage", "notify_webhook").expect("registered");
     assert_eq!(run_job(job.as_ref(), &mut context).await, JobOutcome::Done);
     let received = receiver.received.lock().expect("lock").clone();
@@ -141,7 +80,7 @@ async fn pre_skips_without_a_url_and_post_still_records() {
         config: json!({}),
         ..MemoryApi::default()
     });
-    let mut context = context(Arc::clone(&api)).await;
+    let mut context = context(Arc::clone(&api), "notify_webhook").await;
     let job = find_job("sftp-to-storage", "notify_webhook").expect("registered");
     assert_eq!(
         run_job(job.as_ref(), &mut context).await,
@@ -160,7 +99,7 @@ async fn a_refusing_webhook_fails_the_job_and_post_records_it() {
         config: json!({"webhook_url": "http://127.0.0.1:9/hook"}),
         ..MemoryApi::default()
     });
-    let mut context = context(Arc::clone(&api)).await;
+    let mut context = context(Arc::clone(&api), "notify_webhook").await;
     let job = find_job("sftp-to-storage", "notify_webhook").expect("registered");
     let outcome = run_job(job.as_ref(), &mut context).await;
     assert!(

@@ -126,12 +126,17 @@ impl Sshd {
         wait_for_port(self.port, "sshd", Duration::from_secs(10));
     }
 
-    /// Stops sshd (the user and files stay); [`Sshd::restart`] starts it again.
+    /// Stops sshd and drops every open session, as a server that goes away does (the user
+    /// and files stay); [`Sshd::restart`] starts it again.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // Each session is a process of its own that outlives the listener.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &format!("sshd: {}", self.user)])
+            .status();
     }
 
     pub fn restart(&mut self) {

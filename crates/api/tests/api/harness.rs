@@ -279,5 +279,5 @@ impl TestApp {
 }
 
 pub fn valid_config(host: &str) -> Value {
-    serde_json::json!({"host": host, "username": "ingest", "root": "/incoming", "bucket": "raw-data"})
+    serde_json::json!({"host": host, "username": "ingest", "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", "root": "/incoming", "bucket": "raw-data"})
 }

@@ -125,7 +125,7 @@ fn configs_are_created_updated_and_compared() {
 #[test]
 fn an_invalid_config_fails_with_the_field_pointer() {
     let server = Server::start();
-    let bad = json!({"host": "", "username": "ingest", "root": "/in", "bucket": "raw-data"});
+    let bad = json!({"host": "", "username": "ingest", "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", "root": "/in", "bucket": "raw-data"});
     let out = server.cli_with_stdin(
         &[
             "configs",

@@ -172,7 +172,7 @@ pub fn run(mut command: Command, stdin: Option<&str>) -> Output {
 
 pub fn config_values(bucket: &str) -> String {
     json!({"host": "sftp.example.org", "username": "ingest", "root": "/incoming",
-           "bucket": bucket})
+           "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", "bucket": bucket})
     .to_string()
 }
 

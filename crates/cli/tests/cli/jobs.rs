@@ -51,7 +51,7 @@ fn notify_webhook_step_posts_the_summary_and_records_it() {
     std::fs::write(
         &config,
         format!(
-            r#"{{"host": "sftp.example.org", "username": "u", "root": "/in", "bucket": "raw-data", "webhook_url": "{hook}"}}"#
+            r#"{{"host": "sftp.example.org", "username": "u", "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", "root": "/in", "bucket": "raw-data", "webhook_url": "{hook}"}}"#
         ),
     )
     .expect("write");

@@ -7,6 +7,7 @@ mod configs;
 mod errors;
 mod jobs;
 mod local_engine;
+mod pipeline;
 mod runs;
 mod runtime;
 mod secrets;

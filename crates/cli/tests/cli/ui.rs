@@ -4,6 +4,7 @@
 
 use crate::harness::{block_on, create_config, Server};
 use fantoccini::{Client, ClientBuilder, Locator};
+use polyphemus_testkit::Sshd;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -147,7 +148,11 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str, seconds: u64) -
                 );
             }
         }
-        assert!(Instant::now() < deadline, "{css} never appeared");
+        if Instant::now() >= deadline {
+            let url = client.current_url().await.map(|u| u.to_string());
+            let page = client.source().await.unwrap_or_default();
+            panic!("{css} with {needle:?} never appeared on {url:?}: {page}");
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -196,11 +201,40 @@ async fn unlabelled_controls(client: &Client) -> Vec<String> {
     serde_json::from_value(found).expect("names")
 }
 
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
 #[test]
 fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
     if browser_unavailable().is_some() {
         return;
     }
+    // A real SFTP server to copy from, and a directory as the object storage.
+    if let Some(why) = Sshd::unavailable() {
+        assert!(!polyphemus_testkit::required_in_ci(), "{why}");
+        eprintln!("skipping the browser test: {why}");
+        return;
+    }
+    let sshd = Sshd::start();
+    sshd.put_file("run-0412/sample-1.fastq.gz", b"@r1\nACGT\n+\nIIII\n");
+    sshd.put_file("run-0412/SampleSheet.csv", b"not copied");
+    sshd.age_file("run-0412/sample-1.fastq.gz", 3600);
+    sshd.age_file("run-0412/SampleSheet.csv", 3600);
+    // Not under /tmp: each local-engine step has a private /tmp.
+    let storage = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("storage dir");
+    let storage_url = format!("file://{}", storage.path().display());
+    let sftp_root = sshd.root.display().to_string();
+    let sftp_port = sshd.port.to_string();
     let server = Server::start();
     let token = std::fs::read_to_string(server.data_dir.join("admin.token")).expect("token");
     block_on(async {
@@ -257,7 +291,16 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
 
         fill(c, "#f-workflow_name", "nightly ingest").await;
         fill(c, "#f-config-host", "127.0.0.1").await;
-        fill(c, "#f-config-username", "ingest").await;
+        fill(c, "#f-config-port", &sftp_port).await;
+        fill(c, "#f-config-username", &sshd.user).await;
+        fill(
+            c,
+            "#f-config-host_key_fingerprint",
+            &sshd.host_key_fingerprint,
+        )
+        .await;
+        fill(c, "#f-config-file_regex", r"\.fastq\.gz$").await;
+        fill(c, "#f-config-storage_url", &storage_url).await;
         fill(c, "#f-config-root", "incoming").await;
         fill(c, "#f-config-bucket", "raw-data").await;
         click(c, "form.config button[type=submit]").await;
@@ -285,15 +328,12 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         );
         screenshot(c, "04-config-field-error").await;
 
-        fill(c, "#f-config-root", "/incoming").await;
-        fill(c, "#f-secrets-password", "hunter2-do-not-show").await;
+        fill(c, "#f-config-root", &sftp_root).await;
+        fill(c, "#f-secrets-password", &sshd.password).await;
         click(c, "form.config button[type=submit]").await;
         wait_for_text(c, ".notice", "Config created", 10).await;
         let page = c.source().await.expect("source");
-        assert!(
-            !page.contains("hunter2-do-not-show"),
-            "a secret reached the page"
-        );
+        assert!(!page.contains(&sshd.password), "a secret reached the page");
         assert!(text_of(c, "td[data-secret=password]").await.contains("set"));
         assert!(text_of(c, "td[data-secret=storage_secret_key]")
             .await
@@ -350,10 +390,11 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         assert_eq!(next.len(), 5);
         screenshot(c, "07-runtime").await;
 
-        // Launch on the local engine; the run page follows it (refreshing itself) to its end.
+        // Launch on the local engine; the run page follows it (refreshing itself, no reload
+        // here) until it has Succeeded, and the file is in the storage directory.
         click(c, "form[action$='/launch'] button").await;
         wait_for_text(c, "h1", "Run ", 10).await;
-        let deadline = Instant::now() + Duration::from_secs(90);
+        let deadline = Instant::now() + Duration::from_secs(120);
         let phase = loop {
             let phase = text_of(c, "#run-phase").await;
             if ["Succeeded", "Failed", "Error"]
@@ -365,9 +406,36 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
             assert!(Instant::now() < deadline, "the run did not end: {phase}");
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
-        assert!(!phase.is_empty());
         let steps = text_of(c, "table.nodes").await;
-        assert!(steps.contains("discover"), "{steps}");
+        assert!(
+            phase.contains("Succeeded"),
+            "{phase}: {steps}\n{}",
+            text_of(c, "main").await
+        );
+        for step in ["discover", "copy", "notify"] {
+            assert!(steps.contains(step), "{step} missing: {steps}");
+        }
+        wait_for_text(c, "#output", "sftp_discover", 10).await;
+        assert!(
+            text_of(c, "main").await.contains("sample-1.fastq.gz"),
+            "the state names the file"
+        );
+        let run_page = text_of(c, "main").await;
+        screenshot(c, "08-run").await;
+        let copied = storage
+            .path()
+            .join("raw-data-v2/run-0412/sample-1.fastq.gz");
+        assert_eq!(
+            std::fs::read(&copied).unwrap_or_else(|e| panic!(
+                "{e}: {copied:?}; the storage holds {:?}; the run page: {run_page}",
+                files_under(storage.path())
+            )),
+            b"@r1\nACGT\n+\nIIII\n"
+        );
+        assert!(!storage
+            .path()
+            .join("raw-data-v2/run-0412/SampleSheet.csv")
+            .exists());
         screenshot(c, "08-run").await;
 
         c.goto(&format!("{base}{config_url}/runs"))
@@ -395,7 +463,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         ] {
             assert!(events.contains(action), "{action} missing: {events}");
         }
-        assert!(!events.contains("hunter2-do-not-show"));
+        assert!(!events.contains(&sshd.password));
         screenshot(c, "11-events").await;
 
         // A phone's width: nothing sticks out sideways except inside scrolling tables.

@@ -17,7 +17,8 @@ impl Services {
         project: &ProjectName,
         config_id: i64,
     ) -> Result<RuntimeConfig, CoreError> {
-        principal.require(project, Role::Viewer)?;
+        // A task reads the runtime params of its own config.
+        principal.require_role_or_task(project, Role::Viewer, config_id)?;
         let record = self
             .store
             .get_runtime(project.as_str(), config_id)

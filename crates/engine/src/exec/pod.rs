@@ -81,6 +81,30 @@ async fn read_param(paths: &[PathBuf]) -> Option<String> {
 
 /// Creates the node's directories (`work/<id>`, `tmp/<id>`) and script file; returns the
 /// process spec and the recorded image.
+/// The last 2048 bytes or 80 lines of a failed container's log, as Kubernetes puts in the
+/// termination message under `terminationMessagePolicy: FallbackToLogsOnError`.
+async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
+    let container = t
+        .container
+        .as_ref()
+        .or(t.script.as_ref().map(|s| &s.container))?;
+    let policy = container.extra.get("terminationMessagePolicy")?;
+    if policy.as_str() != Some("FallbackToLogsOnError") {
+        return None;
+    }
+    // Kubernetes interleaves the streams; the stderr tail, where errors go, comes last here.
+    let mut text = Vec::new();
+    for stream in ["stdout", "stderr"] {
+        let file = PathBuf::from(format!("{}.{stream}.log", log.display()));
+        text.extend(tokio::fs::read(file).await.unwrap_or_default());
+    }
+    let tail = &text[text.len().saturating_sub(2048)..];
+    let tail = String::from_utf8_lossy(tail);
+    let lines: Vec<&str> = tail.trim_end().lines().collect();
+    let tail = lines[lines.len().saturating_sub(80)..].join("\n");
+    (!tail.trim().is_empty()).then_some(tail)
+}
+
 async fn prepare(
     ctx: &RunCtx,
     id: &str,
@@ -197,6 +221,7 @@ pub async fn run(
         n.phase = Phase::Running;
         n.image = image;
     });
+    let log_path = spec.logs.clone();
     let done = process::run(spec, ctx.shared.clone()).await;
     let stdout = String::from_utf8_lossy(&done.stdout);
     let mut outputs = NodeOutputs {
@@ -207,7 +232,14 @@ pub async fn run(
     let (mut phase, mut message) = match (&done.error, done.exit_code) {
         (Some(e), _) => (Phase::Error, Some(e.clone())),
         (None, 0) => (Phase::Succeeded, None),
-        (None, code) => (Phase::Failed, Some(format!("Error (exit code {code})"))),
+        (None, code) => (
+            Phase::Failed,
+            Some(match fallback_to_logs(&t, &log_path).await {
+                // As Argo words a failed container whose status carries a message.
+                Some(tail) => format!("Error (exit code {code}): {tail}"),
+                None => format!("Error (exit code {code})"),
+            }),
+        ),
     };
     for p in t.outputs.iter().flat_map(|o| o.parameters.iter()) {
         let value = match (&p.value_from, &p.value) {

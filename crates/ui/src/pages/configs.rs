@@ -110,11 +110,25 @@ fn secret_input(name: &str, errors: &Errors) -> Markup {
             @if !messages.is_empty() {
                 p.error id={ (id) "-error" } { @for m in &messages { (m) " " } }
             }
-            input #(id) type="password" name=(pointer) autocomplete="new-password"
-                spellcheck="false" aria-invalid=[(!messages.is_empty()).then_some("true")]
-                aria-describedby=[(!messages.is_empty()).then(|| format!("{id}-error"))];
+            @if multiline_secret(name) {
+                textarea.secret #(id) name=(pointer) rows="3" autocomplete="off"
+                    spellcheck="false" aria-invalid=[(!messages.is_empty()).then_some("true")]
+                    aria-describedby=[(!messages.is_empty()).then(|| format!("{id}-error"))] {}
+            } @else {
+                input #(id) type="password" name=(pointer) autocomplete="new-password"
+                    spellcheck="false" aria-invalid=[(!messages.is_empty()).then_some("true")]
+                    aria-describedby=[(!messages.is_empty()).then(|| format!("{id}-error"))];
+            }
         }
     }
+}
+
+/// Secrets that span lines (keys, certificates) cannot go in a password input, which drops
+/// line breaks; they get a text area, still never filled from the store.
+fn multiline_secret(name: &str) -> bool {
+    ["private_key", "pem", "certificate"]
+        .iter()
+        .any(|part| name.contains(part))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,262 @@
+//! The SFTP side of sftp-to-storage: connecting with a pinned host key, password or key auth,
+//! and listing files under a root. Built on russh / russh-sftp (pure Rust, async).
+
+use crate::{JobContext, JobError};
+use russh::client::{self, Handle};
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh_sftp::client::SftpSession;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where and how to connect, from the config version and its secrets.
+#[derive(Debug, Clone)]
+pub struct SftpSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    /// `SHA256:…`: the server's host key must have this fingerprint.
+    pub host_key_fingerprint: String,
+    pub credential: Credential,
+}
+
+#[derive(Clone)]
+pub enum Credential {
+    Password(SecretString),
+    /// An OpenSSH private key (PEM), unencrypted.
+    PrivateKey(SecretString),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credential::Password(_) => "Password(…)",
+            Credential::PrivateKey(_) => "PrivateKey(…)",
+        })
+    }
+}
+
+impl SftpSettings {
+    pub fn from_context(context: &JobContext) -> Result<Self, JobError> {
+        let required = |key: &str| {
+            context
+                .config_str(key)
+                .map(str::to_owned)
+                .ok_or_else(|| JobError::Config(format!("{key} is not set")))
+        };
+        let port = context.config["port"].as_u64().unwrap_or(22);
+        let credential = match (context.secret("private_key"), context.secret("password")) {
+            (Some(key), _) => Credential::PrivateKey(key.clone()),
+            (None, Some(password)) => Credential::Password(password.clone()),
+            (None, None) => {
+                return Err(JobError::Config(
+                    "neither the secret private_key nor the secret password is set".into(),
+                ))
+            }
+        };
+        Ok(Self {
+            host: required("host")?,
+            port: u16::try_from(port)
+                .map_err(|_| JobError::Config(format!("port {port} is out of range")))?,
+            username: required("username")?,
+            host_key_fingerprint: required("host_key_fingerprint")?,
+            credential,
+        })
+    }
+
+    /// `user@host:port`, for messages.
+    pub fn address(&self) -> String {
+        format!("{}@{}:{}", self.username, self.host, self.port)
+    }
+}
+
+/// Accepts only a host key with the configured fingerprint, and remembers what was presented.
+struct PinnedHostKey {
+    expected: String,
+    presented: Arc<Mutex<Option<String>>>,
+}
+
+impl client::Handler for PinnedHostKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let fingerprint = match server_public_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.fingerprint(HashAlg::Sha256),
+            PublicKeyOrCertificate::Certificate(cert) => {
+                cert.public_key().fingerprint(HashAlg::Sha256)
+            }
+        }
+        .to_string();
+        let matches = fingerprint == self.expected;
+        if let Ok(mut presented) = self.presented.lock() {
+            *presented = Some(fingerprint);
+        }
+        Ok(matches)
+    }
+}
+
+/// An open SFTP session; the SSH connection lives as long as this.
+pub struct SftpConnection {
+    pub sftp: SftpSession,
+    _ssh: Handle<PinnedHostKey>,
+}
+
+impl SftpConnection {
+    pub async fn connect(settings: &SftpSettings) -> Result<Self, JobError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_now(settings))
+            .await
+            .map_err(|_| {
+                JobError::Failed(format!(
+                    "SFTP {}: no answer within {}s",
+                    settings.address(),
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+    }
+
+    async fn connect_now(settings: &SftpSettings) -> Result<Self, JobError> {
+        let address = settings.address();
+        let failed = |what: String| JobError::Failed(format!("SFTP {address}: {what}"));
+        let config = Arc::new(client::Config {
+            inactivity_timeout: Some(Duration::from_secs(120)),
+            keepalive_interval: Some(Duration::from_secs(30)),
+            // Wider windows than the default keep large reads streaming on fast links.
+            window_size: 16 * 1024 * 1024,
+            ..client::Config::default()
+        });
+        let presented = Arc::new(Mutex::new(None));
+        let handler = PinnedHostKey {
+            expected: settings.host_key_fingerprint.clone(),
+            presented: presented.clone(),
+        };
+        let connected =
+            client::connect(config, (settings.host.as_str(), settings.port), handler).await;
+        let mut ssh = match connected {
+            Ok(ssh) => ssh,
+            Err(russh::Error::UnknownKey) => {
+                let presented = presented.lock().ok().and_then(|p| p.clone());
+                return Err(failed(format!(
+                    "host key mismatch: the server presented {}, the config expects {}; \
+                     refusing to connect (check host_key_fingerprint)",
+                    presented.as_deref().unwrap_or("an unreadable key"),
+                    settings.host_key_fingerprint
+                )));
+            }
+            Err(russh::Error::IO(error)) => return Err(failed(format!("cannot connect: {error}"))),
+            Err(error) => return Err(failed(format!("SSH handshake failed: {error}"))),
+        };
+        let (method, authenticated) = match &settings.credential {
+            Credential::Password(password) => (
+                "password",
+                ssh.authenticate_password(&settings.username, password.expose_secret())
+                    .await,
+            ),
+            Credential::PrivateKey(pem) => {
+                let key =
+                    russh::keys::decode_secret_key(pem.expose_secret(), None).map_err(|error| {
+                        JobError::Config(format!("the secret private_key is not usable: {error}"))
+                    })?;
+                let hash = ssh
+                    .best_supported_rsa_hash()
+                    .await
+                    .map_err(|error| failed(format!("SSH negotiation failed: {error}")))?
+                    .flatten();
+                let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
+                (
+                    "private key",
+                    ssh.authenticate_publickey(&settings.username, key).await,
+                )
+            }
+        };
+        match authenticated {
+            Ok(result) if result.success() => {}
+            Ok(_) => {
+                return Err(failed(format!(
+                    "authentication failed ({method} refused for user {})",
+                    settings.username
+                )))
+            }
+            Err(error) => return Err(failed(format!("authentication failed: {error}"))),
+        }
+        let channel = ssh
+            .channel_open_session()
+            .await
+            .map_err(|error| failed(format!("cannot open a session: {error}")))?;
+        channel
+            .request_subsystem(true, "sftp")
+            .await
+            .map_err(|error| failed(format!("the server refused the sftp subsystem: {error}")))?;
+        let sftp = SftpSession::new(channel.into_stream())
+            .await
+            .map_err(|error| failed(format!("SFTP start failed: {error}")))?;
+        Ok(Self { sftp, _ssh: ssh })
+    }
+}
+
+/// A regular file below the scanned root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// Path below the root, `/`-separated, no leading slash.
+    pub relative: String,
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+}
+
+/// Lists regular files under `root` (depth-first, sorted), descending when `recursive`.
+/// Symbolic links are not followed, so a link cannot pull in files outside the root.
+pub async fn list_files(
+    sftp: &SftpSession,
+    root: &str,
+    recursive: bool,
+) -> Result<Vec<RemoteFile>, JobError> {
+    let root = root.trim_end_matches('/');
+    let mut pending = vec![String::new()];
+    let mut files = Vec::new();
+    while let Some(relative_dir) = pending.pop() {
+        let dir = if relative_dir.is_empty() {
+            if root.is_empty() {
+                "/".to_owned()
+            } else {
+                root.to_owned()
+            }
+        } else {
+            format!("{root}/{relative_dir}")
+        };
+        let entries = sftp
+            .read_dir(dir.as_str())
+            .await
+            .map_err(|error| JobError::Failed(format!("cannot list {dir}: {error}")))?;
+        for entry in entries {
+            let name = entry.file_name();
+            if name == "." || name == ".." {
+                continue;
+            }
+            let relative = if relative_dir.is_empty() {
+                name
+            } else {
+                format!("{relative_dir}/{name}")
+            };
+            let metadata = entry.metadata();
+            let file_type = entry.file_type();
+            if file_type.is_dir() {
+                if recursive {
+                    pending.push(relative);
+                }
+            } else if file_type.is_file() {
+                files.push(RemoteFile {
+                    relative,
+                    size: metadata.size.unwrap_or(0),
+                    mtime: i64::from(metadata.mtime.unwrap_or(0)),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(files)
+}

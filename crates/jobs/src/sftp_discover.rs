@@ -1,0 +1,240 @@
+//! `sftp_discover`: lists the files under the config's SFTP root that are new or changed since
+//! they were last copied (by this config's earlier runs), skipping files too young to be
+//! complete, and records them in the run's state as `files` for `copy_to_storage`.
+
+use crate::sftp::{list_files, RemoteFile, SftpConnection, SftpSettings};
+use crate::{EtlJob, JobContext, JobError};
+use async_trait::async_trait;
+use regex::Regex;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// How many earlier runs' `copied` records are read to decide what is new.
+const HISTORY_RUNS: u32 = 1000;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SftpDiscover;
+
+/// What the scan saw, for the state and the log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    pub listed: usize,
+    pub not_matching: usize,
+    pub too_young: usize,
+    pub unchanged: usize,
+    /// Left for a later run by `max_files`.
+    pub deferred: usize,
+    pub selected: Vec<RemoteFile>,
+}
+
+/// Size and mtime of a file as an earlier run copied it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    pub size: u64,
+    pub mtime: Option<i64>,
+}
+
+/// The newest record of each path among earlier runs' `copied` maps (given newest first).
+pub fn copied_before(history: &[Value]) -> HashMap<String, Copied> {
+    let mut known = HashMap::new();
+    for copied in history.iter().filter_map(Value::as_object) {
+        for (path, record) in copied {
+            if known.contains_key(path) {
+                continue;
+            }
+            if let Some(size) = record["size"].as_u64() {
+                let mtime = record["mtime"].as_i64();
+                known.insert(path.clone(), Copied { size, mtime });
+            }
+        }
+    }
+    known
+}
+
+/// Picks the files to copy: matching `pattern`, at least `min_age_s` old at `now`, and not
+/// copied before with the same size and mtime; oldest first, at most `max_files`.
+pub fn select(
+    files: Vec<RemoteFile>,
+    pattern: &Regex,
+    min_age_s: i64,
+    now: i64,
+    known: &HashMap<String, Copied>,
+    max_files: Option<usize>,
+) -> Scan {
+    let mut scan = Scan {
+        listed: files.len(),
+        ..Scan::default()
+    };
+    for file in files {
+        if !pattern.is_match(&file.relative) {
+            scan.not_matching += 1;
+        } else if now - file.mtime < min_age_s {
+            scan.too_young += 1;
+        } else if known.get(&file.relative).is_some_and(|before| {
+            before.size == file.size && before.mtime.is_none_or(|mtime| mtime == file.mtime)
+        }) {
+            scan.unchanged += 1;
+        } else {
+            scan.selected.push(file);
+        }
+    }
+    if let Some(max) = max_files {
+        scan.selected
+            .sort_by(|a, b| (a.mtime, &a.relative).cmp(&(b.mtime, &b.relative)));
+        scan.deferred = scan.selected.len().saturating_sub(max);
+        scan.selected.truncate(max);
+        scan.selected.sort_by(|a, b| a.relative.cmp(&b.relative));
+    }
+    scan
+}
+
+#[async_trait]
+impl EtlJob for SftpDiscover {
+    fn name(&self) -> &'static str {
+        "sftp_discover"
+    }
+
+    async fn process(&self, context: &mut JobContext) -> Result<(), JobError> {
+        let settings = SftpSettings::from_context(context)?;
+        let root = context
+            .config_str("root")
+            .ok_or_else(|| JobError::Config("root is not set".into()))?
+            .to_owned();
+        let recursive = context.config["recursive"].as_bool().unwrap_or(true);
+        let pattern_text = context.config_str("file_regex").unwrap_or(".*");
+        let pattern = Regex::new(pattern_text)
+            .map_err(|error| JobError::Config(format!("file_regex: {error}")))?;
+        let min_age_s = context.config["min_age_s"].as_i64().unwrap_or(300);
+        let max_files = context.runtime_params().await?["max_files"]
+            .as_u64()
+            .and_then(|max| usize::try_from(max).ok());
+
+        context
+            .log(&format!(
+                "listing {root} on {} ({})",
+                settings.address(),
+                if recursive {
+                    "with subdirectories"
+                } else {
+                    "top level only"
+                }
+            ))
+            .await?;
+        let connection = SftpConnection::connect(&settings).await?;
+        let files = list_files(&connection.sftp, &root, recursive).await?;
+        let history = context.previous_values("copied", HISTORY_RUNS).await?;
+        let known = copied_before(&history);
+        let now = chrono::Utc::now().timestamp();
+        let scan = select(files, &pattern, min_age_s, now, &known, max_files);
+
+        let bytes: u64 = scan.selected.iter().map(|file| file.size).sum();
+        context
+            .log(&format!(
+                "{} new or changed file(s), {bytes} bytes, of {} listed; {} too young \
+                 (< {min_age_s} s), {} already copied, {} not matching {pattern_text:?}{}",
+                scan.selected.len(),
+                scan.listed,
+                scan.too_young,
+                scan.unchanged,
+                scan.not_matching,
+                if scan.deferred > 0 {
+                    format!(", {} left for later runs (max_files)", scan.deferred)
+                } else {
+                    String::new()
+                }
+            ))
+            .await?;
+
+        let files: Map<String, Value> = scan
+            .selected
+            .iter()
+            .map(|file| {
+                (
+                    file.relative.clone(),
+                    json!({"size": file.size, "mtime": file.mtime}),
+                )
+            })
+            .collect();
+        let mut state = Map::new();
+        state.insert("files".into(), Value::Object(files));
+        state.insert(
+            "scan".into(),
+            json!({
+                "root": root,
+                "listed": scan.listed,
+                "selected": scan.selected.len(),
+                "bytes": bytes,
+                "too_young": scan.too_young,
+                "unchanged": scan.unchanged,
+                "not_matching": scan.not_matching,
+                "deferred": scan.deferred,
+            }),
+        );
+        state.insert("last_scan_at".into(), json!(chrono::Utc::now()));
+        context.update_state(state).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(relative: &str, size: u64, mtime: i64) -> RemoteFile {
+        RemoteFile {
+            relative: relative.into(),
+            size,
+            mtime,
+        }
+    }
+
+    #[test]
+    fn selects_new_and_changed_files_that_match_and_are_old_enough() {
+        let history = vec![
+            json!({"a.fastq.gz": {"key": "a", "size": 10, "sha256": "x", "mtime": 100}}),
+            json!({"a.fastq.gz": {"key": "a", "size": 5, "sha256": "x", "mtime": 50},
+                   "b.fastq.gz": {"key": "b", "size": 7, "sha256": "x", "mtime": 100}}),
+        ];
+        let known = copied_before(&history);
+        assert_eq!(known["a.fastq.gz"].size, 10, "the newest record wins");
+        let files = vec![
+            file("a.fastq.gz", 10, 100), // copied before, unchanged
+            file("b.fastq.gz", 7, 200),  // same size, newer mtime: changed
+            file("c.fastq.gz", 3, 100),  // new
+            file("d.fastq.gz", 3, 990),  // too young
+            file("notes.txt", 1, 100),   // not matching
+        ];
+        let pattern = Regex::new(r"\.fastq\.gz$").unwrap();
+        let scan = select(files, &pattern, 60, 1000, &known, None);
+        let names: Vec<&str> = scan.selected.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(names, ["b.fastq.gz", "c.fastq.gz"]);
+        assert_eq!(
+            (
+                scan.listed,
+                scan.unchanged,
+                scan.too_young,
+                scan.not_matching
+            ),
+            (5, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn max_files_takes_the_oldest_and_defers_the_rest() {
+        let files = vec![
+            file("new", 1, 300),
+            file("old", 1, 100),
+            file("mid", 1, 200),
+        ];
+        let scan = select(
+            files,
+            &Regex::new(".*").unwrap(),
+            0,
+            1000,
+            &HashMap::new(),
+            Some(2),
+        );
+        let names: Vec<&str> = scan.selected.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(names, ["mid", "old"]);
+        assert_eq!(scan.deferred, 1);
+    }
+}

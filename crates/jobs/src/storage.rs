@@ -1,0 +1,111 @@
+//! The object-storage side of sftp-to-storage, through the `object_store` crate: a local
+//! directory (`file:///…`), an S3-compatible endpoint (`http(s)://…`) or AWS S3 (no URL).
+
+use crate::{JobContext, JobError};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where copies go: a store and the key prefix inside it.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub store: Arc<dyn ObjectStore>,
+    /// Prepended to each file's path below the SFTP root.
+    pub prefix: String,
+    /// `s3://bucket/prefix` or `file:///dir/bucket/prefix`, for messages and the summary.
+    pub display: String,
+}
+
+impl Destination {
+    pub fn from_context(context: &JobContext) -> Result<Self, JobError> {
+        let bucket = context
+            .config_str("bucket")
+            .ok_or_else(|| JobError::Config("bucket is not set".into()))?;
+        let prefix = context
+            .config_str("prefix")
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_owned();
+        let url = context.config_str("storage_url").unwrap_or("");
+        let (store, display): (Arc<dyn ObjectStore>, String) =
+            if let Some(dir) = url.strip_prefix("file://") {
+                let root = std::path::Path::new(dir).join(bucket);
+                std::fs::create_dir_all(&root).map_err(|error| {
+                    JobError::Failed(format!("cannot create {}: {error}", root.display()))
+                })?;
+                let store = LocalFileSystem::new_with_prefix(&root)
+                    .map_err(|error| JobError::Config(format!("storage_url {url}: {error}")))?;
+                (Arc::new(store), format!("file://{}", root.display()))
+            } else {
+                (
+                    Arc::new(s3(context, url, bucket)?),
+                    format!("s3://{bucket}"),
+                )
+            };
+        let display = if prefix.is_empty() {
+            display
+        } else {
+            format!("{display}/{prefix}")
+        };
+        Ok(Self {
+            store,
+            prefix,
+            display,
+        })
+    }
+
+    /// The object key of a file at `relative` below the SFTP root.
+    pub fn key(&self, relative: &str) -> Result<ObjectPath, JobError> {
+        let key = if self.prefix.is_empty() {
+            relative.to_owned()
+        } else {
+            format!("{}/{relative}", self.prefix)
+        };
+        ObjectPath::parse(&key).map_err(|error| {
+            JobError::Failed(format!("{relative} cannot be an object key: {error}"))
+        })
+    }
+}
+
+fn s3(context: &JobContext, url: &str, bucket: &str) -> Result<impl ObjectStore, JobError> {
+    let region = context.config_str("region").unwrap_or("us-east-1");
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_retry(RetryConfig {
+            max_retries: 5,
+            retry_timeout: Duration::from_secs(120),
+            ..RetryConfig::default()
+        })
+        .with_client_options(ClientOptions::new().with_timeout(Duration::from_secs(300)));
+    if !url.is_empty() {
+        // S3-compatible servers (MinIO, Ceph, moto) address buckets by path, not host name.
+        builder = builder
+            .with_endpoint(url)
+            .with_allow_http(url.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    match (
+        context.config_str("storage_access_key_id"),
+        context.secret("storage_secret_key"),
+    ) {
+        (Some(id), Some(secret)) => {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret.expose_secret());
+        }
+        (None, None) => {} // AWS_* variables or instance metadata, as AWS tools do
+        _ => {
+            return Err(JobError::Config(
+                "storage_access_key_id and the secret storage_secret_key go together".into(),
+            ))
+        }
+    }
+    builder
+        .build()
+        .map_err(|error| JobError::Config(format!("object storage: {error}")))
+}

@@ -1,0 +1,127 @@
+//! The run's side of the Polyphemus API, in memory, for testing jobs without a server.
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use polyphemus_jobs::{JobContext, JobError, RunApi, RunTarget};
+use polyphemus_model::Config;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct MemoryApi {
+    pub config: Value,
+    pub secrets: BTreeMap<String, String>,
+    pub runtime: Value,
+    pub state: Mutex<Map<String, Value>>,
+    pub output: Mutex<String>,
+    /// Earlier runs' states, newest first.
+    pub history: Mutex<Vec<Map<String, Value>>>,
+}
+
+impl MemoryApi {
+    /// Starts a new run: this run's state becomes the newest of the history.
+    pub fn next_run(&self) {
+        let finished = std::mem::take(&mut *self.state.lock().expect("lock"));
+        self.history.lock().expect("lock").insert(0, finished);
+        self.output.lock().expect("lock").clear();
+    }
+
+    pub fn state(&self) -> Map<String, Value> {
+        self.state.lock().expect("lock").clone()
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl RunApi for MemoryApi {
+    async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError> {
+        Ok(Config {
+            id: 1,
+            config_id: target.config_id,
+            version_number: target.version_number,
+            project_name: target.project.clone(),
+            workflow_type: "sftp-to-storage".into(),
+            workflow_name: "nightly".into(),
+            config: self.config.clone(),
+            secrets: BTreeMap::new(),
+            comment: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        })
+    }
+    async fn secrets(&self, _: &RunTarget) -> Result<BTreeMap<String, String>, JobError> {
+        Ok(self.secrets.clone())
+    }
+    async fn run_state(&self, _: &RunTarget) -> Result<Map<String, Value>, JobError> {
+        Ok(self.state())
+    }
+    async fn previous_state(
+        &self,
+        _: &RunTarget,
+        keys: &[String],
+    ) -> Result<Map<String, Value>, JobError> {
+        let history = self.history.lock().expect("lock");
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                let value = history.iter().find_map(|state| state.get(key))?;
+                Some((key.clone(), value.clone()))
+            })
+            .collect())
+    }
+    async fn previous_values(
+        &self,
+        _: &RunTarget,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<Value>, JobError> {
+        let history = self.history.lock().expect("lock");
+        Ok(history
+            .iter()
+            .filter_map(|state| state.get(key).cloned())
+            .take(limit as usize)
+            .collect())
+    }
+    async fn runtime_params(&self, _: &RunTarget) -> Result<Value, JobError> {
+        Ok(if self.runtime.is_null() {
+            json!({})
+        } else {
+            self.runtime.clone()
+        })
+    }
+    async fn update_state(&self, _: &RunTarget, state: Map<String, Value>) -> Result<(), JobError> {
+        self.state.lock().expect("lock").extend(state);
+        Ok(())
+    }
+    async fn append_output(&self, _: &RunTarget, text: &str) -> Result<(), JobError> {
+        self.output.lock().expect("lock").push_str(text);
+        Ok(())
+    }
+}
+
+/// A job's context for run `run-1` of config 3 version 2 in project `labors`.
+pub async fn context(api: Arc<MemoryApi>, job: &str) -> JobContext {
+    context_with_cancel(api, job).await.0
+}
+
+/// The same, with the sender that stands for SIGTERM.
+pub async fn context_with_cancel(
+    api: Arc<MemoryApi>,
+    job: &str,
+) -> (JobContext, tokio::sync::watch::Sender<bool>) {
+    let target = RunTarget {
+        project: "labors".into(),
+        config_id: 3,
+        version_number: 2,
+        run_id: "run-1".into(),
+    };
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let context = JobContext::load(api, target, job, cancelled)
+        .await
+        .expect("context");
+    (context, cancel)
+}
