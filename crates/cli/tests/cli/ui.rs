@@ -176,14 +176,14 @@ async fn click(client: &Client, css: &str) {
 /// Signs in by typing the token and pressing Enter, as a keyboard user would.
 async fn sign_in(client: &Client, base: &str, token: &str) {
     client.goto(&format!("{base}/")).await.expect("open");
-    wait_for_text(client, "h1", "Sign in", 10).await;
+    wait_for_text(client, "h1", "Sign in", 30).await;
     let field = client
         .find(Locator::Css("#token"))
         .await
         .expect("token field");
     field.send_keys(token).await.expect("type token");
     field.send_keys("\u{E007}").await.expect("Enter");
-    wait_for_text(client, "h1", "Projects", 10).await;
+    wait_for_text(client, "h1", "Projects", 30).await;
 }
 
 /// Every visible form control has a label (for=id, wrapping, or aria-label).
@@ -276,7 +276,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
             Some("main")
         );
         click(c, "a[href='/projects/default/configs/new']").await;
-        wait_for_text(c, "h1", "New sftp-to-storage config", 10).await;
+        wait_for_text(c, "h1", "New sftp-to-storage config", 30).await;
         assert_eq!(unlabelled_controls(c).await, Vec::<String>::new());
         // Defaults from the schema fill the form; descriptions are the help text.
         let port = c.find(Locator::Css("#f-config-port")).await.expect("port");
@@ -306,7 +306,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         click(c, "form.config button[type=submit]").await;
 
         // The schema's error is shown at the field it names, and in the summary.
-        let error = wait_for_text(c, "#f-config-root-error", "does not match", 10).await;
+        let error = wait_for_text(c, "#f-config-root-error", "does not match", 30).await;
         assert!(error.contains("^/"), "{error}");
         let invalid = c
             .find(Locator::Css("#f-config-root"))
@@ -331,7 +331,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         fill(c, "#f-config-root", &sftp_root).await;
         fill(c, "#f-secrets-password", &sshd.password).await;
         click(c, "form.config button[type=submit]").await;
-        wait_for_text(c, ".notice", "Config created", 10).await;
+        wait_for_text(c, ".notice", "Config created", 30).await;
         let page = c.source().await.expect("source");
         assert!(!page.contains(&sshd.password), "a secret reached the page");
         assert!(text_of(c, "td[data-secret=password]").await.contains("set"));
@@ -344,7 +344,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         // Set the other secret from the config page; still only "set" is shown.
         fill(c, "#f-secrets-storage_secret_key", "s3cr3t-key-value").await;
         click(c, "form.secrets button[type=submit]").await;
-        wait_for_text(c, ".notice", "Secrets updated", 10).await;
+        wait_for_text(c, ".notice", "Secrets updated", 30).await;
         assert!(text_of(c, "td[data-secret=storage_secret_key]")
             .await
             .contains("set"));
@@ -356,14 +356,14 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
 
         // A change of settings makes version 2, shown against version 1 side by side.
         click(c, &format!("a[href='{config_url}/edit']")).await;
-        wait_for_text(c, "h1", "Edit nightly ingest", 10).await;
+        wait_for_text(c, "h1", "Edit nightly ingest", 30).await;
         fill(c, "#f-config-bucket", "raw-data-v2").await;
         fill(c, "#f-comment", "move to the v2 bucket").await;
         click(c, "form.config button[type=submit]").await;
-        wait_for_text(c, ".notice", "Saved", 10).await;
+        wait_for_text(c, ".notice", "Saved", 30).await;
         assert!(text_of(c, "dl.summary").await.contains('2'));
         click(c, &format!("a[href='{config_url}/versions']")).await;
-        wait_for_text(c, "table.diff caption", "v1 and v2", 10).await;
+        wait_for_text(c, "table.diff caption", "v1 and v2", 30).await;
         assert!(text_of(c, "table.diff td.del")
             .await
             .contains("\"raw-data\""));
@@ -382,7 +382,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         click(c, "#schedule-interval").await;
         fill(c, "#f-run_interval_s", "3600").await;
         click(c, "form.runtime button[type=submit]").await;
-        wait_for_text(c, ".notice", "Runtime settings saved", 10).await;
+        wait_for_text(c, ".notice", "Runtime settings saved", 30).await;
         let next = c
             .find_all(Locator::Css("ol.next-runs li"))
             .await
@@ -393,7 +393,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         // Launch on the local engine; the run page follows it (refreshing itself, no reload
         // here) until it has Succeeded, and the file is in the storage directory.
         click(c, "form[action$='/launch'] button").await;
-        wait_for_text(c, "h1", "Run ", 10).await;
+        wait_for_text(c, "h1", "Run ", 30).await;
         let deadline = Instant::now() + Duration::from_secs(120);
         let phase = loop {
             let phase = text_of(c, "#run-phase").await;
@@ -415,7 +415,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         for step in ["discover", "copy", "notify"] {
             assert!(steps.contains(step), "{step} missing: {steps}");
         }
-        wait_for_text(c, "#output", "sftp_discover", 10).await;
+        wait_for_text(c, "#output", "sftp_discover", 30).await;
         assert!(
             text_of(c, "main").await.contains("sample-1.fastq.gz"),
             "the state names the file"
@@ -441,20 +441,20 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         c.goto(&format!("{base}{config_url}/runs"))
             .await
             .expect("runs");
-        wait_for_text(c, "table.runs", "v2", 10).await;
+        wait_for_text(c, "table.runs", "v2", 30).await;
         screenshot(c, "09-runs").await;
 
         c.goto(&format!("{base}/projects/default"))
             .await
             .expect("dashboard");
-        let row = wait_for_text(c, "table.status tbody tr", "nightly ingest", 10).await;
+        let row = wait_for_text(c, "table.status tbody tr", "nightly ingest", 30).await;
         assert!(row.contains("sftp-to-storage"), "{row}");
         screenshot(c, "10-dashboard").await;
 
         c.goto(&format!("{base}/projects/default/events"))
             .await
             .expect("events");
-        let events = wait_for_text(c, "table.events", "config.created", 10).await;
+        let events = wait_for_text(c, "table.events", "config.created", 30).await;
         for action in [
             "secrets.updated",
             "config.updated",
@@ -525,7 +525,7 @@ fn a_viewer_finds_no_edit_controls_and_a_forged_post_is_refused() {
         sign_in(c, base, &viewer).await;
         let config_url = format!("{base}/projects/default/configs/{config_id}");
         c.goto(&config_url).await.expect("config");
-        wait_for_text(c, "h1", "nightly", 10).await;
+        wait_for_text(c, "h1", "nightly", 30).await;
         // Sign-out is the only form a viewer is offered; no Edit, Launch or New config.
         let forms: Vec<String> = serde_json::from_value(
             c.execute(

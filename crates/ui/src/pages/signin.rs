@@ -86,8 +86,8 @@ pub async fn sign_in(
     }
 }
 
-pub async fn sign_out(headers: HeaderMap, form: PostForm) -> Response {
-    drop(form);
+/// Needs a valid session and CSRF token (PostForm), so another site cannot sign you out.
+pub async fn sign_out(headers: HeaderMap, _form: PostForm) -> Response {
     (
         [(header::SET_COOKIE, cleared_cookie(over_tls(&headers)))],
         Redirect::to("/signin"),
