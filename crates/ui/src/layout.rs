@@ -26,6 +26,10 @@ impl Page<'_> {
                     title { (self.title) " · Polyphemus" }
                     link rel="stylesheet" href="/assets/ui.css";
                     script src="/assets/ui.js" defer {}
+                    @if self.live {
+                        // Without JavaScript a live page reloads itself instead.
+                        noscript { meta http-equiv="refresh" content="10"; }
+                    }
                 }
                 body {
                     a.skip href="#main" { "Skip to content" }

@@ -135,6 +135,10 @@ fn create_fields<'a>(csrf: &'a str, root: &'a str) -> Vec<(&'a str, &'a str)> {
         ("/workflow_name", "nightly"),
         ("/config/host", "sftp.example.org"),
         ("/config/username", "ingest"),
+        (
+            "/config/host_key_fingerprint",
+            "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+        ),
         ("/config/root", root),
         ("/config/bucket", "raw-data"),
         ("/config/port", "22"),
@@ -485,5 +489,52 @@ fn an_error_pointer_marks_its_field_invalid_and_describes_it() {
     assert!(
         summary.contains("<a href=\"#f-config-nested-depth\">Depth</a>"),
         "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_refreshes_itself_only_while_a_run_is_active() {
+    let app = app().await;
+    let editor = app.token(Role::Editor).await;
+    let (status, _) = app
+        .post(
+            CREATE,
+            &editor,
+            &create_fields(&app.csrf(&editor), "/incoming"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = app.get("/projects/labors", &editor).await;
+    assert!(!page.contains("data-live"), "nothing runs yet");
+    assert!(page.contains("data-state=\"pending\""));
+
+    let principal = app
+        .services
+        .tokens
+        .verify(&editor)
+        .await
+        .expect("principal");
+    let project = polyphemus_model::ProjectName::parse("labors").expect("name");
+    let register = polyphemus_model::RegisterRun {
+        run_id: "run-1".into(),
+        name: "nightly-abc".into(),
+        config_id: 1,
+        version_number: 1,
+    };
+    app.services
+        .register_run(&principal, &project, register)
+        .await
+        .expect("register");
+    let (_, page) = app.get("/projects/labors", &editor).await;
+    assert!(page.contains("data-live=\"1\""), "{page}");
+    assert!(page.contains("data-state=\"running\""));
+    assert!(
+        page.contains("<meta http-equiv=\"refresh\" content=\"10\">"),
+        "no-JS fallback"
+    );
+    let (_, page) = app.get("/projects/labors/runs/run-1", &editor).await;
+    assert!(
+        page.contains("data-live=\"1\""),
+        "a run without a final phase is live"
     );
 }
