@@ -295,6 +295,23 @@ fn scalar_from_text(schema: &Value, text: &str) -> Value {
     }
 }
 
+/// Leaves out of `new` what `old` did not hold and `new` sets to the schema's default, so
+/// saving an unchanged form (a checkbox always sends its state) makes no new version.
+pub fn drop_added_defaults(schema: &Value, old: &Value, new: &mut Value) {
+    let (Kind::Object(properties), Some(object)) = (kind(schema), new.as_object_mut()) else {
+        return;
+    };
+    for (key, child) in properties {
+        match (old.get(key), object.get_mut(key)) {
+            (None, Some(value)) if child.get("default") == Some(value) => {
+                object.remove(key);
+            }
+            (Some(old_child), Some(value)) => drop_added_defaults(child, old_child, value),
+            _ => {}
+        }
+    }
+}
+
 /// Each field's label by pointer, for the error summary's links.
 pub fn labels(schema: &Value, pointer: &str, title: &str, out: &mut BTreeMap<String, String>) {
     if let Kind::Object(properties) = kind(schema) {
@@ -422,7 +439,7 @@ fn field(
                 input type="hidden" name=(pointer) value="false";
                 div.check {
                     input type="checkbox" #(id) name=(pointer) value="true"
-                        checked[value == "true"] aria-describedby=[described.clone()]
+                        checked[value == "true" || (value.is_empty() && schema.get("default") == Some(&Value::Bool(true)))] aria-describedby=[described.clone()]
                         aria-invalid=[invalid];
                     label for=(id) { (label) }
                 }

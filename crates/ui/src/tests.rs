@@ -538,3 +538,27 @@ async fn the_dashboard_refreshes_itself_only_while_a_run_is_active() {
         "a run without a final phase is live"
     );
 }
+
+#[test]
+fn an_unchanged_edit_form_adds_no_defaults_to_the_stored_config() {
+    let schema = every_kind();
+    let stored = json!({"name": "ann", "mode": "fast"});
+    let mut raw = Raw::new();
+    form::raw_from_value(&schema, "/config", Some(&stored), false, &mut raw);
+    // The checkbox of an absent boolean shows its default (checked) and posts it.
+    let html = form::fields(&schema, "/config", &raw, &Errors::default()).into_string();
+    assert!(
+        html.contains("name=\"/config/on\" value=\"true\" checked"),
+        "{html}"
+    );
+    raw.insert("/config/on".into(), "true".into());
+    let mut errors = Vec::new();
+    let mut posted = form::value_from_raw(&schema, "/config", &raw, &mut errors).expect("value");
+    form::drop_added_defaults(&schema, &stored, &mut posted);
+    assert_eq!(posted, stored);
+    // A value the user changed away from the default is kept.
+    raw.insert("/config/on".into(), "false".into());
+    let mut posted = form::value_from_raw(&schema, "/config", &raw, &mut errors).expect("value");
+    form::drop_added_defaults(&schema, &stored, &mut posted);
+    assert_eq!(posted["on"], json!(false));
+}

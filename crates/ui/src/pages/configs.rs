@@ -562,8 +562,9 @@ pub async fn update_config(
     let manifest = super::manifest(&state, &latest.workflow_type)?;
     let raw = raw_fields(&form);
     let mut errors = Vec::new();
-    let config = form::value_from_raw(&manifest.config_schema, "/config", &raw, &mut errors)
+    let mut config = form::value_from_raw(&manifest.config_schema, "/config", &raw, &mut errors)
         .unwrap_or_else(|| json!({}));
+    form::drop_added_defaults(&manifest.config_schema, &latest.config, &mut config);
     if !errors.is_empty() {
         let page = render_edit(
             session,
