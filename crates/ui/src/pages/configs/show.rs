@@ -1,0 +1,209 @@
+//! A config's page: its values, whether each secret is set, and the secrets form.
+
+use super::{form_errors, secret_input, secret_pointer};
+use crate::error::UiError;
+use crate::form::{self, Errors};
+use crate::layout::{csrf_field, notice, time, Page};
+use crate::pages::{config_href, project_crumbs, project_name};
+use crate::session::{PostForm, Session};
+use crate::UiState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use polyphemus_model::{Config, ProjectName, Role, SecretsPatch, WorkflowManifest};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+pub async fn show_config(
+    State(state): State<UiState>,
+    session: Session,
+    Path((project, config_id)): Path<(String, i64)>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, UiError> {
+    let project = project_name(&project)?;
+    config_page(
+        &state,
+        &session,
+        &project,
+        config_id,
+        query.notice.as_deref(),
+        Errors::default(),
+    )
+    .await
+    .map(|page| page.into_response())
+}
+
+async fn config_page(
+    state: &UiState,
+    session: &Session,
+    project: &ProjectName,
+    config_id: i64,
+    notice_key: Option<&str>,
+    secret_errors: Errors,
+) -> Result<Markup, UiError> {
+    let config = state
+        .services
+        .latest_config(&session.principal, project, config_id)
+        .await?;
+    let manifest = state
+        .services
+        .registry
+        .get(&config.workflow_type)
+        .map(|m| &m.manifest);
+    let editor = session.can(project, Role::Editor);
+    let base = config_href(project, config_id);
+    Ok(Page {
+        title: config.workflow_name.clone(),
+        session: Some(session),
+        crumbs: project_crumbs(project),
+        live: false,
+    }
+    .render(html! {
+        div.title-row {
+            h1 { (config.workflow_name) }
+            div.actions {
+                @if editor {
+                    a.button href={ (base) "/edit" } { "Edit" }
+                }
+                a.button href={ (base) "/versions" } { "History" }
+                a.button href={ (base) "/runtime" } { "Schedule" }
+                a.button href={ (base) "/runs" } { "Runs" }
+                @if editor {
+                    form method="post" action={ (base) "/launch" } {
+                        (csrf_field(session))
+                        button.primary type="submit" { "Launch" }
+                    }
+                }
+            }
+        }
+        (notice(notice_key))
+        (summary(&config))
+        h2 { "Settings" }
+        @match manifest {
+            Some(manifest) => (form::values_table(&manifest.config_schema, &config.config)),
+            None => (crate::layout::json_block(&config.config, "Config")),
+        }
+        @if let Some(manifest) = manifest {
+            (secrets_section(session, &base, manifest, &config, editor, &secret_errors))
+        }
+    }))
+}
+
+fn summary(config: &Config) -> Markup {
+    html! {
+        dl.summary {
+            dt { "Workflow type" } dd { (config.workflow_type) }
+            dt { "Version" } dd { (config.version_number) }
+            dt { "Comment" } dd { (config.comment.as_deref().unwrap_or("—")) }
+            dt { "Created" } dd { (time(Some(config.created_at))) }
+            dt { "Updated" } dd { (time(Some(config.updated_at))) }
+        }
+    }
+}
+
+fn secrets_section(
+    session: &Session,
+    base: &str,
+    manifest: &WorkflowManifest,
+    config: &Config,
+    editor: bool,
+    errors: &Errors,
+) -> Markup {
+    let mut labels = BTreeMap::new();
+    for name in &manifest.secrets {
+        labels.insert(secret_pointer(name), format!("Secret {name}"));
+    }
+    html! {
+        section aria-labelledby="secrets-heading" {
+            h2 #secrets-heading { "Secrets" }
+            @if manifest.secrets.is_empty() {
+                p.muted { "This workflow type takes no secrets." }
+            }
+            table.values {
+                caption.visually-hidden { "Whether each secret is set" }
+                tbody {
+                    @for name in &manifest.secrets {
+                        tr {
+                            th scope="row" { (name) }
+                            td data-secret=(name) {
+                                @if config.secrets.contains_key(name) {
+                                    span.badge.ok { "set" } " " span.masked aria-label="value hidden" { "••••••" }
+                                } @else {
+                                    span.badge.idle { "not set" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if editor && !manifest.secrets.is_empty() {
+                (errors.summary(&labels))
+                form.secrets method="post" action={ (base) "/secrets" } novalidate {
+                    (csrf_field(session))
+                    p.help { "Type a new value to set or replace a secret. Values are write-only: \
+                              they are encrypted and never shown again." }
+                    @for name in &manifest.secrets {
+                        (secret_input(name, errors))
+                        @if config.secrets.contains_key(name) {
+                            div.check {
+                                input type="checkbox" name="remove" value=(name) id={ "remove-" (name) };
+                                label for={ "remove-" (name) } { "Remove " (name) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Update secrets" }
+                }
+            }
+        }
+    }
+}
+
+pub async fn update_secrets(
+    State(state): State<UiState>,
+    Path((project, config_id)): Path<(String, i64)>,
+    form: PostForm,
+) -> Result<Response, UiError> {
+    let project = project_name(&project)?;
+    let mut patch = SecretsPatch::new();
+    for (name, value) in &form.fields {
+        if let Some(secret) = name.strip_prefix("/secrets/") {
+            if !value.is_empty() {
+                patch.insert(secret.to_owned(), Some(value.clone()));
+            }
+        } else if name == "remove" {
+            patch.entry(value.clone()).or_insert(None);
+        }
+    }
+    let session = &form.session;
+    let result = if patch.is_empty() {
+        Err(Errors::general(
+            "Type a new value or tick Remove for at least one secret.",
+        ))
+    } else {
+        match state
+            .services
+            .put_secrets(&session.principal, &project, config_id, patch)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(form_errors(error)?),
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "{}?notice=secrets",
+            config_href(&project, config_id)
+        ))
+        .into_response()),
+        Err(errors) => {
+            let page = config_page(&state, session, &project, config_id, None, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
