@@ -28,6 +28,15 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// Every project that has configs, by name.
+    pub async fn list_projects(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_reader!(self, pool =>
+            sqlx::query_as("SELECT name FROM projects ORDER BY name")
+                .fetch_all(pool)
+                .await)?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
     /// Creates config version 1 (and the project on first use) with its event, atomically.
     pub async fn create_config(
         &self,

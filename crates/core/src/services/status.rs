@@ -1,8 +1,10 @@
 //! The project status page and the event log.
 
 use super::{PageRequest, Services};
+use crate::auth::ALL_PROJECTS;
 use crate::{CoreError, Principal};
 use polyphemus_model::{Event, LastRun, Page, PipelineState, PipelineStatus, ProjectName, Role};
+use std::collections::BTreeSet;
 
 impl Services {
     pub async fn project_status(
@@ -37,6 +39,22 @@ impl Services {
                 }
             })
             .collect())
+    }
+
+    /// The projects a user token reaches: those it names, and with `*` every stored one.
+    pub async fn list_projects(&self, principal: &Principal) -> Result<Vec<String>, CoreError> {
+        let Principal::User { roles, .. } = principal else {
+            return Ok(Vec::new());
+        };
+        let mut names: BTreeSet<String> = roles
+            .keys()
+            .filter(|name| name.as_str() != ALL_PROJECTS)
+            .cloned()
+            .collect();
+        if roles.contains_key(ALL_PROJECTS) {
+            names.extend(self.store.list_projects().await?);
+        }
+        Ok(names.into_iter().collect())
     }
 
     pub async fn list_events(

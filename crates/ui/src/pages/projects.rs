@@ -4,20 +4,24 @@ use crate::error::UiError;
 use crate::layout::Page;
 use crate::pages::project_name;
 use crate::session::Session;
-use axum::extract::Query;
+use crate::UiState;
+use axum::extract::{Query, State};
 use axum::response::Redirect;
 use maud::{html, Markup};
 use polyphemus_core::auth::ALL_PROJECTS;
 use polyphemus_core::Principal;
 use serde::Deserialize;
 
-pub async fn list_projects(session: Session) -> Markup {
-    let roles = match &session.principal {
-        Principal::User { roles, .. } => roles.clone(),
-        Principal::Task { .. } => Default::default(),
+pub async fn list_projects(
+    State(state): State<UiState>,
+    session: Session,
+) -> Result<Markup, UiError> {
+    let projects = state.services.list_projects(&session.principal).await?;
+    let every = match &session.principal {
+        Principal::User { roles, .. } => roles.get(ALL_PROJECTS).copied(),
+        Principal::Task { .. } => None,
     };
-    let every = roles.get(ALL_PROJECTS).copied();
-    Page {
+    Ok(Page {
         title: "Projects".to_owned(),
         session: Some(&session),
         crumbs: Vec::new(),
@@ -25,29 +29,37 @@ pub async fn list_projects(session: Session) -> Markup {
     }
     .render(html! {
         h1 { "Projects" }
-        @let named: Vec<_> = roles.iter().filter(|(p, _)| p.as_str() != ALL_PROJECTS).collect();
-        @if !named.is_empty() {
+        @if let Some(role) = every {
+            p { "Your token reaches every project as " strong { (role) } "." }
+        }
+        @if projects.is_empty() {
+            p.empty { "No projects yet." }
+        } @else {
             ul.cards {
-                @for (project, role) in &named {
+                @for project in &projects {
+                    @let role = project_name(project).ok().and_then(|p| {
+                        [polyphemus_model::Role::Admin, polyphemus_model::Role::Editor, polyphemus_model::Role::Viewer]
+                            .into_iter()
+                            .find(|r| session.can(&p, *r))
+                    });
                     li {
                         a href={ "/projects/" (project) } { (project) }
-                        " " span.muted { "(" (role) ")" }
+                        @if let Some(role) = role { " " span.muted { "(" (role) ")" } }
                     }
                 }
             }
         }
-        @if let Some(role) = every {
-            p { "Your token reaches every project as " strong { (role) } "." }
-        }
-        form.inline method="get" action="/projects" {
-            div.field {
-                label for="project" { "Open a project by name" }
-                input #project name="name" required spellcheck="false" autocomplete="off"
-                    value=[named.is_empty().then_some("default")];
+        @if every.is_some() {
+            // A new project exists once its first config is created.
+            form.inline method="get" action="/projects" {
+                div.field {
+                    label for="project" { "Open a project by name" }
+                    input #project name="name" required spellcheck="false" autocomplete="off";
+                }
+                button type="submit" { "Open" }
             }
-            button type="submit" { "Open" }
         }
-    })
+    }))
 }
 
 #[derive(Deserialize)]

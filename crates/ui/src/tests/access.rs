@@ -262,3 +262,52 @@ async fn the_dashboard_refreshes_itself_only_while_a_run_is_active() {
         "a run without a final phase is live"
     );
 }
+
+#[tokio::test]
+async fn the_project_list_shows_the_token_s_projects_and_with_star_every_stored_one() {
+    let app = app().await;
+    let editor = app.token(Role::Editor).await;
+    let (_, page) = app.get("/", &editor).await;
+    assert!(
+        page.contains("href=\"/projects/labors\""),
+        "a named project, even empty"
+    );
+    let (status, _) = app
+        .post(
+            CREATE,
+            &editor,
+            &create_fields(&app.csrf(&editor), "/incoming"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let admin = app
+        .services
+        .tokens
+        .issue_user(
+            "root",
+            BTreeMap::from([("*".to_owned(), Role::Admin)]),
+            chrono::Duration::hours(1),
+        )
+        .await
+        .expect("token")
+        .token;
+    let (_, page) = app.get("/", &admin).await;
+    assert!(page.contains("href=\"/projects/labors\""), "{page}");
+    assert!(page.contains("every project as <strong>admin</strong>"));
+    let other = app
+        .services
+        .tokens
+        .issue_user(
+            "olga",
+            BTreeMap::from([("other".to_owned(), Role::Viewer)]),
+            chrono::Duration::hours(1),
+        )
+        .await
+        .expect("token")
+        .token;
+    let (_, page) = app.get("/", &other).await;
+    assert!(
+        !page.contains("labors"),
+        "a project the token does not reach is not listed"
+    );
+}
