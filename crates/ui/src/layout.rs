@@ -115,7 +115,7 @@ pub fn badge(state: &str) -> Markup {
     let class = match state.to_ascii_lowercase().as_str() {
         "succeeded" => "ok",
         "failed" | "error" => "bad",
-        "running" | "pending" => "busy",
+        "running" => "busy",
         "disabled" | "skipped" | "omitted" => "off",
         _ => "idle",
     };

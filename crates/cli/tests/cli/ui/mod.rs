@@ -337,13 +337,15 @@ fn a_viewer_finds_no_edit_controls_and_a_forged_post_is_refused() {
         .expect("actions");
         assert_eq!(forms, vec!["/signout".to_owned()]);
         assert!(c.find(Locator::Css("a[href$='/edit']")).await.is_err());
-        for path in ["/runtime", ""] {
+        for path in ["/runtime", "/versions", ""] {
             c.goto(&format!("{config_url}{path}")).await.expect("page");
-            assert!(c
-                .find(Locator::Css("form[action$='/launch']"))
+            let posts = c
+                .find_all(Locator::Css("main form[method=post]"))
                 .await
-                .is_err());
+                .expect("forms");
+            assert!(posts.is_empty(), "a viewer is offered a form on {path:?}");
         }
+        screenshot(c, "13-viewer-config").await;
         c.goto(&format!("{base}/projects/default"))
             .await
             .expect("dashboard");
@@ -351,7 +353,7 @@ fn a_viewer_finds_no_edit_controls_and_a_forged_post_is_refused() {
             .find(Locator::Css("a[href$='/configs/new']"))
             .await
             .is_err());
-        screenshot(c, "13-viewer-config").await;
+        screenshot(c, "14-viewer-dashboard").await;
 
         // A POST forged from the viewer's own page, with a valid CSRF token: the server refuses.
         let statuses: Value = c
