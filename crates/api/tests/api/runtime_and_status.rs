@@ -10,6 +10,7 @@ both_stores!(
     status_page_follows_the_last_run,
     events_record_who_did_what_and_page,
     launch_submits_to_the_orchestrator_and_registers_the_run,
+    project_list_has_every_stored_project_for_star_tokens_only,
 );
 
 async fn runtime_schedule_sets_next_run_and_validates(app: TestApp) {
@@ -201,4 +202,21 @@ async fn launch_submits_to_the_orchestrator_and_registers_the_run(app: TestApp) 
         .post(&path, &app.admin, json!({"version_number": 5}))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// What the web UI's project list shows.
+async fn project_list_has_every_stored_project_for_star_tokens_only(app: TestApp) {
+    app.create_config("labors", json!({})).await;
+    app.create_config("archive", json!({})).await;
+    let admin = app.services.tokens.verify(&app.admin).await.expect("admin");
+    let listed = app.services.list_projects(&admin).await.expect("list");
+    assert_eq!(listed, ["archive", "labors"]);
+    let viewer = app.token("fresh", polyphemus_model::Role::Viewer).await;
+    let viewer = app.services.tokens.verify(&viewer).await.expect("viewer");
+    let listed = app.services.list_projects(&viewer).await.expect("list");
+    assert_eq!(
+        listed,
+        ["fresh"],
+        "only the token's own, even before it has configs"
+    );
 }
