@@ -144,3 +144,103 @@ fn an_unchanged_edit_form_adds_no_defaults_to_the_stored_config() {
     form::drop_added_defaults(&schema, &stored, &mut posted);
     assert_eq!(posted["on"], json!(false));
 }
+
+#[tokio::test]
+async fn a_secret_can_be_removed_and_shows_not_set() {
+    let app = app().await;
+    let editor = app.token(Role::Editor).await;
+    let csrf = app.csrf(&editor);
+    let (status, _) = app
+        .post(CREATE, &editor, &create_fields(&csrf, "/incoming"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let secrets = "/projects/labors/configs/1/secrets";
+    let (status, page) = app.post(secrets, &editor, &[("_csrf", &csrf)]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing to change"
+    );
+    assert!(page.contains("Type a new value or tick Remove"));
+    let (status, _) = app
+        .post(
+            secrets,
+            &editor,
+            &[("_csrf", &csrf), ("remove", "password")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = app
+        .services
+        .store
+        .latest_config("labors", 1)
+        .await
+        .expect("stored");
+    assert!(stored.sealed_secrets.is_empty(), "the password is gone");
+    let (_, page) = app.get("/projects/labors/configs/1", &editor).await;
+    assert!(page.contains("not set"));
+}
+
+#[tokio::test]
+async fn runtime_errors_are_shown_at_their_field_and_nothing_is_saved() {
+    let app = app().await;
+    let editor = app.token(Role::Editor).await;
+    let csrf = app.csrf(&editor);
+    let (status, _) = app
+        .post(CREATE, &editor, &create_fields(&csrf, "/incoming"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let runtime = "/projects/labors/configs/1/runtime";
+    let (status, page) = app
+        .post(
+            runtime,
+            &editor,
+            &[
+                ("_csrf", &csrf),
+                ("schedule", "cron"),
+                ("/cron", "61 * * * *"),
+                ("/timezone", "Mars/Olympus"),
+                ("/config/max_files", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"f-config-max_files-error\""), "{page}");
+    assert!(
+        page.contains("value=\"61 * * * *\""),
+        "what was typed is kept"
+    );
+    let (status, page) = app
+        .post(
+            runtime,
+            &editor,
+            &[
+                ("_csrf", &csrf),
+                ("schedule", "cron"),
+                ("/cron", "61 * * * *"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"f-cron-error\""), "{page}");
+    let (status, _) = app
+        .post(
+            runtime,
+            &editor,
+            &[
+                ("_csrf", &csrf),
+                ("schedule", "cron"),
+                ("/cron", "30 2 * * *"),
+                ("/timezone", "Europe/Berlin"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = app.get(runtime, &editor).await;
+    assert_eq!(
+        page.matches("<li><time").count(),
+        5,
+        "the next five runs: {page}"
+    );
+    assert!(page.contains("read in Europe/Berlin"));
+}
