@@ -114,8 +114,28 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// A screenshot of the whole page: the window grows to the page's height for the moment.
 pub async fn screenshot(client: &Client, name: &str) {
+    let (width, height) = client.get_window_size().await.expect("window size");
+    let page_height = client
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .ok()
+        .and_then(|h| h.as_u64())
+        .unwrap_or(height);
+    let chrome = height.saturating_sub(
+        client
+            .execute("return window.innerHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|h| h.as_u64())
+            .unwrap_or(height),
+    );
+    let tall = (page_height + chrome).clamp(height, 4000);
+    let resize = |h: u64| client.set_window_size(width as u32, h as u32);
+    resize(tall).await.expect("resize");
     let png = client.screenshot().await.expect("screenshot");
+    resize(height).await.expect("resize back");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
