@@ -52,8 +52,8 @@ fn launch_and_wait(server: &Server, config_id: &str) -> Value {
     }
 }
 
-fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
-    let store = object_store::aws::AmazonS3Builder::new()
+fn bucket(s3: &S3Server) -> impl ObjectStore {
+    object_store::aws::AmazonS3Builder::new()
         .with_endpoint(s3.endpoint())
         .with_allow_http(true)
         .with_bucket_name("sequencing-raw")
@@ -61,7 +61,11 @@ fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
         .with_access_key_id("polyphemus")
         .with_secret_access_key(STORAGE_SECRET)
         .build()
-        .expect("s3 client");
+        .expect("s3 client")
+}
+
+fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
+    let store = bucket(s3);
     block_on(async {
         let got = store.get(&ObjectPath::from(key)).await.ok()?;
         Some(got.bytes().await.ok()?.to_vec())
@@ -69,15 +73,7 @@ fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
 }
 
 fn object_keys(s3: &S3Server) -> Vec<String> {
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(s3.endpoint())
-        .with_allow_http(true)
-        .with_bucket_name("sequencing-raw")
-        .with_region("us-east-1")
-        .with_access_key_id("polyphemus")
-        .with_secret_access_key(STORAGE_SECRET)
-        .build()
-        .expect("s3 client");
+    let store = bucket(s3);
     block_on(async {
         use futures::StreamExt;
         let listed: Vec<_> = store.list(None).collect().await;
