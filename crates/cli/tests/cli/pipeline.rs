@@ -105,6 +105,19 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     found
 }
 
+/// `name phase message` of each node, for failure messages.
+fn node_summaries(shown: &Value) -> Vec<String> {
+    shown["metadata"]["nodes"]
+        .as_object()
+        .map(|nodes| {
+            nodes
+                .values()
+                .map(|n| format!("{} {} {}", n["display_name"], n["phase"], n["message"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn node_names(shown: &Value) -> Vec<String> {
     let mut names: Vec<String> = shown["metadata"]["nodes"]
         .as_object()
@@ -214,6 +227,7 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     assert_eq!(status[0]["pipeline_state"], "succeeded", "{status}");
     let received = hook.wait_for(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["status"], "Succeeded", "{received:?}");
     assert_eq!(received[0]["files_copied"], 2);
     assert_eq!(received[0]["run_id"], first["run_id"]);
 
@@ -252,6 +266,19 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     );
     let messages = refused["metadata"].to_string();
     assert!(messages.contains("authentication failed"), "{messages}");
+    // The exit handler told the webhook which step failed, and why.
+    let received = hook.wait_for(3, Duration::from_secs(10));
+    assert_eq!(
+        received.len(),
+        3,
+        "{received:?}\nnodes: {:?}\noutput: {}",
+        node_summaries(&refused),
+        refused["output"]
+    );
+    assert_eq!(received[2]["status"], "Failed");
+    assert_eq!(received[2]["failed_steps"][0]["step"], "discover");
+    let why = received[2]["failed_steps"][0]["message"].to_string();
+    assert!(why.contains("authentication failed"), "{why}");
 
     // sshd gone: Failed, nothing half-copied.
     server
