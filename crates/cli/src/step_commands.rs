@@ -67,6 +67,16 @@ pub struct RunJobArgs {
     /// The workflow's name, to register the run if nobody did (`argo submit` straight to Argo).
     #[arg(long)]
     pub workflow_name: Option<String>,
+    /// A value for the job from the workflow, e.g. `--arg workflow_status={{workflow.status}}`.
+    #[arg(long = "arg", value_name = "NAME=VALUE", value_parser = parse_job_arg)]
+    pub args: Vec<(String, String)>,
+}
+
+fn parse_job_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
 }
 
 /// Runs one ETL job: pre → process → post. Exit 0 when done or skipped by `pre`, 1 when it
@@ -100,6 +110,7 @@ pub async fn run_job(global: &GlobalArgs, args: RunJobArgs) -> anyhow::Result<Ex
         let _ = cancel.send(true);
     });
     let mut context = JobContext::load(Arc::new(client), target, job.name(), cancelled).await?;
+    context.args = args.args.into_iter().collect();
     match polyphemus_jobs::run_job(job.as_ref(), &mut context).await {
         JobOutcome::Done => Ok(ExitCode::SUCCESS),
         JobOutcome::Skipped => {

@@ -135,7 +135,8 @@ fn sftp_to_storage() -> (WorkflowManifest, &'static str) {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "max_files": {"type": "integer", "title": "At most this many files per run", "minimum": 1},
+                "max_files": {"type": "integer", "title": "At most this many files per run", "minimum": 1, "maximum": 2000,
+                              "description": "The oldest first; the rest wait for the next run (at most 2000)"},
                 "dry_run": {"type": "boolean", "title": "List files without copying", "default": false}
             }
         }),

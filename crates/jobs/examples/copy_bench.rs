@@ -15,7 +15,6 @@ use polyphemus_testkit::{S3Server, Sshd};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -159,9 +158,6 @@ async fn copy(sshd: &Sshd, s3: &S3Server, scenario: &Scenario) -> (f64, f64) {
 
 /// OpenSSH's `sftp` downloading the same directory to local disk.
 fn sftp_get(sshd: &Sshd, scenario: &Scenario, local: &Path) -> f64 {
-    let key = local.join("key");
-    std::fs::write(&key, &sshd.private_key).expect("key");
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let batch = format!(
         "get -r {}/{} {}\n",
         sshd.root.display(),
@@ -169,16 +165,9 @@ fn sftp_get(sshd: &Sshd, scenario: &Scenario, local: &Path) -> f64 {
         local.display()
     );
     let started = Instant::now();
-    let mut child = Command::new("sftp")
-        .args(["-q", "-b", "-", "-i"])
-        .arg(&key)
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args(["-P", &sshd.port.to_string()])
+    let mut child = sshd
+        .sftp_command(local)
+        .args(["-q", "-b", "-"])
         .arg(format!("{}@127.0.0.1", sshd.user))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -204,7 +193,7 @@ s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="bench",
 started = time.monotonic()
 for dirpath, _, names in os.walk(root):
     for name in sorted(names):
-        if name == "key":
+        if name == "sftp_key":
             continue
         path = os.path.join(dirpath, name)
         s3.upload_file(path, "bench", prefix + "/" + os.path.relpath(path, root))

@@ -19,6 +19,8 @@ pub struct JobContext {
     cancelled: watch::Receiver<bool>,
     /// Scratch space shared by pre, process and post.
     pub values: Map<String, Value>,
+    /// Values the workflow passed (`run_job … --arg name=value`).
+    pub args: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -54,6 +56,7 @@ impl JobContext {
             secrets,
             cancelled,
             values: Map::new(),
+            args: BTreeMap::new(),
         })
     }
 

@@ -20,7 +20,7 @@ use tokio::io::AsyncReadExt;
 /// Upload part size; files up to this size go up in one request.
 pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// Parts of one file in flight at once.
-const PARTS_IN_FLIGHT: usize = 2;
+const PARTS_IN_FLIGHT: usize = 4;
 /// Files copied at once over the one SFTP connection.
 const FILES_IN_FLIGHT: usize = 4;
 /// How often progress reaches the run's state and output.

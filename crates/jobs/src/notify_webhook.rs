@@ -1,5 +1,7 @@
-//! `notify_webhook`: POSTs a JSON summary of the run (files copied, bytes, failures, link) to
-//! the config's `webhook_url`, with retries. Skipped by `pre` when no URL is set.
+//! `notify_webhook`: POSTs a JSON summary of the run (status, failed steps, files copied, bytes,
+//! failures, link) to the config's `webhook_url`, with retries. Skipped by `pre` when no URL is
+//! set. The workflow passes its status and failures (`--arg workflow_status=…`,
+//! `--arg workflow_failures={{workflow.failures}}`), so it can report a failed run from `onExit`.
 
 use crate::{EtlJob, JobContext, JobError, JobOutcome};
 use async_trait::async_trait;
@@ -37,6 +39,33 @@ fn count(value: &Value) -> usize {
     }
 }
 
+/// The failed steps of Argo's `{{workflow.failures}}` JSON: `[{step, phase, message}]`, the
+/// step named without the retry attempt Argo appends (`discover(0)` → `discover`).
+fn failed_steps(failures: Option<&String>) -> Value {
+    let Some(list) = failures.and_then(|text| serde_json::from_str::<Vec<Value>>(text).ok()) else {
+        return json!([]);
+    };
+    list.iter()
+        .map(|node| {
+            json!({
+                "step": node["displayName"].as_str().map(without_attempt),
+                "phase": node["phase"],
+                "message": node["message"],
+            })
+        })
+        .collect()
+}
+
+fn without_attempt(name: &str) -> &str {
+    match name
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+    {
+        Some((step, attempt)) if attempt.bytes().all(|b| b.is_ascii_digit()) => step,
+        _ => name,
+    }
+}
+
 impl NotifyWebhook {
     fn summary(&self, context: &JobContext, state: &Map<String, Value>) -> Value {
         let target = &context.target;
@@ -49,6 +78,8 @@ impl NotifyWebhook {
             )
         });
         json!({
+            "status": context.args.get("workflow_status"),
+            "failed_steps": failed_steps(context.args.get("workflow_failures")),
             "project": target.project,
             "config_id": target.config_id,
             "version_number": target.version_number,

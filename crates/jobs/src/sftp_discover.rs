@@ -11,6 +11,9 @@ use std::collections::HashMap;
 
 /// How many earlier runs' `copied` records are read to decide what is new.
 const HISTORY_RUNS: u32 = 1000;
+/// Files per run unless the runtime param `max_files` says fewer: keeps a run's state (a record
+/// per file) well under the API's 1 MiB request limit; the rest wait for the next run.
+pub const DEFAULT_MAX_FILES: usize = 2000;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SftpDiscover;
@@ -107,7 +110,8 @@ impl EtlJob for SftpDiscover {
         let min_age_s = context.config["min_age_s"].as_i64().unwrap_or(300);
         let max_files = context.runtime_params().await?["max_files"]
             .as_u64()
-            .and_then(|max| usize::try_from(max).ok());
+            .and_then(|max| usize::try_from(max).ok())
+            .map_or(DEFAULT_MAX_FILES, |max| max.min(DEFAULT_MAX_FILES));
 
         context
             .log(&format!(
@@ -125,7 +129,7 @@ impl EtlJob for SftpDiscover {
         let history = context.previous_values("copied", HISTORY_RUNS).await?;
         let known = copied_before(&history);
         let now = chrono::Utc::now().timestamp();
-        let scan = select(files, &pattern, min_age_s, now, &known, max_files);
+        let scan = select(files, &pattern, min_age_s, now, &known, Some(max_files));
 
         let bytes: u64 = scan.selected.iter().map(|file| file.size).sum();
         context

@@ -215,15 +215,7 @@ async fn a_wrong_password_or_host_key_fails_readably_without_the_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_copy_leaves_no_object() {
     let Some(mut sshd) = sshd() else { return };
-    // Sparse: large to read, cheap to create.
-    let path = sshd.put_file("huge.fastq.gz", b"");
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .expect("open")
-        .set_len(512 * 1024 * 1024)
-        .expect("sparse file");
-    sshd.age_file("huge.fastq.gz", 600);
+    sparse_file(&sshd, "huge.fastq.gz", 512 * 1024 * 1024);
     let storage = tempfile::tempdir().expect("tempdir");
     let url = format!("file://{}", storage.path().display());
     let api = Arc::new(MemoryApi {
@@ -262,14 +254,7 @@ async fn an_interrupted_copy_leaves_no_object() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_copy_and_leaves_no_object() {
     let Some(sshd) = sshd() else { return };
-    let path = sshd.put_file("huge.fastq.gz", b"");
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .expect("open")
-        .set_len(512 * 1024 * 1024)
-        .expect("sparse file");
-    sshd.age_file("huge.fastq.gz", 600);
+    sparse_file(&sshd, "huge.fastq.gz", 512 * 1024 * 1024);
     for i in 0..20 {
         sshd.put_file(&format!("small-{i:02}.fastq.gz"), b"small");
         sshd.age_file(&format!("small-{i:02}.fastq.gz"), 600);
@@ -310,6 +295,18 @@ async fn sigterm_stops_the_copy_and_leaves_no_object() {
         let stored = std::fs::read(bucket.join("core-a").join(path)).expect("recorded object");
         assert_eq!(record["sha256"], sha256(&stored), "{path}");
     }
+}
+
+/// A large, old file that costs no disk: slow to read, cheap to create.
+fn sparse_file(sshd: &Sshd, name: &str, size: u64) {
+    let path = sshd.put_file(name, b"");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_len(size)
+        .expect("sparse file");
+    sshd.age_file(name, 600);
 }
 
 /// Bytes in regular files under `dir`.

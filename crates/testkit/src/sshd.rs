@@ -144,6 +144,27 @@ impl Sshd {
         self.spawn();
     }
 
+    /// OpenSSH's `sftp` client set up for this server with the user's key (written to
+    /// `key_dir`), without host-key prompts; add a destination such as `user@127.0.0.1`.
+    pub fn sftp_command(&self, key_dir: &Path) -> Command {
+        let key = key_dir.join("sftp_key");
+        fs::write(&key, &self.private_key).expect("key file");
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod key");
+        let mut command = Command::new("sftp");
+        command
+            .arg("-i")
+            .arg(key)
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-P", &self.port.to_string()])
+            .stdin(Stdio::null());
+        command
+    }
+
     /// What sshd logged, for failing tests.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()

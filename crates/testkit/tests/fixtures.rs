@@ -2,8 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 use polyphemus_testkit::{required_in_ci, Sshd};
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 #[test]
 fn sftp_client_reads_a_served_file_with_the_key() {
@@ -15,27 +13,16 @@ fn sftp_client_reads_a_served_file_with_the_key() {
     let sshd = Sshd::start();
     sshd.put_file("in/hello.txt", b"hello\n");
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key");
-    std::fs::write(&key, &sshd.private_key).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let target = dir.path().join("copy.txt");
-    let out = Command::new("sftp")
-        .args(["-b", "-", "-i"])
-        .arg(&key)
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args(["-P", &sshd.port.to_string()])
+    let out = sshd
+        .sftp_command(dir.path())
+        .args(["-b", "-"])
         .arg(format!(
             "{}@127.0.0.1:{}/in/hello.txt",
             sshd.user,
             sshd.root.display()
         ))
         .arg(&target)
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(

@@ -52,8 +52,8 @@ fn launch_and_wait(server: &Server, config_id: &str) -> Value {
     }
 }
 
-fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
-    let store = object_store::aws::AmazonS3Builder::new()
+fn bucket(s3: &S3Server) -> impl ObjectStore {
+    object_store::aws::AmazonS3Builder::new()
         .with_endpoint(s3.endpoint())
         .with_allow_http(true)
         .with_bucket_name("sequencing-raw")
@@ -61,7 +61,11 @@ fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
         .with_access_key_id("polyphemus")
         .with_secret_access_key(STORAGE_SECRET)
         .build()
-        .expect("s3 client");
+        .expect("s3 client")
+}
+
+fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
+    let store = bucket(s3);
     block_on(async {
         let got = store.get(&ObjectPath::from(key)).await.ok()?;
         Some(got.bytes().await.ok()?.to_vec())
@@ -69,15 +73,7 @@ fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
 }
 
 fn object_keys(s3: &S3Server) -> Vec<String> {
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(s3.endpoint())
-        .with_allow_http(true)
-        .with_bucket_name("sequencing-raw")
-        .with_region("us-east-1")
-        .with_access_key_id("polyphemus")
-        .with_secret_access_key(STORAGE_SECRET)
-        .build()
-        .expect("s3 client");
+    let store = bucket(s3);
     block_on(async {
         use futures::StreamExt;
         let listed: Vec<_> = store.list(None).collect().await;
@@ -107,6 +103,19 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
         }
     }
     found
+}
+
+/// `name phase message` of each node, for failure messages.
+fn node_summaries(shown: &Value) -> Vec<String> {
+    shown["metadata"]["nodes"]
+        .as_object()
+        .map(|nodes| {
+            nodes
+                .values()
+                .map(|n| format!("{} {} {}", n["display_name"], n["phase"], n["message"]))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn node_names(shown: &Value) -> Vec<String> {
@@ -218,6 +227,7 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     assert_eq!(status[0]["pipeline_state"], "succeeded", "{status}");
     let received = hook.wait_for(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["status"], "Succeeded", "{received:?}");
     assert_eq!(received[0]["files_copied"], 2);
     assert_eq!(received[0]["run_id"], first["run_id"]);
 
@@ -256,6 +266,19 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     );
     let messages = refused["metadata"].to_string();
     assert!(messages.contains("authentication failed"), "{messages}");
+    // The exit handler told the webhook which step failed, and why.
+    let received = hook.wait_for(3, Duration::from_secs(10));
+    assert_eq!(
+        received.len(),
+        3,
+        "{received:?}\nnodes: {:?}\noutput: {}",
+        node_summaries(&refused),
+        refused["output"]
+    );
+    assert_eq!(received[2]["status"], "Failed");
+    assert_eq!(received[2]["failed_steps"][0]["step"], "discover");
+    let why = received[2]["failed_steps"][0]["message"].to_string();
+    assert!(why.contains("authentication failed"), "{why}");
 
     // sshd gone: Failed, nothing half-copied.
     server
