@@ -39,7 +39,7 @@ async fn metadata_of(
     }
 }
 
-fn is_final(metadata: Option<&RunMetadata>) -> bool {
+pub fn is_final(metadata: Option<&RunMetadata>) -> bool {
     metadata.is_some_and(|m| FINAL_PHASES.contains(&m.report.phase.as_str()))
 }
 
@@ -58,13 +58,7 @@ pub async fn list_runs(
     let runs = services
         .list_runs(&session.principal, &project, config_id, page)
         .await?;
-    let mut rows = Vec::new();
-    for run in &runs.items {
-        rows.push((
-            run,
-            metadata_of(&state, &session, &project, &run.run_id).await?,
-        ));
-    }
+    let rows = with_metadata(&state, &session, &project, &runs.items).await?;
     let live = rows.iter().any(|(_, m)| !is_final(m.as_ref()));
     let path = format!("/projects/{project}/configs/{config_id}/runs");
     Ok(Page {
@@ -75,6 +69,33 @@ pub async fn list_runs(
     }
     .render(html! {
         h1 { "Runs of " (config.workflow_name) }
+        (runs_table(&project, &rows))
+        @if let Some(next) = next_page_href(&path, runs.next_cursor.as_deref()) {
+            p { a href=(next) { "Older runs" } }
+        }
+    }))
+}
+
+/// Each run with what the orchestrator reported of it, if anything yet.
+pub async fn with_metadata<'a>(
+    state: &UiState,
+    session: &Session,
+    project: &ProjectName,
+    runs: &'a [Run],
+) -> Result<Vec<(&'a Run, Option<RunMetadata>)>, UiError> {
+    let mut rows = Vec::new();
+    for run in runs {
+        rows.push((
+            run,
+            metadata_of(state, session, project, &run.run_id).await?,
+        ));
+    }
+    Ok(rows)
+}
+
+/// Runs newest first with phase, start and duration.
+pub fn runs_table(project: &ProjectName, rows: &[(&Run, Option<RunMetadata>)]) -> Markup {
+    html! {
         @if rows.is_empty() {
             p.empty { "No runs yet." }
         } @else {
@@ -91,7 +112,7 @@ pub async fn list_runs(
                         }
                     }
                     tbody {
-                        @for (run, metadata) in &rows {
+                        @for (run, metadata) in rows {
                             tr {
                                 td data-label="Run" { a href={ "/projects/" (project) "/runs/" (run.run_id) } { (run.name) } }
                                 td data-label="Version" { "v" (run.version_number) }
@@ -103,11 +124,8 @@ pub async fn list_runs(
                     }
                 }
             }
-            @if let Some(next) = next_page_href(&path, runs.next_cursor.as_deref()) {
-                p { a href=(next) { "Older runs" } }
-            }
         }
-    }))
+    }
 }
 
 pub async fn show_run(

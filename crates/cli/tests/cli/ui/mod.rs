@@ -243,6 +243,14 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         wait_for_text(c, "table.runs", "v2", 30).await;
         screenshot(c, "09-runs").await;
 
+        // The config page sums it up: its schedule and its recent runs.
+        c.goto(&format!("{base}{config_url}"))
+            .await
+            .expect("config");
+        wait_for_text(c, "table.runs", "Succeeded", 30).await;
+        assert!(text_of(c, "main").await.contains("every 3600 s"));
+        screenshot(c, "05b-config-after-run").await;
+
         c.goto(&format!("{base}/projects/default"))
             .await
             .expect("dashboard");

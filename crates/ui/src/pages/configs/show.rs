@@ -4,16 +4,20 @@ use super::{form_errors, secret_input, secret_pointer};
 use crate::error::UiError;
 use crate::form::{self, Errors};
 use crate::layout::{csrf_field, notice, time, Page};
-use crate::pages::{config_href, project_crumbs, project_name};
+use crate::pages::{config_href, project_crumbs, project_name, runs};
 use crate::session::{PostForm, Session};
 use crate::UiState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
+use polyphemus_core::services::PageRequest;
 use polyphemus_model::{Config, ProjectName, Role, SecretsPatch, WorkflowManifest};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+/// How many of a config's runs its page lists.
+const RECENT_RUNS: i64 = 5;
 
 #[derive(Deserialize)]
 pub struct NoticeQuery {
@@ -58,11 +62,26 @@ async fn config_page(
         .map(|m| &m.manifest);
     let editor = session.can(project, Role::Editor);
     let base = config_href(project, config_id);
+    let runtime = state
+        .services
+        .get_runtime(&session.principal, project, config_id)
+        .await?;
+    let recent = state
+        .services
+        .list_runs(
+            &session.principal,
+            project,
+            config_id,
+            PageRequest::parse(Some(RECENT_RUNS), None)?,
+        )
+        .await?;
+    let rows = runs::with_metadata(state, session, project, &recent.items).await?;
+    let live = rows.iter().any(|(_, m)| !runs::is_final(m.as_ref()));
     Ok(Page {
         title: config.workflow_name.clone(),
         session: Some(session),
         crumbs: project_crumbs(project),
-        live: false,
+        live,
     }
     .render(html! {
         div.title-row {
@@ -83,7 +102,23 @@ async fn config_page(
             }
         }
         (notice(notice_key))
-        (summary(&config))
+        (summary(&config, html! {
+            dt { "Schedule" }
+            dd {
+                @if runtime.disabled { (crate::layout::badge("disabled")) " " }
+                @match (runtime.run_interval_s, &runtime.cron) {
+                    (Some(seconds), _) => { "every " (seconds) " s" }
+                    (None, Some(cron)) => { "cron " code { (cron) } @if let Some(tz) = &runtime.timezone { " (" (tz) ")" } }
+                    (None, None) => { "only when launched" }
+                }
+                @if let Some(next) = runtime.next_run_at.filter(|_| !runtime.disabled) { "; next " (time(Some(next))) }
+            }
+        }))
+        h2 { "Recent runs" }
+        (runs::runs_table(project, &rows))
+        @if recent.next_cursor.is_some() {
+            p { a href={ (base) "/runs" } { "All runs" } }
+        }
         h2 { "Settings" }
         @match manifest {
             Some(manifest) => (form::values_table(&manifest.config_schema, &config.config)),
@@ -95,7 +130,7 @@ async fn config_page(
     }))
 }
 
-fn summary(config: &Config) -> Markup {
+fn summary(config: &Config, schedule: Markup) -> Markup {
     html! {
         dl.summary {
             dt { "Workflow type" } dd { (config.workflow_type) }
@@ -103,6 +138,7 @@ fn summary(config: &Config) -> Markup {
             dt { "Comment" } dd { (config.comment.as_deref().unwrap_or("—")) }
             dt { "Created" } dd { (time(Some(config.created_at))) }
             dt { "Updated" } dd { (time(Some(config.updated_at))) }
+            (schedule)
         }
     }
 }
