@@ -158,6 +158,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
         wait_for_text(c, "h1", "Edit nightly ingest", 30).await;
         fill(c, "#f-config-bucket", "raw-data-v2").await;
         fill(c, "#f-comment", "move to the v2 bucket").await;
+        screenshot(c, "05a-config-edit").await;
         click(c, "form.config button[type=submit]").await;
         wait_for_text(c, ".notice", "Saved", 30).await;
         assert!(text_of(c, "dl.summary").await.contains('2'));
