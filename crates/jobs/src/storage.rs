@@ -33,6 +33,7 @@ impl Destination {
         let url = context.config_str("storage_url").unwrap_or("");
         let (store, display): (Arc<dyn ObjectStore>, String) =
             if let Some(dir) = url.strip_prefix("file://") {
+                refuse_scratch_space(url, dir)?;
                 let root = std::path::Path::new(dir).join(bucket);
                 std::fs::create_dir_all(&root).map_err(|error| {
                     JobError::Failed(format!("cannot create {}: {error}", root.display()))
@@ -69,6 +70,22 @@ impl Destination {
             JobError::Failed(format!("{relative} cannot be an object key: {error}"))
         })
     }
+}
+
+/// A step's `/tmp` is its own on the local engine (and a pod's scratch space on Argo): files
+/// "stored" there vanish with the step, so such a destination is refused, not silently lost.
+fn refuse_scratch_space(url: &str, dir: &str) -> Result<(), JobError> {
+    let path = std::path::Path::new(dir);
+    let scratch = ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .any(|scratch| path.starts_with(scratch));
+    if scratch {
+        return Err(JobError::Config(format!(
+            "storage_url {url} is in a step's scratch space (/tmp, /var/tmp, /dev/shm), which \
+             is private to each step and removed when it ends; choose a directory outside them"
+        )));
+    }
+    Ok(())
 }
 
 fn s3(context: &JobContext, url: &str, bucket: &str) -> Result<impl ObjectStore, JobError> {

@@ -40,6 +40,32 @@ fn sftp_config(sshd: &Sshd, storage_url: &str) -> Value {
     })
 }
 
+/// A store directory outside /tmp (a step's scratch space, refused as a destination).
+fn storage_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir")
+}
+
+#[tokio::test]
+async fn a_destination_in_scratch_space_is_refused() {
+    let api = Arc::new(MemoryApi {
+        config: json!({"bucket": "raw", "storage_url": "file:///tmp/archive", "root": "/in",
+                       "host": "h", "username": "u", "host_key_fingerprint": "SHA256:x"}),
+        secrets: BTreeMap::from([("password".to_owned(), "pw".to_owned())]),
+        state: std::sync::Mutex::new(
+            json!({"files": {"a": {"size": 1, "mtime": 1}}})
+                .as_object()
+                .cloned()
+                .expect("object"),
+        ),
+        ..MemoryApi::default()
+    });
+    let outcome = run(&api, "copy_to_storage").await;
+    assert!(
+        matches!(&outcome, JobOutcome::Failed(why) if why.contains("scratch space")),
+        "{outcome:?}"
+    );
+}
+
 fn password(sshd: &Sshd) -> BTreeMap<String, String> {
     BTreeMap::from([("password".to_owned(), sshd.password.clone())])
 }
@@ -72,7 +98,7 @@ async fn new_files_are_copied_once_with_their_checksums() {
     for old in ["a.fastq.gz", "run7/b.fastq.gz", "notes.txt"] {
         sshd.age_file(old, 600);
     }
-    let storage = tempfile::tempdir().expect("tempdir");
+    let storage = storage_dir();
     let url = format!("file://{}", storage.path().display());
     let api = Arc::new(MemoryApi {
         config: sftp_config(&sshd, &url),
@@ -181,7 +207,7 @@ async fn key_auth_and_multipart_upload_to_s3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_or_host_key_fails_readably_without_the_secret() {
     let Some(sshd) = sshd() else { return };
-    let storage = tempfile::tempdir().expect("tempdir");
+    let storage = storage_dir();
     let url = format!("file://{}", storage.path().display());
     let api = Arc::new(MemoryApi {
         config: sftp_config(&sshd, &url),
@@ -216,7 +242,7 @@ async fn a_wrong_password_or_host_key_fails_readably_without_the_secret() {
 async fn an_interrupted_copy_leaves_no_object() {
     let Some(mut sshd) = sshd() else { return };
     sparse_file(&sshd, "huge.fastq.gz", 512 * 1024 * 1024);
-    let storage = tempfile::tempdir().expect("tempdir");
+    let storage = storage_dir();
     let url = format!("file://{}", storage.path().display());
     let api = Arc::new(MemoryApi {
         config: sftp_config(&sshd, &url),
@@ -259,7 +285,7 @@ async fn sigterm_stops_the_copy_and_leaves_no_object() {
         sshd.put_file(&format!("small-{i:02}.fastq.gz"), b"small");
         sshd.age_file(&format!("small-{i:02}.fastq.gz"), 600);
     }
-    let storage = tempfile::tempdir().expect("tempdir");
+    let storage = storage_dir();
     let url = format!("file://{}", storage.path().display());
     let api = Arc::new(MemoryApi {
         config: sftp_config(&sshd, &url),
