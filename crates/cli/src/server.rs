@@ -4,15 +4,17 @@ use crate::settings::GlobalArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use polyphemus_core::auth::parse_ttl;
+use polyphemus_core::orchestrators::argo::{ArgoOrchestrator, ArgoSettings, ArgoToken};
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
+use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::scheduler::Scheduler;
-use polyphemus_core::{Registry, SecretKeys, Services};
-use polyphemus_model::Role;
+use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
+use polyphemus_model::{ProjectName, Role};
 use polyphemus_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,9 +23,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "POLYPHEMUS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Where runs execute: `local` (the embedded engine, child processes of this server).
-    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local"])]
+    /// Where runs execute: `local` (the embedded engine, child processes of this server) or
+    /// `argo` (Argo Workflows through Argo Server; see the --argo-* options).
+    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local", "argo"])]
     pub orchestrator: String,
+    #[command(flatten)]
+    pub argo: ArgoArgs,
     /// URL at which workflow steps reach this server (default: http://<listen address>).
     #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -32,6 +37,68 @@ pub struct ServeArgs {
     pub no_scheduler: bool,
     #[command(flatten)]
     pub scheduler: SchedulerArgs,
+}
+
+/// How to reach Argo Server (with `--orchestrator argo`).
+#[derive(Debug, Args)]
+pub struct ArgoArgs {
+    /// Argo Server URL, e.g. https://argo-server.argo.svc:2746.
+    #[arg(long, env = "POLYPHEMUS_ARGO_URL")]
+    pub argo_url: Option<String>,
+    /// Namespace workflows are submitted to.
+    #[arg(long, env = "POLYPHEMUS_ARGO_NAMESPACE", default_value = "argo")]
+    pub argo_namespace: String,
+    /// File holding Argo Server's bearer token (e.g. a mounted ServiceAccount token).
+    #[arg(long, env = "POLYPHEMUS_ARGO_TOKEN_FILE")]
+    pub argo_token_file: Option<PathBuf>,
+    /// The bearer token itself; prefer --argo-token-file (a flag shows in `ps`).
+    #[arg(long, env = "POLYPHEMUS_ARGO_TOKEN", hide_env_values = true)]
+    pub argo_token: Option<String>,
+    /// PEM file of the CA that signed Argo Server's certificate.
+    #[arg(long, env = "POLYPHEMUS_ARGO_CA_FILE")]
+    pub argo_ca_file: Option<PathBuf>,
+    /// Do not verify Argo Server's certificate (development clusters only).
+    #[arg(long, env = "POLYPHEMUS_ARGO_INSECURE_SKIP_VERIFY")]
+    pub argo_insecure_skip_verify: bool,
+    /// Seconds one request to Argo Server may take.
+    #[arg(long, env = "POLYPHEMUS_ARGO_TIMEOUT_S", default_value_t = 30)]
+    pub argo_timeout_s: u64,
+    /// Extra attempts of a read or stop after a 5xx or a connection error.
+    #[arg(long, env = "POLYPHEMUS_ARGO_RETRIES", default_value_t = 3)]
+    pub argo_retries: u32,
+    /// ServiceAccount of the workflows' pods, when a workflow names none.
+    #[arg(long, env = "POLYPHEMUS_ARGO_SERVICE_ACCOUNT")]
+    pub argo_service_account: Option<String>,
+    /// Image of the workflow steps (the workflow's `image` parameter), e.g. this server's.
+    #[arg(long, env = "POLYPHEMUS_ARGO_STEP_IMAGE")]
+    pub argo_step_image: Option<String>,
+}
+
+impl ArgoArgs {
+    pub fn settings(&self) -> anyhow::Result<ArgoSettings> {
+        let Some(url) = &self.argo_url else {
+            bail!("--orchestrator argo needs --argo-url (or POLYPHEMUS_ARGO_URL)");
+        };
+        let mut settings = ArgoSettings::new(url.clone(), self.argo_namespace.clone());
+        settings.token = match (&self.argo_token_file, &self.argo_token) {
+            (Some(_), Some(_)) => bail!(
+                "give Argo's token once: --argo-token-file or POLYPHEMUS_ARGO_TOKEN, not both"
+            ),
+            (Some(path), None) => Some(ArgoToken::from_file(path)?),
+            (None, Some(text)) => Some(ArgoToken::from_text(
+                text,
+                "POLYPHEMUS_ARGO_TOKEN (--argo-token)".into(),
+            )?),
+            (None, None) => None,
+        };
+        settings.ca_file = self.argo_ca_file.clone();
+        settings.insecure_skip_verify = self.argo_insecure_skip_verify;
+        settings.timeout = Duration::from_secs(self.argo_timeout_s.max(1));
+        settings.retries = self.argo_retries;
+        settings.service_account = self.argo_service_account.clone();
+        settings.step_image = self.argo_step_image.clone();
+        Ok(settings)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +115,11 @@ pub struct SchedulerCommandArgs {
     /// URL at which workflow steps reach the API server (default: --url).
     #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where runs execute, as for `serve`.
+    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local", "argo"])]
+    pub orchestrator: String,
+    #[command(flatten)]
+    pub argo: ArgoArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,7 +132,9 @@ pub enum TokenCommand {
         /// Project the role applies to, or `*` for all projects.
         #[arg(long)]
         project: String,
-        #[arg(long, value_parser = ["viewer", "editor", "admin"])]
+        /// `task` makes a project task token: what every config's workflow steps of the
+        /// project may do (read configs and secrets, write runs); Argo steps use one.
+        #[arg(long, value_parser = ["viewer", "editor", "admin", "task"])]
         role: String,
         /// Lifetime: 30d, 12h, 1y …
         #[arg(long, default_value = "90d")]
@@ -163,7 +237,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
-    let services = with_local_orchestrator(global, services, public_url)?;
+    let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
     let interrupted = services
         .recover_interrupted_runs()
         .await
@@ -187,6 +261,23 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The orchestrator `--orchestrator` names.
+fn with_orchestrator(
+    global: &GlobalArgs,
+    services: Services,
+    kind: &str,
+    argo: &ArgoArgs,
+    public_url: String,
+) -> anyhow::Result<Services> {
+    if kind != "argo" {
+        return with_local_orchestrator(global, services, public_url);
+    }
+    let orchestrator = ArgoOrchestrator::new(argo.settings()?)?;
+    tracing::info!(?orchestrator, "runs go to Argo");
+    let orchestrator: Arc<dyn Orchestrator> = Arc::new(orchestrator);
+    Ok(services.with_orchestrator(orchestrator))
+}
+
 /// Runs execute here, with the embedded engine, under `<data dir>/runs`.
 fn with_local_orchestrator(
     global: &GlobalArgs,
@@ -208,7 +299,7 @@ fn with_local_orchestrator(
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
     let services = open_services(global).await?;
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
-    let services = with_local_orchestrator(global, services, public_url)?;
+    let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
     let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
     println!("scheduler running (tick {}s)", tick.as_secs());
     Scheduler::new(services, tick).run(shutdown_signal()).await;
@@ -265,13 +356,26 @@ pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result
             role,
             ttl,
         } => {
-            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let ttl = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
-            let issued = services
-                .tokens
-                .issue_user(&name, BTreeMap::from([(project, role)]), ttl)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let issued = if role == "task" {
+                let project = ProjectName::parse(project).map_err(|e| {
+                    anyhow::anyhow!("--project: a task token needs one project: {e}")
+                })?;
+                let grant = TaskGrant {
+                    project: project.to_string(),
+                    config_id: None,
+                    version_number: None,
+                    run_id: None,
+                };
+                services.tokens.issue_task(&name, grant, ttl).await
+            } else {
+                let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+                services
+                    .tokens
+                    .issue_user(&name, BTreeMap::from([(project, role)]), ttl)
+                    .await
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "token id {} for {name}, expires {}",
                 issued.id,

@@ -193,8 +193,8 @@ impl TestApp {
     ) -> String {
         let grant = TaskGrant {
             project: project.to_owned(),
-            config_id,
-            version_number,
+            config_id: Some(config_id),
+            version_number: Some(version_number),
             run_id: run_id.map(str::to_owned),
         };
         self.services

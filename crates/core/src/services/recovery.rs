@@ -1,6 +1,7 @@
 //! After a restart, no run stays `Running` forever: the local engine's runs died with the
 //! server, so each unfinished run gets its final status from the engine's `status.json` when
-//! it finished just before, and `Error` with a message otherwise.
+//! it finished just before, and `Error` with a message otherwise. Argo's runs live on in the
+//! cluster: they are re-read from Argo and watched again until they end.
 
 use super::sync::report_from_workflow;
 use super::Services;
@@ -15,12 +16,16 @@ const INTERRUPTED: &str = "interrupted: the Polyphemus server stopped while this
 
 impl Services {
     /// Settles every unfinished run; returns how many were marked `Error`. Call it at start,
-    /// before launching anything, and only with the local orchestrator (Argo's runs live on).
+    /// before launching anything.
     pub async fn recover_interrupted_runs(&self) -> Result<usize, CoreError> {
         let Some(orchestrator) = self.orchestrator.clone() else {
             return Ok(0);
         };
         let system = Principal::system();
+        if orchestrator.outlives_server() {
+            self.watch_surviving_runs(&system).await?;
+            return Ok(0);
+        }
         let mut interrupted = 0;
         for (project, run_id, name) in self.store.unfinished_runs().await? {
             match self
@@ -36,6 +41,33 @@ impl Services {
             }
         }
         Ok(interrupted)
+    }
+
+    /// Re-reads each unfinished run from the orchestrator and records it when it ends. A run
+    /// Argo no longer knows keeps its last metadata (and a warning in the log).
+    async fn watch_surviving_runs(&self, system: &Principal) -> Result<(), CoreError> {
+        let Some(orchestrator) = self.orchestrator.clone() else {
+            return Ok(());
+        };
+        for (project, run_id, name) in self.store.unfinished_runs().await? {
+            let Ok(project) = ProjectName::parse(project) else {
+                continue;
+            };
+            if let Err(error) = self
+                .sync_run_from_orchestrator(system, &project, &run_id, Some(&name), None)
+                .await
+            {
+                tracing::warn!(%run_id, %error, "could not re-read an unfinished run");
+            }
+            tokio::spawn(self.clone().record_when_finished(
+                project,
+                run_id,
+                name,
+                orchestrator.namespace().to_owned(),
+                None,
+            ));
+        }
+        Ok(())
     }
 
     /// Gives one unfinished run its final status; `true` when it had to be marked `Error`.
