@@ -2,6 +2,9 @@
 
 mod harness;
 
+mod argo;
+mod argo_double;
+
 mod access;
 mod concurrency;
 mod configs;
