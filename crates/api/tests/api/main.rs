@@ -4,6 +4,7 @@ mod harness;
 
 mod argo;
 mod argo_double;
+mod cancel;
 
 mod access;
 mod concurrency;
