@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod argo_parity;
 mod configs;
 mod errors;
 mod jobs;
