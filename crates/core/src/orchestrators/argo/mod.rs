@@ -108,14 +108,18 @@ impl ArgoOrchestrator {
     /// submission is sent again only when the first attempt never connected.
     async fn send(&self, call: Call<'_>) -> Result<reqwest::Response, OrchestratorError> {
         let url = self.url(&call.path);
+        let token = match &self.settings.token {
+            Some(token) => Some(token.current()?),
+            None => None,
+        };
         let mut attempt = 0;
         loop {
             let mut request = self
                 .http
                 .request(call.method.clone(), url.clone())
                 .query(&call.query);
-            if let Some(token) = &self.settings.token {
-                request = request.bearer_auth(token.value.expose_secret());
+            if let Some(token) = &token {
+                request = request.bearer_auth(token.expose_secret());
             }
             if let Some(body) = &call.body {
                 request = request.json(body);

@@ -2,41 +2,66 @@
 
 use super::super::OrchestratorError;
 use secrecy::SecretString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Where the bearer token came from, named in errors instead of its value.
+/// Argo Server's bearer token. A token file is read again for every request, because
+/// Kubernetes rotates the ServiceAccount tokens it mounts.
 #[derive(Debug, Clone)]
 pub struct ArgoToken {
-    pub value: SecretString,
-    /// e.g. `the file /var/run/secrets/argo/token` or `POLYPHEMUS_ARGO_TOKEN`.
+    value: Option<SecretString>,
+    file: Option<PathBuf>,
+    /// e.g. `the Argo token file /var/run/…/token` or `POLYPHEMUS_ARGO_TOKEN`, named in errors
+    /// instead of the value.
     pub source: String,
 }
 
 impl ArgoToken {
-    /// Reads a token file (as Kubernetes mounts a ServiceAccount token); a leading `Bearer `
-    /// (as in `ARGO_TOKEN`) is accepted.
-    pub fn from_file(path: &std::path::Path) -> Result<Self, OrchestratorError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            OrchestratorError::Unavailable(format!(
-                "cannot read the Argo token file {}: {e}",
-                path.display()
-            ))
-        })?;
-        Self::from_text(&text, format!("the Argo token file {}", path.display()))
+    /// A token file (as Kubernetes mounts a ServiceAccount token); read now to fail early.
+    pub fn from_file(path: &Path) -> Result<Self, OrchestratorError> {
+        let token = Self {
+            value: None,
+            file: Some(path.to_owned()),
+            source: format!("the Argo token file {}", path.display()),
+        };
+        token.current()?;
+        Ok(token)
     }
 
     pub fn from_text(text: &str, source: String) -> Result<Self, OrchestratorError> {
-        let trimmed = text.trim();
-        let token = trimmed.strip_prefix("Bearer ").unwrap_or(trimmed).trim();
-        if token.is_empty() {
-            return Err(OrchestratorError::Unavailable(format!("{source} is empty")));
-        }
+        let value = Some(parse(text, &source)?);
         Ok(Self {
-            value: SecretString::from(token.to_owned()),
+            value,
+            file: None,
             source,
         })
     }
+
+    /// The token to send now; a leading `Bearer ` (as in `ARGO_TOKEN`) is accepted.
+    pub fn current(&self) -> Result<SecretString, OrchestratorError> {
+        match (&self.value, &self.file) {
+            (Some(value), _) => Ok(value.clone()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    OrchestratorError::Unavailable(format!("cannot read {}: {e}", self.source))
+                })?;
+                parse(&text, &self.source)
+            }
+            (None, None) => Err(OrchestratorError::Unavailable(format!(
+                "{} is empty",
+                self.source
+            ))),
+        }
+    }
+}
+
+fn parse(text: &str, source: &str) -> Result<SecretString, OrchestratorError> {
+    let trimmed = text.trim();
+    let token = trimmed.strip_prefix("Bearer ").unwrap_or(trimmed).trim();
+    if token.is_empty() {
+        return Err(OrchestratorError::Unavailable(format!("{source} is empty")));
+    }
+    Ok(SecretString::from(token.to_owned()))
 }
 
 #[derive(Debug, Clone)]
