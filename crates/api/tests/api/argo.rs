@@ -286,6 +286,10 @@ async fn argo_refusing_the_token_names_where_it_came_from_never_its_value() {
         )
         .await;
     assert_eq!(runs["items"], json!([]));
+
+    // Kubernetes rotates mounted tokens: the file is read again on the next request.
+    std::fs::write(&file, TOKEN).expect("rotate");
+    launch(&app, config_id).await;
     double.assert_contract_kept();
 }
 
