@@ -6,6 +6,7 @@ missing=()
 command -v python >/dev/null 2>&1 || missing+=(python-is-python3)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -18,3 +19,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+# scripts/validate-deploy: kubernetes-validate (PyPI; bundles Kubernetes' schemas, so it works
+# offline) in a virtualenv of its own. `kubectl kustomize` is used when kubectl is installed.
+tools="${POLYPHEMUS_TOOLS:-$HOME/.cache/polyphemus-tools}"
+if ! "$tools/venv/bin/python" -c 'import kubernetes_validate, jsonschema, yaml' >/dev/null 2>&1; then
+  echo "install-deps: installing kubernetes-validate into $tools/venv" >&2
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0'
+fi

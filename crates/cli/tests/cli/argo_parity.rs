@@ -15,12 +15,50 @@ fn argo_workflow_schema() -> jsonschema::Validator {
         "/../../third_party/argo-api/schema.json"
     );
     let text = std::fs::read_to_string(path).expect("third_party/argo-api/schema.json");
-    let document: Value = serde_json::from_str(&text).expect("schema is JSON");
+    let mut document: Value = serde_json::from_str(&text).expect("schema is JSON");
+    // Argo leaves unknown fields open; closed objects catch a misspelt field (Argo's own
+    // examples all pass this way too).
+    for definition in document["definitions"]
+        .as_object_mut()
+        .expect("definitions")
+        .values_mut()
+    {
+        if definition.get("properties").is_some()
+            && definition.get("additionalProperties").is_none()
+        {
+            definition["additionalProperties"] = json!(false);
+        }
+    }
     let root = json!({
         "$ref": "#/definitions/io.argoproj.workflow.v1alpha1.Workflow",
         "definitions": document["definitions"],
     });
     jsonschema::options().build(&root).expect("schema compiles")
+}
+
+/// `deploy/base/workflowtemplates/<name>.yaml` is the workflow file as a WorkflowTemplate.
+#[test]
+fn deploy_holds_every_builtin_workflow_as_an_identical_workflow_template() {
+    for manifest in Registry::builtin().all() {
+        let name = manifest.name();
+        let path = format!(
+            "{}/../../deploy/base/workflowtemplates/{name}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let template: Value = serde_yaml::from_str(&text).expect("template YAML");
+        let workflow: Value = serde_yaml::from_str(manifest.workflow_yaml).expect("workflow YAML");
+        assert_eq!(template["kind"], "WorkflowTemplate");
+        assert_eq!(template["metadata"]["name"], name);
+        assert_eq!(
+            template["spec"], workflow["spec"],
+            "{path} differs from the workflow file"
+        );
+        assert_eq!(
+            template["metadata"]["labels"],
+            workflow["metadata"]["labels"]
+        );
+    }
 }
 
 #[test]
