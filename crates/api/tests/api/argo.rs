@@ -5,7 +5,8 @@
 use crate::argo_double::{ArgoDouble, Outcome};
 use crate::harness::TestApp;
 use polyphemus_core::orchestrators::argo::{ArgoOrchestrator, ArgoSettings, ArgoToken};
-use polyphemus_core::orchestrators::Orchestrator;
+use polyphemus_core::orchestrators::{Orchestrator, Submission};
+use polyphemus_core::Registry;
 use polyphemus_core::TaskGrant;
 use polyphemus_model::Role;
 use reqwest::StatusCode;
@@ -444,6 +445,101 @@ async fn a_project_task_token_lets_argo_steps_work_on_any_config_of_their_projec
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "steps cannot stop runs");
+    double.assert_contract_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_submission_is_not_sent_twice_but_reads_are_retried() {
+    let double = ArgoDouble::start(Some(TOKEN)).await;
+    let app = app_with(settings(&double.url)).await;
+    let config_id = app.create_config("labors", json!({})).await;
+    double.fail_next(1);
+    let (status, problem) = app
+        .post(
+            &format!("/projects/labors/configs/{config_id}/launch"),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    let creates = double
+        .requests()
+        .iter()
+        .filter(|r| r.method == "post")
+        .count();
+    assert_eq!(
+        creates, 1,
+        "a 503 to a submission may hide a created workflow: no blind resend"
+    );
+
+    double.assert_contract_kept();
+
+    // Reads are retried (a double of its own: no background poller shares its failures).
+    let reads = ArgoDouble::start(Some(TOKEN)).await;
+    let client = ArgoOrchestrator::new(settings(&reads.url)).expect("client");
+    let submission = Submission {
+        workflow_yaml: Registry::builtin()
+            .get("sftp-to-storage")
+            .expect("manifest")
+            .workflow_yaml
+            .to_owned(),
+        parameters: vec![("config_id".into(), "1".into())],
+        labels: Default::default(),
+        task_token: None,
+        uid: None,
+    };
+    let name = client.submit(submission).await.expect("submitted").name;
+    let name = name.as_str();
+    let double = reads;
+    double.fail_next(2);
+    let before = double.requests().len();
+    let workflow = client
+        .workflow("etl", name)
+        .await
+        .expect("read after two 503s");
+    assert_eq!(workflow["metadata"]["name"], name);
+    assert_eq!(double.requests().len() - before, 3);
+    double.fail_next(3);
+    let error = client
+        .workflow("etl", name)
+        .await
+        .expect_err("retries run out");
+    assert!(error.to_string().contains("503"), "{error}");
+    double.assert_contract_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_restart_argo_runs_are_read_again_not_marked_error() {
+    let double = ArgoDouble::start(Some(TOKEN)).await;
+    let app = app_with(settings(&double.url)).await;
+    let config_id = app.create_config("labors", json!({})).await;
+    let run = launch(&app, config_id).await;
+    let run_id = run["run_id"].as_str().expect("run_id");
+
+    // A server started anew over the same store (its own Argo client, no memory of the run).
+    let orchestrator = ArgoOrchestrator::new(settings(&double.url)).expect("client");
+    let restarted = app
+        .services
+        .clone()
+        .with_orchestrator(Arc::new(orchestrator));
+    let interrupted = restarted
+        .recover_interrupted_runs()
+        .await
+        .expect("recovery");
+    assert_eq!(interrupted, 0, "Argo runs go on in the cluster");
+    let (status, metadata) = app
+        .get(
+            &format!("/projects/labors/runs/{run_id}/metadata"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{metadata}");
+    assert_eq!(
+        metadata["phase"], "Running",
+        "read from Argo, not marked Error"
+    );
+    double.finish(run["name"].as_str().expect("name"), Outcome::Succeeded);
+    assert_eq!(final_metadata(&app, run_id).await["phase"], "Succeeded");
     double.assert_contract_kept();
 }
 
