@@ -2,109 +2,18 @@
 //! per-pod logs, stop, terminate), in Argo's own shapes. Every request the client sends (body
 //! and query names) and every answer the double gives is checked against Argo's `swagger.json`
 //! (`third_party/argo-api/`); a mismatch is recorded and fails the test that caused it.
-//!
-//! Swagger 2.0 quirks: definitions are draft-4 schemas (a `$ref`'s siblings are ignored), so
-//! they are compiled as draft 4 inside a root `{"$ref": "#/definitions/X", "definitions": …}`.
-//! `format: date-time` is checked; `int32`/`int64`/`uint64`/`byte` are unknown to JSON Schema
-//! and left as annotations (Kubernetes' JSON encodes those integers as numbers, which `type:
-//! integer` checks). `IntOrString` is declared `type: string`, but Kubernetes' decoder takes an
-//! integer too (`retryStrategy.limit: 2`), so the double accepts both there.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use chrono::{Duration, Utc};
-use jsonschema::Validator;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-/// Argo's API documents as compiled validators, one per definition used.
-pub struct Contract {
-    swagger: Value,
-    validators: Mutex<HashMap<String, Arc<Validator>>>,
-}
-
-impl Contract {
-    pub fn get() -> &'static Contract {
-        static CONTRACT: OnceLock<Contract> = OnceLock::new();
-        CONTRACT.get_or_init(|| {
-            let path = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../third_party/argo-api/swagger.json"
-            );
-            let text = std::fs::read_to_string(path).expect("third_party/argo-api/swagger.json");
-            let mut swagger: Value = serde_json::from_str(&text).expect("swagger is JSON");
-            swagger["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] =
-                json!({"type": ["integer", "string"]});
-            Contract {
-                swagger,
-                validators: Mutex::new(HashMap::new()),
-            }
-        })
-    }
-
-    fn validator(&self, key: &str, schema: Value) -> Arc<Validator> {
-        let mut validators = self.validators.lock().expect("validators");
-        validators
-            .entry(key.to_owned())
-            .or_insert_with(|| {
-                let mut root = schema;
-                root["definitions"] = self.swagger["definitions"].clone();
-                Arc::new(
-                    jsonschema::draft4::options()
-                        .should_validate_formats(true)
-                        .build(&root)
-                        .expect("swagger definitions compile"),
-                )
-            })
-            .clone()
-    }
-
-    /// Errors of `instance` against definition `name` (empty when it conforms).
-    pub fn check(&self, name: &str, instance: &Value) -> Vec<String> {
-        assert!(
-            self.swagger["definitions"].get(name).is_some(),
-            "swagger.json has no definition {name}"
-        );
-        let validator = self.validator(name, json!({"$ref": format!("#/definitions/{name}")}));
-        errors(&validator, instance, name)
-    }
-
-    /// Errors of `instance` against the 200 response schema of `method path` (an inline schema
-    /// for streamed routes such as the log).
-    pub fn check_response(&self, path: &str, method: &str, instance: &Value) -> Vec<String> {
-        let schema = self.swagger["paths"][path][method]["responses"]["200"]["schema"].clone();
-        assert!(!schema.is_null(), "swagger.json has no {method} {path}");
-        let validator = self.validator(&format!("{method} {path}"), schema);
-        errors(&validator, instance, &format!("{method} {path} answer"))
-    }
-
-    /// Query parameter names the route does not declare.
-    pub fn undeclared_query(&self, path: &str, method: &str, names: &[String]) -> Vec<String> {
-        let declared: Vec<&str> = self.swagger["paths"][path][method]["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["in"] == "query")
-            .filter_map(|p| p["name"].as_str())
-            .collect();
-        names
-            .iter()
-            .filter(|name| !declared.contains(&name.as_str()))
-            .map(|name| format!("{method} {path}: query parameter {name} is not in swagger.json"))
-            .collect()
-    }
-}
-
-fn errors(validator: &Validator, instance: &Value, what: &str) -> Vec<String> {
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{what}: {} at {}", e, e.instance_path))
-        .collect()
-}
+use crate::argo_contract::Contract;
+use crate::argo_nodes::{node_ids, pod_node, run_steps, set_completed_label, time};
 
 /// One request the client sent.
 #[derive(Debug, Clone)]
@@ -213,118 +122,6 @@ impl ArgoDouble {
         inner.logs.extend(logs);
         inner.workflows.insert(name.to_owned(), workflow);
     }
-}
-
-fn time(offset_s: i64) -> String {
-    (Utc::now() + Duration::seconds(offset_s))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
-}
-
-/// Argo's node id and v2 pod name of a node.
-fn node_ids(workflow_name: &str, node_name: &str, template: &str) -> (String, String) {
-    let hash = fnv1a(node_name);
-    (
-        format!("{workflow_name}-{hash}"),
-        format!("{workflow_name}-{template}-{hash}"),
-    )
-}
-
-fn pod_node(id: &str, name: &str, display: &str, template: &str, phase: &str, at: i64) -> Value {
-    let mut node = json!({
-        "id": id, "name": name, "displayName": display, "type": "Pod", "templateName": template,
-        "phase": phase, "startedAt": time(at),
-    });
-    if phase != "Running" {
-        node["finishedAt"] = json!(time(at + 5));
-    }
-    if phase == "Failed" {
-        node["message"] = json!("Error (exit code 1)");
-    }
-    node
-}
-
-/// Nodes of the entrypoint's steps run to `outcome`, plus the exit handler.
-fn run_steps(
-    workflow: &Value,
-    outcome: Outcome,
-    logs: &mut Vec<(String, Vec<String>)>,
-) -> (&'static str, Option<String>, Map<String, Value>) {
-    let name = workflow["metadata"]["name"].as_str().expect("name");
-    let spec = &workflow["spec"];
-    let templates = spec["templates"].as_array().cloned().unwrap_or_default();
-    let entry = templates
-        .iter()
-        .find(|t| t["name"] == spec["entrypoint"])
-        .cloned()
-        .unwrap_or_default();
-    let mut nodes = Map::new();
-    let mut children = Vec::new();
-    let mut failed: Option<String> = None;
-    let mut at = 1;
-    for (i, group) in entry["steps"].as_array().into_iter().flatten().enumerate() {
-        if failed.is_some() {
-            break;
-        }
-        for step in group.as_array().into_iter().flatten() {
-            let display = step["name"].as_str().expect("step name");
-            let template = step["template"].as_str().unwrap_or_default();
-            let node_name = format!("{name}[{i}].{display}");
-            let (id, pod) = node_ids(name, &node_name, template);
-            let phase = match outcome {
-                Outcome::FailAt(at_step) if at_step == display => {
-                    failed = Some(display.to_owned());
-                    "Failed"
-                }
-                _ => "Succeeded",
-            };
-            nodes.insert(
-                id.clone(),
-                pod_node(&id, &node_name, display, template, phase, at),
-            );
-            logs.push((
-                pod,
-                vec![format!("{display}: starting"), format!("{display}: done")],
-            ));
-            children.push(json!(id));
-            at += 6;
-        }
-    }
-    let phase = if failed.is_some() {
-        "Failed"
-    } else {
-        "Succeeded"
-    };
-    let message = failed.map(|step| format!("child '{step}' failed"));
-    nodes.insert(
-        name.to_owned(),
-        json!({"id": name, "name": name, "displayName": name, "type": "Steps",
-               "templateName": spec["entrypoint"], "phase": phase, "startedAt": time(0),
-               "finishedAt": time(at), "children": children}),
-    );
-    if let Some(exit) = spec["onExit"].as_str() {
-        let node_name = format!("{name}.onExit");
-        let (id, pod) = node_ids(name, &node_name, exit);
-        nodes.insert(
-            id.clone(),
-            pod_node(&id, &node_name, &node_name, exit, "Succeeded", at),
-        );
-        logs.push((pod, vec!["recorded the run's metadata".to_owned()]));
-    }
-    (phase, message, nodes)
-}
-
-fn set_completed_label(workflow: &mut Value) {
-    let phase = workflow["status"]["phase"].clone();
-    let labels = &mut workflow["metadata"]["labels"];
-    labels["workflows.argoproj.io/phase"] = phase;
-    labels["workflows.argoproj.io/completed"] = json!("true");
 }
 
 type Shared = State<Arc<Mutex<Inner>>>;
