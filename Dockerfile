@@ -4,7 +4,8 @@
 # scripts/check-dockerfile checks this file's structure in CI (no container engine there).
 
 # --- build stage: the Rust toolchain, never shipped -------------------------------------
-FROM rust:1.85-slim-bookworm AS builder
+# The toolchain CI builds and tests with (rust-version in Cargo.toml is the oldest supported).
+FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates/ crates/

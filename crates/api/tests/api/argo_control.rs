@@ -5,6 +5,7 @@ use crate::argo::{app_with, final_metadata, launch, node_named, settings, TOKEN}
 use crate::argo_double::{ArgoDouble, Outcome};
 use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
 use polyphemus_core::orchestrators::{Orchestrator, Submission};
+use polyphemus_core::scheduler::Scheduler;
 use polyphemus_core::{Registry, TaskGrant};
 use polyphemus_model::Role;
 use reqwest::StatusCode;
@@ -63,6 +64,9 @@ async fn stop_and_terminate_reach_argo_and_name_who_asked() {
         node_named(&metadata, &exit).is_none(),
         "terminate skips the exit handler"
     );
+    let (_, status) = app.get("/projects/labors/status", &app.admin).await;
+    assert_eq!(status[0]["pipeline_state"], "failed", "{status}");
+    assert_eq!(status[0]["last_run"]["run_id"], terminated_id);
 
     // Ended runs cannot be stopped again.
     let (status, _) = app
@@ -257,5 +261,50 @@ async fn after_a_restart_argo_runs_are_read_again_not_marked_error() {
     );
     double.finish(run["name"].as_str().expect("name"), Outcome::Succeeded);
     assert_eq!(final_metadata(&app, run_id).await["phase"], "Succeeded");
+    double.assert_contract_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_scheduler_submits_due_configs_to_argo() {
+    let double = ArgoDouble::start(Some(TOKEN)).await;
+    let app = app_with(settings(&double.url)).await;
+    let config_id = app.create_config("labors", json!({})).await;
+    let (status, _) = app
+        .put(
+            &format!("/projects/labors/configs/{config_id}/runtime"),
+            &app.admin,
+            json!({"run_interval_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let scheduler = Scheduler::new(app.services.clone(), std::time::Duration::from_secs(60));
+    let launched = scheduler
+        .tick_at(chrono::Utc::now() + chrono::Duration::hours(2))
+        .await
+        .expect("tick");
+    assert_eq!(launched, 1);
+    let (_, runs) = app
+        .get(
+            &format!("/projects/labors/configs/{config_id}/runs"),
+            &app.admin,
+        )
+        .await;
+    let run_id = runs["items"][0]["run_id"].as_str().expect("a run");
+    let name = runs["items"][0]["name"].as_str().expect("name");
+    let submitted = double.workflow(name);
+    assert_eq!(submitted["metadata"]["uid"], run_id);
+    assert_eq!(
+        submitted["metadata"]["labels"]["polyphemus/config-id"],
+        config_id.to_string()
+    );
+    let (_, events) = app.get("/projects/labors/events", &app.admin).await;
+    let launched = events["items"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["action"] == "run.launched")
+        .cloned()
+        .expect("run.launched");
+    assert_eq!(launched["detail"]["orchestrator"], "argo");
     double.assert_contract_kept();
 }
