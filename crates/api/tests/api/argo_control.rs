@@ -308,3 +308,21 @@ async fn the_scheduler_submits_due_configs_to_argo() {
     assert_eq!(launched["detail"]["orchestrator"], "argo");
     double.assert_contract_kept();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_submission_whose_answer_was_lost_is_found_not_duplicated() {
+    let double = ArgoDouble::start(Some(TOKEN)).await;
+    let app = app_with(settings(&double.url)).await;
+    let config_id = app.create_config("labors", json!({})).await;
+    double.lose_next_answer();
+    let run = launch(&app, config_id).await;
+    let creates = double
+        .requests()
+        .iter()
+        .filter(|r| r.method == "post")
+        .count();
+    assert_eq!(creates, 1, "found by its submission label, not sent again");
+    let workflow = double.workflow(run["name"].as_str().expect("name"));
+    assert_eq!(workflow["metadata"]["uid"], run["run_id"]);
+    double.assert_contract_kept();
+}

@@ -41,6 +41,8 @@ struct Inner {
     violations: Vec<String>,
     token: Option<String>,
     fail_next: usize,
+    /// The next submission creates its workflow, then answers 502 (a lost answer).
+    lose_next_answer: bool,
 }
 
 #[derive(Clone)]
@@ -92,6 +94,11 @@ impl ArgoDouble {
     /// The next `n` requests are answered 503.
     pub fn fail_next(&self, n: usize) {
         self.lock().fail_next = n;
+    }
+
+    /// The next submission creates the workflow but its answer is a 502.
+    pub fn lose_next_answer(&self) {
+        self.lock().lose_next_answer = true;
     }
 
     /// Fails the test if the client sent, or the double answered, anything swagger.json
@@ -222,6 +229,9 @@ async fn create_workflow(
                                  "phase": "Running", "startedAt": time(0)}},
     });
     inner.workflows.insert(name, workflow.clone());
+    if std::mem::take(&mut inner.lose_next_answer) {
+        return grpc_error(StatusCode::BAD_GATEWAY, 14, "upstream connect error");
+    }
     answer(&mut inner, route, workflow)
 }
 

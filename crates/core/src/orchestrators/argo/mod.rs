@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 
 const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
 
+/// Label with a fresh id on every submitted workflow.
+pub const SUBMISSION_LABEL: &str = "polyphemus/submission-id";
+
 /// Talks to one Argo Server, in one namespace by default.
 pub struct ArgoOrchestrator {
     settings: ArgoSettings,
@@ -58,13 +61,18 @@ impl Orchestrator for ArgoOrchestrator {
                 service_account: self.settings.service_account.clone(),
                 step_image: self.settings.step_image.clone(),
             };
+            // A submission id label lets a submission whose answer was lost (a 5xx or a
+            // timeout after Argo may have created the workflow) be found instead of resent.
+            let submission_id = uuid::Uuid::new_v4().to_string();
+            let mut labels = submission.labels.clone();
+            labels.insert(SUBMISSION_LABEL.into(), submission_id.clone());
             let workflow = render_workflow(
                 &submission.workflow_yaml,
                 &submission.parameters,
-                &submission.labels,
+                &labels,
                 &options,
             )?;
-            let created = self
+            let sent = self
                 .json(Call {
                     method: Method::POST,
                     path: vec![&namespace],
@@ -72,7 +80,21 @@ impl Orchestrator for ArgoOrchestrator {
                     body: Some(json!({"namespace": namespace, "workflow": workflow})),
                     idempotent: false,
                 })
-                .await?;
+                .await;
+            let created = match sent {
+                Ok(created) => created,
+                Err(OrchestratorError::Unavailable(why)) => {
+                    let selector = format!("{SUBMISSION_LABEL}={submission_id}");
+                    match self.list(&namespace, &selector).await.as_deref() {
+                        Ok([created]) => {
+                            tracing::warn!(%why, "Argo created the workflow but its answer was lost");
+                            created.clone()
+                        }
+                        _ => return Err(OrchestratorError::Unavailable(why)),
+                    }
+                }
+                Err(error) => return Err(error),
+            };
             let field = |key: &str| {
                 created["metadata"][key]
                     .as_str()
