@@ -299,6 +299,30 @@ async fn the_orchestrator_answers_in_the_shape_sync_reads() {
     open.token = None;
     let client = ArgoOrchestrator::new(open).expect("client");
     assert_eq!(client.kind(), "argo");
+    let dir = tempfile::tempdir().expect("dir");
+    let not_pem = dir.path().join("ca.crt");
+    std::fs::write(&not_pem, "not a certificate").expect("write");
+    let mut with_bad_ca = settings(&double.url);
+    with_bad_ca.ca_file = Some(not_pem.clone());
+    let refused = ArgoOrchestrator::new(with_bad_ca).expect_err("a CA file that is not PEM");
+    assert!(
+        refused.to_string().contains(&not_pem.display().to_string()),
+        "{refused}"
+    );
+    let mut with_ca = settings(&double.url);
+    with_ca.ca_file = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/api/fixtures/argo-ca.crt"
+        )
+        .into(),
+    );
+    ArgoOrchestrator::new(with_ca).expect("a PEM CA file (a self-signed certificate, no key)");
+    let refused = ArgoOrchestrator::new(settings("argo-server:2746")).expect_err("no scheme");
+    assert!(
+        refused.to_string().contains("not an http(s) URL"),
+        "{refused}"
+    );
     let error = client.workflow("etl", "missing").await.expect_err("404");
     assert!(error.to_string().contains("not found"), "{error}");
     double.assert_contract_kept();

@@ -40,13 +40,18 @@ impl ArgoOrchestrator {
             let pem = std::fs::read(path).map_err(|e| {
                 OrchestratorError::Invalid(format!("reading the CA file {}: {e}", path.display()))
             })?;
-            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                OrchestratorError::Invalid(format!(
-                    "the CA file {} is not PEM: {e}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.add_root_certificate(certificate);
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|found| !found.is_empty())
+                .ok_or_else(|| {
+                    OrchestratorError::Invalid(format!(
+                        "the CA file {} holds no PEM certificate",
+                        path.display()
+                    ))
+                })?;
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
         }
         if settings.insecure_skip_verify {
             tracing::warn!(
