@@ -236,6 +236,8 @@ async fn after_a_restart_argo_runs_are_read_again_not_marked_error() {
     let config_id = app.create_config("labors", json!({})).await;
     let run = launch(&app, config_id).await;
     let run_id = run["run_id"].as_str().expect("run_id");
+    let vanished = launch(&app, config_id).await;
+    double.delete(vanished["name"].as_str().expect("name"));
 
     // A server started anew over the same store (its own Argo client, no memory of the run).
     let orchestrator = ArgoOrchestrator::new(settings(&double.url)).expect("client");
@@ -248,16 +250,19 @@ async fn after_a_restart_argo_runs_are_read_again_not_marked_error() {
         .await
         .expect("recovery");
     assert_eq!(interrupted, 0, "Argo runs go on in the cluster");
-    let (status, metadata) = app
-        .get(
-            &format!("/projects/labors/runs/{run_id}/metadata"),
-            &app.admin,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{metadata}");
+    let metadata = metadata_when_recorded(&app, run_id).await;
     assert_eq!(
         metadata["phase"], "Running",
         "read from Argo, not marked Error"
+    );
+    let gone = metadata_when_recorded(&app, vanished["run_id"].as_str().expect("run_id")).await;
+    assert_eq!(gone["phase"], "Error", "{gone}");
+    assert!(
+        gone["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no longer in Argo"),
+        "{gone}"
     );
     double.finish(run["name"].as_str().expect("name"), Outcome::Succeeded);
     assert_eq!(final_metadata(&app, run_id).await["phase"], "Succeeded");
@@ -325,4 +330,25 @@ async fn a_submission_whose_answer_was_lost_is_found_not_duplicated() {
     let workflow = double.workflow(run["name"].as_str().expect("name"));
     assert_eq!(workflow["metadata"]["uid"], run["run_id"]);
     double.assert_contract_kept();
+}
+
+/// The run's metadata once something recorded it (recovery works in the background).
+async fn metadata_when_recorded(app: &crate::harness::TestApp, run_id: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, metadata) = app
+            .get(
+                &format!("/projects/labors/runs/{run_id}/metadata"),
+                &app.admin,
+            )
+            .await;
+        if status == StatusCode::OK {
+            return metadata;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metadata for {run_id}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -91,6 +91,11 @@ impl ArgoDouble {
         self.lock().workflows.get(name).cloned().expect("workflow")
     }
 
+    /// Forgets a workflow, as Argo does when it is deleted or garbage-collected.
+    pub fn delete(&self, name: &str) {
+        self.lock().workflows.remove(name);
+    }
+
     /// The next `n` requests are answered 503.
     pub fn fail_next(&self, n: usize) {
         self.lock().fail_next = n;

@@ -11,6 +11,9 @@ use polyphemus_model::{ProjectName, RunStatusReport};
 use polyphemus_store::NewEvent;
 use serde_json::json;
 
+const GONE: &str = "the workflow is no longer in Argo (deleted or garbage-collected) and \
+                    Polyphemus had not recorded its end";
+
 const INTERRUPTED: &str = "interrupted: the Polyphemus server stopped while this run was in \
                            progress, and the local engine's processes stopped with it";
 
@@ -23,7 +26,7 @@ impl Services {
         };
         let system = Principal::system();
         if orchestrator.outlives_server() {
-            self.watch_surviving_runs(&system).await?;
+            tokio::spawn(self.clone().watch_surviving_runs(system));
             return Ok(0);
         }
         let mut interrupted = 0;
@@ -43,21 +46,44 @@ impl Services {
         Ok(interrupted)
     }
 
-    /// Re-reads each unfinished run from the orchestrator and records it when it ends. A run
-    /// Argo no longer knows keeps its last metadata (and a warning in the log).
-    async fn watch_surviving_runs(&self, system: &Principal) -> Result<(), CoreError> {
+    /// Re-reads each unfinished run from the orchestrator and records it when it ends, in the
+    /// background (an Argo Server that is down must not hold up the server's start). A run
+    /// whose workflow Argo no longer has (deleted, garbage-collected) is marked `Error`.
+    async fn watch_surviving_runs(self, system: Principal) {
         let Some(orchestrator) = self.orchestrator.clone() else {
-            return Ok(());
+            return;
         };
-        for (project, run_id, name) in self.store.unfinished_runs().await? {
+        let runs = match self.store.unfinished_runs().await {
+            Ok(runs) => runs,
+            Err(error) => {
+                tracing::error!(%error, "listing unfinished runs to watch again");
+                return;
+            }
+        };
+        for (project, run_id, name) in runs {
             let Ok(project) = ProjectName::parse(project) else {
                 continue;
             };
-            if let Err(error) = self
-                .sync_run_from_orchestrator(system, &project, &run_id, Some(&name), None)
+            match self
+                .sync_run_from_orchestrator(&system, &project, &run_id, Some(&name), None)
                 .await
             {
-                tracing::warn!(%run_id, %error, "could not re-read an unfinished run");
+                Err(CoreError::NotFound(_)) => {
+                    let mut report = self.interrupted_report(&system, &project, &run_id).await;
+                    report.message = Some(GONE.into());
+                    if let Err(error) = self
+                        .put_run_metadata(&system, &project, &run_id, report)
+                        .await
+                    {
+                        tracing::error!(%run_id, %error, "marking a vanished run Error");
+                    }
+                    tracing::warn!(%run_id, workflow = %name, "the workflow is gone from Argo");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%run_id, %error, "could not re-read an unfinished run")
+                }
+                Ok(_) => {}
             }
             tokio::spawn(self.clone().record_when_finished(
                 project,
@@ -67,7 +93,6 @@ impl Services {
                 None,
             ));
         }
-        Ok(())
     }
 
     /// Gives one unfinished run its final status; `true` when it had to be marked `Error`.
