@@ -11,6 +11,7 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v sftp >/dev/null 2>&1 || missing+=(openssh-client)
 # Headless Chromium and its WebDriver for the web UI's browser tests.
 [ -x /usr/bin/chromedriver ] || missing+=(chromium chromium-driver)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -29,4 +30,13 @@ if ! command -v moto_server >/dev/null 2>&1; then
   echo "install-deps: installing moto[server] from PyPI" >&2
   python3 -m pip install -q --disable-pip-version-check 'moto[server]==5.*'
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+# scripts/validate-deploy: kubernetes-validate (PyPI; bundles Kubernetes' schemas, so it works
+# offline) in a virtualenv of its own. `kubectl kustomize` is used when kubectl is installed.
+tools="${POLYPHEMUS_TOOLS:-$HOME/.cache/polyphemus-tools}"
+if ! "$tools/venv/bin/python" -c 'import kubernetes_validate, jsonschema, yaml' >/dev/null 2>&1; then
+  echo "install-deps: installing kubernetes-validate into $tools/venv" >&2
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0'
 fi

@@ -1,13 +1,19 @@
 //! Server-side commands: `serve`, `migrate`, `token`. They open the store directly.
 
+mod argo_args;
+
+pub use argo_args::ArgoArgs;
+
 use crate::settings::GlobalArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use polyphemus_core::auth::parse_ttl;
+use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
+use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::scheduler::Scheduler;
-use polyphemus_core::{Registry, SecretKeys, Services};
-use polyphemus_model::Role;
+use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
+use polyphemus_model::{ProjectName, Role};
 use polyphemus_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,9 +27,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "POLYPHEMUS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Where runs execute: `local` (the embedded engine, child processes of this server).
-    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local"])]
+    /// Where runs execute: `local` (the embedded engine, child processes of this server) or
+    /// `argo` (Argo Workflows through Argo Server; see the --argo-* options).
+    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local", "argo"])]
     pub orchestrator: String,
+    #[command(flatten)]
+    pub argo: ArgoArgs,
     /// URL at which workflow steps reach this server (default: http://<listen address>).
     #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -48,6 +57,11 @@ pub struct SchedulerCommandArgs {
     /// URL at which workflow steps reach the API server (default: --url).
     #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where runs execute, as for `serve`.
+    #[arg(long, env = "POLYPHEMUS_ORCHESTRATOR", default_value = "local", value_parser = ["local", "argo"])]
+    pub orchestrator: String,
+    #[command(flatten)]
+    pub argo: ArgoArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,7 +74,9 @@ pub enum TokenCommand {
         /// Project the role applies to, or `*` for all projects.
         #[arg(long)]
         project: String,
-        #[arg(long, value_parser = ["viewer", "editor", "admin"])]
+        /// `task` makes a project task token: what every config's workflow steps of the
+        /// project may do (read configs and secrets, write runs); Argo steps use one.
+        #[arg(long, value_parser = ["viewer", "editor", "admin", "task"])]
         role: String,
         /// Lifetime: 30d, 12h, 1y …
         #[arg(long, default_value = "90d")]
@@ -163,7 +179,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
-    let services = with_local_orchestrator(global, services, public_url)?;
+    let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
     let interrupted = services
         .recover_interrupted_runs()
         .await
@@ -187,6 +203,23 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The orchestrator `--orchestrator` names.
+fn with_orchestrator(
+    global: &GlobalArgs,
+    services: Services,
+    kind: &str,
+    argo: &ArgoArgs,
+    public_url: String,
+) -> anyhow::Result<Services> {
+    if kind != "argo" {
+        return with_local_orchestrator(global, services, public_url);
+    }
+    let orchestrator = ArgoOrchestrator::new(argo.settings()?)?;
+    tracing::info!(?orchestrator, "runs go to Argo");
+    let orchestrator: Arc<dyn Orchestrator> = Arc::new(orchestrator);
+    Ok(services.with_orchestrator(orchestrator))
+}
+
 /// Runs execute here, with the embedded engine, under `<data dir>/runs`.
 fn with_local_orchestrator(
     global: &GlobalArgs,
@@ -208,7 +241,7 @@ fn with_local_orchestrator(
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
     let services = open_services(global).await?;
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
-    let services = with_local_orchestrator(global, services, public_url)?;
+    let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
     let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
     println!("scheduler running (tick {}s)", tick.as_secs());
     Scheduler::new(services, tick).run(shutdown_signal()).await;
@@ -265,13 +298,26 @@ pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result
             role,
             ttl,
         } => {
-            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let ttl = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
-            let issued = services
-                .tokens
-                .issue_user(&name, BTreeMap::from([(project, role)]), ttl)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let issued = if role == "task" {
+                let project = ProjectName::parse(project).map_err(|e| {
+                    anyhow::anyhow!("--project: a task token needs one project: {e}")
+                })?;
+                let grant = TaskGrant {
+                    project: project.to_string(),
+                    config_id: None,
+                    version_number: None,
+                    run_id: None,
+                };
+                services.tokens.issue_task(&name, grant, ttl).await
+            } else {
+                let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+                services
+                    .tokens
+                    .issue_user(&name, BTreeMap::from([(project, role)]), ttl)
+                    .await
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "token id {} for {name}, expires {}",
                 issued.id,

@@ -72,8 +72,12 @@ impl GlobalArgs {
 }
 
 /// Variables that must not reach workflow steps, which inherit the server's environment.
-pub const SERVER_ONLY_VARIABLES: [&str; 3] =
-    ["POLYPHEMUS_SECRET_KEY", "DATABASE_URL", "POLYPHEMUS_TOKEN"];
+pub const SERVER_ONLY_VARIABLES: [&str; 4] = [
+    "POLYPHEMUS_SECRET_KEY",
+    "DATABASE_URL",
+    "POLYPHEMUS_TOKEN",
+    "POLYPHEMUS_ARGO_TOKEN",
+];
 
 /// Drops the server's own secrets from the process environment once clap has read them, so no
 /// child process (a workflow step of the local engine) can print them. Call it before any

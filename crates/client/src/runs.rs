@@ -148,4 +148,14 @@ impl Client {
         self.get(self.url(["projects", project, "runs", run_id, "metadata"]))
             .await
     }
+
+    /// Stops a run (exit handlers still run) or, with `terminate`, ends it at once. Asking
+    /// twice is harmless, so it is retried like a PUT.
+    pub async fn stop_run(&self, project: &str, run_id: &str, terminate: bool) -> Result<Run> {
+        let action = if terminate { "terminate" } else { "stop" };
+        let url = self.url(["projects", project, "runs", run_id, action]);
+        self.send(Method::POST, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map(|(_, run)| run)
+    }
 }

@@ -22,8 +22,10 @@ pub const ALL_PROJECTS: &str = "*";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskGrant {
     pub project: String,
-    pub config_id: i64,
-    pub version_number: i32,
+    /// The config (and version) the task works on; `None` for a project task token, which
+    /// the steps of every config of the project share (Argo steps read it from a Secret).
+    pub config_id: Option<i64>,
+    pub version_number: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
 }
@@ -38,6 +40,14 @@ struct Claims {
     roles: BTreeMap<String, Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     task: Option<TaskGrant>,
+}
+
+impl TaskGrant {
+    /// Whether the grant reaches this config version.
+    fn covers(&self, config_id: i64, version_number: i32) -> bool {
+        self.config_id.is_none_or(|own| own == config_id)
+            && self.version_number.is_none_or(|own| own == version_number)
+    }
 }
 
 /// Who is calling, as proven by a token.
@@ -130,7 +140,7 @@ impl Principal {
         config_id: i64,
     ) -> Result<(), CoreError> {
         match self.task_in(project) {
-            Some(grant) if grant.config_id == config_id => Ok(()),
+            Some(grant) if grant.config_id.is_none_or(|own| own == config_id) => Ok(()),
             Some(_) => Err(CoreError::NotFound(format!("config {config_id}"))),
             None => self.require(project, needed),
         }
@@ -144,11 +154,7 @@ impl Principal {
         version_number: i32,
     ) -> Result<(), CoreError> {
         match self.task_in(project) {
-            Some(grant)
-                if grant.config_id == config_id && grant.version_number == version_number =>
-            {
-                Ok(())
-            }
+            Some(grant) if grant.covers(config_id, version_number) => Ok(()),
             Some(_) => Err(CoreError::NotFound(format!(
                 "config {config_id} version {version_number}"
             ))),
@@ -171,11 +177,7 @@ impl Principal {
         version_number: Option<i32>,
     ) -> Result<(), CoreError> {
         match (self.task_in(project), version_number) {
-            (Some(grant), Some(version))
-                if grant.config_id == config_id && grant.version_number == version =>
-            {
-                Ok(())
-            }
+            (Some(grant), Some(version)) if grant.covers(config_id, version) => Ok(()),
             (Some(_), _) => Err(CoreError::NotFound(format!("config {config_id}"))),
             (None, _) => self.require(project, Role::Viewer),
         }
@@ -420,8 +422,8 @@ mod tests {
             name: "run".into(),
             grant: TaskGrant {
                 project: "labors".into(),
-                config_id: 3,
-                version_number: 2,
+                config_id: Some(3),
+                version_number: Some(2),
                 run_id: None,
             },
         };
@@ -436,6 +438,27 @@ mod tests {
         ));
         assert!(task
             .require_role_or_task(&project("other"), Role::Viewer, 3)
+            .is_err());
+    }
+
+    #[test]
+    fn project_task_tokens_reach_every_config_of_their_project_only() {
+        let task = Principal::Task {
+            token_id: "t".into(),
+            name: "argo-steps".into(),
+            grant: TaskGrant {
+                project: "labors".into(),
+                config_id: None,
+                version_number: None,
+                run_id: None,
+            },
+        };
+        let labors = project("labors");
+        assert!(task.require_role_or_task(&labors, Role::Editor, 4).is_ok());
+        assert!(task.require_task_of_version(&labors, 9, 1).is_ok());
+        assert!(task.require(&labors, Role::Viewer).is_err());
+        assert!(task
+            .require_task_of_version(&project("other"), 9, 1)
             .is_err());
     }
 

@@ -63,6 +63,41 @@ async fn submit_with_uid_and_env() {
 }
 
 #[tokio::test]
+async fn env_from_a_kubernetes_secret_keeps_the_value_the_engine_gives() {
+    common::init_tracing();
+    let wf = Workflow::from_yaml(
+        r#"
+kind: Workflow
+metadata: {generateName: secret-env-}
+spec:
+  entrypoint: m
+  templates:
+  - name: m
+    container:
+      image: x
+      command: [sh, -c, 'echo "$POLYPHEMUS_TOKEN|$PLAIN"']
+      env:
+      - name: POLYPHEMUS_TOKEN
+        valueFrom: {secretKeyRef: {name: polyphemus-step-token, key: token}}
+      - {name: PLAIN, value: from-template}
+"#,
+    )
+    .unwrap();
+    let options = polyphemus_engine::SubmitOptions {
+        uid: None,
+        env: vec![
+            ("POLYPHEMUS_TOKEN".into(), "run-token".into()),
+            ("PLAIN".into(), "from-engine".into()),
+        ],
+    };
+    let handle = common::engine()
+        .submit_with(wf, Vec::new(), &TemplateLibrary::new(), options)
+        .unwrap();
+    let wf = handle.wait().await;
+    assert_eq!(result(node(&wf, "")), Some("run-token|from-template"));
+}
+
+#[tokio::test]
 async fn status_json_is_kept_on_disk() {
     common::init_tracing();
     let wf = Workflow::from_yaml(

@@ -24,6 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_previous_state))
         .routes(routes!(put_run_metadata, get_run_metadata))
         .routes(routes!(sync_run_metadata))
+        .routes(routes!(stop_run))
+        .routes(routes!(terminate_run))
 }
 
 /// Registers a run (idempotent: the same body again answers 200).
@@ -211,4 +213,42 @@ pub async fn sync_run_metadata(
             )
             .await?,
     ))
+}
+
+/// Stops the run's workflow: running steps are ended, exit handlers still run (`argo stop`).
+/// The run ends `Failed`; the event log names who stopped it.
+#[utoipa::path(post, path = "/projects/{project}/runs/{run_id}/stop", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)),
+    responses((status = 202, body = Run), (status = 403, body = super::Problem),
+              (status = 404, body = super::Problem), (status = 409, body = super::Problem),
+              (status = 503, body = super::Problem)))]
+pub async fn stop_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let run = state
+        .services
+        .stop_run(&caller, &project, &run_id, false)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// Terminates the run's workflow: everything ends at once, exit handlers do not run
+/// (`argo terminate`). The event log names who terminated it.
+#[utoipa::path(post, path = "/projects/{project}/runs/{run_id}/terminate", tag = "runs",
+    params(("project" = String, Path), ("run_id" = String, Path)),
+    responses((status = 202, body = Run), (status = 403, body = super::Problem),
+              (status = 404, body = super::Problem), (status = 409, body = super::Problem),
+              (status = 503, body = super::Problem)))]
+pub async fn terminate_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let run = state
+        .services
+        .stop_run(&caller, &project, &run_id, true)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
 }

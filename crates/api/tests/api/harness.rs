@@ -2,6 +2,7 @@
 //! with helpers to mint tokens and send requests.
 
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
+use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
 use polyphemus_model::Role;
 use polyphemus_store::{Store, StoreOptions};
@@ -83,7 +84,15 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("polyphemus.db");
         let url = format!("sqlite://{}", path.display());
-        Self::start(&url, dir, Some(path)).await
+        Self::start(&url, dir, Some(path), None).await
+    }
+
+    /// Over SQLite, launching through `orchestrator` instead of the local engine.
+    pub async fn sqlite_with(orchestrator: Arc<dyn Orchestrator>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("polyphemus.db");
+        let url = format!("sqlite://{}", path.display());
+        Self::start(&url, dir, Some(path), Some(orchestrator)).await
     }
 
     /// `None` (with a note) when DATABASE_URL is unset outside CI; CI always sets it.
@@ -107,13 +116,14 @@ impl TestApp {
         admin.close().await;
         let (prefix, _) = base_url.rsplit_once('/').expect("URL has a database name");
         let url = format!("{prefix}/{name}");
-        Some(Self::start(&url, tempfile::tempdir().expect("temp dir"), None).await)
+        Some(Self::start(&url, tempfile::tempdir().expect("temp dir"), None, None).await)
     }
 
     async fn start(
         url: &str,
         dir: tempfile::TempDir,
         sqlite_path: Option<std::path::PathBuf>,
+        orchestrator: Option<Arc<dyn Orchestrator>>,
     ) -> Self {
         capture_logs();
         let store = Store::connect(
@@ -131,10 +141,14 @@ impl TestApp {
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
-        let orchestrator =
-            LocalOrchestrator::new(dir.path().join("runs"), format!("http://{address}"));
-        let services = Services::new(store, Registry::builtin(), keys)
-            .with_orchestrator(Arc::new(orchestrator));
+        let orchestrator = orchestrator.unwrap_or_else(|| {
+            Arc::new(LocalOrchestrator::new(
+                dir.path().join("runs"),
+                format!("http://{address}"),
+            ))
+        });
+        let services =
+            Services::new(store, Registry::builtin(), keys).with_orchestrator(orchestrator);
         let app = polyphemus_api::app(services.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -193,8 +207,8 @@ impl TestApp {
     ) -> String {
         let grant = TaskGrant {
             project: project.to_owned(),
-            config_id,
-            version_number,
+            config_id: Some(config_id),
+            version_number: Some(version_number),
             run_id: run_id.map(str::to_owned),
         };
         self.services

@@ -2,6 +2,13 @@
 
 mod harness;
 
+mod argo;
+mod argo_contract;
+mod argo_control;
+mod argo_double;
+mod argo_nodes;
+mod cancel;
+
 mod access;
 mod concurrency;
 mod configs;

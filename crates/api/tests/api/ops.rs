@@ -113,6 +113,8 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/projects/{project}/configs/{config_id}/submit",
     ),
+    ("post", "/api/v1/projects/{project}/runs/{run_id}/stop"),
+    ("post", "/api/v1/projects/{project}/runs/{run_id}/terminate"),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {

@@ -49,6 +49,16 @@ enum RunsCommand {
         /// Run id (the orchestrator's workflow uid).
         run_id: String,
     },
+    /// Stop a run: running steps end, exit handlers still run (`argo stop`).
+    Stop {
+        /// Run id (the orchestrator's workflow uid).
+        run_id: String,
+    },
+    /// Terminate a run: everything ends at once, exit handlers do not run (`argo terminate`).
+    Terminate {
+        /// Run id (the orchestrator's workflow uid).
+        run_id: String,
+    },
 }
 
 pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
@@ -60,7 +70,31 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
             watch::watch_run(context, project, &run_id, poll).await
         }
         RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
+        RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, false).await,
+        RunsCommand::Terminate { run_id } => stop_run(context, project, &run_id, true).await,
     }
+}
+
+async fn stop_run(
+    context: &Context,
+    project: &str,
+    run_id: &str,
+    terminate: bool,
+) -> anyhow::Result<()> {
+    let run = context.client.stop_run(project, run_id, terminate).await?;
+    if context.json() {
+        return print_json(&run);
+    }
+    let action = if terminate { "terminate" } else { "stop" };
+    println!(
+        "asked the orchestrator to {action} run {} ({})",
+        run.run_id, run.name
+    );
+    hint(&format!(
+        "follow it with `polyphemus runs watch {}`",
+        run.run_id
+    ));
+    Ok(())
 }
 
 async fn list_runs(

@@ -3,6 +3,8 @@
 
 mod harness;
 
+mod argo_parity;
+mod cancel;
 mod configs;
 mod errors;
 mod jobs;

@@ -117,10 +117,11 @@ impl Orchestrator for LocalOrchestrator {
             options
                 .env
                 .push(("POLYPHEMUS_URL".into(), self.server_url.clone()));
-            options.env.push((
-                "POLYPHEMUS_TOKEN".into(),
-                submission.task_token.expose_secret().to_owned(),
-            ));
+            if let Some(token) = &submission.task_token {
+                options
+                    .env
+                    .push(("POLYPHEMUS_TOKEN".into(), token.expose_secret().to_owned()));
+            }
             if let Some(path) = Self::step_path() {
                 options.env.push(("PATH".into(), path));
             }

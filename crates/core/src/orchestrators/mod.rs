@@ -1,6 +1,7 @@
 //! The orchestrator interface: what Polyphemus asks of Argo or of the local engine. Both answer
 //! in Argo's own shapes (the Workflow object), so everything downstream reads one format.
 
+pub mod argo;
 pub mod local;
 
 use futures::future::BoxFuture;
@@ -17,8 +18,9 @@ pub struct Submission {
     pub parameters: Vec<(String, String)>,
     /// Labels on the workflow (`polyphemus/project`, `polyphemus/config-id`, …).
     pub labels: BTreeMap<String, String>,
-    /// Given to every step as `POLYPHEMUS_TOKEN`.
-    pub task_token: SecretString,
+    /// Given to every step as `POLYPHEMUS_TOKEN` by an orchestrator that can keep it out of
+    /// the workflow object (the local engine). Argo steps read theirs from a Kubernetes Secret.
+    pub task_token: Option<SecretString>,
     /// The uid to give the workflow, when the orchestrator lets the caller choose
     /// ([`Orchestrator::accepts_uid`]); the task token is then bound to this one run.
     pub uid: Option<String>,
@@ -54,6 +56,12 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
 
     /// Whether a submission may choose the workflow's uid (Argo assigns its own).
     fn accepts_uid(&self) -> bool {
+        false
+    }
+
+    /// Whether runs go on when this server stops (Argo's run in the cluster; the local
+    /// engine's are child processes of the server).
+    fn outlives_server(&self) -> bool {
         false
     }
 

@@ -104,24 +104,30 @@ impl Services {
                 "this server has no orchestrator configured, so runs cannot be launched".into(),
             )
         })?;
-        // Where the orchestrator lets us choose the uid, the token is bound to this one run.
-        let uid = orchestrator
-            .accepts_uid()
-            .then(|| uuid::Uuid::new_v4().to_string());
-        let grant = TaskGrant {
-            project: project.to_string(),
-            config_id: record.config_id,
-            version_number: record.version_number,
-            run_id: uid.clone(),
+        // Where the orchestrator lets us choose the uid, the task token is bound to this one run
+        // and handed to its steps. Argo assigns its own uid, and a token written into the
+        // Workflow object would be readable by anyone who may read Workflows: Argo steps read
+        // a project task token from a Kubernetes Secret instead (docs/deploy.md).
+        let token = if orchestrator.accepts_uid() {
+            let uid = uuid::Uuid::new_v4().to_string();
+            let grant = TaskGrant {
+                project: project.to_string(),
+                config_id: Some(record.config_id),
+                version_number: Some(record.version_number),
+                run_id: Some(uid.clone()),
+            };
+            let issued = self
+                .tokens
+                .issue_task(
+                    &format!("config-{}-v{}", record.config_id, record.version_number),
+                    grant,
+                    chrono::Duration::days(TASK_TOKEN_TTL_DAYS),
+                )
+                .await?;
+            Some((uid, issued))
+        } else {
+            None
         };
-        let token = self
-            .tokens
-            .issue_task(
-                &format!("config-{}-v{}", record.config_id, record.version_number),
-                grant,
-                chrono::Duration::days(TASK_TOKEN_TTL_DAYS),
-            )
-            .await?;
         let mut parameters = vec![
             ("config_id".into(), record.config_id.to_string()),
             ("version_number".into(), record.version_number.to_string()),
@@ -139,15 +145,19 @@ impl Services {
                     record.version_number.to_string(),
                 ),
             ]),
-            task_token: token.token.into(),
-            uid,
+            uid: token.as_ref().map(|(uid, _)| uid.clone()),
+            task_token: token
+                .as_ref()
+                .map(|(_, issued)| issued.token.clone().into()),
         };
-        let token_id = token.id.clone();
+        let token_id = token.map(|(_, issued)| issued.id);
         let submitted = match orchestrator.submit(submission).await {
             Ok(submitted) => submitted,
             Err(error) => {
-                if let Err(revoke) = self.tokens.revoke(&token_id).await {
-                    tracing::warn!(%revoke, "revoking the task token of a refused submission");
+                if let Some(token_id) = &token_id {
+                    if let Err(revoke) = self.tokens.revoke(token_id).await {
+                        tracing::warn!(%revoke, "revoking the task token of a refused submission");
+                    }
                 }
                 return Err(submission_error(
                     orchestrator.kind(),
@@ -182,13 +192,13 @@ impl Services {
 
     /// Records the run's final status and logs once the orchestrator says it ended, so a run
     /// whose exit hook could not report (or has none) still gets its metadata.
-    async fn record_when_finished(
+    pub(crate) async fn record_when_finished(
         self,
         project: ProjectName,
         run_id: String,
         name: String,
         namespace: String,
-        task_token_id: String,
+        task_token_id: Option<String>,
     ) {
         let Some(orchestrator) = self.orchestrator.clone() else {
             return;
@@ -205,8 +215,10 @@ impl Services {
             tracing::warn!(%run_id, %error, "recording a finished run");
         }
         // The run is over: its token must not outlive it.
-        if let Err(error) = self.tokens.revoke(&task_token_id).await {
-            tracing::warn!(%run_id, %error, "revoking a finished run's task token");
+        if let Some(token_id) = task_token_id {
+            if let Err(error) = self.tokens.revoke(&token_id).await {
+                tracing::warn!(%run_id, %error, "revoking a finished run's task token");
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The services: one struct holding what every rule needs, with one module per resource.
 
+mod cancel;
 mod configs;
 mod cursor;
 mod launch;

@@ -1,6 +1,7 @@
 //! After a restart, no run stays `Running` forever: the local engine's runs died with the
 //! server, so each unfinished run gets its final status from the engine's `status.json` when
-//! it finished just before, and `Error` with a message otherwise.
+//! it finished just before, and `Error` with a message otherwise. Argo's runs live on in the
+//! cluster: they are re-read from Argo and watched again until they end.
 
 use super::sync::report_from_workflow;
 use super::Services;
@@ -10,17 +11,24 @@ use polyphemus_model::{ProjectName, RunStatusReport};
 use polyphemus_store::NewEvent;
 use serde_json::json;
 
+const GONE: &str = "the workflow is no longer in Argo (deleted or garbage-collected) and \
+                    Polyphemus had not recorded its end";
+
 const INTERRUPTED: &str = "interrupted: the Polyphemus server stopped while this run was in \
                            progress, and the local engine's processes stopped with it";
 
 impl Services {
     /// Settles every unfinished run; returns how many were marked `Error`. Call it at start,
-    /// before launching anything, and only with the local orchestrator (Argo's runs live on).
+    /// before launching anything.
     pub async fn recover_interrupted_runs(&self) -> Result<usize, CoreError> {
         let Some(orchestrator) = self.orchestrator.clone() else {
             return Ok(0);
         };
         let system = Principal::system();
+        if orchestrator.outlives_server() {
+            tokio::spawn(self.clone().watch_surviving_runs(system));
+            return Ok(0);
+        }
         let mut interrupted = 0;
         for (project, run_id, name) in self.store.unfinished_runs().await? {
             match self
@@ -36,6 +44,55 @@ impl Services {
             }
         }
         Ok(interrupted)
+    }
+
+    /// Re-reads each unfinished run from the orchestrator and records it when it ends, in the
+    /// background (an Argo Server that is down must not hold up the server's start). A run
+    /// whose workflow Argo no longer has (deleted, garbage-collected) is marked `Error`.
+    async fn watch_surviving_runs(self, system: Principal) {
+        let Some(orchestrator) = self.orchestrator.clone() else {
+            return;
+        };
+        let runs = match self.store.unfinished_runs().await {
+            Ok(runs) => runs,
+            Err(error) => {
+                tracing::error!(%error, "listing unfinished runs to watch again");
+                return;
+            }
+        };
+        for (project, run_id, name) in runs {
+            let Ok(project) = ProjectName::parse(project) else {
+                continue;
+            };
+            match self
+                .sync_run_from_orchestrator(&system, &project, &run_id, Some(&name), None)
+                .await
+            {
+                Err(CoreError::NotFound(_)) => {
+                    let mut report = self.interrupted_report(&system, &project, &run_id).await;
+                    report.message = Some(GONE.into());
+                    if let Err(error) = self
+                        .put_run_metadata(&system, &project, &run_id, report)
+                        .await
+                    {
+                        tracing::error!(%run_id, %error, "marking a vanished run Error");
+                    }
+                    tracing::warn!(%run_id, workflow = %name, "the workflow is gone from Argo");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%run_id, %error, "could not re-read an unfinished run")
+                }
+                Ok(_) => {}
+            }
+            tokio::spawn(self.clone().record_when_finished(
+                project,
+                run_id,
+                name,
+                orchestrator.namespace().to_owned(),
+                None,
+            ));
+        }
     }
 
     /// Gives one unfinished run its final status; `true` when it had to be marked `Error`.

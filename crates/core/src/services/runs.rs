@@ -79,7 +79,7 @@ impl Services {
     }
 
     /// Loads a run and checks the principal may reach it (viewer, or task of its config).
-    async fn visible_run(
+    pub(super) async fn visible_run(
         &self,
         principal: &Principal,
         project: &ProjectName,

@@ -155,10 +155,12 @@ async fn prepare(
     let mut env = ctx.env.clone();
     env.push(("ARGO_WORKFLOW_NAME".into(), ctx.wf_name.clone()));
     env.push(("ARGO_NODE_ID".into(), id.to_string()));
+    // A variable without a `value` (`valueFrom` a Secret or ConfigMap) keeps the engine's.
     env.extend(
         container
             .env
             .iter()
+            .filter(|e| e.value.is_some() || !e.extra.contains_key("valueFrom"))
             .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
     );
     Ok((
