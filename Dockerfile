@@ -1,7 +1,7 @@
 # The Polyphemus image: the server (`polyphemus serve`) and every workflow step
 # (`polyphemus run_job …`, `polyphemus write_run_metadata …`) run this one image.
 # Build: docker build -t polyphemus:0.1.0 .
-# scripts/check-dockerfile checks this file's structure in CI (no container engine there).
+# scripts/validate-deploy checks this file's structure in CI (no container engine there).
 
 # --- build stage: the Rust toolchain, never shipped -------------------------------------
 # The toolchain CI builds and tests with (rust-version in Cargo.toml is the oldest supported).
