@@ -63,6 +63,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
             get(runs::list_runs),
         )
         .route("/projects/{project}/runs/{run_id}", get(runs::show_run))
+        .route(
+            "/projects/{project}/runs/{run_id}/stop",
+            post(runs::stop_run),
+        )
+        .route(
+            "/projects/{project}/runs/{run_id}/terminate",
+            post(runs::terminate_run),
+        )
         .layer(axum::middleware::map_response(page_headers))
         .route("/assets/ui.css", get(assets::css))
         .route("/assets/ui.js", get(assets::js))

@@ -2,15 +2,16 @@
 //! output log (live while running) and state.
 
 use crate::error::UiError;
-use crate::layout::{badge, duration, json_block, time, Page};
+use crate::layout::{badge, csrf_field, duration, json_block, time, Page};
 use crate::pages::{config_crumbs, next_page_href, project_name};
-use crate::session::Session;
+use crate::session::{PostForm, Session};
 use crate::UiState;
 use axum::extract::{Path, Query, State};
+use axum::response::Redirect;
 use maud::{html, Markup};
 use polyphemus_core::services::PageRequest;
 use polyphemus_core::CoreError;
-use polyphemus_model::{ProjectName, Run, RunMetadata};
+use polyphemus_model::{ProjectName, Role, Run, RunMetadata};
 use serde::Deserialize;
 
 const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
@@ -159,6 +160,8 @@ pub async fn show_run(
         .as_ref()
         .map(|m| m.report.phase.clone())
         .unwrap_or_else(|| "Pending".to_owned());
+    let may_end = !finished && session.can(&project, Role::Editor);
+    let run_path = format!("/projects/{project}/runs/{}", run.run_id);
     Ok(Page {
         title: run.name.clone(),
         session: Some(&session),
@@ -166,7 +169,27 @@ pub async fn show_run(
         live: !finished,
     }
     .render(html! {
-        h1 { "Run " (run.name) }
+        div.title-row {
+            h1 { "Run " (run.name) }
+            @if may_end {
+                div.actions {
+                    form method="post" action={ (run_path) "/stop" } {
+                        (csrf_field(&session))
+                        button type="submit" aria-describedby="end-help" { "Stop" }
+                    }
+                    form method="post" action={ (run_path) "/terminate" } {
+                        (csrf_field(&session))
+                        button type="submit" aria-describedby="end-help" { "Terminate" }
+                    }
+                }
+            }
+        }
+        @if may_end {
+            p.muted #end-help {
+                "Stop ends the running steps and still runs the exit handler (which records the \
+                 run and notifies); Terminate ends everything at once."
+            }
+        }
         p.run-phase { "Phase: " span #run-phase { (badge(&phase)) } }
         @if !finished { p.muted.live-note { "This run is still going; the page refreshes itself." } }
         dl.summary {
@@ -192,6 +215,39 @@ pub async fn show_run(
         h2 { "State" }
         (json_block(&run.state, "Run state"))
     }))
+}
+
+/// `Stop` on a run's page: running steps end, the exit handler still runs.
+pub async fn stop_run(
+    State(state): State<UiState>,
+    Path((project, run_id)): Path<(String, String)>,
+    form: PostForm,
+) -> Result<Redirect, UiError> {
+    end_run(&state, &project, &run_id, &form, false).await
+}
+
+/// `Terminate` on a run's page: everything ends at once, exit handler included.
+pub async fn terminate_run(
+    State(state): State<UiState>,
+    Path((project, run_id)): Path<(String, String)>,
+    form: PostForm,
+) -> Result<Redirect, UiError> {
+    end_run(&state, &project, &run_id, &form, true).await
+}
+
+async fn end_run(
+    state: &UiState,
+    project: &str,
+    run_id: &str,
+    form: &PostForm,
+    terminate: bool,
+) -> Result<Redirect, UiError> {
+    let project = project_name(project)?;
+    state
+        .services
+        .stop_run(&form.session.principal, &project, run_id, terminate)
+        .await?;
+    Ok(Redirect::to(&format!("/projects/{project}/runs/{run_id}")))
 }
 
 /// While a run goes on, its nodes' logs as the orchestrator has them so far.

@@ -311,3 +311,87 @@ async fn the_project_list_shows_the_token_s_projects_and_with_star_every_stored_
         "a project the token does not reach is not listed"
     );
 }
+
+#[tokio::test]
+async fn an_editor_stops_a_running_run_from_its_page_and_a_viewer_cannot() {
+    let app = app_with_engine().await;
+    let editor = app.token(Role::Editor).await;
+    let (status, _) = app
+        .post(
+            CREATE,
+            &editor,
+            &create_fields(&app.csrf(&editor), "/incoming"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let admin = app.token(Role::Admin).await;
+    let principal = app.services.tokens.verify(&admin).await.expect("admin");
+    let project = polyphemus_model::ProjectName::parse("labors").expect("name");
+    let sleepy = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: sleepy-}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      container: {image: busybox, command: [sleep, "60"]}
+"#;
+    let run = app
+        .services
+        .submit_workflow(
+            &principal,
+            &project,
+            1,
+            polyphemus_model::SubmitWorkflow {
+                workflow_yaml: sleepy.to_owned(),
+                version_number: 1,
+                parameters: BTreeMap::new(),
+            },
+        )
+        .await
+        .expect("submitted");
+    let page_path = format!("/projects/labors/runs/{}", run.run_id);
+    let stop = format!("{page_path}/stop");
+
+    let viewer = app.token(Role::Viewer).await;
+    let (_, page) = app.get(&page_path, &viewer).await;
+    assert!(!page.contains("/stop\""), "no Stop button for a viewer");
+    let (status, _) = app
+        .post(&stop, &viewer, &[("_csrf", app.csrf(&viewer).as_str())])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (_, page) = app.get(&page_path, &editor).await;
+    assert!(
+        page.contains(&format!("action=\"{stop}\"")),
+        "Stop button shown"
+    );
+    let (status, _) = app
+        .post(&stop, &editor, &[("_csrf", app.csrf(&editor).as_str())])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let phase = loop {
+        let metadata = app
+            .services
+            .get_run_metadata(&principal, &project, &run.run_id)
+            .await
+            .ok();
+        if let Some(phase) = metadata
+            .map(|m| m.report.phase)
+            .filter(|p| p != "Running" && p != "Pending")
+        {
+            break phase;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(phase, "Failed");
+    let (_, page) = app.get(&page_path, &editor).await;
+    assert!(
+        !page.contains("/stop\""),
+        "no Stop button once the run ended"
+    );
+}

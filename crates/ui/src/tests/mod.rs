@@ -21,6 +21,15 @@ pub(crate) struct App {
 }
 
 pub(crate) async fn app() -> App {
+    app_with(false).await
+}
+
+/// The same with the local engine as orchestrator (its runs are real child processes).
+pub(crate) async fn app_with_engine() -> App {
+    app_with(true).await
+}
+
+async fn app_with(engine: bool) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("ui.db").display());
     let store = Store::connect(&url, &StoreOptions { max_connections: 4 })
@@ -28,7 +37,15 @@ pub(crate) async fn app() -> App {
         .expect("store");
     store.migrate().await.expect("migrate");
     let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
-    let services = Services::new(store, Registry::builtin(), keys);
+    let mut services = Services::new(store, Registry::builtin(), keys);
+    if engine {
+        // No step here calls the API, so the URL steps would use is never reached.
+        let local = polyphemus_core::orchestrators::local::LocalOrchestrator::new(
+            dir.path().join("runs"),
+            "http://127.0.0.1:9".to_owned(),
+        );
+        services = services.with_orchestrator(std::sync::Arc::new(local));
+    }
     App {
         router: crate::router(services.clone()),
         services,
