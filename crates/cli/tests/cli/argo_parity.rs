@@ -140,10 +140,16 @@ fn every_builtin_workflow_rendered_for_argo_runs_unchanged_on_the_local_engine()
                 .cli(&["runs", "show", &run_id, "--output", "json"])
                 .json();
             let metadata = shown["metadata"].clone();
-            if matches!(
-                metadata["phase"].as_str(),
-                Some("Succeeded" | "Failed" | "Error")
-            ) {
+            let is_final =
+                |phase: &Value| matches!(phase.as_str(), Some("Succeeded" | "Failed" | "Error"));
+            // The exit hook records the run while it still runs; the server's record after the
+            // workflow ends (exit handler included) is the final one.
+            let exit_done = metadata["nodes"].as_object().is_some_and(|nodes| {
+                nodes.values().any(|n| {
+                    n["name"] == format!("{workflow_name}.onExit") && is_final(&n["phase"])
+                })
+            });
+            if is_final(&metadata["phase"]) && exit_done {
                 break metadata;
             }
             assert!(
