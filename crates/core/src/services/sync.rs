@@ -59,14 +59,15 @@ impl Services {
             .map_err(unavailable)?;
         let report = report_from_workflow(&workflow)?;
         let output = output_from_logs(&report, &logs);
-        self.put_run_metadata(principal, project, run_id, report.clone())
-            .await?;
+        // Output first: whoever sees the final metadata then also sees the final output.
         let change = RunChange {
             replace_output: Some(output),
             ..RunChange::default()
         };
         self.store
             .change_run(project.as_str(), run_id, &change)
+            .await?;
+        self.put_run_metadata(principal, project, run_id, report.clone())
             .await?;
         self.get_run_metadata(principal, project, run_id).await
     }
