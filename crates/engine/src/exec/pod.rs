@@ -79,8 +79,6 @@ async fn read_param(paths: &[PathBuf]) -> Option<String> {
     None
 }
 
-/// Creates the node's directories (`work/<id>`, `tmp/<id>`) and script file; returns the
-/// process spec and the recorded image.
 /// The last 2048 bytes or 80 lines of a failed container's log, as Kubernetes puts in the
 /// termination message under `terminationMessagePolicy: FallbackToLogsOnError`.
 async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
@@ -105,6 +103,8 @@ async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
     (!tail.trim().is_empty()).then_some(tail)
 }
 
+/// Creates the node's directories (`work/<id>`, `tmp/<id>`) and script file; returns the
+/// process spec and the recorded image.
 async fn prepare(
     ctx: &RunCtx,
     id: &str,
