@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::Semaphore;
 
+use super::children::{failed_child, unhandled, Children, FailFast, Started};
 use super::dag_phase::{dep_state, finish};
 use super::depends::{self, DepState};
-use super::invoke::{prepare, Place, Prepared};
-use super::steps::skipped;
-use super::{loops, outputs, Call, Outcome, RunCtx};
+use super::invoke::Prepared;
+use super::{Call, Outcome, RunCtx};
+use crate::model::{ContinueOn, StepLike};
 use crate::state::NewNode;
 use crate::status::{NodeInputs, NodeType, Phase};
 use crate::template::Scope;
@@ -26,7 +26,62 @@ pub(super) struct TaskDone {
     pub created: bool,
 }
 
-type Running = FuturesUnordered<BoxFuture<'static, (usize, Outcome, Option<Vec<Outcome>>)>>;
+impl TaskDone {
+    fn created(outcome: Outcome, children: Option<Vec<Outcome>>) -> Self {
+        TaskDone {
+            outcome,
+            children,
+            created: true,
+        }
+    }
+}
+
+/// The tasks of a DAG and what each waits for.
+pub(super) struct Graph<'a> {
+    pub tasks: &'a [StepLike],
+    /// Indices of each task's dependencies.
+    pub deps: Vec<Vec<usize>>,
+    /// Each task's `depends` expression, if any.
+    pub logic: Vec<Option<String>>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(tasks: &'a [StepLike]) -> Self {
+        let index: HashMap<&str, usize> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.call.name.as_str(), i))
+            .collect();
+        let deps = tasks
+            .iter()
+            .map(|t| {
+                depends::dependencies_of(t)
+                    .iter()
+                    .filter_map(|d| index.get(d.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        let logic = tasks.iter().map(depends::logic_of).collect();
+        Graph { tasks, deps, logic }
+    }
+}
+
+type TaskFuture = BoxFuture<'static, (usize, Outcome, Option<Vec<Outcome>>)>;
+
+/// One DAG node's run: which tasks started, which are done, which are running.
+struct Dag<'a> {
+    name: &'a str,
+    id: &'a str,
+    graph: Graph<'a>,
+    children: Children<'a>,
+    scope: Scope,
+    done: Vec<Option<TaskDone>>,
+    started: Vec<bool>,
+    running: FuturesUnordered<TaskFuture>,
+    /// Set by `failFast`: tasks not yet started are omitted.
+    stop_new: FailFast,
+    fail_fast: bool,
+}
 
 pub async fn run(
     ctx: Arc<RunCtx>,
@@ -34,301 +89,219 @@ pub async fn run(
     display: &str,
     call: &Call,
     inputs: Option<NodeInputs>,
-    mut scope: Scope,
+    scope: Scope,
 ) -> Outcome {
     let id = ctx.start_group_node(name, display, call, inputs, NodeType::Dag);
     let t = call.resolved.template.clone();
     let dag = t.dag.clone().unwrap_or_default();
     let tasks = &dag.tasks;
-    let fail_fast = dag.fail_fast.or(t.fail_fast).unwrap_or(true);
-    let limit = t
-        .parallelism
-        .and_then(|p| usize::try_from(p).ok())
-        .filter(|p| *p > 0)
-        .map(|p| Arc::new(Semaphore::new(p)));
-    let index: HashMap<&str, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.call.name.as_str(), i))
-        .collect();
-    let deps: Vec<Vec<usize>> = tasks
-        .iter()
-        .map(|t| {
-            depends::dependencies_of(t)
-                .iter()
-                .filter_map(|d| index.get(d.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let logic: Vec<Option<String>> = tasks.iter().map(depends::logic_of).collect();
-    let mut done: Vec<Option<TaskDone>> = (0..tasks.len()).map(|_| None).collect();
-    let mut started = vec![false; tasks.len()];
-    let mut running: Running = FuturesUnordered::new();
-    let mut stop_new = false;
+    // The DAG checks `failFast` itself before starting a task, so children get no flag.
+    let mut d = Dag {
+        name,
+        id: &id,
+        graph: Graph::new(tasks),
+        children: Children::new(&ctx, call, &id, "tasks", None),
+        scope,
+        done: (0..tasks.len()).map(|_| None).collect(),
+        started: vec![false; tasks.len()],
+        running: FuturesUnordered::new(),
+        stop_new: FailFast::default(),
+        fail_fast: dag.fail_fast.or(t.fail_fast).unwrap_or(true),
+    };
     loop {
+        d.start_ready();
+        let Some((i, o, children)) = d.running.next().await else {
+            break;
+        };
+        d.finished(i, o, children);
+    }
+    let target = dag.target.as_deref();
+    finish(&ctx, &id, &t, &d.scope, &d.graph, &d.done, target)
+}
+
+impl Dag<'_> {
+    /// Starts every task whose dependencies are all done, until no more become ready.
+    fn start_ready(&mut self) {
         let mut progressed = true;
         while progressed {
             progressed = false;
-            for i in 0..tasks.len() {
-                if started[i] || !deps[i].iter().all(|d| done[*d].is_some()) {
+            for i in 0..self.graph.tasks.len() {
+                if self.started[i] || !self.graph.deps[i].iter().all(|d| self.done[*d].is_some()) {
                     continue;
                 }
-                started[i] = true;
+                self.started[i] = true;
                 progressed = true;
-                let task = &tasks[i];
-                let tname = format!("{name}.{}", task.call.name);
-                let tid = ctx.id(&tname);
-                if deps[i].is_empty() {
-                    ctx.shared.add_child(&id, &tid);
-                }
-                for d in &deps[i] {
-                    if let Some(TaskDone {
-                        outcome,
-                        created: true,
-                        ..
-                    }) = &done[*d]
-                    {
-                        for o in &outcome.outbound {
-                            ctx.shared.add_child(o, &tid);
-                        }
-                    }
-                }
-                if let Some(l) = &logic[i] {
-                    let states: HashMap<String, DepState> = deps[i]
-                        .iter()
-                        .filter_map(|d| {
-                            done[*d]
-                                .as_ref()
-                                .map(|td| (tasks[*d].call.name.clone(), dep_state(td, &tasks[*d])))
-                        })
-                        .collect();
-                    match depends::evaluate(l, &states) {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            let o = skipped(
-                                &ctx,
-                                &tname,
-                                &task.call.name,
-                                &id,
-                                "omitted: depends condition not met",
-                            );
-                            ctx.shared.finish(&o.id, Phase::Omitted, None);
-                            let o = Outcome {
-                                phase: Phase::Omitted,
-                                ..o
-                            };
-                            settle(
-                                &mut scope,
-                                &mut done,
-                                tasks,
-                                i,
-                                TaskDone {
-                                    outcome: o,
-                                    children: None,
-                                    created: true,
-                                },
-                            );
-                            continue;
-                        }
-                        Err(e) => {
-                            let o = errored(&ctx, &tname, &task.call.name, &id, &e.to_string());
-                            settle(
-                                &mut scope,
-                                &mut done,
-                                tasks,
-                                i,
-                                TaskDone {
-                                    outcome: o,
-                                    children: None,
-                                    created: true,
-                                },
-                            );
-                            continue;
-                        }
-                    }
-                }
-                if stop_new {
-                    settle(
-                        &mut scope,
-                        &mut done,
-                        tasks,
-                        i,
-                        TaskDone {
-                            outcome: Outcome::new(&tid, Phase::Omitted, None),
-                            children: None,
-                            created: false,
-                        },
-                    );
-                    continue;
-                }
-                let place = |n: String, d: String| Place {
-                    name: n,
-                    display: d,
-                    boundary: id.clone(),
-                    origin: call.resolved.origin.clone(),
-                    limit: limit.clone(),
-                    kind: "tasks",
-                    fail_fast: None,
-                };
-                match loops::items(&task.call, &scope) {
-                    Ok(None) => match prepare(
-                        &ctx,
-                        task,
-                        place(tname.clone(), task.call.name.clone()),
-                        &scope,
-                    ) {
-                        Prepared::Done(o) => settle(
-                            &mut scope,
-                            &mut done,
-                            tasks,
-                            i,
-                            TaskDone {
-                                outcome: o,
-                                children: None,
-                                created: true,
-                            },
-                        ),
-                        Prepared::Run(f) => {
-                            running.push(Box::pin(async move { (i, f.await, None) }))
-                        }
-                    },
-                    Ok(Some(items)) if items.is_empty() => {
-                        let msg = "Skipped, empty params";
-                        let o = skipped(&ctx, &tname, &task.call.name, &id, msg);
-                        let td = TaskDone {
-                            outcome: o,
-                            children: Some(Vec::new()),
-                            created: true,
-                        };
-                        settle(&mut scope, &mut done, tasks, i, td);
-                    }
-                    Ok(Some(items)) => {
-                        ctx.shared.create_node(NewNode {
-                            id: &tid,
-                            name: &tname,
-                            display: &task.call.name,
-                            node_type: NodeType::TaskGroup,
-                            template: task.call.template.as_deref(),
-                            boundary: Some(&id),
-                            phase: Phase::Running,
-                            message: None,
-                        });
-                        let mut futs = Vec::new();
-                        let mut early = Vec::new();
-                        for (j, item) in items.iter().enumerate() {
-                            let cname = loops::child_name(&tname, j, item);
-                            let cdisplay = loops::child_name(&task.call.name, j, item);
-                            ctx.shared.add_child(&tid, &ctx.id(&cname));
-                            let mut s = scope.clone();
-                            s.set_item(item);
-                            match prepare(&ctx, task, place(cname, cdisplay), &s) {
-                                Prepared::Done(o) => early.push((j, o)),
-                                Prepared::Run(f) => futs.push(async move { (j, f.await) }),
-                            }
-                        }
-                        let group = ctx.clone();
-                        let continue_on = task.call.continue_on.unwrap_or_default();
-                        running.push(Box::pin(async move {
-                            let mut all = early;
-                            all.extend(futures::future::join_all(futs).await);
-                            all.sort_by_key(|(j, _)| *j);
-                            let children: Vec<Outcome> = all.into_iter().map(|(_, o)| o).collect();
-                            let bad = children.iter().find(|o| {
-                                (o.phase == Phase::Failed && !continue_on.failed)
-                                    || (o.phase == Phase::Error && !continue_on.error)
-                            });
-                            let (phase, msg) = match bad {
-                                Some(o) => (o.phase, Some(format!("child '{}' failed", o.id))),
-                                None => (Phase::Succeeded, None),
-                            };
-                            let mut o = Outcome::new(&tid, phase, msg.clone());
-                            o.outbound = children.iter().flat_map(|c| c.outbound.clone()).collect();
-                            let outbound = o.outbound.clone();
-                            group
-                                .shared
-                                .with_node(&tid, |n| n.outbound_nodes = outbound);
-                            group.shared.finish(&tid, phase, msg);
-                            (i, o, Some(children))
-                        }));
-                    }
-                    Err(e) => {
-                        let o = errored(&ctx, &tname, &task.call.name, &id, &e.to_string());
-                        settle(
-                            &mut scope,
-                            &mut done,
-                            tasks,
-                            i,
-                            TaskDone {
-                                outcome: o,
-                                children: None,
-                                created: true,
-                            },
-                        );
-                    }
+                self.start(i);
+            }
+        }
+    }
+
+    /// Starts ready task `i`, or settles it at once (omitted, errored, skipped by `when`).
+    fn start(&mut self, i: usize) {
+        let task = &self.graph.tasks[i];
+        let tname = format!("{}.{}", self.name, task.call.name);
+        let tid = self.children.ctx.id(&tname);
+        self.link(i, &tid);
+        if let Some(o) = self.blocked_by_depends(i, &tname) {
+            self.settle(i, TaskDone::created(o, None));
+        } else if self.stop_new.tripped() {
+            let td = TaskDone {
+                outcome: Outcome::new(&tid, Phase::Omitted, None),
+                children: None,
+                created: false,
+            };
+            self.settle(i, td);
+        } else {
+            self.launch(i, &tname, tid);
+        }
+    }
+
+    /// Hangs task `i` from the DAG node (no dependencies) or from its dependencies' leaves.
+    fn link(&self, i: usize, tid: &str) {
+        let shared = &self.children.ctx.shared;
+        if self.graph.deps[i].is_empty() {
+            shared.add_child(self.id, tid);
+        }
+        for d in &self.graph.deps[i] {
+            if let Some(TaskDone {
+                outcome,
+                created: true,
+                ..
+            }) = &self.done[*d]
+            {
+                for o in &outcome.outbound {
+                    shared.add_child(o, tid);
                 }
             }
         }
-        let Some((i, o, children)) = running.next().await else {
-            break;
+    }
+
+    /// `None` when task `i` may run; else its outcome: Omitted by `depends`, or Error.
+    fn blocked_by_depends(&self, i: usize, tname: &str) -> Option<Outcome> {
+        let l = self.graph.logic[i].as_ref()?;
+        let tasks = self.graph.tasks;
+        let states: HashMap<String, DepState> = self.graph.deps[i]
+            .iter()
+            .filter_map(|d| {
+                self.done[*d]
+                    .as_ref()
+                    .map(|td| (tasks[*d].call.name.clone(), dep_state(td, &tasks[*d])))
+            })
+            .collect();
+        let display = &tasks[i].call.name;
+        match depends::evaluate(l, &states) {
+            Ok(true) => None,
+            Ok(false) => {
+                let msg = "omitted: depends condition not met";
+                let o = self.children.skipped(tname, display, msg);
+                self.children.ctx.shared.finish(&o.id, Phase::Omitted, None);
+                Some(Outcome {
+                    phase: Phase::Omitted,
+                    ..o
+                })
+            }
+            Err(e) => Some(self.children.errored(tname, display, &e.to_string())),
+        }
+    }
+
+    /// Prepares task `i` (a loop: its `TaskGroup` and children) and runs it.
+    fn launch(&mut self, i: usize, tname: &str, tid: String) {
+        let task = &self.graph.tasks[i];
+        let display = &task.call.name;
+        let ctx = self.children.ctx;
+        let id = self.id;
+        let group_node = || {
+            ctx.shared.create_node(NewNode {
+                id: &tid,
+                name: tname,
+                display,
+                node_type: NodeType::TaskGroup,
+                template: task.call.template.as_deref(),
+                boundary: Some(id),
+                phase: Phase::Running,
+                message: None,
+            });
+            tid.clone()
         };
-        let task = &tasks[i];
-        let c = task.call.continue_on.unwrap_or_default();
-        let unhandled =
-            (o.phase == Phase::Failed && !c.failed) || (o.phase == Phase::Error && !c.error);
-        if unhandled && fail_fast {
-            let handled = logic
+        match self
+            .children
+            .start(task, tname, display, &self.scope, group_node)
+        {
+            Ok(Started::Single(Prepared::Done(o))) => self.settle(i, TaskDone::created(o, None)),
+            Ok(Started::Single(Prepared::Run(f))) => self
+                .running
+                .push(Box::pin(async move { (i, f.await, None) })),
+            Ok(Started::Loop(c)) if c.is_empty() => {
+                let o = self
+                    .children
+                    .skipped(tname, display, "Skipped, empty params");
+                self.settle(i, TaskDone::created(o, Some(Vec::new())));
+            }
+            Ok(Started::Loop(c)) => {
+                let continue_on = task.call.continue_on.unwrap_or_default();
+                let group = task_group(ctx.clone(), tid, continue_on, c);
+                self.running.push(Box::pin(async move {
+                    let (o, children) = group.await;
+                    (i, o, Some(children))
+                }));
+            }
+            Err(e) => {
+                let o = self.children.errored(tname, display, &e.to_string());
+                self.settle(i, TaskDone::created(o, None));
+            }
+        }
+    }
+
+    /// Settles a task that ran; trips `failFast` on a failure nothing handles.
+    fn finished(&mut self, i: usize, o: Outcome, children: Option<Vec<Outcome>>) {
+        let task = &self.graph.tasks[i];
+        if self.fail_fast && unhandled(task.call.continue_on.unwrap_or_default(), &o) {
+            let handled = self
+                .graph
+                .logic
                 .iter()
                 .flatten()
                 .any(|l| depends::handles_failure(l, &task.call.name));
             if !handled {
-                stop_new = true;
+                self.stop_new.trip();
             }
         }
-        let td = TaskDone {
-            outcome: o,
-            children,
-            created: true,
-        };
-        settle(&mut scope, &mut done, tasks, i, td);
+        self.settle(i, TaskDone::created(o, children));
     }
-    finish(
-        &ctx,
-        &id,
-        &t,
-        &scope,
-        tasks,
-        &deps,
-        &done,
-        dag.target.as_deref(),
-    )
+
+    /// Records a finished task and its `tasks.<name>.*` variables.
+    fn settle(&mut self, i: usize, td: TaskDone) {
+        let name = &self.graph.tasks[i].call.name;
+        let children = td.children.as_deref();
+        self.children
+            .settle(&mut self.scope, name, &td.outcome, children);
+        self.done[i] = Some(td);
+    }
 }
 
-/// Records a finished task and its `tasks.<name>.*` variables.
-fn settle(
-    scope: &mut Scope,
-    done: &mut [Option<TaskDone>],
-    tasks: &[crate::model::StepLike],
-    i: usize,
-    td: TaskDone,
-) {
-    let name = &tasks[i].call.name;
-    match &td.children {
-        Some(c) => {
-            outputs::add_aggregate(scope, "tasks", name, &td.outcome.id, td.outcome.phase, c)
+/// Runs a loop task's children and completes its `TaskGroup` node `tid`: failed with its
+/// first unhandled failure, else succeeded; its outcome and the children's, in loop order.
+async fn task_group(
+    ctx: Arc<RunCtx>,
+    tid: String,
+    continue_on: ContinueOn,
+    children: Vec<Prepared>,
+) -> (Outcome, Vec<Outcome>) {
+    let children: Vec<Outcome> = futures::future::join_all(children.into_iter().map(|p| async {
+        match p {
+            Prepared::Done(o) => o,
+            Prepared::Run(f) => f.await,
         }
-        None => outputs::add_node(scope, "tasks", name, &td.outcome),
-    }
-    done[i] = Some(td);
-}
-
-/// A task that could not be prepared (bad arguments, unknown template): an `Error` node.
-fn errored(ctx: &RunCtx, name: &str, display: &str, boundary: &str, error: &str) -> Outcome {
-    let outcome = skipped(ctx, name, display, boundary, "");
-    ctx.shared
-        .finish(&outcome.id, Phase::Error, Some(error.to_owned()));
-    Outcome {
-        phase: Phase::Error,
-        message: Some(error.to_owned()),
-        ..outcome
-    }
+    }))
+    .await;
+    let (phase, msg) = match children.iter().find(|o| unhandled(continue_on, o)) {
+        Some(o) => (o.phase, Some(failed_child(&o.id))),
+        None => (Phase::Succeeded, None),
+    };
+    let mut o = Outcome::new(&tid, phase, msg.clone());
+    o.outbound = children.iter().flat_map(|c| c.outbound.clone()).collect();
+    let outbound = o.outbound.clone();
+    ctx.shared.with_node(&tid, |n| n.outbound_nodes = outbound);
+    ctx.shared.finish(&tid, phase, msg);
+    (o, children)
 }

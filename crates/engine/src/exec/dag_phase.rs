@@ -1,9 +1,9 @@
 //! DAG assessment: what a finished dependency looks like to `depends`, the phase a target
 //! task's branch ends in (Argo's `assessDAGPhase`), and completing the DAG node.
 
-use super::dag::TaskDone;
+use super::children::finish_with_outputs;
+use super::dag::{Graph, TaskDone};
 use super::depends::DepState;
-use super::steps::finish_with_outputs;
 use super::{Outcome, RunCtx};
 use crate::status::Phase;
 use crate::template::Scope;
@@ -17,16 +17,11 @@ pub(super) fn dep_state(td: &TaskDone, task: &crate::model::StepLike) -> DepStat
 }
 
 /// The phase a target task's branch ends in (Argo's `assessDAGPhase`).
-fn branch_phase(
-    i: usize,
-    tasks: &[crate::model::StepLike],
-    deps: &[Vec<usize>],
-    done: &[Option<TaskDone>],
-) -> Phase {
+fn branch_phase(i: usize, graph: &Graph<'_>, done: &[Option<TaskDone>]) -> Phase {
     let Some(td) = &done[i] else {
         return Phase::Error;
     };
-    let c = tasks[i].call.continue_on.unwrap_or_default();
+    let c = graph.tasks[i].call.continue_on.unwrap_or_default();
     match td.outcome.phase {
         Phase::Failed if c.failed => Phase::Succeeded,
         Phase::Error if c.error => Phase::Succeeded,
@@ -35,9 +30,9 @@ fn branch_phase(
             if !td.created {
                 return Phase::Failed;
             }
-            deps[i]
+            graph.deps[i]
                 .iter()
-                .map(|d| branch_phase(*d, tasks, deps, done))
+                .map(|d| branch_phase(*d, graph, done))
                 .find(|p| p.is_failure())
                 .unwrap_or(Phase::Succeeded)
         }
@@ -45,17 +40,18 @@ fn branch_phase(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Completes DAG node `id` once no task runs: its leaves (those of its `target` tasks), then
+/// the phase of the first failed target branch, else Succeeded with the template's outputs.
 pub(super) fn finish(
     ctx: &RunCtx,
     id: &str,
     t: &crate::model::Template,
     scope: &Scope,
-    tasks: &[crate::model::StepLike],
-    deps: &[Vec<usize>],
+    graph: &Graph<'_>,
     done: &[Option<TaskDone>],
     target: Option<&str>,
 ) -> Outcome {
+    let (tasks, deps) = (graph.tasks, &graph.deps);
     let targets: Vec<usize> = match target {
         Some(list) => list
             .split([' ', ','])
@@ -81,14 +77,14 @@ pub(super) fn finish(
         return Outcome::new(id, Phase::Error, Some(msg));
     }
     for i in &targets {
-        let phase = branch_phase(*i, tasks, deps, done);
+        let phase = branch_phase(*i, graph, done);
         if phase.is_failure() {
             let failed = done
                 .iter()
                 .flatten()
                 .find(|d| d.outcome.phase.is_failure())
                 .map_or_else(|| ctx.id(&tasks[*i].call.name), |d| d.outcome.id.clone());
-            let msg = format!("child '{failed}' failed");
+            let msg = super::children::failed_child(&failed);
             ctx.shared.finish(id, phase, Some(msg.clone()));
             let mut o = Outcome::new(id, phase, Some(msg));
             o.outbound = outbound;

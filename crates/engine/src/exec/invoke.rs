@@ -1,12 +1,12 @@
 //! Turning one step / task (after loop expansion) into a running node: `when`, argument
 //! substitution, template lookup, template-level `parallelism`, and the step's exit hook.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
+use super::children::FailFast;
 use super::{run_call, Call, Outcome, RunCtx};
 use crate::error::EngineError;
 use crate::library::Origin;
@@ -31,7 +31,7 @@ pub struct Place {
     /// `steps` or `tasks`: how the exit hook refers to the finished node.
     pub kind: &'static str,
     /// A steps template's `failFast`: set on the first failed child; later ones do not start.
-    pub fail_fast: Option<Arc<AtomicBool>>,
+    pub fail_fast: Option<FailFast>,
 }
 
 /// The message Argo gives nodes stopped by a template's `failFast`.
@@ -134,11 +134,7 @@ pub fn prepare(ctx: &Arc<RunCtx>, step: &StepLike, place: Place, scope: &Scope) 
             Some(sem) => sem.clone().acquire_owned().await.ok(),
             None => None,
         };
-        if place
-            .fail_fast
-            .as_ref()
-            .is_some_and(|f| f.load(Ordering::SeqCst))
-        {
+        if place.fail_fast.as_ref().is_some_and(FailFast::tripped) {
             let msg = FAIL_FAST_MSG.to_string();
             return early_node(&ctx, &place, tname.as_deref(), Phase::Omitted, msg);
         }
@@ -151,7 +147,7 @@ pub fn prepare(ctx: &Arc<RunCtx>, step: &StepLike, place: Place, scope: &Scope) 
         };
         let outcome = run_call(ctx.clone(), call).await;
         if let (Some(flag), true) = (&place.fail_fast, outcome.phase.is_failure()) {
-            flag.store(true, Ordering::SeqCst);
+            flag.trip();
         }
         if let (Some((template, template_ref, hook_args)), Some(mut scope)) = (hook, scope) {
             super::outputs::add_node(&mut scope, place.kind, &step_name, &outcome);

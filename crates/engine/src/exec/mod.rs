@@ -1,6 +1,7 @@
 //! Execution of templates as Argo nodes: the per-run context shared by all node futures and
 //! the result every node reports back to its parent (`Outcome`).
 
+mod children;
 mod dag;
 mod dag_phase;
 pub mod depends;
