@@ -15,6 +15,7 @@ mod library;
 pub mod model;
 mod render;
 mod run;
+mod setup;
 mod state;
 pub mod status;
 mod template;
