@@ -10,7 +10,7 @@ use super::children::FailFast;
 use super::{run_call, Call, Outcome, RunCtx};
 use crate::error::EngineError;
 use crate::library::Origin;
-use crate::model::{Arguments, StepLike};
+use crate::model::{Arguments, StepLike, TemplateRef};
 use crate::state::NewNode;
 use crate::status::{NodeType, Phase};
 use crate::template::{eval_when, Scope};
@@ -112,19 +112,7 @@ pub fn prepare(ctx: &Arc<RunCtx>, step: &StepLike, place: Place, scope: &Scope) 
             return Prepared::Done(early_node(ctx, &place, tname, Phase::Error, e.to_string()))
         }
     };
-    let hook = step
-        .call
-        .hooks
-        .as_ref()
-        .and_then(|h| h.get("exit"))
-        .map(|h| {
-            (
-                h.template.clone(),
-                h.template_ref.clone(),
-                h.arguments.clone(),
-            )
-        })
-        .or_else(|| step.call.on_exit.clone().map(|t| (Some(t), None, None)));
+    let hook = exit_hook(step);
     let ctx = ctx.clone();
     let scope = hook.as_ref().map(|_| scope.clone());
     let step_name = step.call.name.clone();
@@ -149,45 +137,76 @@ pub fn prepare(ctx: &Arc<RunCtx>, step: &StepLike, place: Place, scope: &Scope) 
         if let (Some(flag), true) = (&place.fail_fast, outcome.phase.is_failure()) {
             flag.trip();
         }
-        if let (Some((template, template_ref, hook_args)), Some(mut scope)) = (hook, scope) {
+        if let (Some(hook), Some(mut scope)) = (hook, scope) {
             super::outputs::add_node(&mut scope, place.kind, &step_name, &outcome);
-            let hook_name = format!("{}.onExit", place.name);
-            let hook_place = Place {
-                name: hook_name.clone(),
-                display: format!("{}.onExit", place.display),
-                boundary: place.boundary.clone(),
-                origin: place.origin.clone(),
-                limit: None,
-                kind: place.kind,
-                fail_fast: None,
-            };
-            ctx.shared.add_child(&outcome.id, &ctx.id(&hook_name));
-            let resolved =
-                ctx.resolver
-                    .resolve(template.as_deref(), template_ref.as_ref(), &place.origin);
-            let hook_outcome = match (resolved, arguments(&hook_args, &scope)) {
-                (Ok(resolved), Ok(args)) => {
-                    let call = Call {
-                        name: hook_place.name.clone(),
-                        display: hook_place.display.clone(),
-                        resolved,
-                        args,
-                        boundary: Some(hook_place.boundary.clone()),
-                    };
-                    run_call(ctx.clone(), call).await
-                }
-                (Err(e), _) | (_, Err(e)) => early_node(
-                    &ctx,
-                    &hook_place,
-                    template.as_deref(),
-                    Phase::Error,
-                    e.to_string(),
-                ),
-            };
-            if hook_outcome.phase.is_failure() {
-                tracing::warn!(node = %hook_name, "exit hook {}", hook_outcome.phase);
-            }
+            run_exit_hook(&ctx, &place, hook, &scope, &outcome.id).await;
         }
         outcome
     }))
+}
+
+/// A step's exit hook as declared: template name, template ref, arguments.
+type ExitHook = (Option<String>, Option<TemplateRef>, Option<Arguments>);
+
+/// The `exit` lifecycle hook of a step, else its `onExit`.
+fn exit_hook(step: &StepLike) -> Option<ExitHook> {
+    step.call
+        .hooks
+        .as_ref()
+        .and_then(|h| h.get("exit"))
+        .map(|h| {
+            (
+                h.template.clone(),
+                h.template_ref.clone(),
+                h.arguments.clone(),
+            )
+        })
+        .or_else(|| step.call.on_exit.clone().map(|t| (Some(t), None, None)))
+}
+
+/// Runs the exit hook of the step at `place` as `<name>.onExit`, a child of node `parent`;
+/// `scope` holds the finished step's variables. A failed hook is only logged.
+async fn run_exit_hook(
+    ctx: &Arc<RunCtx>,
+    place: &Place,
+    (template, template_ref, hook_args): ExitHook,
+    scope: &Scope,
+    parent: &str,
+) {
+    let hook_name = format!("{}.onExit", place.name);
+    let hook_place = Place {
+        name: hook_name.clone(),
+        display: format!("{}.onExit", place.display),
+        boundary: place.boundary.clone(),
+        origin: place.origin.clone(),
+        limit: None,
+        kind: place.kind,
+        fail_fast: None,
+    };
+    ctx.shared.add_child(parent, &ctx.id(&hook_name));
+    let resolved = ctx
+        .resolver
+        .resolve(template.as_deref(), template_ref.as_ref(), &place.origin);
+    let hook_outcome = match (resolved, arguments(&hook_args, scope)) {
+        (Ok(resolved), Ok(args)) => {
+            let call = Call {
+                name: hook_place.name.clone(),
+                display: hook_place.display.clone(),
+                resolved,
+                args,
+                boundary: Some(hook_place.boundary.clone()),
+            };
+            run_call(ctx.clone(), call).await
+        }
+        (Err(e), _) | (_, Err(e)) => early_node(
+            ctx,
+            &hook_place,
+            template.as_deref(),
+            Phase::Error,
+            e.to_string(),
+        ),
+    };
+    if hook_outcome.phase.is_failure() {
+        tracing::warn!(node = %hook_name, "exit hook {}", hook_outcome.phase);
+    }
 }

@@ -11,6 +11,7 @@ mod node;
 mod outputs;
 mod pod;
 pub mod process;
+mod retry;
 mod steps;
 
 use std::path::PathBuf;

@@ -1,18 +1,16 @@
-//! Running one template invocation as a node: input parameters, `retryStrategy` (a `Retry`
-//! node with attempt children `name(n)`), template `timeout`/`activeDeadlineSeconds`, and
-//! dispatch to pod, steps or dag execution.
+//! Running one template invocation as a node: input parameters, template
+//! `timeout`/`activeDeadlineSeconds`, and dispatch to pod, steps or dag execution (through a
+//! `Retry` node, see `retry`, when the template has a `retryStrategy`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
-use serde_json::json;
 
-use super::{dag, pod, steps, Outcome, RunCtx};
+use super::{dag, pod, retry, steps, Outcome, RunCtx};
 use crate::error::EngineError;
-use crate::expr::{self, Mode};
 use crate::library::{Origin, Resolved};
-use crate::model::{RetryStrategy, Template, TemplateKind, TemplateRef};
+use crate::model::{Template, TemplateKind, TemplateRef};
 use crate::state::NewNode;
 use crate::status::{NodeInputs, NodeType, ParamValue, Phase};
 use crate::template::Scope;
@@ -103,7 +101,7 @@ pub fn run_call(ctx: Arc<RunCtx>, call: Call) -> BoxFuture<'static, Outcome> {
             }
         };
         let outcome = match &t.retry_strategy {
-            Some(rs) => run_retry(&ctx, &call, inputs, rs).await,
+            Some(rs) => retry::run_retry(&ctx, &call, inputs, rs).await,
             None => run_body(&ctx, &call.name, &call.display, &call, inputs).await,
         };
         ctx.publish_globals(&call.resolved, &outcome.outputs);
@@ -171,7 +169,7 @@ fn deadline_of(t: &Template, inputs: &Scope) -> Option<Duration> {
 }
 
 /// Runs the template body as node `name`, with its deadline.
-async fn run_body(
+pub(super) async fn run_body(
     ctx: &Arc<RunCtx>,
     name: &str,
     display: &str,
@@ -237,130 +235,6 @@ async fn run_body(
         ctx.shared.with_node(&id, |n| n.template_ref = Some(r));
     }
     outcome
-}
-
-fn retryable(policy: &str, phase: Phase) -> bool {
-    match policy {
-        "Always" => phase.is_failure(),
-        "OnError" | "OnTransientError" => phase == Phase::Error,
-        _ => phase == Phase::Failed,
-    }
-}
-
-async fn run_retry(
-    ctx: &Arc<RunCtx>,
-    call: &Call,
-    inputs: Vec<ParamValue>,
-    rs: &RetryStrategy,
-) -> Outcome {
-    let t = &call.resolved.template;
-    let id = ctx.id(&call.name);
-    let mut scope = ctx.global_scope();
-    for p in &inputs {
-        scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
-    }
-    ctx.shared.create_node(NewNode {
-        id: &id,
-        name: &call.name,
-        display: &call.display,
-        node_type: NodeType::Retry,
-        template: Some(&t.name),
-        boundary: call.boundary.as_deref(),
-        phase: Phase::Running,
-        message: None,
-    });
-    if !inputs.is_empty() {
-        let ni = NodeInputs {
-            parameters: inputs.clone(),
-        };
-        ctx.shared.with_node(&id, |n| n.inputs = Some(ni));
-    }
-    let limit: Option<u64> = match rs.limit.as_deref().map(|l| scope.substitute(l)) {
-        Some(Ok(l)) => l.trim().parse().ok(),
-        Some(Err(_)) | None => None,
-    };
-    let policy = rs
-        .retry_policy
-        .clone()
-        .unwrap_or_else(|| "OnFailure".into());
-    let backoff = rs.backoff.as_ref();
-    let base = backoff
-        .and_then(|b| b.duration.as_deref())
-        .and_then(parse_duration);
-    let factor: f64 = backoff
-        .and_then(|b| b.factor.as_deref())
-        .and_then(|f| f.parse().ok())
-        .unwrap_or(1.0);
-    let max_total = backoff
-        .and_then(|b| b.max_duration.as_deref())
-        .and_then(parse_duration);
-    let began = Instant::now();
-    let mut attempt: u64 = 0;
-    let last = loop {
-        let child = format!("{}({attempt})", call.name);
-        let child_display = format!("{}({attempt})", call.display);
-        ctx.shared.add_child(&id, &ctx.id(&child));
-        let mut attempt_call = call.clone();
-        attempt_call.boundary = call.boundary.clone();
-        let started = Instant::now();
-        let o = run_body(ctx, &child, &child_display, &attempt_call, inputs.clone()).await;
-        if o.phase == Phase::Succeeded
-            || limit.is_some_and(|l| attempt >= l)
-            || !retryable(&policy, o.phase)
-        {
-            break o;
-        }
-        if let Some(e) = &rs.expression {
-            let env = json!({"lastRetry": {
-                "exitCode": o.outputs.exit_code.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(-1),
-                "status": o.phase.as_str(),
-                "duration": started.elapsed().as_secs_f64(),
-                "message": o.message.clone().unwrap_or_default(),
-            }});
-            match expr::eval_bool(e, &env, Mode::Expr) {
-                Ok(true) => {}
-                Ok(false) => break o,
-                Err(err) => {
-                    tracing::warn!(node = %call.name, "retryStrategy.expression: {err}");
-                    break o;
-                }
-            }
-        }
-        if let Some(b) = base {
-            let wait = b.mul_f64(factor.powi(i32::try_from(attempt).unwrap_or(i32::MAX)));
-            if max_total.is_some_and(|m| began.elapsed() + wait > m) {
-                break o;
-            }
-            tokio::time::sleep(wait).await;
-        } else if max_total.is_some_and(|m| began.elapsed() > m) {
-            break o;
-        }
-        attempt += 1;
-    };
-    let message = if last.phase.is_failure() {
-        Some(
-            last.message
-                .clone()
-                .map_or("No more retries left".to_string(), |m| {
-                    format!("No more retries left: {m}")
-                }),
-        )
-    } else {
-        None
-    };
-    let outputs = last.outputs.clone();
-    ctx.shared.with_node(&id, |n| {
-        n.outputs = (!outputs.is_empty()).then(|| outputs.clone());
-        n.outbound_nodes = last.outbound.clone();
-    });
-    ctx.shared.finish(&id, last.phase, message.clone());
-    Outcome {
-        id,
-        phase: last.phase,
-        message,
-        outputs,
-        outbound: last.outbound,
-    }
 }
 
 #[cfg(test)]

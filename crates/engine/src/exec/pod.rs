@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::process::{self, Spec};
+use super::process::{self, Finished, Spec};
 use super::{Call, Outcome, RunCtx};
 use crate::error::EngineError;
 use crate::model::Template;
@@ -231,46 +231,12 @@ pub async fn run(
         result: Some(trim_newline(&stdout)),
         exit_code: Some(done.exit_code.to_string()),
     };
-    let (mut phase, mut message) = match (&done.error, done.exit_code) {
-        (Some(e), _) => (Phase::Error, Some(e.clone())),
-        (None, 0) => (Phase::Succeeded, None),
-        (None, code) => (
-            Phase::Failed,
-            Some(match fallback_to_logs(&t, &log_path).await {
-                // As Argo words a failed container whose status carries a message.
-                Some(tail) => format!("Error (exit code {code}): {tail}"),
-                None => format!("Error (exit code {code})"),
-            }),
-        ),
-    };
-    for p in t.outputs.iter().flat_map(|o| o.parameters.iter()) {
-        let value = match (&p.value_from, &p.value) {
-            (Some(vf), _) if vf.path.is_some() => {
-                let path = vf.path.as_deref().unwrap_or_default();
-                match read_param(&host_paths(path, &work, &tmp, ctx.private_tmp)).await {
-                    Some(v) => Some(v),
-                    None => vf.default.clone().or_else(|| {
-                        if phase == Phase::Succeeded {
-                            phase = Phase::Error;
-                            message = Some(format!(
-                                "failed to read output parameter '{}' from {path}: no such file",
-                                p.name
-                            ));
-                        }
-                        None
-                    }),
-                }
-            }
-            (Some(vf), _) => vf.default.clone(),
-            (None, Some(v)) => Some(v.clone()),
-            (None, None) => None,
-        };
-        if let Some(value) = value {
-            outputs.parameters.push(ParamValue {
-                name: p.name.clone(),
-                value,
-            });
-        }
+    let (mut phase, mut message) = exit_phase(&t, &done, &log_path).await;
+    let params = &mut outputs.parameters;
+    let missing = output_parameters(&t, (&work, &tmp), ctx.private_tmp, params).await;
+    if let (Some(msg), Phase::Succeeded) = (missing, phase) {
+        phase = Phase::Error;
+        message = Some(msg);
     }
     let recorded = outputs.clone();
     ctx.shared.with_node(&id, |n| {
@@ -292,4 +258,61 @@ pub async fn run(
         outputs,
         outbound: vec![id],
     }
+}
+
+/// The phase and message of a finished container: Error if it could not run, else by exit code.
+async fn exit_phase(t: &Template, done: &Finished, log_path: &Path) -> (Phase, Option<String>) {
+    match (&done.error, done.exit_code) {
+        (Some(e), _) => (Phase::Error, Some(e.clone())),
+        (None, 0) => (Phase::Succeeded, None),
+        (None, code) => (
+            Phase::Failed,
+            Some(match fallback_to_logs(t, log_path).await {
+                // As Argo words a failed container whose status carries a message.
+                Some(tail) => format!("Error (exit code {code}): {tail}"),
+                None => format!("Error (exit code {code})"),
+            }),
+        ),
+    }
+}
+
+/// Reads the template's output parameters into `out`; the message of the first one whose
+/// `valueFrom.path` is missing without a default (the pod then errors if it had succeeded).
+async fn output_parameters(
+    t: &Template,
+    (work, tmp): (&Path, &Path),
+    private_tmp: bool,
+    out: &mut Vec<ParamValue>,
+) -> Option<String> {
+    let mut missing = None;
+    for p in t.outputs.iter().flat_map(|o| o.parameters.iter()) {
+        let value = match (&p.value_from, &p.value) {
+            (Some(vf), _) if vf.path.is_some() => {
+                let path = vf.path.as_deref().unwrap_or_default();
+                let host = host_paths(path, work, tmp, private_tmp);
+                match read_param(&host).await {
+                    Some(v) => Some(v),
+                    None => vf.default.clone().or_else(|| {
+                        missing.get_or_insert_with(|| {
+                            format!(
+                                "failed to read output parameter '{}' from {path}: no such file",
+                                p.name
+                            )
+                        });
+                        None
+                    }),
+                }
+            }
+            (Some(vf), _) => vf.default.clone(),
+            (None, Some(v)) => Some(v.clone()),
+            (None, None) => None,
+        };
+        if let Some(value) = value {
+            out.push(ParamValue {
+                name: p.name.clone(),
+                value,
+            });
+        }
+    }
+    missing
 }

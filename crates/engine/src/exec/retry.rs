@@ -1,0 +1,182 @@
+//! `retryStrategy`: a `Retry` node whose attempts `name(n)` run the template body until one
+//! succeeds or the strategy (`limit`, `retryPolicy`, `expression`, `backoff`) gives up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::node::{parse_duration, run_body, Call};
+use super::{Outcome, RunCtx};
+use crate::expr::{self, Mode};
+use crate::model::RetryStrategy;
+use crate::state::NewNode;
+use crate::status::{NodeInputs, NodeType, ParamValue, Phase};
+use crate::template::Scope;
+
+fn retryable(policy: &str, phase: Phase) -> bool {
+    match policy {
+        "Always" => phase.is_failure(),
+        "OnError" | "OnTransientError" => phase == Phase::Error,
+        _ => phase == Phase::Failed,
+    }
+}
+
+/// A `retryStrategy` with its values substituted and parsed.
+struct Plan {
+    limit: Option<u64>,
+    policy: String,
+    /// `backoff.duration`, `backoff.factor`, `backoff.maxDuration`.
+    base: Option<Duration>,
+    factor: f64,
+    max_total: Option<Duration>,
+}
+
+impl Plan {
+    fn new(rs: &RetryStrategy, scope: &Scope) -> Self {
+        let limit = match rs.limit.as_deref().map(|l| scope.substitute(l)) {
+            Some(Ok(l)) => l.trim().parse().ok(),
+            Some(Err(_)) | None => None,
+        };
+        let backoff = rs.backoff.as_ref();
+        Plan {
+            limit,
+            policy: rs
+                .retry_policy
+                .clone()
+                .unwrap_or_else(|| "OnFailure".into()),
+            base: backoff
+                .and_then(|b| b.duration.as_deref())
+                .and_then(parse_duration),
+            factor: backoff
+                .and_then(|b| b.factor.as_deref())
+                .and_then(|f| f.parse().ok())
+                .unwrap_or(1.0),
+            max_total: backoff
+                .and_then(|b| b.max_duration.as_deref())
+                .and_then(parse_duration),
+        }
+    }
+
+    /// Waits the backoff before attempt `attempt + 1`; false when `maxDuration` forbids it.
+    async fn wait(&self, attempt: u64, began: Instant) -> bool {
+        if let Some(b) = self.base {
+            let wait = b.mul_f64(self.factor.powi(i32::try_from(attempt).unwrap_or(i32::MAX)));
+            if self.max_total.is_some_and(|m| began.elapsed() + wait > m) {
+                return false;
+            }
+            tokio::time::sleep(wait).await;
+            true
+        } else {
+            self.max_total.is_none_or(|m| began.elapsed() <= m)
+        }
+    }
+}
+
+/// Whether `retryStrategy.expression` allows another attempt after `o` (false on an error).
+fn expression_allows(e: &str, o: &Outcome, started: Instant, node: &str) -> bool {
+    let env = json!({"lastRetry": {
+        "exitCode": o.outputs.exit_code.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(-1),
+        "status": o.phase.as_str(),
+        "duration": started.elapsed().as_secs_f64(),
+        "message": o.message.clone().unwrap_or_default(),
+    }});
+    match expr::eval_bool(e, &env, Mode::Expr) {
+        Ok(allowed) => allowed,
+        Err(err) => {
+            tracing::warn!(node = %node, "retryStrategy.expression: {err}");
+            false
+        }
+    }
+}
+
+/// Runs `call` as a `Retry` node with attempt children; its outcome is the last attempt's.
+pub(super) async fn run_retry(
+    ctx: &Arc<RunCtx>,
+    call: &Call,
+    inputs: Vec<ParamValue>,
+    rs: &RetryStrategy,
+) -> Outcome {
+    let id = ctx.id(&call.name);
+    let mut scope = ctx.global_scope();
+    for p in &inputs {
+        scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
+    }
+    open_retry_node(ctx, call, &id, &inputs);
+    let plan = Plan::new(rs, &scope);
+    let began = Instant::now();
+    let mut attempt: u64 = 0;
+    let last = loop {
+        let child = format!("{}({attempt})", call.name);
+        let child_display = format!("{}({attempt})", call.display);
+        ctx.shared.add_child(&id, &ctx.id(&child));
+        let mut attempt_call = call.clone();
+        attempt_call.boundary = call.boundary.clone();
+        let started = Instant::now();
+        let o = run_body(ctx, &child, &child_display, &attempt_call, inputs.clone()).await;
+        if o.phase == Phase::Succeeded
+            || plan.limit.is_some_and(|l| attempt >= l)
+            || !retryable(&plan.policy, o.phase)
+        {
+            break o;
+        }
+        if let Some(e) = &rs.expression {
+            if !expression_allows(e, &o, started, &call.name) {
+                break o;
+            }
+        }
+        if !plan.wait(attempt, began).await {
+            break o;
+        }
+        attempt += 1;
+    };
+    finish_retry(ctx, id, last)
+}
+
+/// Creates the Running `Retry` node with its inputs.
+fn open_retry_node(ctx: &RunCtx, call: &Call, id: &str, inputs: &[ParamValue]) {
+    ctx.shared.create_node(NewNode {
+        id,
+        name: &call.name,
+        display: &call.display,
+        node_type: NodeType::Retry,
+        template: Some(&call.resolved.template.name),
+        boundary: call.boundary.as_deref(),
+        phase: Phase::Running,
+        message: None,
+    });
+    if !inputs.is_empty() {
+        let ni = NodeInputs {
+            parameters: inputs.to_vec(),
+        };
+        ctx.shared.with_node(id, |n| n.inputs = Some(ni));
+    }
+}
+
+/// Completes the `Retry` node `id` with the last attempt's phase, outputs and leaves.
+fn finish_retry(ctx: &RunCtx, id: String, last: Outcome) -> Outcome {
+    let message = if last.phase.is_failure() {
+        Some(
+            last.message
+                .clone()
+                .map_or("No more retries left".to_string(), |m| {
+                    format!("No more retries left: {m}")
+                }),
+        )
+    } else {
+        None
+    };
+    let outputs = last.outputs.clone();
+    ctx.shared.with_node(&id, |n| {
+        n.outputs = (!outputs.is_empty()).then(|| outputs.clone());
+        n.outbound_nodes = last.outbound.clone();
+    });
+    ctx.shared.finish(&id, last.phase, message.clone());
+    Outcome {
+        id,
+        phase: last.phase,
+        message,
+        outputs,
+        outbound: last.outbound,
+    }
+}
