@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::render::render_text;
-use crate::{Engine, EngineOptions, Phase, TemplateLibrary, Workflow, WorkflowObject};
+use crate::{Engine, EngineOptions, Phase, RunHandle, TemplateLibrary, Workflow, WorkflowObject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -70,73 +70,17 @@ fn print_final(wf: &WorkflowObject, output: OutputFormat) {
 
 /// Runs the command; returns the process exit code (0 Succeeded, 1 Failed/Error, 2 bad input).
 pub async fn run_command(args: EngineRunArgs) -> i32 {
-    let params = match parse_params(&args.params) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.file.display());
-            return 2;
-        }
-    };
-    let wf = match Workflow::from_yaml(&text) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
-            return 2;
-        }
-    };
-    let library = match &args.templates {
-        Some(dir) => match TemplateLibrary::load_dir(dir) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        },
-        None => TemplateLibrary::new(),
-    };
-    let mut opts = EngineOptions::default();
-    if let Some(dir) = &args.work_dir {
-        opts.work_dir = dir.clone();
-    }
-    let handle = match Engine::new(opts).submit(wf, params, &library) {
+    let handle = match submit(&args) {
         Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
+        Err(msg) => {
+            eprintln!("error: {msg}");
             return 2;
         }
     };
-    // Ctrl-C stops the workflow (exit handlers still run); a second one terminates it.
-    let interrupt = handle.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping {} (Ctrl-C again to terminate)…", interrupt.name());
-            interrupt.stop();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupt.terminate();
-            }
-        }
-    });
+    stop_on_ctrl_c(handle.clone());
     let live = args.watch && std::io::stdout().is_terminal() && args.output == OutputFormat::Text;
     if live {
-        let mut rx = handle.subscribe();
-        while !handle.is_finished() {
-            let frame = render_text(&handle.status());
-            print!("\x1b[2J\x1b[H{frame}");
-            let _ = std::io::stdout().flush();
-            tokio::select! {
-                _ = rx.changed() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        print!("\x1b[2J\x1b[H");
+        watch_live(&handle).await;
     } else if args.watch {
         eprintln!(
             "{} submitted (uid {}); --watch needs a terminal, waiting…",
@@ -151,6 +95,56 @@ pub async fn run_command(args: EngineRunArgs) -> i32 {
     } else {
         1
     }
+}
+
+/// Reads the parameters, the workflow file and the template library, and submits; the error
+/// to print otherwise (bad input: exit code 2).
+fn submit(args: &EngineRunArgs) -> Result<RunHandle, String> {
+    let params = parse_params(&args.params)?;
+    let file = args.file.display();
+    let text =
+        std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let wf = Workflow::from_yaml(&text).map_err(|e| format!("{file}: {e}"))?;
+    let library = match &args.templates {
+        Some(dir) => TemplateLibrary::load_dir(dir).map_err(|e| e.to_string())?,
+        None => TemplateLibrary::new(),
+    };
+    let mut opts = EngineOptions::default();
+    if let Some(dir) = &args.work_dir {
+        opts.work_dir = dir.clone();
+    }
+    Engine::new(opts)
+        .submit(wf, params, &library)
+        .map_err(|e| format!("{file}: {e}"))
+}
+
+/// Ctrl-C stops the workflow (exit handlers still run); a second one terminates it.
+fn stop_on_ctrl_c(handle: RunHandle) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping {} (Ctrl-C again to terminate)…", handle.name());
+            handle.stop();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                handle.terminate();
+            }
+        }
+    });
+}
+
+/// Redraws the run's status on the terminal until it finishes.
+async fn watch_live(handle: &RunHandle) {
+    let mut rx = handle.subscribe();
+    while !handle.is_finished() {
+        let frame = render_text(&handle.status());
+        print!("\x1b[2J\x1b[H{frame}");
+        let _ = std::io::stdout().flush();
+        tokio::select! {
+            _ = rx.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    print!("\x1b[2J\x1b[H");
 }
 
 #[cfg(test)]

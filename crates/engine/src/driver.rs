@@ -68,6 +68,8 @@ fn failures(shared: &Shared) -> Value {
     })
 }
 
+/// Runs a workflow: its entry point (until done, past its deadline, or stopped), then its exit
+/// handler unless terminated; records the final phase.
 pub(crate) async fn drive(
     ctx: Arc<RunCtx>,
     main: Call,
@@ -76,26 +78,7 @@ pub(crate) async fn drive(
     mut stop_rx: watch::Receiver<StopMode>,
 ) {
     let began = std::time::Instant::now();
-    let main_fut = run_call(ctx.clone(), main);
-    let expired = async {
-        match deadline {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    let (mut phase, mut message) = tokio::select! {
-        o = main_fut => (o.phase, o.message),
-        () = expired => {
-            let m = "Step exceeded its deadline";
-            ctx.shared.sweep("", Phase::Failed, m);
-            (Phase::Failed, Some(m.to_string()))
-        }
-        mode = stopped(&mut stop_rx, &[StopMode::Stop, StopMode::Terminate]) => {
-            let m = if mode == StopMode::Stop { "Stopped with strategy 'Stop'" } else { "Stopped with strategy 'Terminate'" };
-            ctx.shared.sweep("", Phase::Failed, m);
-            (Phase::Failed, Some(m.to_string()))
-        }
-    };
+    let (mut phase, mut message) = run_main(&ctx, main, deadline, &mut stop_rx).await;
     if !phase.is_failure() {
         phase = Phase::Succeeded;
     }
@@ -109,28 +92,7 @@ pub(crate) async fn drive(
                 began.elapsed().as_secs_f64().to_string(),
             );
         }
-        let scope = ctx.global_scope();
-        let name = format!("{}.onExit", ctx.wf_name);
-        let outcome = match crate::exec::arguments(&args, &scope) {
-            Ok(args) => {
-                let call = Call {
-                    name: name.clone(),
-                    display: name.clone(),
-                    resolved,
-                    args,
-                    boundary: None,
-                };
-                tokio::select! {
-                    o = run_call(ctx.clone(), call) => o,
-                    _ = stopped(&mut stop_rx, &[StopMode::Terminate]) => {
-                        let m = "Stopped with strategy 'Terminate'";
-                        ctx.shared.sweep(&name, Phase::Failed, m);
-                        Outcome::new(&ctx.id(&name), Phase::Failed, Some(m.to_string()))
-                    }
-                }
-            }
-            Err(e) => Outcome::new(&ctx.id(&name), Phase::Error, Some(e.to_string())),
-        };
+        let outcome = run_exit_handler(&ctx, &args, resolved, &mut stop_rx).await;
         if outcome.phase.is_failure() && phase == Phase::Succeeded {
             phase = Phase::Failed;
             message = Some(
@@ -150,6 +112,67 @@ pub(crate) async fn drive(
         s.status.progress = Some(s.status.compute_progress());
     });
     tracing::info!(workflow = %ctx.wf_name, "workflow {phase}");
+}
+
+/// Runs the entry point until it ends, the workflow deadline passes, or it is stopped (then
+/// its running nodes are failed); the phase and message it ended with.
+async fn run_main(
+    ctx: &Arc<RunCtx>,
+    main: Call,
+    deadline: Option<Duration>,
+    stop_rx: &mut watch::Receiver<StopMode>,
+) -> (Phase, Option<String>) {
+    let main_fut = run_call(ctx.clone(), main);
+    let expired = async {
+        match deadline {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        o = main_fut => (o.phase, o.message),
+        () = expired => {
+            let m = "Step exceeded its deadline";
+            ctx.shared.sweep("", Phase::Failed, m);
+            (Phase::Failed, Some(m.to_string()))
+        }
+        mode = stopped(stop_rx, &[StopMode::Stop, StopMode::Terminate]) => {
+            let m = if mode == StopMode::Stop { "Stopped with strategy 'Stop'" } else { "Stopped with strategy 'Terminate'" };
+            ctx.shared.sweep("", Phase::Failed, m);
+            (Phase::Failed, Some(m.to_string()))
+        }
+    }
+}
+
+/// Runs the exit handler `<workflow>.onExit` (failed if the run is terminated meanwhile).
+async fn run_exit_handler(
+    ctx: &Arc<RunCtx>,
+    args: &Option<Arguments>,
+    resolved: Resolved,
+    stop_rx: &mut watch::Receiver<StopMode>,
+) -> Outcome {
+    let scope = ctx.global_scope();
+    let name = format!("{}.onExit", ctx.wf_name);
+    match crate::exec::arguments(args, &scope) {
+        Ok(args) => {
+            let call = Call {
+                name: name.clone(),
+                display: name.clone(),
+                resolved,
+                args,
+                boundary: None,
+            };
+            tokio::select! {
+                o = run_call(ctx.clone(), call) => o,
+                _ = stopped(stop_rx, &[StopMode::Terminate]) => {
+                    let m = "Stopped with strategy 'Terminate'";
+                    ctx.shared.sweep(&name, Phase::Failed, m);
+                    Outcome::new(&ctx.id(&name), Phase::Failed, Some(m.to_string()))
+                }
+            }
+        }
+        Err(e) => Outcome::new(&ctx.id(&name), Phase::Error, Some(e.to_string())),
+    }
 }
 
 /// Writes `status.json` atomically (temp file + rename), so a reader never sees half of it.
