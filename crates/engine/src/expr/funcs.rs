@@ -1,11 +1,13 @@
 //! Named functions available in expressions: expr-lang builtins, Argo's helpers
-//! (`asInt`, `asFloat`, `toJson`, `jsonpath`) and the commonly used `sprig.*` functions.
+//! (`asInt`, `asFloat`, `toJson`, `jsonpath`) and the commonly used `sprig.*` functions,
+//! dispatched by family (the string ones are in `strings`).
 
 use base64::Engine as _;
 use serde_json::Value;
 
 use super::eval::{loose_eq, num};
 use super::jsonpath;
+use super::strings::{searching, strings};
 use crate::error::EngineError;
 
 type R = Result<Value, EngineError>;
@@ -43,16 +45,16 @@ fn normalize(v: &Value) -> Value {
     }
 }
 
-fn arg<'a>(name: &str, args: &'a [Value], i: usize) -> Result<&'a Value, EngineError> {
+pub(super) fn arg<'a>(name: &str, args: &'a [Value], i: usize) -> Result<&'a Value, EngineError> {
     args.get(i)
         .ok_or_else(|| err(format!("`{name}` expects at least {} argument(s)", i + 1)))
 }
 
-fn text(name: &str, args: &[Value], i: usize) -> Result<String, EngineError> {
+pub(super) fn text(name: &str, args: &[Value], i: usize) -> Result<String, EngineError> {
     Ok(to_text(arg(name, args, i)?))
 }
 
-fn to_i64(v: &Value) -> Result<i64, EngineError> {
+pub(super) fn to_i64(v: &Value) -> Result<i64, EngineError> {
     match v {
         Value::Number(_) => Ok(v
             .as_i64()
@@ -102,7 +104,7 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn list(v: &Value) -> Vec<Value> {
+pub(super) fn list(v: &Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a.clone(),
         Value::Null => Vec::new(),
@@ -148,7 +150,18 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
         ));
     }
     let name = name.strip_prefix("sprig.").map_or(name, |n| n);
-    Ok(match name {
+    for family in [convert, strings, searching, math, collections] {
+        if let Some(v) = family(name, a)? {
+            return Ok(v);
+        }
+    }
+    Err(err(format!("unknown function `{name}`")))
+}
+
+/// Conversions and encodings: numbers, text, JSON, base64, `jsonpath`, `type`.
+/// `None`: not one of them.
+fn convert(name: &str, a: &[Value]) -> Result<Option<Value>, EngineError> {
+    Ok(Some(match name {
         "jsonpath" => {
             let doc = match arg(name, a, 0)? {
                 Value::String(s) => parse_json(name, s)?,
@@ -167,43 +180,29 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
                 .map_err(|e| err(e.to_string()))?,
         ),
         "fromJson" | "fromJSON" | "mustFromJson" => parse_json(name, &text(name, a, 0)?)?,
-        "len" => Value::from(match arg(name, a, 0)? {
-            Value::String(s) => s.chars().count(),
-            Value::Array(v) => v.len(),
-            Value::Object(m) => m.len(),
-            _ => 0,
-        }),
-        "upper" => Value::String(text(name, a, 0)?.to_uppercase()),
-        "lower" => Value::String(text(name, a, 0)?.to_lowercase()),
-        "trim" if a.len() == 1 => Value::String(text(name, a, 0)?.trim().to_string()),
-        "trim" | "trimAll" => {
-            // expr-lang: trim(s, chars); sprig: trimAll(chars, s)
-            let (s, set) = if name == "trim" {
-                (text(name, a, 0)?, text(name, a, 1)?)
-            } else {
-                (text(name, a, 1)?, text(name, a, 0)?)
-            };
-            Value::String(s.trim_matches(|c| set.contains(c)).to_string())
-        }
-        "title" => Value::String(
-            text(name, a, 0)?
-                .split(' ')
-                .map(|w| {
-                    let mut c = w.chars();
-                    c.next()
-                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                        .unwrap_or_default()
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        "nospace" => Value::String(text(name, a, 0)?.split_whitespace().collect()),
-        "quote" => Value::String(format!("\"{}\"", text(name, a, 0)?)),
-        "squote" => Value::String(format!("'{}'", text(name, a, 0)?)),
         "b64enc" | "toBase64" => Value::String(
             base64::engine::general_purpose::STANDARD.encode(text(name, a, 0)?.as_bytes()),
         ),
         "b64dec" | "fromBase64" => b64dec(&text(name, a, 0)?)?,
+        "type" => Value::String(
+            match arg(name, a, 0)? {
+                Value::Null => "nil",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "map",
+            }
+            .to_string(),
+        ),
+        _ => return Ok(None),
+    }))
+}
+
+/// Integer and float arithmetic. `None`: not one of them.
+fn math(name: &str, a: &[Value]) -> Result<Option<Value>, EngineError> {
+    Ok(Some(match name {
         "add" => fold_ints(a, |x, y| x.saturating_add(y))?,
         "sub" => fold_ints(a, |x, y| x.saturating_sub(y))?,
         "mul" => fold_ints(a, |x, y| x.saturating_mul(y))?,
@@ -242,59 +241,20 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
         "ceil" => float(to_f64(arg(name, a, 0)?)?.ceil()),
         "floor" => float(to_f64(arg(name, a, 0)?)?.floor()),
         "round" => float(to_f64(arg(name, a, 0)?)?.round()),
-        "replace" => {
-            Value::String(text(name, a, 0)?.replace(&text(name, a, 1)?, &text(name, a, 2)?))
-        }
-        "split" => {
-            let s = text(name, a, 0)?;
-            let sep = text(name, a, 1)?;
-            Value::Array(s.split(&sep).map(|p| Value::String(p.into())).collect())
-        }
-        "splitList" => {
-            let sep = text(name, a, 0)?;
-            let s = text(name, a, 1)?;
-            Value::Array(s.split(&sep).map(|p| Value::String(p.into())).collect())
-        }
-        "join" => {
-            // expr-lang: join(list, sep); sprig: join(sep, list)
-            let (items, sep) = match (arg(name, a, 0)?, a.get(1)) {
-                (Value::Array(l), sep) => (l.clone(), sep.map(to_text).unwrap_or_default()),
-                (sep, Some(l)) => (list(l), to_text(sep)),
-                (l, None) => (list(l), String::new()),
-            };
-            Value::String(items.iter().map(to_text).collect::<Vec<_>>().join(&sep))
-        }
-        "hasPrefix" | "hasSuffix" | "contains" => {
-            // expr-lang style hasPrefix(s, prefix); sprig style hasPrefix(prefix, s) is ambiguous,
-            // so accept either order when one argument contains the other.
-            let x = text(name, a, 0)?;
-            let y = text(name, a, 1)?;
-            let check = |h: &str, n: &str| match name {
-                "hasPrefix" => h.starts_with(n),
-                "hasSuffix" => h.ends_with(n),
-                _ => h.contains(n),
-            };
-            Value::Bool(check(&x, &y) || check(&y, &x))
-        }
-        "trimPrefix" => {
-            let (s, p) = (text(name, a, 0)?, text(name, a, 1)?);
-            Value::String(s.strip_prefix(p.as_str()).map_or(s.clone(), str::to_string))
-        }
-        "trimSuffix" => {
-            let (s, p) = (text(name, a, 0)?, text(name, a, 1)?);
-            Value::String(s.strip_suffix(p.as_str()).map_or(s.clone(), str::to_string))
-        }
-        "repeat" => {
-            let (n, s) = match (arg(name, a, 0)?, arg(name, a, 1)?) {
-                (Value::String(s), n) => (to_i64(n)?, s.clone()),
-                (n, s) => (to_i64(n)?, to_text(s)),
-            };
-            Value::String(s.repeat(usize::try_from(n).unwrap_or(0)))
-        }
-        "indexOf" => {
-            let (s, n) = (text(name, a, 0)?, text(name, a, 1)?);
-            Value::from(s.find(&n).map_or(-1, |i| i as i64))
-        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Lists, maps, emptiness and choice: `len`, `default`, `ternary`, `first`, `eq`…
+/// `None`: not one of them.
+fn collections(name: &str, a: &[Value]) -> Result<Option<Value>, EngineError> {
+    Ok(Some(match name {
+        "len" => Value::from(match arg(name, a, 0)? {
+            Value::String(s) => s.chars().count(),
+            Value::Array(v) => v.len(),
+            Value::Object(m) => m.len(),
+            _ => 0,
+        }),
         "default" => {
             let (def, given) = (arg(name, a, 0)?, a.get(1).unwrap_or(&Value::Null));
             if is_empty(given) {
@@ -316,7 +276,7 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
                 arg(name, a, 1)?.clone()
             }
         }
-        "list" => Value::Array(a.clone()),
+        "list" => Value::Array(a.to_vec()),
         "first" => list(arg(name, a, 0)?)
             .first()
             .cloned()
@@ -333,38 +293,7 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
             Value::Object(m) => Value::Array(m.values().cloned().collect()),
             _ => Value::Array(Vec::new()),
         },
-        "type" => Value::String(
-            match arg(name, a, 0)? {
-                Value::Null => "nil",
-                Value::Bool(_) => "bool",
-                Value::Number(n) if n.is_f64() => "float",
-                Value::Number(_) => "int",
-                Value::String(_) => "string",
-                Value::Array(_) => "array",
-                Value::Object(_) => "map",
-            }
-            .to_string(),
-        ),
-        "substr" => {
-            let (start, end, s) = (
-                to_i64(arg(name, a, 0)?)?,
-                to_i64(arg(name, a, 1)?)?,
-                text(name, a, 2)?,
-            );
-            let chars: Vec<char> = s.chars().collect();
-            let lo = usize::try_from(start).unwrap_or(0).min(chars.len());
-            let hi = if end < 0 {
-                chars.len()
-            } else {
-                usize::try_from(end).unwrap_or(0).min(chars.len())
-            };
-            Value::String(chars[lo..hi.max(lo)].iter().collect())
-        }
-        "trunc" => {
-            let (n, s) = (to_i64(arg(name, a, 0)?)?, text(name, a, 1)?);
-            Value::String(s.chars().take(usize::try_from(n).unwrap_or(0)).collect())
-        }
         "eq" => Value::Bool(loose_eq(arg(name, a, 0)?, arg(name, a, 1)?)),
-        _ => return Err(err(format!("unknown function `{name}`"))),
-    })
+        _ => return Ok(None),
+    }))
 }

@@ -6,6 +6,7 @@ mod eval;
 mod funcs;
 mod jsonpath;
 mod parser;
+mod strings;
 
 use serde_json::Value;
 
