@@ -28,71 +28,9 @@ pub fn tokenize(src: &str) -> Result<Vec<Tok>, EngineError> {
         if c.is_whitespace() {
             i += 1;
         } else if c.is_ascii_digit() {
-            let start = i;
-            let mut is_float = false;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '_') {
-                i += 1;
-            }
-            if i + 1 < chars.len() && chars[i] == '.' && chars[i + 1].is_ascii_digit() {
-                is_float = true;
-                i += 1;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '-' || chars[j] == '+') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j].is_ascii_digit() {
-                    is_float = true;
-                    i = j;
-                    while i < chars.len() && chars[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                }
-            }
-            let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
-            let num = if is_float {
-                text.parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-            } else {
-                text.parse::<i64>().ok().map(Value::from)
-            };
-            out.push(Tok::Num(num.ok_or_else(|| {
-                EngineError::Expr(format!("bad number `{text}` in `{src}`"))
-            })?));
+            out.push(number(&chars, &mut i, src)?);
         } else if c == '\'' || c == '"' || c == '`' {
-            let quote = c;
-            i += 1;
-            let mut s = String::new();
-            loop {
-                let Some(&ch) = chars.get(i) else {
-                    return Err(EngineError::Expr(format!("unterminated string in `{src}`")));
-                };
-                i += 1;
-                if ch == quote {
-                    break;
-                }
-                if ch == '\\' && quote != '`' {
-                    let Some(&esc) = chars.get(i) else {
-                        return Err(EngineError::Expr(format!("bad escape in `{src}`")));
-                    };
-                    i += 1;
-                    s.push(match esc {
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        other => other,
-                    });
-                } else {
-                    s.push(ch);
-                }
-            }
-            out.push(Tok::Str(s));
+            out.push(string(&chars, &mut i, src)?);
         } else if c.is_alphabetic() || c == '_' || c == '$' {
             let start = i;
             while i < chars.len()
@@ -114,6 +52,77 @@ pub fn tokenize(src: &str) -> Result<Vec<Tok>, EngineError> {
         }
     }
     Ok(out)
+}
+
+/// A number literal starting at `chars[*i]`; advances `*i` past it.
+fn number(chars: &[char], i: &mut usize, src: &str) -> Result<Tok, EngineError> {
+    let start = *i;
+    let mut is_float = false;
+    while *i < chars.len() && (chars[*i].is_ascii_digit() || chars[*i] == '_') {
+        *i += 1;
+    }
+    if *i + 1 < chars.len() && chars[*i] == '.' && chars[*i + 1].is_ascii_digit() {
+        is_float = true;
+        *i += 1;
+        while *i < chars.len() && chars[*i].is_ascii_digit() {
+            *i += 1;
+        }
+    }
+    if *i < chars.len() && (chars[*i] == 'e' || chars[*i] == 'E') {
+        let mut j = *i + 1;
+        if j < chars.len() && (chars[j] == '-' || chars[j] == '+') {
+            j += 1;
+        }
+        if j < chars.len() && chars[j].is_ascii_digit() {
+            is_float = true;
+            *i = j;
+            while *i < chars.len() && chars[*i].is_ascii_digit() {
+                *i += 1;
+            }
+        }
+    }
+    let text: String = chars[start..*i].iter().filter(|c| **c != '_').collect();
+    let num = if is_float {
+        text.parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+    } else {
+        text.parse::<i64>().ok().map(Value::from)
+    };
+    num.map(Tok::Num)
+        .ok_or_else(|| EngineError::Expr(format!("bad number `{text}` in `{src}`")))
+}
+
+/// A quoted string literal starting at `chars[*i]` (the quote); advances `*i` past it.
+fn string(chars: &[char], i: &mut usize, src: &str) -> Result<Tok, EngineError> {
+    let quote = chars[*i];
+    *i += 1;
+    let mut s = String::new();
+    loop {
+        let Some(&ch) = chars.get(*i) else {
+            return Err(EngineError::Expr(format!("unterminated string in `{src}`")));
+        };
+        *i += 1;
+        if ch == quote {
+            break;
+        }
+        if ch == '\\' && quote != '`' {
+            let Some(&esc) = chars.get(*i) else {
+                return Err(EngineError::Expr(format!("bad escape in `{src}`")));
+            };
+            *i += 1;
+            s.push(match esc {
+                'n' => '\n',
+                't' => '\t',
+                'r' => '\r',
+                other => other,
+            });
+        } else {
+            s.push(ch);
+        }
+    }
+    Ok(Tok::Str(s))
 }
 
 #[derive(Debug, Clone)]
