@@ -148,7 +148,6 @@ async fn watch_live(handle: &RunHandle) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn params_need_equals() {

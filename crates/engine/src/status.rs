@@ -249,7 +249,6 @@ mod time_fmt {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn node_id_is_fnv32a() {

@@ -143,7 +143,6 @@ pub fn eval_when(scope: &Scope, when: &str) -> Result<bool, EngineError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -1,5 +1,5 @@
 //! `run_command` (what `polyphemus engine run` mounts): exit codes, templates directory.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on bad fixtures")]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! Every workflow of Argo's example corpus (`shared/argo-examples`) must reach Succeeded.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! A steps template's `failFast`: after the first failed child, no further child starts.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! Failure paths: each case asserts the workflow phase, node phases and outputs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

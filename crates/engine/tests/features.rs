@@ -1,6 +1,5 @@
 //! Spec features beyond the example corpus: parallelism, stop, templateRef, recursion,
 //! withSequence, global outputs, templateDefaults, timeouts, enums, live status and logs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

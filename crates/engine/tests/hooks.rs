@@ -1,5 +1,4 @@
 //! Exit hooks of steps and tasks see the finished node; workflow `hooks.exit` works like `onExit`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! Engine and submit options: isolation off (per-node TMPDIR), chosen uid, per-run environment.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -141,7 +141,6 @@ pub fn handles_failure(logic: &str, dep: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

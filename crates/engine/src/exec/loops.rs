@@ -141,7 +141,6 @@ pub fn child_name(base: &str, index: usize, item: &Value) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -238,7 +238,6 @@ pub(super) async fn run_body(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::parse_duration;
     use std::time::Duration;

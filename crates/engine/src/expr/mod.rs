@@ -45,7 +45,6 @@ pub fn eval_bool(src: &str, env: &Value, mode: Mode) -> Result<bool, EngineError
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
