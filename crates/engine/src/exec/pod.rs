@@ -238,6 +238,17 @@ pub async fn run(
         phase = Phase::Error;
         message = Some(msg);
     }
+    finish_pod(ctx, id, phase, message, outputs)
+}
+
+/// Completes Pod node `id` with its outputs and progress.
+fn finish_pod(
+    ctx: &RunCtx,
+    id: String,
+    phase: Phase,
+    message: Option<String>,
+    outputs: NodeOutputs,
+) -> Outcome {
     let recorded = outputs.clone();
     ctx.shared.with_node(&id, |n| {
         n.outputs = Some(recorded);
