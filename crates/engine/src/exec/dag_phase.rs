@@ -41,7 +41,8 @@ fn branch_phase(i: usize, graph: &Graph<'_>, done: &[Option<TaskDone>]) -> Phase
 }
 
 /// Completes DAG node `id` once no task runs: its leaves (those of its `target` tasks), then
-/// the phase of the first failed target branch, else Succeeded with the template's outputs.
+/// Error if a task never became runnable, the phase of the first failed target branch, else
+/// Succeeded with the template's outputs.
 pub(super) fn finish(
     ctx: &RunCtx,
     id: &str,
