@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use polyphemus_core::Principal;
+use polyphemus_model::RunId;
 
 /// `axum::Json` with problem+json rejections (400 malformed, 413 too large, 415 not JSON).
 #[derive(Debug, FromRequest)]
@@ -57,4 +58,10 @@ impl FromRequestParts<AppState> for Caller {
         let principal = state.services.tokens.verify(token).await?;
         Ok(Caller(principal))
     }
+}
+
+/// A run id from the path; one that cannot exist is simply not found (as in the store).
+pub fn run_id_in_path(raw: &str) -> Result<RunId, ApiError> {
+    RunId::parse(raw)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("run {raw} not found")))
 }

@@ -3,6 +3,7 @@
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use polyphemus_model::RunPhase;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -87,14 +88,12 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Sets the runs-by-phase gauges from a fresh count (called at scrape time).
-    pub fn set_runs_by_phase(&self, counts: &[(String, i64)]) {
+    /// Runs by phase; runs with no metadata yet count as `Unknown`.
+    pub fn set_runs_by_phase(&self, counts: &[(Option<RunPhase>, i64)]) {
         self.runs.clear();
         for (phase, runs) in counts {
-            self.runs
-                .get_or_create(&PhaseLabels {
-                    phase: phase.clone(),
-                })
-                .set(*runs);
+            let phase = phase.map_or("Unknown", RunPhase::as_str).to_owned();
+            self.runs.get_or_create(&PhaseLabels { phase }).set(*runs);
         }
     }
 

@@ -304,7 +304,7 @@ pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result
                     anyhow::anyhow!("--project: a task token needs one project: {e}")
                 })?;
                 let grant = TaskGrant {
-                    project: project.to_string(),
+                    project,
                     config_id: None,
                     version_number: None,
                     run_id: None,
@@ -334,7 +334,7 @@ pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result
             println!("revoked {id}");
         }
         TokenCommand::List => {
-            for record in services.store.list_tokens().await? {
+            for record in services.tokens.list().await? {
                 let state = if record.revoked_at.is_some() {
                     "revoked"
                 } else {

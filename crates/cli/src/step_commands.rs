@@ -4,7 +4,7 @@
 use crate::settings::GlobalArgs;
 use clap::Args;
 use polyphemus_jobs::{JobContext, JobOutcome, RunTarget};
-use polyphemus_model::{RegisterRun, SyncRunRequest};
+use polyphemus_model::{RegisterRun, RunId, SyncRunRequest};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -134,10 +134,10 @@ async fn ensure_registered(
         Ok(_) => Ok(()),
         Err(polyphemus_client::Error::Api { status: 404, .. }) => {
             let body = RegisterRun {
-                run_id: target.run_id.clone(),
+                run_id: RunId::parse(target.run_id.as_str())?,
                 name: workflow_name.unwrap_or(&target.run_id).to_owned(),
-                config_id: target.config_id,
-                version_number: target.version_number,
+                config_id: target.config_id.into(),
+                version_number: target.version_number.into(),
             };
             client.register_run(&target.project, &body).await?;
             Ok(())

@@ -11,9 +11,8 @@ pub mod scheduler;
 pub mod services;
 mod validate;
 
-pub use auth::{Principal, TaskGrant, TokenAuthority};
+pub use auth::{Access, Principal, TaskGrant, TokenAuthority};
 pub use crypto::SecretKeys;
 pub use error::CoreError;
 pub use manifests::Registry;
-pub use polyphemus_store::{ChangeOutcome, RegisterOutcome};
 pub use services::Services;

@@ -2,7 +2,7 @@
 
 use crate::validate::{compile, field_errors};
 use jsonschema::Validator;
-use polyphemus_model::{FieldError, WorkflowManifest};
+use polyphemus_model::{FieldError, SecretName, WorkflowManifest, WorkflowType};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,11 +18,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> &WorkflowType {
         &self.manifest.name
     }
 
-    pub fn secret_names(&self) -> &[String] {
+    pub fn secret_names(&self) -> &[SecretName] {
         &self.manifest.secrets
     }
 
@@ -46,7 +46,7 @@ impl Manifest {
 /// All manifests, by name.
 #[derive(Clone)]
 pub struct Registry {
-    manifests: Arc<BTreeMap<String, Manifest>>,
+    manifests: Arc<BTreeMap<WorkflowType, Manifest>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -81,7 +81,7 @@ impl Registry {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&Manifest> {
+    pub fn get(&self, name: &WorkflowType) -> Option<&Manifest> {
         self.manifests.get(name)
     }
 
@@ -90,13 +90,18 @@ impl Registry {
     }
 
     pub fn names(&self) -> Vec<&str> {
-        self.manifests.keys().map(String::as_str).collect()
+        self.manifests.keys().map(WorkflowType::as_str).collect()
     }
+}
+
+/// A name written in this file; a unit test (every built-in compiles) rules out a bad one.
+fn builtin_name<T>(parsed: Result<T, polyphemus_model::InvalidValue>) -> T {
+    parsed.expect("built-in names are valid")
 }
 
 fn sftp_to_storage() -> (WorkflowManifest, &'static str) {
     let manifest = WorkflowManifest {
-        name: "sftp-to-storage".to_owned(),
+        name: builtin_name(WorkflowType::parse("sftp-to-storage")),
         description: "Finds new files on an SFTP server, copies them to object storage and \
                       notifies a webhook."
             .to_owned(),
@@ -161,11 +166,10 @@ fn sftp_to_storage() -> (WorkflowManifest, &'static str) {
                 "notification": {"type": "object"}
             }
         })),
-        secrets: vec![
-            "password".to_owned(),
-            "private_key".to_owned(),
-            "storage_secret_key".to_owned(),
-        ],
+        secrets: ["password", "private_key", "storage_secret_key"]
+            .into_iter()
+            .map(|name| builtin_name(SecretName::parse(name)))
+            .collect(),
         workflow_file: "workflows/sftp-to-storage.yaml".to_owned(),
         example_config: json!({
             "host": "sftp.example.org",

@@ -4,7 +4,6 @@
 use crate::schedule::Schedule;
 use crate::{CoreError, Services};
 use chrono::{DateTime, Utc};
-use polyphemus_model::ProjectName;
 use polyphemus_store::{DueRuntime, NewEvent};
 use serde_json::json;
 use std::time::Duration;
@@ -76,25 +75,25 @@ impl Scheduler {
     /// log, and the config waits for its next due time.
     async fn launch(&self, runtime: &DueRuntime) -> bool {
         let result = async {
-            let project = ProjectName::parse(runtime.project_name.clone())?;
+            let project = &runtime.project_name;
             let record = self
                 .services
                 .store
-                .config_version(project.as_str(), runtime.config_id, runtime.latest_version)
+                .config_version(project, runtime.config_id, runtime.latest_version)
                 .await?;
             let yaml = self.services.manifest(&record.workflow_type)?.workflow_yaml;
             self.services
-                .submit_run(ACTOR, &project, &record, yaml.to_owned(), Vec::new())
+                .submit_run(ACTOR, project, &record, yaml.to_owned(), Vec::new())
                 .await
         }
         .await;
         match result {
             Ok(run) => {
-                tracing::info!(config_id = runtime.config_id, run_id = %run.run_id, "scheduled run launched");
+                tracing::info!(config_id = %runtime.config_id, run_id = %run.run_id, "scheduled run launched");
                 true
             }
             Err(error) => {
-                tracing::warn!(config_id = runtime.config_id, %error, "scheduled launch failed");
+                tracing::warn!(config_id = %runtime.config_id, %error, "scheduled launch failed");
                 let mut event = NewEvent::new(
                     &runtime.project_name,
                     ACTOR,
@@ -114,7 +113,7 @@ impl Scheduler {
 
 /// The next due time strictly after `now` (not after the missed one: catching up runs once).
 fn next_due(runtime: &DueRuntime, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let schedule = match (runtime.run_interval_s, runtime.cron.as_deref()) {
+    let schedule = match (runtime.run_interval_s, runtime.cron.as_ref()) {
         (Some(seconds), _) => Schedule::every_seconds(seconds),
         (None, Some(cron)) => Schedule::cron(cron, runtime.timezone.as_deref()),
         (None, None) => return None,
@@ -122,7 +121,7 @@ fn next_due(runtime: &DueRuntime, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     match schedule {
         Ok(schedule) => schedule.next_after(now),
         Err(error) => {
-            tracing::warn!(config_id = runtime.config_id, %error, "unreadable schedule; not rescheduled");
+            tracing::warn!(config_id = %runtime.config_id, %error, "unreadable schedule; not rescheduled");
             None
         }
     }

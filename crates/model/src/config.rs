@@ -6,22 +6,24 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use crate::{ConfigId, CronExpr, ProjectName, SecretName, VersionNumber, WorkflowType};
+
 /// One version of a config. Secrets are always redacted to `***`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Config {
     /// Row id of this version.
     pub id: i64,
     /// Names the config across all its versions.
-    pub config_id: i64,
-    pub version_number: i32,
-    pub project_name: String,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
+    pub project_name: ProjectName,
     /// The manifest's name.
-    pub workflow_type: String,
+    pub workflow_type: WorkflowType,
     /// The user's label.
     pub workflow_name: String,
     pub config: Value,
     /// Secret names mapped to `***`.
-    pub secrets: BTreeMap<String, String>,
+    pub secrets: BTreeMap<SecretName, String>,
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -30,7 +32,7 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConfig {
-    pub workflow_type: String,
+    pub workflow_type: WorkflowType,
     pub workflow_name: String,
     pub config: Value,
     #[serde(default)]
@@ -51,7 +53,7 @@ pub struct PatchConfig {
     pub comment: Option<String>,
     /// Optimistic concurrency: the latest version the caller edited; 409 when it is stale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_version: Option<i32>,
+    pub expected_version: Option<VersionNumber>,
 }
 
 /// `{name: value | null}`: a value sets the secret, null removes it.
@@ -59,7 +61,7 @@ pub type SecretsPatch = BTreeMap<String, Option<String>>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConfigVersionSummary {
-    pub version_number: i32,
+    pub version_number: VersionNumber,
     pub id: i64,
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -68,9 +70,9 @@ pub struct ConfigVersionSummary {
 /// The schedule and runtime params of a config (one per `config_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RuntimeConfig {
-    pub config_id: i64,
+    pub config_id: ConfigId,
     pub run_interval_s: Option<i64>,
-    pub cron: Option<String>,
+    pub cron: Option<CronExpr>,
     /// IANA time zone the cron expression is read in; UTC when absent.
     pub timezone: Option<String>,
     pub disabled: bool,
@@ -135,19 +137,19 @@ mod double_option {
 #[serde(deny_unknown_fields)]
 pub struct LaunchRequest {
     #[serde(default)]
-    pub version_number: Option<i32>,
+    pub version_number: Option<VersionNumber>,
 }
 
 /// A workflow type, defined in code.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WorkflowManifest {
-    pub name: String,
+    pub name: WorkflowType,
     pub description: String,
     pub config_schema: Value,
     pub runtime_params_schema: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_schema: Option<Value>,
-    pub secrets: Vec<String>,
+    pub secrets: Vec<SecretName>,
     pub workflow_file: String,
     pub example_config: Value,
 }
@@ -158,7 +160,7 @@ pub struct WorkflowManifest {
 pub struct SubmitWorkflow {
     /// The Argo Workflow YAML.
     pub workflow_yaml: String,
-    pub version_number: i32,
+    pub version_number: VersionNumber,
     /// Further `-p name=value` arguments; `config_id`, `version_number` and `project` are set
     /// by the server.
     #[serde(default)]

@@ -1,16 +1,25 @@
-//! Wire types of the v1 HTTP API: what the server answers and the client sends.
+//! The vocabulary (ids, names, phases) and the wire types of the v1 HTTP API: what the server
+//! answers and the client sends.
 //!
 //! Field names follow `shared/spec/http-api.md`. Both the server (OpenAPI via `utoipa`) and the
 //! typed client use these types, so the two cannot drift.
 
 mod config;
 mod ids;
+mod names;
+mod numbers;
+mod outcome;
+mod phase;
 mod problem;
 mod run;
 mod status;
 
 pub use config::*;
 pub use ids::*;
+pub use names::*;
+pub use numbers::*;
+pub use outcome::*;
+pub use phase::*;
 pub use problem::*;
 pub use run::*;
 pub use status::*;

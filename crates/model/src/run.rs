@@ -6,14 +6,16 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use crate::{ConfigId, ProjectName, RunId, RunPhase, VersionNumber};
+
 /// One execution of a config version, keyed by the orchestrator's uid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Run {
-    pub run_id: String,
+    pub run_id: RunId,
     pub name: String,
-    pub project_name: String,
-    pub config_id: i64,
-    pub version_number: i32,
+    pub project_name: ProjectName,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
     pub state: Value,
     pub output: String,
     pub created_at: DateTime<Utc>,
@@ -23,10 +25,10 @@ pub struct Run {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRun {
-    pub run_id: String,
+    pub run_id: RunId,
     pub name: String,
-    pub config_id: i64,
-    pub version_number: i32,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
 }
 
 /// `state` keys replace the stored top-level keys atomically; `append_output` appends.
@@ -45,7 +47,7 @@ pub struct PatchRun {
 /// What the orchestrator reports about a run, in Argo's shape (snake_case or Argo's camelCase).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RunStatusReport {
-    pub phase: String,
+    pub phase: RunPhase,
     #[serde(default, alias = "startedAt")]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, alias = "finishedAt")]
@@ -63,7 +65,7 @@ pub struct NodeReport {
     pub display_name: Option<String>,
     #[serde(rename = "type")]
     pub node_type: String,
-    pub phase: String,
+    pub phase: RunPhase,
     #[serde(default, alias = "startedAt")]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, alias = "finishedAt")]
@@ -77,7 +79,7 @@ pub struct NodeReport {
 /// Stored run metadata: the report plus fields derived from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RunMetadata {
-    pub run_id: String,
+    pub run_id: RunId,
     #[serde(flatten)]
     pub report: RunStatusReport,
     pub duration_s: Option<f64>,

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::{ConfigId, RunId, RunPhase, VersionNumber, WorkflowType};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PipelineState {
@@ -19,7 +21,7 @@ pub enum PipelineState {
 impl PipelineState {
     /// Derives a pipeline's state from its runtime flag and its last run's phase.
     /// A run with no metadata yet has been registered and is taken as running.
-    pub fn derive(disabled: bool, last_run: Option<Option<&str>>) -> Self {
+    pub fn derive(disabled: bool, last_run: Option<Option<RunPhase>>) -> Self {
         if disabled {
             return Self::Disabled;
         }
@@ -27,9 +29,9 @@ impl PipelineState {
             None => Self::Pending,
             Some(None) => Self::Running,
             Some(Some(phase)) => match phase {
-                "Succeeded" => Self::Succeeded,
-                "Failed" => Self::Failed,
-                "Error" => Self::Error,
+                RunPhase::Succeeded => Self::Succeeded,
+                RunPhase::Failed => Self::Failed,
+                RunPhase::Error => Self::Error,
                 _ => Self::Running,
             },
         }
@@ -49,18 +51,18 @@ impl PipelineState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LastRun {
-    pub run_id: String,
+    pub run_id: RunId,
     /// The orchestrator's phase; absent until run metadata is written.
-    pub phase: Option<String>,
+    pub phase: Option<RunPhase>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PipelineStatus {
-    pub config_id: i64,
-    pub version_number: i32,
-    pub workflow_type: String,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
+    pub workflow_type: WorkflowType,
     pub workflow_name: String,
     pub pipeline_state: PipelineState,
     pub last_run: Option<LastRun>,
@@ -75,9 +77,9 @@ pub struct Event {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
-    pub config_id: Option<i64>,
-    pub version_number: Option<i32>,
-    pub run_id: Option<String>,
+    pub config_id: Option<ConfigId>,
+    pub version_number: Option<VersionNumber>,
+    pub run_id: Option<RunId>,
     pub detail: Value,
 }
 
@@ -94,11 +96,11 @@ mod tests {
             PipelineState::Running
         );
         assert_eq!(
-            PipelineState::derive(false, Some(Some("Failed"))),
+            PipelineState::derive(false, Some(Some(RunPhase::Failed))),
             PipelineState::Failed
         );
         assert_eq!(
-            PipelineState::derive(false, Some(Some("Running"))),
+            PipelineState::derive(false, Some(Some(RunPhase::Running))),
             PipelineState::Running
         );
     }

@@ -1,13 +1,12 @@
 //! Configs and their versions: creation, version N+1 under the head row's lock, secrets merge.
 
 use crate::events::{insert_event, now};
-use crate::records::ConfigRow;
 use crate::BeginWrite;
 use crate::{
     on_reader, on_writer, ChangeOutcome, ConfigChange, ConfigRecord, NewConfig, NewEvent, Store,
     StoreError,
 };
-use polyphemus_model::ConfigVersionSummary;
+use polyphemus_model::{ConfigId, ConfigVersionSummary, ProjectName, VersionNumber, WorkflowType};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -19,7 +18,7 @@ const LOCK_HEAD: &str = "UPDATE config_heads SET latest_version = latest_version
     WHERE config_id = $1 AND project_name = $2 RETURNING latest_version";
 
 impl Store {
-    pub async fn project_exists(&self, project: &str) -> Result<bool, StoreError> {
+    pub async fn project_exists(&self, project: &ProjectName) -> Result<bool, StoreError> {
         let found: Option<(String,)> = on_reader!(self, pool =>
             sqlx::query_as("SELECT name FROM projects WHERE name = $1")
                 .bind(project)
@@ -29,8 +28,8 @@ impl Store {
     }
 
     /// Every project that has configs, by name.
-    pub async fn list_projects(&self) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = on_reader!(self, pool =>
+    pub async fn list_projects(&self) -> Result<Vec<ProjectName>, StoreError> {
+        let rows: Vec<(ProjectName,)> = on_reader!(self, pool =>
             sqlx::query_as("SELECT name FROM projects ORDER BY name")
                 .fetch_all(pool)
                 .await)?;
@@ -49,14 +48,14 @@ impl Store {
              workflow_name, config, secrets, comment, created_at, updated_at) \
              VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {CONFIG_COLUMNS}"
         );
-        let row: ConfigRow = on_writer!(self, pool => {
+        let row: ConfigRecord = on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO projects (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&new.project_name)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-            let (config_id,): (i64,) = sqlx::query_as(
+            let (config_id,): (ConfigId,) = sqlx::query_as(
                 "INSERT INTO config_heads (project_name, workflow_type, latest_version, created_at) \
                  VALUES ($1, $2, 1, $3) RETURNING config_id",
             )
@@ -65,7 +64,7 @@ impl Store {
             .bind(at)
             .fetch_one(&mut *tx)
             .await?;
-            let row: ConfigRow = sqlx::query_as(&insert_version)
+            let row: ConfigRecord = sqlx::query_as(&insert_version)
                 .bind(config_id)
                 .bind(&new.project_name)
                 .bind(&new.workflow_type)
@@ -77,7 +76,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             event.config_id = Some(config_id);
-            event.version_number = Some(1);
+            event.version_number = Some(VersionNumber::FIRST);
             insert_event!(event, at).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(row)
@@ -87,29 +86,29 @@ impl Store {
 
     pub async fn latest_config(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
     ) -> Result<ConfigRecord, StoreError> {
         let sql = format!(
             "SELECT {CONFIG_COLUMNS} FROM configs WHERE project_name = $1 AND config_id = $2 \
              AND version_number = (SELECT latest_version FROM config_heads WHERE config_id = $2)"
         );
-        let row: ConfigRow = on_reader!(self, pool =>
+        let row: ConfigRecord = on_reader!(self, pool =>
             sqlx::query_as(&sql).bind(project).bind(config_id).fetch_one(pool).await)?;
         Ok(row.into())
     }
 
     pub async fn config_version(
         &self,
-        project: &str,
-        config_id: i64,
-        version_number: i32,
+        project: &ProjectName,
+        config_id: ConfigId,
+        version_number: VersionNumber,
     ) -> Result<ConfigRecord, StoreError> {
         let sql = format!(
             "SELECT {CONFIG_COLUMNS} FROM configs \
              WHERE project_name = $1 AND config_id = $2 AND version_number = $3"
         );
-        let row: ConfigRow = on_reader!(self, pool => sqlx::query_as(&sql)
+        let row: ConfigRecord = on_reader!(self, pool => sqlx::query_as(&sql)
             .bind(project)
             .bind(config_id)
             .bind(version_number)
@@ -121,8 +120,8 @@ impl Store {
     /// The latest version of each config of a project, by config id, after `after`.
     pub async fn list_latest_configs(
         &self,
-        project: &str,
-        workflow_type: Option<&str>,
+        project: &ProjectName,
+        workflow_type: Option<&WorkflowType>,
         after: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ConfigRecord>, StoreError> {
@@ -133,7 +132,7 @@ impl Store {
              ORDER BY h.config_id LIMIT $4",
             qualified_config_columns("c")
         );
-        let rows: Vec<ConfigRow> = on_reader!(self, pool => sqlx::query_as(&sql)
+        let rows: Vec<ConfigRecord> = on_reader!(self, pool => sqlx::query_as(&sql)
             .bind(project)
             .bind(workflow_type)
             .bind(after.unwrap_or(0))
@@ -146,10 +145,15 @@ impl Store {
     /// Every version of a config, oldest first; empty when the config does not exist.
     pub async fn list_versions(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
     ) -> Result<Vec<ConfigVersionSummary>, StoreError> {
-        let rows: Vec<(i32, i64, Option<String>, chrono::DateTime<chrono::Utc>)> = on_reader!(self, pool => sqlx::query_as(
+        let rows: Vec<(
+            VersionNumber,
+            i64,
+            Option<String>,
+            chrono::DateTime<chrono::Utc>,
+        )> = on_reader!(self, pool => sqlx::query_as(
                 "SELECT version_number, id, comment, created_at FROM configs \
                  WHERE project_name = $1 AND config_id = $2 ORDER BY version_number",
             )
@@ -175,8 +179,8 @@ impl Store {
     /// row in place. Older versions are never touched.
     pub async fn change_config(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         change: &ConfigChange,
         mut event: NewEvent,
     ) -> Result<(ConfigRecord, ChangeOutcome), StoreError> {
@@ -198,7 +202,7 @@ impl Store {
         );
         let (row, outcome) = on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let (latest,): (i32,) = sqlx::query_as(LOCK_HEAD)
+            let (latest,): (VersionNumber,) = sqlx::query_as(LOCK_HEAD)
                 .bind(config_id)
                 .bind(project)
                 .fetch_one(&mut *tx)
@@ -208,21 +212,21 @@ impl Store {
                     "stale version: the latest version is {latest}"
                 )));
             }
-            let current: ConfigRow = sqlx::query_as(&select_latest)
+            let current: ConfigRecord = sqlx::query_as(&select_latest)
                 .bind(config_id)
                 .bind(latest)
                 .fetch_one(&mut *tx)
                 .await?;
-            let new_config = change.config.as_ref().filter(|config| **config != current.config.0);
-            let (row, outcome): (ConfigRow, ChangeOutcome) = if let Some(config) = new_config {
+            let new_config = change.config.as_ref().filter(|config| **config != current.config);
+            let (row, outcome): (ConfigRecord, ChangeOutcome) = if let Some(config) = new_config {
                 sqlx::query("UPDATE config_heads SET latest_version = $2 WHERE config_id = $1")
                     .bind(config_id)
-                    .bind(latest + 1)
+                    .bind(latest.next())
                     .execute(&mut *tx)
                     .await?;
                 let row = sqlx::query_as(&insert_next)
                     .bind(config_id)
-                    .bind(latest + 1)
+                    .bind(latest.next())
                     .bind(&change.workflow_name)
                     .bind(Json(config))
                     .bind(&change.comment)
@@ -255,8 +259,8 @@ impl Store {
     /// name. One UPDATE under the head row's lock, so a concurrent new version cannot drop it.
     pub async fn merge_secrets(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         patch: &serde_json::Map<String, Value>,
         mut event: NewEvent,
     ) -> Result<ConfigRecord, StoreError> {
@@ -269,14 +273,14 @@ impl Store {
             "UPDATE configs SET secrets = {merge}, updated_at = $4 \
              WHERE config_id = $1 AND version_number = $2 RETURNING {CONFIG_COLUMNS}"
         );
-        let row: ConfigRow = on_writer!(self, pool => {
+        let row: ConfigRecord = on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let (latest,): (i32,) = sqlx::query_as(LOCK_HEAD)
+            let (latest,): (VersionNumber,) = sqlx::query_as(LOCK_HEAD)
                 .bind(config_id)
                 .bind(project)
                 .fetch_one(&mut *tx)
                 .await?;
-            let row: ConfigRow = sqlx::query_as(&sql)
+            let row: ConfigRecord = sqlx::query_as(&sql)
                 .bind(config_id)
                 .bind(latest)
                 .bind(Json(patch))

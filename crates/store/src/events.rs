@@ -3,7 +3,7 @@
 use crate::records::EventRow;
 use crate::{on_reader, NewEvent, Store, StoreError};
 use chrono::{DateTime, Utc};
-use polyphemus_model::Event;
+use polyphemus_model::{ConfigId, Event, ProjectName};
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO logs \
     (at, project_name, actor, action, config_id, version_number, run_id, detail) \
@@ -36,8 +36,8 @@ impl Store {
     /// Events of a project, newest first, optionally of one config; `before` is an event id.
     pub async fn list_events(
         &self,
-        project: &str,
-        config_id: Option<i64>,
+        project: &ProjectName,
+        config_id: Option<ConfigId>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Event>, StoreError> {

@@ -5,51 +5,55 @@ use serde_json::Value;
 use sqlx::types::Json;
 use std::collections::BTreeMap;
 
+pub use polyphemus_model::{ChangeOutcome, RegisterOutcome};
+use polyphemus_model::{
+    Config, ConfigId, ConfigVersion, CronExpr, ProjectName, RunId, RunPhase, SecretName,
+    VersionNumber, WorkflowType, REDACTED,
+};
+
 /// One version of a config as stored: secret values are sealed (encrypted) strings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConfigRecord {
     pub id: i64,
-    pub config_id: i64,
-    pub version_number: i32,
-    pub project_name: String,
-    pub workflow_type: String,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
+    pub project_name: ProjectName,
+    pub workflow_type: WorkflowType,
     pub workflow_name: String,
+    #[sqlx(json)]
     pub config: Value,
-    pub sealed_secrets: BTreeMap<String, String>,
+    #[sqlx(rename = "secrets", json)]
+    pub sealed_secrets: BTreeMap<SecretName, String>,
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ConfigRow {
-    pub id: i64,
-    pub config_id: i64,
-    pub version_number: i32,
-    pub project_name: String,
-    pub workflow_type: String,
-    pub workflow_name: String,
-    pub config: Json<Value>,
-    pub secrets: Json<BTreeMap<String, String>>,
-    pub comment: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+impl ConfigRecord {
+    pub fn version(&self) -> ConfigVersion {
+        ConfigVersion::new(self.config_id, self.version_number)
+    }
 }
 
-impl From<ConfigRow> for ConfigRecord {
-    fn from(row: ConfigRow) -> Self {
-        Self {
-            id: row.id,
-            config_id: row.config_id,
-            version_number: row.version_number,
-            project_name: row.project_name,
-            workflow_type: row.workflow_type,
-            workflow_name: row.workflow_name,
-            config: row.config.0,
-            sealed_secrets: row.secrets.0,
-            comment: row.comment,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+/// Where the store meets the wire: sealed secret values never leave, only their names as `***`.
+impl From<ConfigRecord> for Config {
+    fn from(record: ConfigRecord) -> Self {
+        Config {
+            id: record.id,
+            config_id: record.config_id,
+            version_number: record.version_number,
+            project_name: record.project_name,
+            workflow_type: record.workflow_type,
+            workflow_name: record.workflow_name,
+            config: record.config,
+            secrets: record
+                .sealed_secrets
+                .into_keys()
+                .map(|name| (name, REDACTED.to_owned()))
+                .collect(),
+            comment: record.comment,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
         }
     }
 }
@@ -57,11 +61,11 @@ impl From<ConfigRow> for ConfigRecord {
 /// Version 1 of a new config.
 #[derive(Debug, Clone)]
 pub struct NewConfig {
-    pub project_name: String,
-    pub workflow_type: String,
+    pub project_name: ProjectName,
+    pub workflow_type: WorkflowType,
     pub workflow_name: String,
     pub config: Value,
-    pub sealed_secrets: BTreeMap<String, String>,
+    pub sealed_secrets: BTreeMap<SecretName, String>,
     pub comment: Option<String>,
 }
 
@@ -71,33 +75,26 @@ pub struct ConfigChange {
     pub config: Option<Value>,
     pub workflow_name: Option<String>,
     pub comment: Option<String>,
-    pub expected_version: Option<i32>,
-}
-
-/// What [`crate::Store::change_config`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeOutcome {
-    NewVersion,
-    UpdatedInPlace,
+    pub expected_version: Option<VersionNumber>,
 }
 
 /// An event-log entry to write in the same transaction as the change it describes.
 /// The store fills in `config_id`, `version_number` and `run_id` where the change decides them.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub project_name: String,
+    pub project_name: ProjectName,
     pub actor: String,
     pub action: String,
-    pub config_id: Option<i64>,
-    pub version_number: Option<i32>,
-    pub run_id: Option<String>,
+    pub config_id: Option<ConfigId>,
+    pub version_number: Option<VersionNumber>,
+    pub run_id: Option<RunId>,
     pub detail: Value,
 }
 
 impl NewEvent {
-    pub fn new(project_name: &str, actor: &str, action: &str, detail: Value) -> Self {
+    pub fn new(project_name: &ProjectName, actor: &str, action: &str, detail: Value) -> Self {
         Self {
-            project_name: project_name.to_owned(),
+            project_name: project_name.clone(),
             actor: actor.to_owned(),
             action: action.to_owned(),
             config_id: None,
@@ -114,18 +111,18 @@ pub(crate) struct EventRow {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
-    pub config_id: Option<i64>,
-    pub version_number: Option<i32>,
-    pub run_id: Option<String>,
+    pub config_id: Option<ConfigId>,
+    pub version_number: Option<VersionNumber>,
+    pub run_id: Option<RunId>,
     pub detail: Json<Value>,
 }
 
 /// The runtime config (schedule) of a config id, as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RuntimeRecord {
-    pub config_id: i64,
+    pub config_id: ConfigId,
     pub run_interval_s: Option<i64>,
-    pub cron: Option<String>,
+    pub cron: Option<CronExpr>,
     pub timezone: Option<String>,
     pub disabled: bool,
     pub config: Json<Value>,
@@ -136,11 +133,11 @@ pub struct RuntimeRecord {
 #[derive(sqlx::FromRow)]
 pub(crate) struct RunRow {
     pub seq: i64,
-    pub run_id: String,
+    pub run_id: RunId,
     pub name: String,
-    pub project_name: String,
-    pub config_id: i64,
-    pub version_number: i32,
+    pub project_name: ProjectName,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
     pub state: Json<Value>,
     pub output: String,
     pub created_at: DateTime<Utc>,
@@ -176,11 +173,11 @@ impl From<RunRow> for RunRecord {
 /// A run to register.
 #[derive(Debug, Clone)]
 pub struct NewRun {
-    pub run_id: String,
+    pub run_id: RunId,
     pub name: String,
-    pub project_name: String,
-    pub config_id: i64,
-    pub version_number: i32,
+    pub project_name: ProjectName,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
 }
 
 /// What a run PATCH changes; all parts are applied in one statement.
@@ -191,17 +188,10 @@ pub struct RunChange {
     pub replace_output: Option<String>,
 }
 
-/// Whether registering a run inserted it or found the same registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegisterOutcome {
-    Created,
-    AlreadyRegistered,
-}
-
 /// Run metadata to store, with its derived fields computed by the caller.
 #[derive(Debug, Clone)]
 pub struct NewRunMetadata {
-    pub phase: String,
+    pub phase: RunPhase,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub message: Option<String>,
@@ -213,8 +203,8 @@ pub struct NewRunMetadata {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunMetadataRecord {
-    pub run_id: String,
-    pub phase: String,
+    pub run_id: RunId,
+    pub phase: RunPhase,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub message: Option<String>,
@@ -228,14 +218,14 @@ pub struct RunMetadataRecord {
 /// One row of the project status page.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StatusRecord {
-    pub config_id: i64,
-    pub version_number: i32,
-    pub workflow_type: String,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
+    pub workflow_type: WorkflowType,
     pub workflow_name: String,
     pub disabled: bool,
     pub next_run_at: Option<DateTime<Utc>>,
-    pub last_run_id: Option<String>,
-    pub last_phase: Option<String>,
+    pub last_run_id: Option<RunId>,
+    pub last_phase: Option<RunPhase>,
     pub last_started_at: Option<DateTime<Utc>>,
     pub last_finished_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -256,7 +246,7 @@ pub struct TokenRecord {
 /// What never changes about a registered run: which config version it instantiates.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunScope {
-    pub config_id: i64,
-    pub version_number: i32,
-    pub workflow_type: String,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
+    pub workflow_type: WorkflowType,
 }

@@ -7,6 +7,7 @@ use crate::{
     on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange,
     RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
 };
+use polyphemus_model::{ConfigId, ProjectName, RunId};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -69,7 +70,11 @@ impl Store {
         Ok((row.into(), outcome))
     }
 
-    pub async fn get_run(&self, project: &str, run_id: &str) -> Result<RunRecord, StoreError> {
+    pub async fn get_run(
+        &self,
+        project: &ProjectName,
+        run_id: &RunId,
+    ) -> Result<RunRecord, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1 AND project_name = $2");
         let row: RunRow = on_reader!(self, pool =>
             sqlx::query_as(&sql).bind(run_id).bind(project).fetch_one(pool).await)?;
@@ -77,7 +82,11 @@ impl Store {
     }
 
     /// The config version and workflow type of a run of `project` (index lookups only).
-    pub async fn run_scope(&self, project: &str, run_id: &str) -> Result<RunScope, StoreError> {
+    pub async fn run_scope(
+        &self,
+        project: &ProjectName,
+        run_id: &RunId,
+    ) -> Result<RunScope, StoreError> {
         let scope: RunScope = on_reader!(self, pool => sqlx::query_as(
             "SELECT r.config_id, r.version_number, h.workflow_type FROM runs r \
              JOIN config_heads h ON h.config_id = r.config_id \
@@ -93,8 +102,8 @@ impl Store {
     /// Runs of a config, newest first; `before` is a run `seq` from the previous page.
     pub async fn list_runs(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<RunRecord>, StoreError> {
@@ -116,8 +125,8 @@ impl Store {
     /// Keys must already be checked with `polyphemus_model::check_key`.
     pub async fn change_run(
         &self,
-        project: &str,
-        run_id: &str,
+        project: &ProjectName,
+        run_id: &RunId,
         change: &RunChange,
     ) -> Result<RunRecord, StoreError> {
         let at = now();
@@ -170,7 +179,7 @@ impl Store {
     /// at most `per_key` of them. Each key is one index range scan on `run_state_keys`.
     pub async fn previous_state(
         &self,
-        config_id: i64,
+        config_id: ConfigId,
         keys: &[String],
         before_seq: Option<i64>,
         per_key: i64,
@@ -206,8 +215,8 @@ impl Store {
     /// Stores (or replaces) the orchestrator's report of a run.
     pub async fn put_run_metadata(
         &self,
-        project: &str,
-        run_id: &str,
+        project: &ProjectName,
+        run_id: &RunId,
         metadata: &NewRunMetadata,
     ) -> Result<RunMetadataRecord, StoreError> {
         let at = now();
@@ -242,8 +251,8 @@ impl Store {
 
     pub async fn get_run_metadata(
         &self,
-        project: &str,
-        run_id: &str,
+        project: &ProjectName,
+        run_id: &RunId,
     ) -> Result<RunMetadataRecord, StoreError> {
         let record: RunMetadataRecord = on_reader!(self, pool => sqlx::query_as(
             "SELECT m.run_id, m.phase, m.started_at, m.finished_at, m.message, m.nodes, m.duration_s, \

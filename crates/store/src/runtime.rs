@@ -3,6 +3,7 @@
 use crate::events::{insert_event, now};
 use crate::BeginWrite;
 use crate::{on_reader, on_writer, NewEvent, RuntimeRecord, Store, StoreError};
+use polyphemus_model::{ConfigId, ProjectName};
 use sqlx::types::Json;
 
 const RUNTIME_COLUMNS: &str =
@@ -13,8 +14,8 @@ impl Store {
     /// `NotFound` when the config itself does not exist in the project.
     pub async fn get_runtime(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
     ) -> Result<Option<RuntimeRecord>, StoreError> {
         let sql = format!(
             "SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1 \
@@ -28,7 +29,11 @@ impl Store {
         Ok(record)
     }
 
-    async fn config_exists(&self, project: &str, config_id: i64) -> Result<bool, StoreError> {
+    async fn config_exists(
+        &self,
+        project: &ProjectName,
+        config_id: ConfigId,
+    ) -> Result<bool, StoreError> {
         let found: Option<(i64,)> = on_reader!(self, pool => sqlx::query_as(
             "SELECT config_id FROM config_heads WHERE config_id = $1 AND project_name = $2",
         )
@@ -43,8 +48,8 @@ impl Store {
     /// config head's lock so two concurrent updates cannot interleave.
     pub async fn update_runtime<F, E>(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         decide: F,
         mut event: NewEvent,
     ) -> Result<RuntimeRecord, E>

@@ -6,15 +6,16 @@ use crate::events::now;
 use crate::BeginWrite;
 use crate::{on_writer, Backend, Store, StoreError};
 use chrono::{DateTime, Utc};
+use polyphemus_model::{ConfigId, CronExpr, ProjectName, VersionNumber};
 
 /// A runtime config whose time has come, with what the scheduler needs to launch it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DueRuntime {
-    pub config_id: i64,
-    pub project_name: String,
-    pub latest_version: i32,
+    pub config_id: ConfigId,
+    pub project_name: ProjectName,
+    pub latest_version: VersionNumber,
     pub run_interval_s: Option<i64>,
-    pub cron: Option<String>,
+    pub cron: Option<CronExpr>,
     pub timezone: Option<String>,
     pub next_run_at: DateTime<Utc>,
 }

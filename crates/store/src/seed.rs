@@ -3,6 +3,7 @@
 use crate::events::now;
 use crate::BeginWrite;
 use crate::{on_writer, Backend, Store, StoreError};
+use polyphemus_model::{ConfigId, ProjectName, VersionNumber};
 
 impl Store {
     /// Inserts `count` runs of a config version, each holding state `{key: n}`, and indexes
@@ -10,9 +11,9 @@ impl Store {
     /// `register_run` and `change_run`.
     pub async fn seed_runs(
         &self,
-        project: &str,
-        config_id: i64,
-        version_number: i32,
+        project: &ProjectName,
+        config_id: ConfigId,
+        version_number: VersionNumber,
         prefix: &str,
         key: &str,
         count: i64,

@@ -1,11 +1,15 @@
 //! The project status page: every config's latest version, schedule and last run in one query.
 
 use crate::{on_reader, StatusRecord, Store, StoreError};
+use polyphemus_model::{ProjectName, RunId, RunPhase};
 
 impl Store {
     /// One row per config of the project. Each correlated subquery is an index lookup
     /// (`runs_by_config`, `run_metadata_successes`), so cost grows with configs, not runs.
-    pub async fn project_status(&self, project: &str) -> Result<Vec<StatusRecord>, StoreError> {
+    pub async fn project_status(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<StatusRecord>, StoreError> {
         let rows: Vec<StatusRecord> = on_reader!(self, pool => sqlx::query_as(
             "SELECT h.config_id, h.latest_version AS version_number, h.workflow_type, c.workflow_name, \
                COALESCE(rc.disabled, FALSE) AS disabled, rc.next_run_at, \
@@ -32,11 +36,12 @@ impl Store {
 impl Store {
     /// Runs by orchestrator phase across all projects (`Unknown` for runs without metadata),
     /// for `/metrics`.
-    pub async fn count_runs_by_phase(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = on_reader!(self, pool => sqlx::query_as(
-            "SELECT COALESCE(m.phase, 'Unknown') AS phase, COUNT(*) AS runs \
+    /// Runs by phase; `None` counts runs with no metadata yet.
+    pub async fn count_runs_by_phase(&self) -> Result<Vec<(Option<RunPhase>, i64)>, StoreError> {
+        let rows: Vec<(Option<RunPhase>, i64)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT m.phase, COUNT(*) AS runs \
              FROM runs r LEFT JOIN run_metadata m ON m.run_seq = r.seq \
-             GROUP BY COALESCE(m.phase, 'Unknown') ORDER BY phase",
+             GROUP BY m.phase ORDER BY m.phase",
         )
         .fetch_all(pool)
         .await)?;
@@ -47,8 +52,8 @@ impl Store {
 impl Store {
     /// Runs with no final phase (no metadata, or Pending/Running), oldest first: what a local
     /// engine that stopped may have left behind. Read once at server start.
-    pub async fn unfinished_runs(&self) -> Result<Vec<(String, String, String)>, StoreError> {
-        let rows: Vec<(String, String, String)> = on_reader!(self, pool => sqlx::query_as(
+    pub async fn unfinished_runs(&self) -> Result<Vec<(ProjectName, RunId, String)>, StoreError> {
+        let rows: Vec<(ProjectName, RunId, String)> = on_reader!(self, pool => sqlx::query_as(
             "SELECT r.project_name, r.run_id, r.name FROM runs r \
              LEFT JOIN run_metadata m ON m.run_seq = r.seq \
              WHERE m.phase IS NULL OR m.phase IN ('Pending', 'Running') ORDER BY r.seq",

@@ -52,7 +52,7 @@ impl Session {
 
     /// Whether to show edit controls; the services refuse edits regardless.
     pub fn can(&self, project: &ProjectName, role: Role) -> bool {
-        self.principal.require(project, role).is_ok()
+        self.principal.access(project).require(role).is_ok()
     }
 }
 

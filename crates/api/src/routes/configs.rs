@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use polyphemus_core::services::PageRequest;
-use polyphemus_core::ChangeOutcome;
 use polyphemus_model::{
-    Config, ConfigVersionSummary, CreateConfig, Page, PatchConfig, ProjectName, SecretsPatch,
+    ChangeOutcome, Config, ConfigId, ConfigVersionSummary, CreateConfig, Page, PatchConfig,
+    ProjectName, SecretsPatch, VersionNumber, WorkflowType,
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -31,7 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListConfigsQuery {
     /// Only configs of this manifest.
-    pub workflow_type: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub workflow_type: Option<WorkflowType>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -49,10 +50,8 @@ pub async fn create_config(
     ApiPath(project): ApiPath<ProjectName>,
     ApiJson(body): ApiJson<CreateConfig>,
 ) -> Result<(StatusCode, Json<Config>), ApiError> {
-    let config = state
-        .services
-        .create_config(&caller, &project, body)
-        .await?;
+    let access = caller.access(&project);
+    let config = state.services.create_config(&access, body).await?;
     Ok((StatusCode::CREATED, Json(config)))
 }
 
@@ -66,10 +65,11 @@ pub async fn list_configs(
     ApiPath(project): ApiPath<ProjectName>,
     ApiQuery(query): ApiQuery<ListConfigsQuery>,
 ) -> Result<Json<Page<Config>>, ApiError> {
+    let access = caller.access(&project);
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let configs = state
         .services
-        .list_configs(&caller, &project, query.workflow_type.as_deref(), page)
+        .list_configs(&access, query.workflow_type.as_ref(), page)
         .await?;
     Ok(Json(configs))
 }
@@ -81,13 +81,11 @@ pub async fn list_configs(
 pub async fn get_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
 ) -> Result<Json<Config>, ApiError> {
+    let access = caller.access(&project);
     Ok(Json(
-        state
-            .services
-            .latest_config(&caller, &project, config_id)
-            .await?,
+        state.services.latest_config(&access, config_id).await?,
     ))
 }
 
@@ -99,12 +97,13 @@ pub async fn get_config(
 pub async fn patch_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiJson(body): ApiJson<PatchConfig>,
 ) -> Result<(StatusCode, Json<Config>), ApiError> {
+    let access = caller.access(&project);
     let (config, outcome) = state
         .services
-        .patch_config(&caller, &project, config_id, body)
+        .patch_config(&access, config_id, body)
         .await?;
     let status = match outcome {
         ChangeOutcome::NewVersion => StatusCode::CREATED,
@@ -120,13 +119,11 @@ pub async fn patch_config(
 pub async fn list_config_versions(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
 ) -> Result<Json<Vec<ConfigVersionSummary>>, ApiError> {
+    let access = caller.access(&project);
     Ok(Json(
-        state
-            .services
-            .list_versions(&caller, &project, config_id)
-            .await?,
+        state.services.list_versions(&access, config_id).await?,
     ))
 }
 
@@ -138,12 +135,13 @@ pub async fn list_config_versions(
 pub async fn get_config_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id, version)): ApiPath<(ProjectName, i64, i32)>,
+    ApiPath((project, config_id, version)): ApiPath<(ProjectName, ConfigId, VersionNumber)>,
 ) -> Result<Json<Config>, ApiError> {
+    let access = caller.access(&project);
     Ok(Json(
         state
             .services
-            .config_version(&caller, &project, config_id, version)
+            .config_version(&access, config_id, version)
             .await?,
     ))
 }
@@ -156,14 +154,12 @@ pub async fn get_config_version(
 pub async fn put_config_secrets(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiJson(body): ApiJson<SecretsPatch>,
 ) -> Result<Json<Config>, ApiError> {
+    let access = caller.access(&project);
     Ok(Json(
-        state
-            .services
-            .put_secrets(&caller, &project, config_id, body)
-            .await?,
+        state.services.put_secrets(&access, config_id, body).await?,
     ))
 }
 
@@ -176,16 +172,17 @@ pub async fn put_config_secrets(
 pub async fn get_task_secrets(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id, version)): ApiPath<(ProjectName, i64, i32)>,
+    ApiPath((project, config_id, version)): ApiPath<(ProjectName, ConfigId, VersionNumber)>,
 ) -> Result<Json<BTreeMap<String, String>>, ApiError> {
+    let access = caller.access(&project);
     let secrets = state
         .services
-        .task_secrets(&caller, &project, config_id, version)
+        .task_secrets(&access, config_id, version)
         .await?;
     Ok(Json(
         secrets
             .into_iter()
-            .map(|(name, value)| (name, value.expose_secret().to_owned()))
+            .map(|(name, value)| (name.into(), value.expose_secret().to_owned()))
             .collect(),
     ))
 }

@@ -21,7 +21,7 @@ async fn get_health() -> &'static str {
 
 /// The store answers.
 async fn get_readiness(State(state): State<AppState>) -> Response {
-    match state.services.store.ping().await {
+    match state.services.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
@@ -32,7 +32,7 @@ async fn get_readiness(State(state): State<AppState>) -> Response {
 
 /// Prometheus text exposition.
 async fn get_metrics(State(state): State<AppState>) -> Response {
-    match state.services.store.count_runs_by_phase().await {
+    match state.services.runs_by_phase().await {
         Ok(counts) => state.metrics.set_runs_by_phase(&counts),
         Err(error) => tracing::warn!(%error, "counting runs by phase for /metrics"),
     }

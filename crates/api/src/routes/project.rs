@@ -6,7 +6,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use polyphemus_core::services::PageRequest;
-use polyphemus_model::{Event, Page, PipelineStatus, ProjectName};
+use polyphemus_model::{ConfigId, Event, Page, PipelineStatus, ProjectName};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -26,16 +26,16 @@ pub async fn get_project_status(
     Caller(caller): Caller,
     ApiPath(project): ApiPath<ProjectName>,
 ) -> Result<Json<Vec<PipelineStatus>>, ApiError> {
-    Ok(Json(
-        state.services.project_status(&caller, &project).await?,
-    ))
+    let access = caller.access(&project);
+    Ok(Json(state.services.project_status(&access).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events of this config.
-    pub config_id: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub config_id: Option<ConfigId>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -52,11 +52,12 @@ pub async fn list_events(
     ApiPath(project): ApiPath<ProjectName>,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<Page<Event>>, ApiError> {
+    let access = caller.access(&project);
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     Ok(Json(
         state
             .services
-            .list_events(&caller, &project, query.config_id, page)
+            .list_events(&access, query.config_id, page)
             .await?,
     ))
 }

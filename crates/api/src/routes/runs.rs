@@ -1,15 +1,16 @@
 //! Runs: registration, state and output, previous state, run metadata.
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::extract::{run_id_in_path, ApiJson, ApiPath, ApiQuery, Caller};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use polyphemus_core::services::{PageRequest, PreviousStateQuery};
-use polyphemus_core::RegisterOutcome;
+use polyphemus_core::services::{parse_status_report, PageRequest, PreviousStateQuery};
+use polyphemus_core::CoreError;
 use polyphemus_model::{
-    Page, PatchRun, ProjectName, RegisterRun, Run, RunMetadata, RunStatusReport, SyncRunRequest,
+    ConfigId, Page, PatchRun, ProjectName, RegisterOutcome, RegisterRun, Run, RunId, RunMetadata,
+    RunStatusReport, StopMode, SyncRunRequest,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -39,7 +40,8 @@ pub async fn register_run(
     ApiPath(project): ApiPath<ProjectName>,
     ApiJson(body): ApiJson<RegisterRun>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
-    let (run, outcome) = state.services.register_run(&caller, &project, body).await?;
+    let access = caller.access(&project);
+    let (run, outcome) = state.services.register_run(&access, body).await?;
     let status = match outcome {
         RegisterOutcome::Created => StatusCode::CREATED,
         RegisterOutcome::AlreadyRegistered => StatusCode::OK,
@@ -56,9 +58,9 @@ pub async fn get_run(
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
 ) -> Result<Json<Run>, ApiError> {
-    Ok(Json(
-        state.services.get_run(&caller, &project, &run_id).await?,
-    ))
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
+    Ok(Json(state.services.get_run(&access, &run_id).await?))
 }
 
 /// Merges state keys and appends or replaces output, atomically.
@@ -72,11 +74,10 @@ pub async fn patch_run(
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
     ApiJson(body): ApiJson<PatchRun>,
 ) -> Result<Json<Run>, ApiError> {
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
     Ok(Json(
-        state
-            .services
-            .patch_run(&caller, &project, &run_id, body)
-            .await?,
+        state.services.patch_run(&access, &run_id, body).await?,
     ))
 }
 
@@ -96,15 +97,13 @@ pub struct PageQuery {
 pub async fn list_config_runs(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Run>>, ApiError> {
+    let access = caller.access(&project);
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     Ok(Json(
-        state
-            .services
-            .list_runs(&caller, &project, config_id, page)
-            .await?,
+        state.services.list_runs(&access, config_id, page).await?,
     ))
 }
 
@@ -130,9 +129,10 @@ pub struct PreviousStateParams {
 pub async fn get_previous_state(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiQuery(params): ApiQuery<PreviousStateParams>,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
+    let access = caller.access(&project);
     let query = PreviousStateQuery {
         keys: params
             .keys
@@ -142,13 +142,21 @@ pub async fn get_previous_state(
             .map(str::to_owned)
             .collect(),
         collect: params.collect,
-        before_run_id: params.before_run_id.filter(|r| !r.is_empty()),
+        before_run_id: params
+            .before_run_id
+            .filter(|r| !r.is_empty())
+            .map(|raw| {
+                RunId::parse(raw.as_str()).map_err(|_| {
+                    CoreError::bad_field("/before_run_id", format!("no run {raw} in this project"))
+                })
+            })
+            .transpose()?,
         limit: params.limit,
     };
     Ok(Json(
         state
             .services
-            .previous_state(&caller, &project, config_id, query)
+            .previous_state(&access, config_id, query)
             .await?,
     ))
 }
@@ -162,12 +170,15 @@ pub async fn put_run_metadata(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
-    ApiJson(body): ApiJson<RunStatusReport>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<RunMetadata>, ApiError> {
+    let report = parse_status_report(body)?;
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
     Ok(Json(
         state
             .services
-            .put_run_metadata(&caller, &project, &run_id, body)
+            .put_run_metadata(&access, &run_id, report)
             .await?,
     ))
 }
@@ -181,11 +192,10 @@ pub async fn get_run_metadata(
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
 ) -> Result<Json<RunMetadata>, ApiError> {
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
     Ok(Json(
-        state
-            .services
-            .get_run_metadata(&caller, &project, &run_id)
-            .await?,
+        state.services.get_run_metadata(&access, &run_id).await?,
     ))
 }
 
@@ -201,12 +211,13 @@ pub async fn sync_run_metadata(
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
     ApiJson(body): ApiJson<SyncRunRequest>,
 ) -> Result<Json<RunMetadata>, ApiError> {
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
     Ok(Json(
         state
             .services
             .sync_run_from_orchestrator(
-                &caller,
-                &project,
+                &access,
                 &run_id,
                 body.workflow_name.as_deref(),
                 body.namespace.as_deref(),
@@ -227,9 +238,11 @@ pub async fn stop_run(
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
     let run = state
         .services
-        .stop_run(&caller, &project, &run_id, false)
+        .stop_run(&access, &run_id, StopMode::Stop)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }
@@ -246,9 +259,11 @@ pub async fn terminate_run(
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let access = caller.access(&project);
+    let run_id = run_id_in_path(&run_id)?;
     let run = state
         .services
-        .stop_run(&caller, &project, &run_id, true)
+        .stop_run(&access, &run_id, StopMode::Terminate)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use polyphemus_model::{
-    LaunchRequest, ProjectName, PutRuntimeConfig, Run, RuntimeConfig, SubmitWorkflow,
+    ConfigId, LaunchRequest, ProjectName, PutRuntimeConfig, Run, RuntimeConfig, SubmitWorkflow,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -25,14 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn get_runtime_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
 ) -> Result<Json<RuntimeConfig>, ApiError> {
-    Ok(Json(
-        state
-            .services
-            .get_runtime(&caller, &project, config_id)
-            .await?,
-    ))
+    let access = caller.access(&project);
+    Ok(Json(state.services.get_runtime(&access, config_id).await?))
 }
 
 /// Changes the given fields; `null` clears `run_interval_s`, `cron` or `timezone`.
@@ -42,14 +38,12 @@ pub async fn get_runtime_config(
 pub async fn put_runtime_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiJson(body): ApiJson<PutRuntimeConfig>,
 ) -> Result<Json<RuntimeConfig>, ApiError> {
+    let access = caller.access(&project);
     Ok(Json(
-        state
-            .services
-            .put_runtime(&caller, &project, config_id, body)
-            .await?,
+        state.services.put_runtime(&access, config_id, body).await?,
     ))
 }
 
@@ -61,12 +55,13 @@ pub async fn put_runtime_config(
 pub async fn launch_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiJson(body): ApiJson<LaunchRequest>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let access = caller.access(&project);
     let run = state
         .services
-        .launch(&caller, &project, config_id, body.version_number)
+        .launch(&access, config_id, body.version_number)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }
@@ -80,12 +75,13 @@ pub async fn launch_config(
 pub async fn submit_workflow(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiPath((project, config_id)): ApiPath<(ProjectName, i64)>,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
     ApiJson(body): ApiJson<SubmitWorkflow>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let access = caller.access(&project);
     let run = state
         .services
-        .submit_workflow(&caller, &project, config_id, body)
+        .submit_workflow(&access, config_id, body)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }

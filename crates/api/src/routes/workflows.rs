@@ -6,7 +6,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use polyphemus_model::WorkflowManifest;
+use polyphemus_model::{WorkflowManifest, WorkflowType};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,10 +41,9 @@ pub async fn get_workflow(
     _caller: Caller,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<WorkflowManifest>, ApiError> {
-    state
-        .services
-        .registry
-        .get(&name)
+    WorkflowType::parse(name.as_str())
+        .ok()
+        .and_then(|workflow_type| state.services.registry.get(&workflow_type))
         .map(|m| Json(m.manifest.clone()))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("workflow {name} not found")))
 }

@@ -8,7 +8,7 @@ use super::output::{
 use super::{diff, Context, ProjectArg};
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_client::{ConfigChange, ListConfigs};
-use polyphemus_model::{Config, CreateConfig, PatchConfig};
+use polyphemus_model::{Config, CreateConfig, PatchConfig, VersionNumber, WorkflowType};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
@@ -42,7 +42,7 @@ enum ConfigsCommand {
     Create {
         /// Workflow type (manifest name), e.g. sftp-to-storage.
         #[arg(long)]
-        workflow_type: String,
+        workflow_type: WorkflowType,
         /// Your label for this config.
         #[arg(long)]
         name: String,
@@ -70,7 +70,7 @@ enum ConfigsCommand {
         comment: Option<String>,
         /// Fail with 409 unless this is still the latest version (safe concurrent edits).
         #[arg(long)]
-        expected_version: Option<i32>,
+        expected_version: Option<VersionNumber>,
     },
     /// List the versions of a config, oldest first.
     Versions {
@@ -170,7 +170,7 @@ async fn list_configs(
         table.add_row([
             config.config_id.to_string(),
             config.version_number.to_string(),
-            config.workflow_type.clone(),
+            config.workflow_type.to_string(),
             config.workflow_name.clone(),
             format_time(Some(config.updated_at)),
             format_or_dash(config.comment.as_deref()),
@@ -216,8 +216,8 @@ fn print_config(config: &Config) -> anyhow::Result<()> {
     details.add_row(["config id", &config.config_id.to_string()]);
     details.add_row(["version", &config.version_number.to_string()]);
     details.add_row(["row id", &config.id.to_string()]);
-    details.add_row(["project", &config.project_name]);
-    details.add_row(["workflow type", &config.workflow_type]);
+    details.add_row(["project", config.project_name.as_str()]);
+    details.add_row(["workflow type", config.workflow_type.as_str()]);
     details.add_row(["name", &config.workflow_name]);
     details.add_row(["comment", &format_or_dash(config.comment.as_deref())]);
     details.add_row(["secrets", &secrets]);

@@ -7,6 +7,7 @@ use super::{Context, ProjectArg};
 use clap::Args;
 use comfy_table::Cell;
 use polyphemus_client::ListEvents;
+use polyphemus_model::{RunId, RunPhase};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -61,7 +62,9 @@ pub async fn show_status(context: &Context, args: StatusArgs) -> anyhow::Result<
             Cell::new(&row.workflow_name),
             state_cell(row.pipeline_state.as_str()),
             Cell::new(format_or_dash(last_run.map(|r| r.run_id.as_str()))),
-            Cell::new(format_or_dash(last_run.and_then(|r| r.phase.as_deref()))),
+            Cell::new(format_or_dash(
+                last_run.and_then(|r| r.phase.map(RunPhase::as_str)),
+            )),
             Cell::new(format_time(row.last_success_at)),
             Cell::new(format_time(row.next_run_at)),
         ]);
@@ -112,7 +115,7 @@ pub async fn list_events(context: &Context, args: EventsArgs) -> anyhow::Result<
             event.action.clone(),
             format_or_dash(event.config_id),
             format_or_dash(event.version_number),
-            format_or_dash(event.run_id.as_deref()),
+            format_or_dash(event.run_id.as_ref().map(RunId::as_str)),
             detail,
         ]);
     }

@@ -140,7 +140,7 @@ async fn list_runs(
     ]);
     for run in &runs {
         table.add_row([
-            run.run_id.clone(),
+            run.run_id.to_string(),
             run.name.clone(),
             run.version_number.to_string(),
             format_time(Some(run.created_at)),
@@ -195,7 +195,7 @@ pub(super) fn print_run_and_metadata(
 
 fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
     let mut details = new_details();
-    details.add_row(["run id", &run.run_id]);
+    details.add_row(["run id", run.run_id.as_str()]);
     details.add_row(["name", &run.name]);
     details.add_row([
         "config",
@@ -205,7 +205,10 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
     details.add_row(["updated", &format_time(Some(run.updated_at))]);
     match metadata {
         Some(metadata) => {
-            details.add_row([Cell::new("phase"), state_cell(&metadata.report.phase)]);
+            details.add_row([
+                Cell::new("phase"),
+                state_cell(metadata.report.phase.as_str()),
+            ]);
             details.add_row(["started", &format_time(metadata.report.started_at)]);
             details.add_row(["finished", &format_time(metadata.report.finished_at)]);
             let duration = metadata.duration_s.map(|s| format!("{s:.1}s"));
@@ -243,7 +246,7 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
             table.add_row([
                 Cell::new(node.display_name.as_deref().unwrap_or(&node.name)),
                 Cell::new(&node.node_type),
-                state_cell(&node.phase),
+                state_cell(node.phase.as_str()),
                 Cell::new(format_time(node.started_at)),
                 Cell::new(format_time(node.finished_at)),
                 Cell::new(format_or_dash(node.retries)),

@@ -7,7 +7,7 @@ use super::output::{
 use super::watch::watch_run;
 use super::{Context, ProjectArg};
 use clap::{ArgGroup, Args, Subcommand};
-use polyphemus_model::{LaunchRequest, PutRuntimeConfig, RuntimeConfig};
+use polyphemus_model::{CronExpr, LaunchRequest, PutRuntimeConfig, RuntimeConfig, VersionNumber};
 
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
@@ -93,7 +93,7 @@ pub struct LaunchArgs {
     config_id: i64,
     /// Version to run (default: the latest).
     #[arg(long)]
-    version_number: Option<i32>,
+    version_number: Option<VersionNumber>,
     /// Wait until the run ends and show it; exit non-zero unless it succeeded.
     #[arg(long)]
     watch: bool,
@@ -158,7 +158,10 @@ fn print_runtime(context: &Context, runtime: &RuntimeConfig) -> anyhow::Result<(
         "interval",
         &format_or_dash(runtime.run_interval_s.map(format_interval)),
     ]);
-    details.add_row(["cron", &format_or_dash(runtime.cron.as_deref())]);
+    details.add_row([
+        "cron",
+        &format_or_dash(runtime.cron.as_ref().map(CronExpr::as_str)),
+    ]);
     details.add_row(["timezone", runtime.timezone.as_deref().unwrap_or("UTC")]);
     details.add_row(["disabled", &runtime.disabled.to_string()]);
     details.add_row(["next run", &format_time(runtime.next_run_at)]);
@@ -180,7 +183,7 @@ pub async fn launch(context: &Context, args: LaunchArgs) -> anyhow::Result<()> {
         return watch_run(
             context,
             args.project.project.as_str(),
-            &run.run_id,
+            run.run_id.as_str(),
             args.poll,
         )
         .await;

@@ -44,7 +44,7 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
     let project = args.project.project.as_str();
     let body = SubmitWorkflow {
         workflow_yaml,
-        version_number,
+        version_number: version_number.into(),
         parameters,
     };
     let run = context
@@ -53,7 +53,7 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
         .await?;
     if args.watch {
         emit(&format!("Name: {}\nUID:  {}", run.name, run.run_id))?;
-        return watch_run(context, project, &run.run_id, 2).await;
+        return watch_run(context, project, run.run_id.as_str(), 2).await;
     }
     if context.json() {
         return print_json(&run);

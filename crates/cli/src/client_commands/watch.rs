@@ -4,13 +4,9 @@
 use super::runs::{find_metadata, print_run_and_metadata};
 use super::Context;
 use anyhow::bail;
+use polyphemus_model::RunPhase;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
-
-/// Argo's phases after which a run changes no more.
-pub fn is_final(phase: &str) -> bool {
-    matches!(phase, "Succeeded" | "Failed" | "Error")
-}
 
 pub async fn watch_run(
     context: &Context,
@@ -25,8 +21,8 @@ pub async fn watch_run(
         let metadata = find_metadata(context, project, run_id).await?;
         let phase = metadata
             .as_ref()
-            .map_or("Pending", |m| m.report.phase.as_str());
-        if is_final(phase) {
+            .map_or(RunPhase::Pending, |m| m.report.phase);
+        if phase.is_final() {
             break metadata;
         }
         spinner.draw(&format!(
@@ -39,8 +35,8 @@ pub async fn watch_run(
     let run = context.client.get_run(project, run_id).await?;
     print_run_and_metadata(context, &run, metadata.as_ref())?;
     match metadata {
-        Some(metadata) if metadata.report.phase != "Succeeded" => {
-            let phase = metadata.report.phase.to_ascii_lowercase();
+        Some(metadata) if metadata.report.phase != RunPhase::Succeeded => {
+            let phase = metadata.report.phase.as_str().to_ascii_lowercase();
             match metadata.report.message.as_deref() {
                 Some(message) if !message.trim().is_empty() => {
                     bail!("run {run_id} {phase}: {}", message.trim())

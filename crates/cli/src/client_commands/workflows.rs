@@ -3,6 +3,7 @@
 use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
 use super::Context;
 use clap::Subcommand;
+use polyphemus_model::SecretName;
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -31,8 +32,8 @@ async fn list_workflows(context: &Context) -> anyhow::Result<()> {
     let mut table = new_table(["NAME", "SECRETS", "DESCRIPTION"]);
     for manifest in &manifests {
         table.add_row([
-            manifest.name.clone(),
-            manifest.secrets.join(", "),
+            manifest.name.to_string(),
+            join_names(&manifest.secrets),
             manifest.description.clone(),
         ]);
     }
@@ -45,9 +46,9 @@ async fn show_workflow(context: &Context, name: &str) -> anyhow::Result<()> {
         return print_json(&manifest);
     }
     let mut details = new_details();
-    details.add_row(["name", &manifest.name]);
+    details.add_row(["name", manifest.name.as_str()]);
     details.add_row(["description", &manifest.description]);
-    details.add_row(["secrets", &manifest.secrets.join(", ")]);
+    details.add_row(["secrets", &join_names(&manifest.secrets)]);
     details.add_row(["workflow file", &manifest.workflow_file]);
     print_table(&details)?;
     emit("\nconfig fields:")?;
@@ -113,4 +114,12 @@ fn build_fields_table(schema: &Value) -> comfy_table::Table {
         }
     }
     table
+}
+
+fn join_names(names: &[SecretName]) -> String {
+    names
+        .iter()
+        .map(SecretName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use polyphemus_engine::{
     Engine, EngineOptions, RunHandle, SubmitOptions, TemplateLibrary, Workflow,
 };
+use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -126,7 +127,11 @@ impl Orchestrator for LocalOrchestrator {
                 options.env.push(("PATH".into(), path));
             }
             let namespace = options.namespace.clone();
-            let uid = match submission.uid.as_deref().map(uuid::Uuid::parse_str) {
+            let uid = match submission
+                .uid
+                .as_ref()
+                .map(|uid| uuid::Uuid::parse_str(uid.as_str()))
+            {
                 Some(Ok(uid)) => Some(uid),
                 Some(Err(_)) => {
                     return Err(OrchestratorError::Invalid("the uid is not a UUID".into()))
@@ -146,7 +151,8 @@ impl Orchestrator for LocalOrchestrator {
                 .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;
             let submitted = Submitted {
                 name: handle.name().to_owned(),
-                uid: handle.uid().to_owned(),
+                uid: RunId::parse(handle.uid())
+                    .map_err(|error| OrchestratorError::Unavailable(error.to_string()))?,
                 namespace,
             };
             if let Ok(mut runs) = self.runs.lock() {
@@ -215,7 +221,7 @@ impl Orchestrator for LocalOrchestrator {
         &'a self,
         _namespace: &'a str,
         name: &'a str,
-        terminate: bool,
+        mode: StopMode,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let handle = match self.handle(name) {
@@ -223,10 +229,9 @@ impl Orchestrator for LocalOrchestrator {
                 // Stopping a run that already ended changes nothing.
                 Err(error) => return self.stored_status(name).map(|_| ()).map_err(|_| error),
             };
-            if terminate {
-                handle.terminate();
-            } else {
-                handle.stop();
+            match mode {
+                StopMode::Stop => handle.stop(),
+                StopMode::Terminate => handle.terminate(),
             }
             Ok(())
         })

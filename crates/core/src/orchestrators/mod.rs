@@ -5,6 +5,7 @@ pub mod argo;
 pub mod local;
 
 use futures::future::BoxFuture;
+use polyphemus_model::{RunId, StopMode};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -23,14 +24,14 @@ pub struct Submission {
     pub task_token: Option<SecretString>,
     /// The uid to give the workflow, when the orchestrator lets the caller choose
     /// ([`Orchestrator::accepts_uid`]); the task token is then bound to this one run.
-    pub uid: Option<String>,
+    pub uid: Option<RunId>,
 }
 
 /// A started workflow: Argo's name and uid (the uid is the run id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
     pub name: String,
-    pub uid: String,
+    pub uid: RunId,
     pub namespace: String,
 }
 
@@ -89,11 +90,11 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
     ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>>;
 
-    /// `argo stop` (exit handlers still run) or, with `terminate`, `argo terminate`.
+    /// `argo stop` (exit handlers still run) or `argo terminate` (they do not).
     fn stop<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,
-        terminate: bool,
+        mode: StopMode,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
 }

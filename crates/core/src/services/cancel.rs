@@ -4,45 +4,31 @@
 
 use super::Services;
 use crate::orchestrators::OrchestratorError;
-use crate::{CoreError, Principal};
-use polyphemus_model::{ProjectName, Role, Run};
+use crate::{Access, CoreError};
+use polyphemus_model::{Role, Run, RunId, StopMode};
 use polyphemus_store::NewEvent;
 use serde_json::json;
 
-const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
-
 impl Services {
-    /// Asks the orchestrator to stop (`terminate == false`) or terminate the run's workflow.
+    /// Asks the orchestrator to end the run's workflow the way `mode` says.
     pub async fn stop_run(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        run_id: &str,
-        terminate: bool,
+        access: &Access,
+        run_id: &RunId,
+        mode: StopMode,
     ) -> Result<Run, CoreError> {
-        let record = self
-            .visible_run(principal, project, run_id, Role::Viewer)
-            .await?;
-        principal.require(project, Role::Editor)?;
-        let run = record.run;
-        let orchestrator = self.orchestrator.as_ref().ok_or_else(|| {
-            CoreError::Unavailable("this server has no orchestrator configured".into())
-        })?;
-        if let Ok(metadata) = self.get_run_metadata(principal, project, run_id).await {
-            if FINAL_PHASES.contains(&metadata.report.phase.as_str()) {
+        let run = self.visible_run(access, run_id, Role::Viewer).await?.run;
+        access.require(Role::Editor)?;
+        let orchestrator = self.require_orchestrator()?;
+        if let Some(phase) = self.run_phase(access, run_id).await? {
+            if phase.is_final() {
                 return Err(CoreError::Conflict(format!(
-                    "run {run_id} has already ended ({})",
-                    metadata.report.phase
+                    "run {run_id} has already ended ({phase})"
                 )));
             }
         }
-        let (action, done) = if terminate {
-            ("terminate", "terminated")
-        } else {
-            ("stop", "stopped")
-        };
         orchestrator
-            .stop(orchestrator.namespace(), &run.name, terminate)
+            .stop(orchestrator.namespace(), &run.name, mode)
             .await
             .map_err(|error| match error {
                 OrchestratorError::NotFound(_) => CoreError::NotFound(format!(
@@ -52,25 +38,21 @@ impl Services {
                 )),
                 // Argo refuses to stop a workflow that has already completed.
                 OrchestratorError::Invalid(why) => {
-                    CoreError::Conflict(format!("run {run_id} cannot be {done}: {why}"))
+                    CoreError::Conflict(format!("run {run_id} cannot be {}: {why}", mode.done()))
                 }
                 OrchestratorError::Unavailable(why) => CoreError::Unavailable(why),
             })?;
         let mut event = NewEvent::new(
-            project.as_str(),
-            &principal.actor(),
-            if terminate {
-                "run.terminated"
-            } else {
-                "run.stopped"
-            },
+            access.project(),
+            access.actor(),
+            &format!("run.{}", mode.done()),
             json!({"workflow_name": run.name, "orchestrator": orchestrator.kind()}),
         );
         event.config_id = Some(run.config_id);
         event.version_number = Some(run.version_number);
         event.run_id = Some(run.run_id.clone());
         self.store.record_event(&event).await?;
-        tracing::info!(%run_id, actor = %principal.actor(), action, "run ended on request");
+        tracing::info!(%run_id, actor = %access.actor(), action = mode.verb(), "run ended on request");
         Ok(run)
     }
 }

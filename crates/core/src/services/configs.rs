@@ -4,12 +4,12 @@
 use super::{PageRequest, Services};
 use crate::error::OrNotFound;
 use crate::manifests::Manifest;
-use crate::{CoreError, Principal};
+use crate::{Access, CoreError};
 use polyphemus_model::{
-    check_key, Config, ConfigVersionSummary, CreateConfig, FieldError, Page, PatchConfig,
-    ProjectName, Role, SecretsPatch, REDACTED,
+    ChangeOutcome, Config, ConfigId, ConfigVersion, ConfigVersionSummary, CreateConfig, FieldError,
+    Page, PatchConfig, Role, SecretName, SecretsPatch, VersionNumber, WorkflowType,
 };
-use polyphemus_store::{ChangeOutcome, ConfigChange, ConfigRecord, NewConfig, NewEvent};
+use polyphemus_store::{ConfigChange, ConfigRecord, NewConfig, NewEvent};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ const MAX_COMMENT_LEN: usize = 2_000;
 pub type Patched = (Config, ChangeOutcome);
 
 impl Services {
-    pub(crate) fn manifest(&self, workflow_type: &str) -> Result<&Manifest, CoreError> {
+    pub(crate) fn manifest(&self, workflow_type: &WorkflowType) -> Result<&Manifest, CoreError> {
         self.registry.get(workflow_type).ok_or_else(|| {
             let known = self.registry.names().join(", ");
             unprocessable(
@@ -32,13 +32,36 @@ impl Services {
         })
     }
 
+    /// The latest version of a config of the access's project, or 404 naming it.
+    pub(crate) async fn latest_record(
+        &self,
+        access: &Access,
+        config_id: ConfigId,
+    ) -> Result<ConfigRecord, CoreError> {
+        self.store
+            .latest_config(access.project(), config_id)
+            .await
+            .or_not_found(|| format!("config {config_id}"))
+    }
+
+    /// One version of a config of the access's project, or 404 naming it.
+    pub(crate) async fn version_record(
+        &self,
+        access: &Access,
+        version: ConfigVersion,
+    ) -> Result<ConfigRecord, CoreError> {
+        self.store
+            .config_version(access.project(), version.config_id, version.version_number)
+            .await
+            .or_not_found(|| version.to_string())
+    }
+
     pub async fn create_config(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
+        access: &Access,
         request: CreateConfig,
     ) -> Result<Config, CoreError> {
-        principal.require(project, Role::Editor)?;
+        access.require(Role::Editor)?;
         let manifest = self.manifest(&request.workflow_type)?;
         let mut errors = check_labels(Some(&request.workflow_name), request.comment.as_deref());
         errors.extend(manifest.config_errors(&request.config));
@@ -48,18 +71,21 @@ impl Services {
             .into_iter()
             .map(|(name, value)| (name, Some(value)))
             .collect();
-        errors.extend(check_secret_names(manifest, &secrets));
+        let (secrets, secret_errors) = parse_secret_names(manifest, secrets);
+        errors.extend(secret_errors);
         if !errors.is_empty() {
             return Err(schema_failure(manifest, errors));
         }
-        let sealed: BTreeMap<String, String> = self
-            .seal_secrets(secrets)
+        let sealed: BTreeMap<SecretName, String> = secrets
             .into_iter()
-            .filter_map(|(name, value)| value.as_str().map(|v| (name, v.to_owned())))
+            .filter_map(|(name, value)| {
+                let sealed = self.keys.seal(name.as_str(), &SecretString::from(value?));
+                Some((name, sealed))
+            })
             .collect();
         let event = NewEvent::new(
-            project.as_str(),
-            &principal.actor(),
+            access.project(),
+            access.actor(),
             "config.created",
             json!({
                 "workflow_type": request.workflow_type,
@@ -68,7 +94,7 @@ impl Services {
             }),
         );
         let new = NewConfig {
-            project_name: project.to_string(),
+            project_name: access.project().clone(),
             workflow_type: request.workflow_type,
             workflow_name: request.workflow_name,
             config: request.config,
@@ -76,48 +102,39 @@ impl Services {
             comment: request.comment,
         };
         let record = self.store.create_config(&new, event).await?;
-        Ok(redacted(record))
+        Ok(record.into())
     }
 
     pub async fn latest_config(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
     ) -> Result<Config, CoreError> {
-        principal.require(project, Role::Viewer)?;
-        let record = self
-            .store
-            .latest_config(project.as_str(), config_id)
-            .await
-            .or_not_found(|| format!("config {config_id}"))?;
-        Ok(redacted(record))
+        access.require(Role::Viewer)?;
+        let record = self.latest_record(access, config_id).await?;
+        Ok(record.into())
     }
 
     pub async fn config_version(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
-        version_number: i32,
+        access: &Access,
+        config_id: ConfigId,
+        version_number: VersionNumber,
     ) -> Result<Config, CoreError> {
-        principal.require_config_read(project, config_id, Some(version_number))?;
+        access.require_config_read(config_id, Some(version_number))?;
         let record = self
-            .store
-            .config_version(project.as_str(), config_id, version_number)
-            .await
-            .or_not_found(|| format!("config {config_id} version {version_number}"))?;
-        Ok(redacted(record))
+            .version_record(access, ConfigVersion::new(config_id, version_number))
+            .await?;
+        Ok(record.into())
     }
 
     pub async fn list_configs(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        workflow_type: Option<&str>,
+        access: &Access,
+        workflow_type: Option<&WorkflowType>,
         page: PageRequest,
     ) -> Result<Page<Config>, CoreError> {
-        principal.require(project, Role::Viewer)?;
+        access.require(Role::Viewer)?;
         if let Some(workflow_type) = workflow_type {
             if self.registry.get(workflow_type).is_none() {
                 return Err(CoreError::bad_field(
@@ -129,29 +146,28 @@ impl Services {
         let records = self
             .store
             .list_latest_configs(
-                project.as_str(),
+                access.project(),
                 workflow_type,
                 page.cursor.map(|c| c.0),
                 page.fetch_limit(),
             )
             .await?;
-        let (records, next_cursor) = page.finish(records, |r| r.config_id);
+        let (records, next_cursor) = page.finish(records, |r| r.config_id.get());
         Ok(Page {
-            items: records.into_iter().map(redacted).collect(),
+            items: records.into_iter().map(Config::from).collect(),
             next_cursor,
         })
     }
 
     pub async fn list_versions(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
     ) -> Result<Vec<ConfigVersionSummary>, CoreError> {
-        principal.require(project, Role::Viewer)?;
+        access.require(Role::Viewer)?;
         let versions = self
             .store
-            .list_versions(project.as_str(), config_id)
+            .list_versions(access.project(), config_id)
             .await?;
         if versions.is_empty() {
             return Err(CoreError::not_found(format!("config {config_id}")));
@@ -161,12 +177,11 @@ impl Services {
 
     pub async fn patch_config(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
         patch: PatchConfig,
     ) -> Result<Patched, CoreError> {
-        principal.require(project, Role::Editor)?;
+        access.require(Role::Editor)?;
         if patch.config.is_none() && patch.workflow_name.is_none() && patch.comment.is_none() {
             return Err(CoreError::bad_field(
                 "/",
@@ -174,11 +189,7 @@ impl Services {
             ));
         }
         // The workflow type never changes, so reading it before the locked update is safe.
-        let latest = self
-            .store
-            .latest_config(project.as_str(), config_id)
-            .await
-            .or_not_found(|| format!("config {config_id}"))?;
+        let latest = self.latest_record(access, config_id).await?;
         let manifest = self.manifest(&latest.workflow_type)?;
         let mut errors = check_labels(patch.workflow_name.as_ref(), patch.comment.as_deref());
         if let Some(config) = &patch.config {
@@ -199,8 +210,8 @@ impl Services {
             }
         }
         let event = NewEvent::new(
-            project.as_str(),
-            &principal.actor(),
+            access.project(),
+            access.actor(),
             "config.updated",
             json!({ "fields": fields }),
         );
@@ -212,38 +223,33 @@ impl Services {
         };
         let (record, outcome) = self
             .store
-            .change_config(project.as_str(), config_id, &change, event)
+            .change_config(access.project(), config_id, &change, event)
             .await
             .or_not_found(|| format!("config {config_id}"))?;
-        Ok((redacted(record), outcome))
+        Ok((record.into(), outcome))
     }
 
     /// Sets (value) or removes (null) secrets of the latest version. Names only are logged.
     pub async fn put_secrets(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
         patch: SecretsPatch,
     ) -> Result<Config, CoreError> {
-        principal.require(project, Role::Editor)?;
+        access.require(Role::Editor)?;
         if patch.is_empty() {
             return Err(CoreError::bad_field("/", "give at least one secret name"));
         }
-        let latest = self
-            .store
-            .latest_config(project.as_str(), config_id)
-            .await
-            .or_not_found(|| format!("config {config_id}"))?;
+        let latest = self.latest_record(access, config_id).await?;
         let manifest = self.manifest(&latest.workflow_type)?;
-        let errors = check_secret_names(manifest, &patch);
+        let (patch, errors) = parse_secret_names(manifest, patch);
         if !errors.is_empty() {
             return Err(schema_failure(manifest, errors));
         }
         let (set, removed): (Vec<_>, Vec<_>) = patch.iter().partition(|(_, v)| v.is_some());
         let event = NewEvent::new(
-            project.as_str(),
-            &principal.actor(),
+            access.project(),
+            access.actor(),
             "secrets.updated",
             json!({
                 "set": set.iter().map(|(name, _)| name).collect::<Vec<_>>(),
@@ -253,70 +259,49 @@ impl Services {
         let sealed = self.seal_secrets(patch);
         let record = self
             .store
-            .merge_secrets(project.as_str(), config_id, &sealed, event)
+            .merge_secrets(access.project(), config_id, &sealed, event)
             .await
             .or_not_found(|| format!("config {config_id}"))?;
-        Ok(redacted(record))
+        Ok(record.into())
     }
 
     /// Secrets in clear, for the task token of exactly this config version.
     pub async fn task_secrets(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
-        version_number: i32,
-    ) -> Result<BTreeMap<String, SecretString>, CoreError> {
-        principal.require_task_of_version(project, config_id, version_number)?;
+        access: &Access,
+        config_id: ConfigId,
+        version_number: VersionNumber,
+    ) -> Result<BTreeMap<SecretName, SecretString>, CoreError> {
+        access.require_task_of_version(ConfigVersion::new(config_id, version_number))?;
         let record = self
-            .store
-            .config_version(project.as_str(), config_id, version_number)
-            .await
-            .or_not_found(|| format!("config {config_id} version {version_number}"))?;
+            .version_record(access, ConfigVersion::new(config_id, version_number))
+            .await?;
         record
             .sealed_secrets
             .iter()
             .map(|(name, sealed)| {
                 self.keys
-                    .open(name, sealed)
+                    .open(name.as_str(), sealed)
                     .map(|value| (name.clone(), value))
                     .map_err(|error| CoreError::Internal(format!("secret {name}: {error}")))
             })
             .collect()
     }
 
-    fn seal_secrets(&self, patch: SecretsPatch) -> Map<String, Value> {
+    /// Sealed values by name; `null` for a name to remove.
+    fn seal_secrets(&self, patch: BTreeMap<SecretName, Option<String>>) -> Map<String, Value> {
         patch
             .into_iter()
             .map(|(name, value)| {
                 let sealed = match value {
-                    Some(value) => Value::String(self.keys.seal(&name, &SecretString::from(value))),
+                    Some(value) => {
+                        Value::String(self.keys.seal(name.as_str(), &SecretString::from(value)))
+                    }
                     None => Value::Null,
                 };
-                (name, sealed)
+                (name.into(), sealed)
             })
             .collect()
-    }
-}
-
-/// The wire form of a stored version: secret values replaced by `***`.
-fn redacted(record: ConfigRecord) -> Config {
-    Config {
-        id: record.id,
-        config_id: record.config_id,
-        version_number: record.version_number,
-        project_name: record.project_name,
-        workflow_type: record.workflow_type,
-        workflow_name: record.workflow_name,
-        config: record.config,
-        secrets: record
-            .sealed_secrets
-            .into_keys()
-            .map(|name| (name, REDACTED.to_owned()))
-            .collect(),
-        comment: record.comment,
-        created_at: record.created_at,
-        updated_at: record.updated_at,
     }
 }
 
@@ -350,21 +335,35 @@ fn check_labels(workflow_name: Option<&String>, comment: Option<&str>) -> Vec<Fi
     errors
 }
 
-fn check_secret_names(manifest: &Manifest, secrets: &SecretsPatch) -> Vec<FieldError> {
-    secrets
-        .keys()
-        .filter(|name| {
-            check_key("secrets", name).is_err() || !manifest.secret_names().contains(name)
-        })
-        .map(|name| FieldError {
-            pointer: format!("/secrets/{}", name.replace('~', "~0").replace('/', "~1")),
-            message: format!(
-                "unknown secret name; {} takes: {}",
-                manifest.name(),
-                manifest.secret_names().join(", ")
-            ),
-        })
-        .collect()
+/// Parses the names of a secrets patch; a malformed name or one the manifest does not take is
+/// a field error naming it.
+fn parse_secret_names(
+    manifest: &Manifest,
+    secrets: SecretsPatch,
+) -> (BTreeMap<SecretName, Option<String>>, Vec<FieldError>) {
+    let mut parsed = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (raw, value) in secrets {
+        match SecretName::parse(raw.as_str()) {
+            Ok(name) if manifest.secret_names().contains(&name) => {
+                parsed.insert(name, value);
+            }
+            _ => errors.push(FieldError {
+                pointer: format!("/secrets/{}", raw.replace('~', "~0").replace('/', "~1")),
+                message: format!(
+                    "unknown secret name; {} takes: {}",
+                    manifest.name(),
+                    manifest
+                        .secret_names()
+                        .iter()
+                        .map(SecretName::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+    (parsed, errors)
 }
 
 pub(crate) fn unprocessable(detail: String, pointer: &str, message: String) -> CoreError {

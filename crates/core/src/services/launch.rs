@@ -2,10 +2,12 @@
 //! orchestrator, register the run under the orchestrator's uid.
 
 use super::Services;
-use crate::error::OrNotFound;
 use crate::orchestrators::{OrchestratorError, Submission};
-use crate::{CoreError, Principal, TaskGrant};
-use polyphemus_model::{FieldError, ProjectName, Role, Run, SubmitWorkflow};
+use crate::{Access, CoreError, Principal, TaskGrant};
+use polyphemus_model::{
+    ConfigId, ConfigVersion, FieldError, ProjectName, Role, Run, RunId, SubmitWorkflow,
+    VersionNumber,
+};
 use polyphemus_store::{ConfigRecord, NewEvent, NewRun};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -20,31 +22,25 @@ impl Services {
     /// Submits the config version (latest when not given) to the orchestrator.
     pub async fn launch(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
-        version_number: Option<i32>,
+        access: &Access,
+        config_id: ConfigId,
+        version_number: Option<VersionNumber>,
     ) -> Result<Run, CoreError> {
-        principal.require(project, Role::Editor)?;
+        access.require(Role::Editor)?;
         let record = match version_number {
-            Some(version) => self
-                .store
-                .config_version(project.as_str(), config_id, version)
-                .await
-                .or_not_found(|| format!("config {config_id} version {version}"))?,
-            None => self
-                .store
-                .latest_config(project.as_str(), config_id)
-                .await
-                .or_not_found(|| format!("config {config_id}"))?,
+            Some(version) => {
+                self.version_record(access, ConfigVersion::new(config_id, version))
+                    .await?
+            }
+            None => self.latest_record(access, config_id).await?,
         };
         let workflow_yaml = self
             .manifest(&record.workflow_type)?
             .workflow_yaml
             .to_owned();
         self.submit_run(
-            &principal.actor(),
-            project,
+            access.actor(),
+            access.project(),
             &record,
             workflow_yaml,
             Vec::new(),
@@ -55,14 +51,13 @@ impl Services {
     /// Runs a given workflow document for a stored config version (`polyphemus submit`).
     pub async fn submit_workflow(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
         request: SubmitWorkflow,
     ) -> Result<Run, CoreError> {
         // Arbitrary workflow YAML runs arbitrary commands with a task token (and, on the local
         // engine, as the server's user): only project admins may do that.
-        principal.require(project, Role::Admin)?;
+        access.require(Role::Admin)?;
         if let Some(reserved) = request
             .parameters
             .keys()
@@ -74,14 +69,15 @@ impl Services {
             ));
         }
         let record = self
-            .store
-            .config_version(project.as_str(), config_id, request.version_number)
-            .await
-            .or_not_found(|| format!("config {config_id} version {}", request.version_number))?;
+            .version_record(
+                access,
+                ConfigVersion::new(config_id, request.version_number),
+            )
+            .await?;
         let extra = request.parameters.into_iter().collect();
         self.submit_run(
-            &principal.actor(),
-            project,
+            access.actor(),
+            access.project(),
             &record,
             request.workflow_yaml,
             extra,
@@ -99,19 +95,15 @@ impl Services {
         workflow_yaml: String,
         extra_parameters: Vec<(String, String)>,
     ) -> Result<Run, CoreError> {
-        let orchestrator = self.orchestrator.as_ref().ok_or_else(|| {
-            CoreError::Unavailable(
-                "this server has no orchestrator configured, so runs cannot be launched".into(),
-            )
-        })?;
+        let orchestrator = self.require_orchestrator()?;
         // Where the orchestrator lets us choose the uid, the task token is bound to this one run
         // and handed to its steps. Argo assigns its own uid, and a token written into the
         // Workflow object would be readable by anyone who may read Workflows: Argo steps read
         // a project task token from a Kubernetes Secret instead (docs/deploy.md).
         let token = if orchestrator.accepts_uid() {
-            let uid = uuid::Uuid::new_v4().to_string();
+            let uid = RunId::parse(uuid::Uuid::new_v4().to_string())?;
             let grant = TaskGrant {
-                project: project.to_string(),
+                project: project.clone(),
                 config_id: Some(record.config_id),
                 version_number: Some(record.version_number),
                 run_id: Some(uid.clone()),
@@ -167,7 +159,7 @@ impl Services {
             }
         };
         let event = NewEvent::new(
-            project.as_str(),
+            project,
             actor,
             "run.launched",
             json!({"workflow_name": submitted.name, "orchestrator": orchestrator.kind()}),
@@ -175,7 +167,7 @@ impl Services {
         let new = NewRun {
             run_id: submitted.uid.clone(),
             name: submitted.name.clone(),
-            project_name: project.to_string(),
+            project_name: project.clone(),
             config_id: record.config_id,
             version_number: record.version_number,
         };
@@ -195,7 +187,7 @@ impl Services {
     pub(crate) async fn record_when_finished(
         self,
         project: ProjectName,
-        run_id: String,
+        run_id: RunId,
         name: String,
         namespace: String,
         task_token_id: Option<String>,
@@ -207,9 +199,9 @@ impl Services {
             tracing::warn!(%run_id, %error, "lost sight of a run");
             return;
         }
-        let system = Principal::system();
+        let system = Principal::system().access(&project);
         let recorded = self
-            .sync_run_from_orchestrator(&system, &project, &run_id, Some(&name), Some(&namespace))
+            .sync_run_from_orchestrator(&system, &run_id, Some(&name), Some(&namespace))
             .await;
         if let Err(error) = recorded {
             tracing::warn!(%run_id, %error, "recording a finished run");
@@ -224,8 +216,8 @@ impl Services {
 }
 
 /// A refused submission: an invalid document is the caller's 422, anything else a 503.
-fn submission_error(kind: &str, config_id: i64, error: OrchestratorError) -> CoreError {
-    tracing::warn!(%error, config_id, "submission refused");
+fn submission_error(kind: &str, config_id: ConfigId, error: OrchestratorError) -> CoreError {
+    tracing::warn!(%error, %config_id, "submission refused");
     match error {
         OrchestratorError::Invalid(why) => CoreError::Unprocessable {
             detail: format!("the workflow cannot run: {why}"),

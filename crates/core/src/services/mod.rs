@@ -14,7 +14,8 @@ mod sync;
 pub use cursor::{Cursor, PageRequest};
 
 use crate::orchestrators::Orchestrator;
-use crate::{Registry, SecretKeys, TokenAuthority};
+use crate::{CoreError, Registry, SecretKeys, TokenAuthority};
+use polyphemus_model::RunPhase;
 use polyphemus_store::Store;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 /// Everything the rules need; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Services {
-    pub store: Store,
+    pub(crate) store: Store,
     pub registry: Registry,
     pub keys: Arc<SecretKeys>,
     pub tokens: TokenAuthority,
@@ -65,5 +66,22 @@ impl Services {
     pub fn orchestrator(&self) -> Option<&Arc<dyn Orchestrator>> {
         self.orchestrator.as_ref()
     }
+
+    /// The orchestrator runs are launched through, or 503 when none is configured.
+    pub(crate) fn require_orchestrator(&self) -> Result<&Arc<dyn Orchestrator>, CoreError> {
+        self.orchestrator.as_ref().ok_or_else(|| {
+            CoreError::Unavailable("this server has no orchestrator configured".into())
+        })
+    }
+
+    /// Answers when the database does (`/readyz`).
+    pub async fn ready(&self) -> Result<(), CoreError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Runs by phase over every project (`None`: no metadata yet), for `/metrics`.
+    pub async fn runs_by_phase(&self) -> Result<Vec<(Option<RunPhase>, i64)>, CoreError> {
+        Ok(self.store.count_runs_by_phase().await?)
+    }
 }
-pub use runs::PreviousStateQuery;
+pub use runs::{parse_status_report, PreviousStateQuery};

@@ -5,9 +5,9 @@
 
 use super::sync::report_from_workflow;
 use super::Services;
-use crate::{CoreError, Principal};
+use crate::{Access, CoreError, Principal};
 use chrono::Utc;
-use polyphemus_model::{ProjectName, RunStatusReport};
+use polyphemus_model::{RunId, RunPhase, RunStatusReport};
 use polyphemus_store::NewEvent;
 use serde_json::json;
 
@@ -24,15 +24,15 @@ impl Services {
         let Some(orchestrator) = self.orchestrator.clone() else {
             return Ok(0);
         };
-        let system = Principal::system();
         if orchestrator.outlives_server() {
-            tokio::spawn(self.clone().watch_surviving_runs(system));
+            tokio::spawn(self.clone().watch_surviving_runs());
             return Ok(0);
         }
+        let system = Principal::system();
         let mut interrupted = 0;
         for (project, run_id, name) in self.store.unfinished_runs().await? {
             match self
-                .settle_run(&*orchestrator, &system, &project, &run_id, &name)
+                .settle_run(&*orchestrator, &system.access(&project), &run_id, &name)
                 .await
             {
                 Ok(true) => interrupted += 1,
@@ -49,7 +49,8 @@ impl Services {
     /// Re-reads each unfinished run from the orchestrator and records it when it ends, in the
     /// background (an Argo Server that is down must not hold up the server's start). A run
     /// whose workflow Argo no longer has (deleted, garbage-collected) is marked `Error`.
-    async fn watch_surviving_runs(self, system: Principal) {
+    async fn watch_surviving_runs(self) {
+        let system = Principal::system();
         let Some(orchestrator) = self.orchestrator.clone() else {
             return;
         };
@@ -61,20 +62,15 @@ impl Services {
             }
         };
         for (project, run_id, name) in runs {
-            let Ok(project) = ProjectName::parse(project) else {
-                continue;
-            };
+            let access = system.access(&project);
             match self
-                .sync_run_from_orchestrator(&system, &project, &run_id, Some(&name), None)
+                .sync_run_from_orchestrator(&access, &run_id, Some(&name), None)
                 .await
             {
                 Err(CoreError::NotFound(_)) => {
-                    let mut report = self.interrupted_report(&system, &project, &run_id).await;
+                    let mut report = self.interrupted_report(&access, &run_id).await;
                     report.message = Some(GONE.into());
-                    if let Err(error) = self
-                        .put_run_metadata(&system, &project, &run_id, report)
-                        .await
-                    {
+                    if let Err(error) = self.put_run_metadata(&access, &run_id, report).await {
                         tracing::error!(%run_id, %error, "marking a vanished run Error");
                     }
                     tracing::warn!(%run_id, workflow = %name, "the workflow is gone from Argo");
@@ -99,51 +95,43 @@ impl Services {
     async fn settle_run(
         &self,
         orchestrator: &dyn crate::orchestrators::Orchestrator,
-        system: &Principal,
-        project: &str,
-        run_id: &str,
+        access: &Access,
+        run_id: &RunId,
         name: &str,
     ) -> Result<bool, CoreError> {
-        let project = ProjectName::parse(project.to_owned())?;
         let finished = orchestrator
             .workflow(orchestrator.namespace(), name)
             .await
             .ok()
             .and_then(|workflow| report_from_workflow(&workflow).ok())
-            .filter(|report| matches!(report.phase.as_str(), "Succeeded" | "Failed" | "Error"));
+            .filter(|report| report.phase.is_final());
         let interrupted = finished.is_none();
         let report = match finished {
             Some(report) => report,
-            None => self.interrupted_report(system, &project, run_id).await,
+            None => self.interrupted_report(access, run_id).await,
         };
-        let phase = report.phase.clone();
-        self.put_run_metadata(system, &project, run_id, report)
-            .await?;
+        let phase = report.phase;
+        self.put_run_metadata(access, run_id, report).await?;
         let mut event = NewEvent::new(
-            project.as_str(),
+            access.project(),
             "system",
             "run.recovered",
             json!({ "phase": phase, "workflow_name": name }),
         );
-        event.run_id = Some(run_id.to_owned());
+        event.run_id = Some(run_id.clone());
         self.store.record_event(&event).await?;
         tracing::warn!(%run_id, %phase, "settled a run left unfinished by a restart");
         Ok(interrupted)
     }
 
     /// `Error` now, keeping the nodes and start time already reported.
-    async fn interrupted_report(
-        &self,
-        system: &Principal,
-        project: &ProjectName,
-        run_id: &str,
-    ) -> RunStatusReport {
-        let known = self.get_run_metadata(system, project, run_id).await.ok();
+    async fn interrupted_report(&self, access: &Access, run_id: &RunId) -> RunStatusReport {
+        let known = self.get_run_metadata(access, run_id).await.ok();
         let started_at = match &known {
             Some(metadata) => metadata.report.started_at,
             None => self
                 .store
-                .get_run(project.as_str(), run_id)
+                .get_run(access.project(), run_id)
                 .await
                 .ok()
                 .map(|record| record.run.created_at),
@@ -153,14 +141,14 @@ impl Services {
             .map(|metadata| metadata.report.nodes)
             .unwrap_or_default();
         for node in nodes.values_mut() {
-            if matches!(node.phase.as_str(), "Pending" | "Running") {
-                node.phase = "Error".into();
+            if !node.phase.is_final() {
+                node.phase = RunPhase::Error;
                 node.finished_at = Some(now);
                 node.message = Some("interrupted by a server restart".into());
             }
         }
         RunStatusReport {
-            phase: "Error".into(),
+            phase: RunPhase::Error,
             started_at,
             finished_at: Some(now),
             message: Some(INTERRUPTED.into()),

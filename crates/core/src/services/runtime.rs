@@ -3,9 +3,9 @@
 use super::Services;
 use crate::error::OrNotFound;
 use crate::schedule::Schedule;
-use crate::{CoreError, Principal};
+use crate::{Access, CoreError};
 use chrono::Utc;
-use polyphemus_model::{FieldError, ProjectName, PutRuntimeConfig, Role, RuntimeConfig};
+use polyphemus_model::{ConfigId, CronExpr, FieldError, PutRuntimeConfig, Role, RuntimeConfig};
 use polyphemus_store::Json;
 use polyphemus_store::{NewEvent, RuntimeRecord};
 use serde_json::{json, Value};
@@ -13,15 +13,14 @@ use serde_json::{json, Value};
 impl Services {
     pub async fn get_runtime(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
     ) -> Result<RuntimeConfig, CoreError> {
         // A task reads the runtime params of its own config.
-        principal.require_role_or_task(project, Role::Viewer, config_id)?;
+        access.require_role_or_task(Role::Viewer, config_id)?;
         let record = self
             .store
-            .get_runtime(project.as_str(), config_id)
+            .get_runtime(access.project(), config_id)
             .await
             .or_not_found(|| format!("config {config_id}"))?;
         Ok(match record {
@@ -41,17 +40,12 @@ impl Services {
 
     pub async fn put_runtime(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: i64,
+        access: &Access,
+        config_id: ConfigId,
         request: PutRuntimeConfig,
     ) -> Result<RuntimeConfig, CoreError> {
-        principal.require(project, Role::Editor)?;
-        let latest = self
-            .store
-            .latest_config(project.as_str(), config_id)
-            .await
-            .or_not_found(|| format!("config {config_id}"))?;
+        access.require(Role::Editor)?;
+        let latest = self.latest_record(access, config_id).await?;
         let manifest = self.manifest(&latest.workflow_type)?;
         if let Some(params) = &request.config {
             let errors = manifest.runtime_errors(params);
@@ -66,15 +60,15 @@ impl Services {
             }
         }
         let event = NewEvent::new(
-            project.as_str(),
-            &principal.actor(),
+            access.project(),
+            access.actor(),
             "runtime.updated",
             serde_json::to_value(&request).unwrap_or(Value::Null),
         );
         let record = self
             .store
             .update_runtime(
-                project.as_str(),
+                access.project(),
                 config_id,
                 |current| merge_runtime(config_id, current, request),
                 event,
@@ -91,7 +85,7 @@ impl Services {
 /// Applies a PUT to the stored runtime config and decides `next_run_at`: kept while the
 /// schedule is unchanged, recomputed from now when it changes, cleared when disabled.
 fn merge_runtime(
-    config_id: i64,
+    config_id: ConfigId,
     current: Option<RuntimeRecord>,
     request: PutRuntimeConfig,
 ) -> Result<RuntimeRecord, CoreError> {
@@ -107,11 +101,19 @@ fn merge_runtime(
         updated_at: now,
     });
     let mut next = before.clone();
+    let mut errors = Vec::new();
     if let Some(interval) = request.run_interval_s {
         next.run_interval_s = interval;
     }
     if let Some(cron) = request.cron {
-        next.cron = cron.filter(|c| !c.trim().is_empty());
+        match cron
+            .filter(|c| !c.trim().is_empty())
+            .map(CronExpr::parse)
+            .transpose()
+        {
+            Ok(cron) => next.cron = cron,
+            Err(error) => errors.push(field("/cron", &error.reason)),
+        }
     }
     if let Some(timezone) = request.timezone {
         next.timezone = timezone;
@@ -122,8 +124,7 @@ fn merge_runtime(
     if let Some(params) = request.config {
         next.config = Json(params);
     }
-    let mut errors = Vec::new();
-    let schedule = match (next.run_interval_s, next.cron.as_deref()) {
+    let schedule = match (next.run_interval_s, next.cron.as_ref()) {
         (Some(_), Some(_)) => {
             errors.push(field(
                 "/cron",

@@ -2,31 +2,32 @@
 
 use super::{PageRequest, Services};
 use crate::auth::ALL_PROJECTS;
-use crate::{CoreError, Principal};
-use polyphemus_model::{Event, LastRun, Page, PipelineState, PipelineStatus, ProjectName, Role};
+use crate::{Access, CoreError, Principal};
+use polyphemus_model::{
+    ConfigId, Event, LastRun, Page, PipelineState, PipelineStatus, ProjectName, Role,
+};
 use std::collections::BTreeSet;
 
 impl Services {
-    pub async fn project_status(
-        &self,
-        principal: &Principal,
-        project: &ProjectName,
-    ) -> Result<Vec<PipelineStatus>, CoreError> {
-        principal.require(project, Role::Viewer)?;
-        let rows = self.store.project_status(project.as_str()).await?;
-        if rows.is_empty() && !self.store.project_exists(project.as_str()).await? {
-            return Err(CoreError::not_found(format!("project {project}")));
+    pub async fn project_status(&self, access: &Access) -> Result<Vec<PipelineStatus>, CoreError> {
+        access.require(Role::Viewer)?;
+        let rows = self.store.project_status(access.project()).await?;
+        if rows.is_empty() && !self.store.project_exists(access.project()).await? {
+            return Err(CoreError::not_found(format!(
+                "project {}",
+                access.project()
+            )));
         }
         Ok(rows
             .into_iter()
             .map(|row| {
                 let last_run = row.last_run_id.map(|run_id| LastRun {
                     run_id,
-                    phase: row.last_phase.clone(),
+                    phase: row.last_phase,
                     started_at: row.last_started_at,
                     finished_at: row.last_finished_at,
                 });
-                let last_phase = last_run.as_ref().map(|run| run.phase.as_deref());
+                let last_phase = last_run.as_ref().map(|run| run.phase);
                 PipelineStatus {
                     config_id: row.config_id,
                     version_number: row.version_number,
@@ -42,14 +43,17 @@ impl Services {
     }
 
     /// The projects a user token reaches: those it names, and with `*` every stored one.
-    pub async fn list_projects(&self, principal: &Principal) -> Result<Vec<String>, CoreError> {
+    pub async fn list_projects(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<ProjectName>, CoreError> {
         let Principal::User { roles, .. } = principal else {
             return Ok(Vec::new());
         };
-        let mut names: BTreeSet<String> = roles
+        // Role keys were checked when the token was issued; `*` is the one that is no name.
+        let mut names: BTreeSet<ProjectName> = roles
             .keys()
-            .filter(|name| name.as_str() != ALL_PROJECTS)
-            .cloned()
+            .filter_map(|name| ProjectName::parse(name.as_str()).ok())
             .collect();
         if roles.contains_key(ALL_PROJECTS) {
             names.extend(self.store.list_projects().await?);
@@ -59,19 +63,21 @@ impl Services {
 
     pub async fn list_events(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        config_id: Option<i64>,
+        access: &Access,
+        config_id: Option<ConfigId>,
         page: PageRequest,
     ) -> Result<Page<Event>, CoreError> {
-        principal.require(project, Role::Viewer)?;
-        if !self.store.project_exists(project.as_str()).await? {
-            return Err(CoreError::not_found(format!("project {project}")));
+        access.require(Role::Viewer)?;
+        if !self.store.project_exists(access.project()).await? {
+            return Err(CoreError::not_found(format!(
+                "project {}",
+                access.project()
+            )));
         }
         let events = self
             .store
             .list_events(
-                project.as_str(),
+                access.project(),
                 config_id,
                 page.cursor.map(|c| c.0),
                 page.fetch_limit(),

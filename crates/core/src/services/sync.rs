@@ -2,39 +2,26 @@
 //! metadata, its node logs become the run's output. This is what the `onExit` hook asks for.
 
 use super::Services;
-use crate::error::OrNotFound;
 use crate::orchestrators::OrchestratorError;
-use crate::{CoreError, Principal};
+use crate::{Access, CoreError};
 use chrono::{DateTime, Utc};
-use polyphemus_model::{NodeReport, ProjectName, Role, RunMetadata, RunStatusReport};
+use polyphemus_model::{NodeReport, Role, RunId, RunMetadata, RunPhase, RunStatusReport};
 use polyphemus_store::RunChange;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
-
 impl Services {
     /// Reads the run's workflow from the orchestrator and stores its status as run metadata
-    /// and its node logs as the run's output.
+    /// and its node logs as the run's output. The run is read once, its metadata written once.
     pub async fn sync_run_from_orchestrator(
         &self,
-        principal: &Principal,
-        project: &ProjectName,
-        run_id: &str,
+        access: &Access,
+        run_id: &RunId,
         workflow_name: Option<&str>,
         namespace: Option<&str>,
     ) -> Result<RunMetadata, CoreError> {
-        let orchestrator = self.orchestrator.as_ref().ok_or_else(|| {
-            CoreError::Unavailable("this server has no orchestrator configured".into())
-        })?;
-        self.reachable_run_scope(principal, project, run_id, Role::Editor)
-            .await?;
-        let run = self
-            .store
-            .get_run(project.as_str(), run_id)
-            .await
-            .or_not_found(|| format!("run {run_id}"))?
-            .run;
+        let orchestrator = self.require_orchestrator()?;
+        let run = self.visible_run(access, run_id, Role::Editor).await?.run;
         if let Some(name) = workflow_name.filter(|name| *name != run.name) {
             return Err(CoreError::Conflict(format!(
                 "run {run_id} is workflow {}, not {name}",
@@ -65,11 +52,9 @@ impl Services {
             ..RunChange::default()
         };
         self.store
-            .change_run(project.as_str(), run_id, &change)
+            .change_run(access.project(), run_id, &change)
             .await?;
-        self.put_run_metadata(principal, project, run_id, report.clone())
-            .await?;
-        self.get_run_metadata(principal, project, run_id).await
+        self.store_run_metadata(access, run_id, &report).await
     }
 }
 
@@ -94,7 +79,7 @@ pub fn report_from_workflow(workflow: &Value) -> Result<RunStatusReport, CoreErr
                 name: text(&node["name"]).unwrap_or_else(|| id.clone()),
                 display_name: text(&node["displayName"]),
                 node_type: text(&node["type"]).unwrap_or_else(|| "Pod".into()),
-                phase: text(&node["phase"]).unwrap_or_else(|| "Pending".into()),
+                phase: phase_of(&node["phase"])?,
                 started_at: time(&node["startedAt"]),
                 finished_at: time(&node["finishedAt"]),
                 message: text(&node["message"]),
@@ -102,13 +87,13 @@ pub fn report_from_workflow(workflow: &Value) -> Result<RunStatusReport, CoreErr
             },
         );
     }
-    let mut phase = text(&status["phase"]).unwrap_or_else(|| "Pending".into());
+    let mut phase = phase_of(&status["phase"])?;
     let mut finished_at = time(&status["finishedAt"]);
     let mut message = text(&status["message"]);
-    if !FINAL_PHASES.contains(&phase.as_str()) {
+    if !phase.is_final() {
         if let Some(root) = nodes.values().find(|node| node.name == name) {
-            if FINAL_PHASES.contains(&root.phase.as_str()) {
-                phase = root.phase.clone();
+            if root.phase.is_final() && root.phase.is_workflow_phase() {
+                phase = root.phase;
                 finished_at = root.finished_at;
                 message = message.or_else(|| root.message.clone());
             }
@@ -143,6 +128,16 @@ fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, String>) -
     output
 }
 
+/// A phase as Argo writes it; none yet (a workflow just created) is `Pending`.
+fn phase_of(value: &Value) -> Result<RunPhase, CoreError> {
+    match text(value) {
+        None => Ok(RunPhase::Pending),
+        Some(phase) => RunPhase::parse(&phase).map_err(|_| {
+            CoreError::Internal(format!("orchestrator reported an unknown phase {phase:?}"))
+        }),
+    }
+}
+
 fn text(value: &Value) -> Option<String> {
     value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
@@ -172,9 +167,9 @@ mod tests {
             }}
         });
         let report = report_from_workflow(&workflow).expect("valid");
-        assert_eq!(report.phase, "Failed");
+        assert_eq!(report.phase, RunPhase::Failed);
         assert_eq!(report.message.as_deref(), Some("child failed"));
         assert_eq!(report.nodes["r"].retries, Some(2));
-        assert_eq!(report.nodes["x"].phase, "Running");
+        assert_eq!(report.nodes["x"].phase, RunPhase::Running);
     }
 }

@@ -8,7 +8,7 @@ use crate::UiState;
 use axum::extract::{Path, Query, State};
 use maud::{html, Markup};
 use polyphemus_core::CoreError;
-use polyphemus_model::{PipelineState, Role};
+use polyphemus_model::{PipelineState, Role, RunPhase};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -24,9 +24,10 @@ pub async fn show_dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Markup, UiError> {
     let project = project_name(&project)?;
+    let access = session.principal.access(&project);
     let services = &state.services;
     // A project with no configs yet is empty, not unknown, to those who may see it.
-    let rows = match services.project_status(&session.principal, &project).await {
+    let rows = match services.project_status(&access).await {
         Ok(rows) => rows,
         Err(CoreError::NotFound(_)) if session.can(&project, Role::Viewer) => Vec::new(),
         Err(other) => return Err(other.into()),
@@ -34,7 +35,11 @@ pub async fn show_dashboard(
     let filter = query.workflow_type.filter(|t| !t.is_empty());
     let shown: Vec<_> = rows
         .iter()
-        .filter(|row| filter.as_deref().is_none_or(|t| row.workflow_type == t))
+        .filter(|row| {
+            filter
+                .as_deref()
+                .is_none_or(|t| row.workflow_type.as_str() == t)
+        })
         .collect();
     let live = rows
         .iter()
@@ -104,7 +109,7 @@ pub async fn show_dashboard(
                                         a href={ "/projects/" (project) "/runs/" (run.run_id) } {
                                             (time(run.started_at.or(run.finished_at)))
                                         }
-                                        " " (badge(run.phase.as_deref().unwrap_or("Pending")))
+                                        " " (badge(run.phase.unwrap_or(RunPhase::Pending).as_str()))
                                     } @else {
                                         span.muted { "never" }
                                     }

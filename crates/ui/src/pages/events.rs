@@ -24,11 +24,9 @@ pub async fn list_events(
     Query(query): Query<EventsQuery>,
 ) -> Result<Markup, UiError> {
     let project = project_name(&project)?;
+    let access = session.principal.access(&project);
     let page = PageRequest::parse(Some(EVENTS_PER_PAGE), query.cursor.as_deref())?;
-    let events = state
-        .services
-        .list_events(&session.principal, &project, None, page)
-        .await?;
+    let events = state.services.list_events(&access, None, page).await?;
     let path = format!("/projects/{project}/events");
     Ok(Page {
         title: "Event log".to_owned(),
@@ -70,7 +68,7 @@ pub async fn list_events(
                                 }
                                 td data-label="Run" {
                                     @if let Some(run_id) = &event.run_id {
-                                        a href={ "/projects/" (project) "/runs/" (run_id) } { code { (run_id.chars().take(8).collect::<String>()) } }
+                                        a href={ "/projects/" (project) "/runs/" (run_id) } { code { (run_id.as_str().chars().take(8).collect::<String>()) } }
                                     }
                                 }
                                 td.detail data-label="Detail" { code { (event.detail) } }

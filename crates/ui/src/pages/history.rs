@@ -7,36 +7,34 @@ use crate::session::Session;
 use crate::UiState;
 use axum::extract::{Path, Query, State};
 use maud::{html, Markup};
-use polyphemus_model::Config;
+use polyphemus_model::{Config, ConfigId, VersionNumber};
 use serde::Deserialize;
 use similar::{DiffOp, TextDiff};
 
 #[derive(Deserialize)]
 pub struct DiffQuery {
-    a: Option<i32>,
-    b: Option<i32>,
+    a: Option<VersionNumber>,
+    b: Option<VersionNumber>,
 }
 
 pub async fn show_history(
     State(state): State<UiState>,
     session: Session,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     Query(query): Query<DiffQuery>,
 ) -> Result<Markup, UiError> {
     let project = project_name(&project)?;
+    let access = session.principal.access(&project);
     let services = &state.services;
-    let versions = services
-        .list_versions(&session.principal, &project, config_id)
-        .await?;
-    let latest = versions.last().map(|v| v.version_number).unwrap_or(1);
+    let versions = services.list_versions(&access, config_id).await?;
+    let latest = versions
+        .last()
+        .map(|v| v.version_number)
+        .unwrap_or(VersionNumber::FIRST);
     let b = query.b.unwrap_or(latest);
-    let a = query.a.unwrap_or((b - 1).max(1));
-    let left = services
-        .config_version(&session.principal, &project, config_id, a)
-        .await?;
-    let right = services
-        .config_version(&session.principal, &project, config_id, b)
-        .await?;
+    let a = query.a.unwrap_or(b.previous());
+    let left = services.config_version(&access, config_id, a).await?;
+    let right = services.config_version(&access, config_id, b).await?;
     Ok(Page {
         title: "History".to_owned(),
         session: Some(&session),

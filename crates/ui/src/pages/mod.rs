@@ -13,7 +13,7 @@ use crate::error::UiError;
 use crate::UiState;
 use axum::http::StatusCode;
 use polyphemus_core::CoreError;
-use polyphemus_model::{ProjectName, WorkflowManifest};
+use polyphemus_model::{ConfigId, ProjectName, RunId, WorkflowManifest, WorkflowType};
 
 /// A project name from the URL; one that cannot exist is simply not found.
 pub fn project_name(text: &str) -> Result<ProjectName, UiError> {
@@ -23,11 +23,19 @@ pub fn project_name(text: &str) -> Result<ProjectName, UiError> {
     })
 }
 
+/// A run id from the URL; one that cannot exist is simply not found.
+pub fn run_id(text: &str) -> Result<RunId, UiError> {
+    RunId::parse(text).map_err(|_| UiError::Page {
+        status: StatusCode::NOT_FOUND,
+        message: format!("run {text} not found"),
+    })
+}
+
 pub fn project_href(project: &ProjectName) -> String {
     format!("/projects/{project}")
 }
 
-pub fn config_href(project: &ProjectName, config_id: i64) -> String {
+pub fn config_href(project: &ProjectName, config_id: ConfigId) -> String {
     format!("/projects/{project}/configs/{config_id}")
 }
 
@@ -40,7 +48,11 @@ pub fn project_crumbs(project: &ProjectName) -> Vec<(String, String)> {
 }
 
 /// Breadcrumbs: projects › project › config.
-pub fn config_crumbs(project: &ProjectName, config_id: i64, name: &str) -> Vec<(String, String)> {
+pub fn config_crumbs(
+    project: &ProjectName,
+    config_id: ConfigId,
+    name: &str,
+) -> Vec<(String, String)> {
     let mut crumbs = project_crumbs(project);
     crumbs.push((config_href(project, config_id), name.to_owned()));
     crumbs
@@ -52,7 +64,10 @@ pub fn next_page_href(path: &str, cursor: Option<&str>) -> Option<String> {
 }
 
 /// The manifest of a stored config's workflow type.
-pub fn manifest<'a>(state: &'a UiState, name: &str) -> Result<&'a WorkflowManifest, UiError> {
+pub fn manifest<'a>(
+    state: &'a UiState,
+    name: &WorkflowType,
+) -> Result<&'a WorkflowManifest, UiError> {
     state
         .services
         .registry

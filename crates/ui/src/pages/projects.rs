@@ -37,11 +37,9 @@ pub async fn list_projects(
         } @else {
             ul.cards {
                 @for project in &projects {
-                    @let role = project_name(project).ok().and_then(|p| {
-                        [polyphemus_model::Role::Admin, polyphemus_model::Role::Editor, polyphemus_model::Role::Viewer]
-                            .into_iter()
-                            .find(|r| session.can(&p, *r))
-                    });
+                    @let role = [polyphemus_model::Role::Admin, polyphemus_model::Role::Editor, polyphemus_model::Role::Viewer]
+                        .into_iter()
+                        .find(|r| session.can(project, *r));
                     li {
                         a href={ "/projects/" (project) } { (project) }
                         @if let Some(role) = role { " " span.muted { "(" (role) ")" } }

@@ -3,18 +3,17 @@
 
 use crate::error::UiError;
 use crate::layout::{badge, csrf_field, duration, json_block, time, Page};
-use crate::pages::{config_crumbs, next_page_href, project_name};
+use crate::pages::{config_crumbs, next_page_href, project_name, run_id as run_id_in_path};
 use crate::session::{PostForm, Session};
 use crate::UiState;
 use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
 use maud::{html, Markup};
 use polyphemus_core::services::PageRequest;
-use polyphemus_core::CoreError;
-use polyphemus_model::{ProjectName, Role, Run, RunMetadata};
+use polyphemus_core::{Access, CoreError};
+use polyphemus_model::{ConfigId, ProjectName, Role, Run, RunId, RunMetadata, RunPhase, StopMode};
 use serde::Deserialize;
 
-const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
 const RUNS_PER_PAGE: i64 = 25;
 
 #[derive(Deserialize)]
@@ -24,15 +23,10 @@ pub struct PageQuery {
 
 async fn metadata_of(
     state: &UiState,
-    session: &Session,
-    project: &ProjectName,
-    run_id: &str,
+    access: &Access,
+    run_id: &RunId,
 ) -> Result<Option<RunMetadata>, UiError> {
-    match state
-        .services
-        .get_run_metadata(&session.principal, project, run_id)
-        .await
-    {
+    match state.services.get_run_metadata(access, run_id).await {
         Ok(metadata) => Ok(Some(metadata)),
         // Registered, but the orchestrator has not reported yet.
         Err(CoreError::NotFound(_)) => Ok(None),
@@ -41,25 +35,22 @@ async fn metadata_of(
 }
 
 pub fn is_final(metadata: Option<&RunMetadata>) -> bool {
-    metadata.is_some_and(|m| FINAL_PHASES.contains(&m.report.phase.as_str()))
+    metadata.is_some_and(|m| m.report.phase.is_final())
 }
 
 pub async fn list_runs(
     State(state): State<UiState>,
     session: Session,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     Query(query): Query<PageQuery>,
 ) -> Result<Markup, UiError> {
     let project = project_name(&project)?;
+    let access = session.principal.access(&project);
     let services = &state.services;
-    let config = services
-        .latest_config(&session.principal, &project, config_id)
-        .await?;
+    let config = services.latest_config(&access, config_id).await?;
     let page = PageRequest::parse(Some(RUNS_PER_PAGE), query.cursor.as_deref())?;
-    let runs = services
-        .list_runs(&session.principal, &project, config_id, page)
-        .await?;
-    let rows = with_metadata(&state, &session, &project, &runs.items).await?;
+    let runs = services.list_runs(&access, config_id, page).await?;
+    let rows = with_metadata(&state, &access, &runs.items).await?;
     let live = rows.iter().any(|(_, m)| !is_final(m.as_ref()));
     let path = format!("/projects/{project}/configs/{config_id}/runs");
     Ok(Page {
@@ -80,16 +71,12 @@ pub async fn list_runs(
 /// Each run with what the orchestrator reported of it, if anything yet.
 pub async fn with_metadata<'a>(
     state: &UiState,
-    session: &Session,
-    project: &ProjectName,
+    access: &Access,
     runs: &'a [Run],
 ) -> Result<Vec<(&'a Run, Option<RunMetadata>)>, UiError> {
     let mut rows = Vec::new();
     for run in runs {
-        rows.push((
-            run,
-            metadata_of(state, session, project, &run.run_id).await?,
-        ));
+        rows.push((run, metadata_of(state, access, &run.run_id).await?));
     }
     Ok(rows)
 }
@@ -135,11 +122,11 @@ pub async fn show_run(
     Path((project, run_id)): Path<(String, String)>,
 ) -> Result<Markup, UiError> {
     let project = project_name(&project)?;
+    let run_id = run_id_in_path(&run_id)?;
+    let access = session.principal.access(&project);
     let services = &state.services;
-    let run = services
-        .get_run(&session.principal, &project, &run_id)
-        .await?;
-    let metadata = metadata_of(&state, &session, &project, &run_id).await?;
+    let run = services.get_run(&access, &run_id).await?;
+    let metadata = metadata_of(&state, &access, &run_id).await?;
     let finished = is_final(metadata.as_ref());
     let output = if finished || !run.output.is_empty() {
         run.output.clone()
@@ -147,19 +134,13 @@ pub async fn show_run(
         live_output(&state, &run).await.unwrap_or_default()
     };
     let config_name = services
-        .config_version(
-            &session.principal,
-            &project,
-            run.config_id,
-            run.version_number,
-        )
+        .config_version(&access, run.config_id, run.version_number)
         .await
         .map(|c| c.workflow_name)
         .unwrap_or_else(|_| format!("config {}", run.config_id));
     let phase = metadata
         .as_ref()
-        .map(|m| m.report.phase.clone())
-        .unwrap_or_else(|| "Pending".to_owned());
+        .map_or(RunPhase::Pending, |m| m.report.phase);
     let may_end = !finished && session.can(&project, Role::Editor);
     let run_path = format!("/projects/{project}/runs/{}", run.run_id);
     Ok(Page {
@@ -190,7 +171,7 @@ pub async fn show_run(
                  run and notifies); Terminate ends everything at once."
             }
         }
-        p.run-phase { "Phase: " span #run-phase { (badge(&phase)) } }
+        p.run-phase { "Phase: " span #run-phase { (badge(phase.as_str())) } }
         @if !finished { p.muted.live-note { "This run is still going; the page refreshes itself." } }
         dl.summary {
             dt { "Run id" } dd { code { (run.run_id) } }
@@ -223,7 +204,7 @@ pub async fn stop_run(
     Path((project, run_id)): Path<(String, String)>,
     form: PostForm,
 ) -> Result<Redirect, UiError> {
-    end_run(&state, &project, &run_id, &form, false).await
+    end_run(&state, &project, &run_id, &form, StopMode::Stop).await
 }
 
 /// `Terminate` on a run's page: everything ends at once, exit handler included.
@@ -232,7 +213,7 @@ pub async fn terminate_run(
     Path((project, run_id)): Path<(String, String)>,
     form: PostForm,
 ) -> Result<Redirect, UiError> {
-    end_run(&state, &project, &run_id, &form, true).await
+    end_run(&state, &project, &run_id, &form, StopMode::Terminate).await
 }
 
 async fn end_run(
@@ -240,13 +221,12 @@ async fn end_run(
     project: &str,
     run_id: &str,
     form: &PostForm,
-    terminate: bool,
+    mode: StopMode,
 ) -> Result<Redirect, UiError> {
     let project = project_name(project)?;
-    state
-        .services
-        .stop_run(&form.session.principal, &project, run_id, terminate)
-        .await?;
+    let run_id = run_id_in_path(run_id)?;
+    let access = form.session.principal.access(&project);
+    state.services.stop_run(&access, &run_id, mode).await?;
     Ok(Redirect::to(&format!("/projects/{project}/runs/{run_id}")))
 }
 
@@ -304,7 +284,7 @@ fn nodes(run: &Run, metadata: &RunMetadata) -> Markup {
                                 (node.display_name.as_deref().unwrap_or(&node.name))
                             }
                             td data-label="Type" { (node.node_type) }
-                            td data-label="Phase" { (badge(&node.phase)) }
+                            td data-label="Phase" { (badge(node.phase.as_str())) }
                             td data-label="Started" { (time(node.started_at)) }
                             td data-label="Duration" { (duration(took)) }
                             td data-label="Retries" { (node.retries.unwrap_or(0)) }

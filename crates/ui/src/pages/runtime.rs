@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use polyphemus_core::schedule::Schedule;
 use polyphemus_core::CoreError;
-use polyphemus_model::{Config, FieldError, ProjectName, PutRuntimeConfig, Role, RuntimeConfig};
+use polyphemus_model::{
+    Config, ConfigId, FieldError, ProjectName, PutRuntimeConfig, Role, RuntimeConfig,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,17 +31,14 @@ pub struct NoticeQuery {
 pub async fn show_runtime(
     State(state): State<UiState>,
     session: Session,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Markup, UiError> {
     let project = project_name(&project)?;
+    let access = session.principal.access(&project);
     let services = &state.services;
-    let config = services
-        .latest_config(&session.principal, &project, config_id)
-        .await?;
-    let runtime = services
-        .get_runtime(&session.principal, &project, config_id)
-        .await?;
+    let config = services.latest_config(&access, config_id).await?;
+    let runtime = services.get_runtime(&access, config_id).await?;
     let raw = raw_from_runtime(&state, &config, &runtime)?;
     render(
         &state,
@@ -77,7 +76,7 @@ fn raw_from_runtime(
         raw.insert("/run_interval_s".into(), seconds.to_string());
     }
     if let Some(cron) = &runtime.cron {
-        raw.insert("/cron".into(), cron.clone());
+        raw.insert("/cron".into(), cron.to_string());
     }
     if let Some(timezone) = &runtime.timezone {
         raw.insert("/timezone".into(), timezone.clone());
@@ -88,7 +87,7 @@ fn raw_from_runtime(
 
 /// The stored schedule's coming run times, from its next due time on.
 fn next_runs(runtime: &RuntimeConfig) -> Vec<DateTime<Utc>> {
-    let schedule = match (runtime.run_interval_s, runtime.cron.as_deref()) {
+    let schedule = match (runtime.run_interval_s, runtime.cron.as_ref()) {
         (Some(seconds), _) => Schedule::every_seconds(seconds).ok(),
         (None, Some(cron)) => Schedule::cron(cron, runtime.timezone.as_deref()).ok(),
         (None, None) => None,
@@ -205,15 +204,14 @@ fn number_field(pointer: &str, title: &str, help: &str, raw: &Raw, errors: &Erro
 
 pub async fn update_runtime(
     State(state): State<UiState>,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     form: PostForm,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
+    let access = form.session.principal.access(&project);
     let session = &form.session;
     let services = &state.services;
-    let config = services
-        .latest_config(&session.principal, &project, config_id)
-        .await?;
+    let config = services.latest_config(&access, config_id).await?;
     let manifest = super::manifest(&state, &config.workflow_type)?;
     let raw: Raw = form.fields.iter().cloned().collect();
     let mut errors: Vec<FieldError> = Vec::new();
@@ -254,9 +252,7 @@ pub async fn update_runtime(
         _ => {}
     }
     let result = if errors.is_empty() {
-        services
-            .put_runtime(&session.principal, &project, config_id, request)
-            .await
+        services.put_runtime(&access, config_id, request).await
     } else {
         Err(CoreError::Unprocessable {
             detail: "the runtime settings are not valid".into(),
@@ -270,9 +266,7 @@ pub async fn update_runtime(
         ))
         .into_response()),
         Err(CoreError::Unprocessable { errors, .. } | CoreError::BadRequest { errors, .. }) => {
-            let runtime = services
-                .get_runtime(&session.principal, &project, config_id)
-                .await?;
+            let runtime = services.get_runtime(&access, config_id).await?;
             let page = render(
                 &state,
                 session,
@@ -291,14 +285,12 @@ pub async fn update_runtime(
 
 pub async fn launch_run(
     State(state): State<UiState>,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     form: PostForm,
 ) -> Result<Redirect, UiError> {
     let project = project_name(&project)?;
-    let run = state
-        .services
-        .launch(&form.session.principal, &project, config_id, None)
-        .await?;
+    let access = form.session.principal.access(&project);
+    let run = state.services.launch(&access, config_id, None).await?;
     Ok(Redirect::to(&format!(
         "/projects/{project}/runs/{}",
         run.run_id

@@ -12,11 +12,10 @@ pub use settings::{ArgoSettings, ArgoToken};
 use super::{Orchestrator, OrchestratorError, Submission, Submitted};
 use client::Call;
 use futures::future::BoxFuture;
+use polyphemus_model::{RunId, RunPhase, StopMode};
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-const FINAL_PHASES: [&str; 3] = ["Succeeded", "Failed", "Error"];
 
 /// Label with a fresh id on every submitted workflow.
 pub const SUBMISSION_LABEL: &str = "polyphemus/submission-id";
@@ -108,7 +107,11 @@ impl Orchestrator for ArgoOrchestrator {
             };
             let submitted = Submitted {
                 name: field("name")?,
-                uid: field("uid")?,
+                uid: RunId::parse(field("uid")?).map_err(|error| {
+                    OrchestratorError::Unavailable(format!(
+                        "Argo Server answered a bad uid: {error}"
+                    ))
+                })?,
                 namespace: field("namespace").unwrap_or(namespace),
             };
             tracing::info!(workflow = %submitted.name, uid = %submitted.uid, "submitted to Argo");
@@ -134,7 +137,7 @@ impl Orchestrator for ArgoOrchestrator {
                 match self.workflow(namespace, name).await {
                     Ok(workflow) => {
                         let phase = workflow["status"]["phase"].as_str().unwrap_or_default();
-                        if FINAL_PHASES.contains(&phase) {
+                        if RunPhase::parse(phase).is_ok_and(RunPhase::is_final) {
                             return Ok(());
                         }
                     }
@@ -191,10 +194,10 @@ impl Orchestrator for ArgoOrchestrator {
         &'a self,
         namespace: &'a str,
         name: &'a str,
-        terminate: bool,
+        mode: StopMode,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async move {
-            let action = if terminate { "terminate" } else { "stop" };
+            let action = mode.verb();
             self.send(Call {
                 method: Method::PUT,
                 path: vec![namespace, name, action],

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use polyphemus_core::CoreError;
-use polyphemus_model::{CreateConfig, ProjectName, Role, WorkflowManifest};
+use polyphemus_model::{CreateConfig, ProjectName, Role, WorkflowManifest, WorkflowType};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -29,19 +29,21 @@ pub async fn new_config(
     Query(query): Query<NewQuery>,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
-    session
-        .principal
-        .require(&project, Role::Editor)
-        .map_err(UiError::from)?;
+    let access = session.principal.access(&project);
+    access.require(Role::Editor).map_err(UiError::from)?;
     let registry = &state.services.registry;
-    let chosen =
-        match query.workflow_type.as_deref() {
-            Some(name) => Some(registry.get(name).ok_or_else(|| {
-                UiError::from(CoreError::not_found(format!("workflow type {name}")))
-            })?),
-            None if registry.names().len() == 1 => registry.all().next(),
-            None => None,
-        };
+    let chosen = match query.workflow_type.as_deref() {
+        Some(name) => Some(
+            WorkflowType::parse(name)
+                .ok()
+                .and_then(|name| registry.get(&name))
+                .ok_or_else(|| {
+                    UiError::from(CoreError::not_found(format!("workflow type {name}")))
+                })?,
+        ),
+        None if registry.names().len() == 1 => registry.all().next(),
+        None => None,
+    };
     let page = Page {
         title: "New config".to_owned(),
         session: Some(&session),
@@ -115,11 +117,15 @@ pub async fn create_config(
     form: PostForm,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
-    let workflow_type = form.get("workflow_type").unwrap_or_default().to_owned();
-    let manifest =
-        state.services.registry.get(&workflow_type).ok_or_else(|| {
-            UiError::bad_request(format!("unknown workflow type {workflow_type:?}"))
-        })?;
+    let access = form.session.principal.access(&project);
+    let raw_type = form.get("workflow_type").unwrap_or_default();
+    let unknown = || UiError::bad_request(format!("unknown workflow type {raw_type:?}"));
+    let workflow_type = WorkflowType::parse(raw_type).map_err(|_| unknown())?;
+    let manifest = state
+        .services
+        .registry
+        .get(&workflow_type)
+        .ok_or_else(unknown)?;
     let manifest = &manifest.manifest;
     let mut raw = raw_fields(&form);
     let mut errors = Vec::new();
@@ -130,7 +136,7 @@ pub async fn create_config(
         .iter()
         .filter_map(|name| {
             let value = raw.get(&secret_pointer(name))?;
-            (!value.is_empty()).then(|| (name.clone(), value.clone()))
+            (!value.is_empty()).then(|| (name.to_string(), value.clone()))
         })
         .collect();
     // Secret values are never sent back to the browser, not even in a refused form.
@@ -156,11 +162,7 @@ pub async fn create_config(
             .filter(|c| !c.trim().is_empty())
             .cloned(),
     };
-    match state
-        .services
-        .create_config(&session.principal, &project, request)
-        .await
-    {
+    match state.services.create_config(&access, request).await {
         Ok(created) => Ok(Redirect::to(&format!(
             "{}?notice=created",
             config_href(&project, created.config_id)

@@ -11,23 +11,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use polyphemus_model::{Config, PatchConfig, ProjectName, Role, WorkflowManifest};
+use polyphemus_model::{
+    Config, ConfigId, PatchConfig, ProjectName, Role, VersionNumber, WorkflowManifest,
+};
 use serde_json::json;
 
 pub async fn edit_config(
     State(state): State<UiState>,
     session: Session,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
-    session
-        .principal
-        .require(&project, Role::Editor)
-        .map_err(UiError::from)?;
-    let config = state
-        .services
-        .latest_config(&session.principal, &project, config_id)
-        .await?;
+    let access = session.principal.access(&project);
+    access.require(Role::Editor).map_err(UiError::from)?;
+    let config = state.services.latest_config(&access, config_id).await?;
     let manifest = crate::pages::manifest(&state, &config.workflow_type)?;
     let mut raw = Raw::new();
     form::raw_from_value(
@@ -73,7 +70,7 @@ fn render_edit(
     .render(html! {
         h1 { "Edit " (config.workflow_name) }
         p.muted {
-            "Changing a setting saves version " (config.version_number + 1)
+            "Changing a setting saves version " (config.version_number.next())
             "; earlier versions are kept. Changing only the name or comment updates version "
             (config.version_number) "."
         }
@@ -83,15 +80,13 @@ fn render_edit(
 
 pub async fn update_config(
     State(state): State<UiState>,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     form: PostForm,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
+    let access = form.session.principal.access(&project);
     let session = &form.session;
-    let latest = state
-        .services
-        .latest_config(&session.principal, &project, config_id)
-        .await?;
+    let latest = state.services.latest_config(&access, config_id).await?;
     let manifest = crate::pages::manifest(&state, &latest.workflow_type)?;
     let raw = raw_fields(&form);
     let mut errors = Vec::new();
@@ -110,7 +105,10 @@ pub async fn update_config(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let name = raw.get("/workflow_name").cloned().unwrap_or_default();
-    let expected_version = match form.get("expected_version").map(str::parse::<i32>) {
+    let expected_version = match form
+        .get("expected_version")
+        .map(str::parse::<VersionNumber>)
+    {
         Some(Ok(version)) => Some(version),
         Some(Err(_)) => return Err(UiError::bad_request("expected_version must be a number")),
         None => None,
@@ -128,11 +126,7 @@ pub async fn update_config(
     if patch.config.is_none() && patch.workflow_name.is_none() && patch.comment.is_none() {
         return Ok(Redirect::to(&format!("{href}?notice=unchanged")).into_response());
     }
-    match state
-        .services
-        .patch_config(&session.principal, &project, config_id, patch)
-        .await
-    {
+    match state.services.patch_config(&access, config_id, patch).await {
         Ok(_) => Ok(Redirect::to(&format!("{href}?notice=saved")).into_response()),
         Err(error) => {
             let errors = form_errors(error)?;

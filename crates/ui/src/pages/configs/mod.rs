@@ -15,7 +15,7 @@ use crate::layout::csrf_field;
 use crate::session::{PostForm, Session};
 use maud::{html, Markup};
 use polyphemus_core::CoreError;
-use polyphemus_model::WorkflowManifest;
+use polyphemus_model::{SecretName, VersionNumber, WorkflowManifest};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -41,7 +41,7 @@ pub(super) fn raw_fields(form: &PostForm) -> Raw {
     form.fields.iter().cloned().collect()
 }
 
-pub(super) fn secret_pointer(name: &str) -> String {
+pub(super) fn secret_pointer(name: &SecretName) -> String {
     format!("/secrets/{name}")
 }
 
@@ -51,7 +51,7 @@ pub(super) struct ConfigForm<'a> {
     pub raw: Raw,
     pub errors: Errors,
     /// Editing this version (None: a new config).
-    pub editing: Option<i32>,
+    pub editing: Option<VersionNumber>,
 }
 
 pub(super) fn config_form(session: &Session, form: &ConfigForm) -> Markup {
@@ -100,7 +100,7 @@ pub(super) fn config_form(session: &Session, form: &ConfigForm) -> Markup {
     }
 }
 
-pub(super) fn secret_input(name: &str, errors: &Errors) -> Markup {
+pub(super) fn secret_input(name: &SecretName, errors: &Errors) -> Markup {
     let pointer = secret_pointer(name);
     let id = form::field_id(&pointer);
     let messages = form::errors_at(errors, &pointer);
@@ -125,8 +125,8 @@ pub(super) fn secret_input(name: &str, errors: &Errors) -> Markup {
 
 /// Secrets that span lines (keys, certificates) cannot go in a password input, which drops
 /// line breaks; they get a text area, still never filled from the store.
-pub(super) fn multiline_secret(name: &str) -> bool {
+pub(super) fn multiline_secret(name: &SecretName) -> bool {
     ["private_key", "pem", "certificate"]
         .iter()
-        .any(|part| name.contains(part))
+        .any(|part| name.as_str().contains(part))
 }

@@ -12,7 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use polyphemus_core::services::PageRequest;
-use polyphemus_model::{Config, ProjectName, Role, SecretsPatch, WorkflowManifest};
+use polyphemus_core::Access;
+use polyphemus_model::{Config, ConfigId, Role, SecretsPatch, WorkflowManifest};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -27,14 +28,15 @@ pub struct NoticeQuery {
 pub async fn show_config(
     State(state): State<UiState>,
     session: Session,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
+    let access = session.principal.access(&project);
     config_page(
         &state,
         &session,
-        &project,
+        &access,
         config_id,
         query.notice.as_deref(),
         Errors::default(),
@@ -46,15 +48,13 @@ pub async fn show_config(
 async fn config_page(
     state: &UiState,
     session: &Session,
-    project: &ProjectName,
-    config_id: i64,
+    access: &Access,
+    config_id: ConfigId,
     notice_key: Option<&str>,
     secret_errors: Errors,
 ) -> Result<Markup, UiError> {
-    let config = state
-        .services
-        .latest_config(&session.principal, project, config_id)
-        .await?;
+    let project = access.project();
+    let config = state.services.latest_config(access, config_id).await?;
     let manifest = state
         .services
         .registry
@@ -62,20 +62,16 @@ async fn config_page(
         .map(|m| &m.manifest);
     let editor = session.can(project, Role::Editor);
     let base = config_href(project, config_id);
-    let runtime = state
-        .services
-        .get_runtime(&session.principal, project, config_id)
-        .await?;
+    let runtime = state.services.get_runtime(access, config_id).await?;
     let recent = state
         .services
         .list_runs(
-            &session.principal,
-            project,
+            access,
             config_id,
             PageRequest::parse(Some(RECENT_RUNS), None)?,
         )
         .await?;
-    let rows = runs::with_metadata(state, session, project, &recent.items).await?;
+    let rows = runs::with_metadata(state, access, &recent.items).await?;
     let live = rows.iter().any(|(_, m)| !runs::is_final(m.as_ref()));
     Ok(Page {
         title: config.workflow_name.clone(),
@@ -202,10 +198,11 @@ fn secrets_section(
 
 pub async fn update_secrets(
     State(state): State<UiState>,
-    Path((project, config_id)): Path<(String, i64)>,
+    Path((project, config_id)): Path<(String, ConfigId)>,
     form: PostForm,
 ) -> Result<Response, UiError> {
     let project = project_name(&project)?;
+    let access = form.session.principal.access(&project);
     let mut patch = SecretsPatch::new();
     for (name, value) in &form.fields {
         if let Some(secret) = name.strip_prefix("/secrets/") {
@@ -222,11 +219,7 @@ pub async fn update_secrets(
             "Type a new value or tick Remove for at least one secret.",
         ))
     } else {
-        match state
-            .services
-            .put_secrets(&session.principal, &project, config_id, patch)
-            .await
-        {
+        match state.services.put_secrets(&access, config_id, patch).await {
             Ok(_) => Ok(()),
             Err(error) => Err(form_errors(error)?),
         }
@@ -238,7 +231,7 @@ pub async fn update_secrets(
         ))
         .into_response()),
         Err(errors) => {
-            let page = config_page(&state, session, &project, config_id, None, errors).await?;
+            let page = config_page(&state, session, &access, config_id, None, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }

@@ -1,0 +1,8 @@
+//! Who may do what: the access rules of the v1 API ([`access`]) and the signed tokens that
+//! prove who is calling ([`tokens`]).
+
+mod access;
+mod tokens;
+
+pub use access::{Access, Principal, TaskGrant, ALL_PROJECTS};
+pub use tokens::{parse_ttl, IssuedToken, TokenAuthority};
