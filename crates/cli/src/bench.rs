@@ -100,7 +100,7 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
     let services = Services::new(store.clone(), Registry::builtin(), keys);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let app = polyphemus_api::app(services.clone());
+    let app = crate::server::app(services.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let token = services
         .tokens
