@@ -72,11 +72,16 @@ pub fn openapi() -> OpenApiDoc {
     v1_with_openapi().1
 }
 
-/// The whole HTTP application over the given services.
+/// The HTTP API over the given services: `/api/v1`, the OpenAPI document and the ops routes.
 pub fn app(services: Services) -> Router {
+    app_with(services, Router::new())
+}
+
+/// The HTTP API with `extra` routes merged in (the server mounts the web UI at `/` this way),
+/// under the same fallback and layers: metrics, body limit, tracing.
+pub fn app_with(services: Services, extra: Router<AppState>) -> Router {
     let (v1, openapi) = v1_with_openapi();
     let metrics = metrics::Metrics::default();
-    let ui = polyphemus_ui::router(services.clone());
     let state = AppState {
         services,
         metrics: metrics.clone(),
@@ -89,8 +94,7 @@ pub fn app(services: Services) -> Router {
         .merge(v1)
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(routes::ops::router())
-        // The web UI at `/`, over the same services and access rules.
-        .merge(ui)
+        .merge(extra)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             metrics,

@@ -8,7 +8,8 @@ use clap::Args;
 use futures::future::join_all;
 use polyphemus_core::{Registry, SecretKeys, Services};
 use polyphemus_model::Role;
-use polyphemus_store::{Store, StoreOptions};
+use polyphemus_model::{ConfigId, InvalidValue, ProjectName, RunId, VersionNumber};
+use polyphemus_store::{bench, Store, StoreOptions};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,8 +34,13 @@ pub struct BenchApiArgs {
 
 const PROJECT: &str = "bench";
 
+fn bench_project() -> Result<ProjectName, InvalidValue> {
+    ProjectName::parse(PROJECT)
+}
+
 struct Bench {
-    services: Services,
+    /// The bench's own handle on the store the server runs over, for the direct-SQL figures.
+    store: Store,
     base: String,
     http: reqwest::Client,
     token: String,
@@ -96,10 +102,10 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
     .await?;
     store.migrate().await?;
     let keys = SecretKeys::from_base64(&SecretKeys::generate_base64())?;
-    let services = Services::new(store, Registry::builtin(), keys);
+    let services = Services::new(store.clone(), Registry::builtin(), keys);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let app = polyphemus_api::app(services.clone());
+    let app = crate::server::app(services.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let token = services
         .tokens
@@ -114,7 +120,7 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
         .pool_max_idle_per_host(args.clients)
         .build()?;
     let bench = Bench {
-        services,
+        store,
         base: format!("http://{address}/api/v1"),
         http,
         token,
@@ -140,7 +146,7 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
         ms(status)
     );
     server.abort();
-    bench.services.store.close().await;
+    bench.store.close().await;
     Ok(())
 }
 
@@ -208,10 +214,10 @@ impl Bench {
                 }
             })
             .await;
-        let store = &self.services.store;
-        let raw = match store.postgres_pool() {
+        let store = &self.store;
+        let raw = match bench::postgres_pool(store) {
             Some(pool) => {
-                let sql = polyphemus_store::runs::merge_run_postgres_sql();
+                let sql = bench::merge_run_postgres_sql();
                 let sql = sql.as_str();
                 self.count_for(args.clients, window, |client, n| {
                     let query = sqlx::query(sql)
@@ -234,8 +240,17 @@ impl Bench {
                         state,
                         ..Default::default()
                     };
-                    let run_id = format!("merge-{client}");
-                    async move { store.change_run(PROJECT, &run_id, &change).await.is_ok() }
+                    let names = bench_project().and_then(|project| {
+                        Ok((project, RunId::parse(format!("merge-{client}"))?))
+                    });
+                    async move {
+                        match names {
+                            Ok((project, run_id)) => {
+                                store.change_run(&project, &run_id, &change).await.is_ok()
+                            }
+                            Err(_) => false,
+                        }
+                    }
                 })
                 .await
             }
@@ -273,17 +288,16 @@ impl Bench {
         let mut medians = Vec::new();
         for (name, runs) in [("few", 1_000), ("many", many_runs)] {
             let config_id = self.create_config(name).await?;
-            self.services
-                .store
-                .seed_runs(
-                    PROJECT,
-                    config_id,
-                    1,
-                    &format!("seed-{name}"),
-                    "cursor",
-                    runs,
-                )
-                .await?;
+            bench::seed_runs(
+                &self.store,
+                &bench_project()?,
+                ConfigId::new(config_id),
+                VersionNumber::FIRST,
+                &format!("seed-{name}"),
+                "cursor",
+                runs,
+            )
+            .await?;
             let url = format!(
                 "{}/projects/{PROJECT}/configs/{config_id}/previous_state?keys=cursor",
                 self.base

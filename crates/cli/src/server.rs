@@ -196,11 +196,18 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
     println!("polyphemus listening on http://{address}");
-    axum::serve(listener, polyphemus_api::app(services))
+    axum::serve(listener, app(services))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
     Ok(())
+}
+
+/// What the server serves: the API, with the web UI mounted at `/` over the same services
+/// and access rules.
+pub fn app(services: Services) -> axum::Router {
+    let ui = polyphemus_ui::router(services.clone());
+    polyphemus_api::app_with(services, ui)
 }
 
 /// The orchestrator `--orchestrator` names.

@@ -5,7 +5,10 @@
 //!   cargo run --release -p polyphemus-jobs --example copy_bench [-- --total-mib 1024]
 //!
 //! Needs root (a throwaway sshd user), openssh-server, and `pip install 'moto[server]'`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark program: it panics on failure"
+)]
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -5,14 +5,15 @@
 //! On SQLite every write goes through a one-connection pool, so write transactions never
 //! interleave and never meet `SQLITE_BUSY`; reads use their own pool.
 
+#[cfg(feature = "bench")]
+pub mod bench;
 mod configs;
 mod error;
 mod events;
 mod records;
-pub mod runs;
+mod runs;
 mod runtime;
 mod schedule;
-mod seed;
 mod status;
 mod tokens;
 
@@ -141,8 +142,8 @@ impl Store {
         Ok(())
     }
 
-    /// The PostgreSQL pool, for benchmarks that issue the same SQL directly.
-    pub fn postgres_pool(&self) -> Option<&PgPool> {
+    /// The PostgreSQL pool (`None` on SQLite).
+    pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.pools {
             Pools::Postgres(pool) => Some(pool),
             Pools::Sqlite { .. } => None,

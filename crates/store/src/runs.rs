@@ -268,8 +268,8 @@ impl Store {
 }
 
 /// The run-merge statement for PostgreSQL: one statement updates state and output and indexes
-/// the state keys. The benchmark issues this same statement directly.
-pub fn merge_run_postgres_sql() -> String {
+/// the state keys. The benchmark issues this same statement directly (`bench` feature).
+pub(crate) fn merge_run_postgres_sql() -> String {
     format!(
         "WITH updated AS ( \
            UPDATE runs SET state = state || $1, \

@@ -1,7 +1,7 @@
 //! Real servers for the test suites, started on free loopback ports and stopped on drop:
 //! OpenSSH's `sshd` with a throwaway user ([`Sshd`]), moto's S3-compatible server ([`S3Server`])
 //! and a webhook receiver ([`WebhookReceiver`]). Tests only: these panic on failure.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::expect_used, reason = "tests only: these panic on failure")]
 
 mod s3;
 mod sshd;

@@ -1,5 +1,4 @@
 //! The fixtures themselves work: OpenSSH's own `sftp` client reads a served file with the key.
-#![allow(clippy::unwrap_used)]
 
 use polyphemus_testkit::{required_in_ci, Sshd};
 

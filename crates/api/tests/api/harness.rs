@@ -179,6 +179,14 @@ impl TestApp {
         Services::new(store, Registry::builtin(), keys).with_orchestrator(Arc::new(orchestrator))
     }
 
+    /// A pool of the test's own on the server's PostgreSQL database, to read raw rows.
+    pub async fn raw_postgres_pool(&self) -> sqlx::PgPool {
+        assert!(self.sqlite_path.is_none(), "the server runs over SQLite");
+        sqlx::PgPool::connect(&self.database_url)
+            .await
+            .expect("connect to the test database")
+    }
+
     pub async fn token(&self, project: &str, role: Role) -> String {
         self.services
             .tokens

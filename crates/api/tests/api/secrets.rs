@@ -85,13 +85,14 @@ async fn assert_raw_store_has_no_plaintext(app: &TestApp) {
             }
         }
     } else {
-        let pool = app.services.store.postgres_pool().expect("postgres");
+        let pool = app.raw_postgres_pool().await;
         let dump: Vec<(String,)> = sqlx::query_as(
             "SELECT secrets::text FROM configs UNION ALL SELECT detail::text FROM logs",
         )
-        .fetch_all(pool)
+        .fetch_all(&pool)
         .await
         .expect("read raw");
+        pool.close().await;
         assert!(!dump.is_empty());
         for (text,) in dump {
             assert!(!text.contains(PLAINTEXT), "plaintext secret stored: {text}");

@@ -1,0 +1,74 @@
+//! For `polyphemus bench` only (cargo feature `bench`): the raw SQL the benchmark compares the
+//! API against, and bulk seeding of many runs of one config in one statement per table.
+//! Not part of the store's production API.
+
+use crate::events::now;
+use crate::BeginWrite;
+use crate::{on_writer, Backend, Store, StoreError};
+use polyphemus_model::{ConfigId, ProjectName, VersionNumber};
+use sqlx::PgPool;
+
+/// The PostgreSQL pool of `store` (`None` on SQLite), to issue the store's own statements
+/// directly, without HTTP in front of them.
+pub fn postgres_pool(store: &Store) -> Option<&PgPool> {
+    store.postgres_pool()
+}
+
+/// The run-merge statement `Store::change_run` issues on PostgreSQL, with the same parameters:
+/// `$1` state (JSON), `$2` output to append, `$3` output to replace, `$4` time, `$5` run id,
+/// `$6` project.
+pub fn merge_run_postgres_sql() -> String {
+    crate::runs::merge_run_postgres_sql()
+}
+
+/// Inserts `count` runs of a config version, each holding state `{key: n}`, and indexes
+/// the key. Run ids are `{prefix}-{n}`. Regular runs go through `register_run` and
+/// `change_run`.
+pub async fn seed_runs(
+    store: &Store,
+    project: &ProjectName,
+    config_id: ConfigId,
+    version_number: VersionNumber,
+    prefix: &str,
+    key: &str,
+    count: i64,
+) -> Result<(), StoreError> {
+    let at = now();
+    let insert_runs = match store.backend() {
+        Backend::Postgres => {
+            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+             created_at, updated_at) \
+             SELECT $1 || '-' || n, $1, $2, $3, $4, jsonb_build_object($5::text, n), $6, $6 \
+             FROM generate_series(1, $7::bigint) AS n"
+        }
+        Backend::Sqlite => {
+            "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $7) \
+             INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+             created_at, updated_at) \
+             SELECT $1 || '-' || n, $1, $2, $3, $4, json_object($5, n), $6, $6 FROM series"
+        }
+    };
+    on_writer!(store, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(insert_runs)
+            .bind(prefix)
+            .bind(project)
+            .bind(config_id)
+            .bind(version_number)
+            .bind(key)
+            .bind(at)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO run_state_keys (config_id, key, run_seq) \
+             SELECT config_id, $2, seq FROM runs WHERE config_id = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(config_id)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
+}
