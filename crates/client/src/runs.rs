@@ -3,7 +3,7 @@
 use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
-    Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport, SyncRunRequest,
+    Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport, StopMode, SyncRunRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -149,11 +149,10 @@ impl Client {
             .await
     }
 
-    /// Stops a run (exit handlers still run) or, with `terminate`, ends it at once. Asking
+    /// Stops a run (exit handlers still run) or terminates it (it ends at once). Asking
     /// twice is harmless, so it is retried like a PUT.
-    pub async fn stop_run(&self, project: &str, run_id: &str, terminate: bool) -> Result<Run> {
-        let action = if terminate { "terminate" } else { "stop" };
-        let url = self.url(["projects", project, "runs", run_id, action]);
+    pub async fn stop_run(&self, project: &str, run_id: &str, mode: StopMode) -> Result<Run> {
+        let url = self.url(["projects", project, "runs", run_id, mode.verb()]);
         self.send(Method::POST, url, None::<&()>, Idempotency::Idempotent)
             .await
             .map(|(_, run)| run)

@@ -86,7 +86,7 @@ async fn gets_are_retried_until_the_server_recovers() {
         .expect("client")
         .with_retry(fast_retry());
     let config = client.get_config("labors", 3).await.expect("config");
-    assert_eq!(config.version_number, 2);
+    assert_eq!(config.version_number, 2.into());
     let requests = server.requests.lock().expect("lock");
     assert_eq!(requests.len(), 3);
     assert!(requests[0].starts_with("GET /api/v1/projects/labors/configs/3 HTTP/1.1"));

@@ -206,7 +206,8 @@ mod tests {
     #[test]
     fn sftp_config_lists_each_failing_field() {
         let registry = Registry::builtin();
-        let manifest = registry.get("sftp-to-storage").expect("built in");
+        let name = WorkflowType::parse("sftp-to-storage").expect("valid name");
+        let manifest = registry.get(&name).expect("built in");
         let errors = manifest.config_errors(&json!({"host": "h", "port": 0, "root": "relative"}));
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         for expected in [

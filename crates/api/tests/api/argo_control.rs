@@ -115,7 +115,7 @@ async fn a_project_task_token_lets_argo_steps_work_on_any_config_of_their_projec
     let run = launch(&app, config_id).await;
     let run_id = run["run_id"].as_str().expect("run_id");
     let grant = TaskGrant {
-        project: "labors".into(),
+        project: "labors".parse().expect("project"),
         config_id: None,
         version_number: None,
         run_id: None,
@@ -200,7 +200,7 @@ async fn a_submission_is_not_sent_twice_but_reads_are_retried() {
     let client = ArgoOrchestrator::new(settings(&reads.url)).expect("client");
     let submission = Submission {
         workflow_yaml: Registry::builtin()
-            .get("sftp-to-storage")
+            .get(&"sftp-to-storage".parse().expect("workflow type"))
             .expect("manifest")
             .workflow_yaml
             .to_owned(),

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub services: Services,
+    /// The server's store, for tests that close it or read it beside the services.
+    pub store: polyphemus_store::Store,
     pub admin: String,
     /// The SQLite file, to look for plaintext secrets in the raw bytes.
     pub sqlite_path: Option<std::path::PathBuf>,
@@ -148,7 +150,7 @@ impl TestApp {
             ))
         });
         let services =
-            Services::new(store, Registry::builtin(), keys).with_orchestrator(orchestrator);
+            Services::new(store.clone(), Registry::builtin(), keys).with_orchestrator(orchestrator);
         let app = polyphemus_api::app(services.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -157,6 +159,7 @@ impl TestApp {
             base: format!("http://{address}"),
             client: reqwest::Client::new(),
             services,
+            store,
             admin: String::new(),
             sqlite_path,
             database_url: url.to_owned(),
@@ -214,10 +217,10 @@ impl TestApp {
         run_id: Option<&str>,
     ) -> String {
         let grant = TaskGrant {
-            project: project.to_owned(),
-            config_id: Some(config_id),
-            version_number: Some(version_number),
-            run_id: run_id.map(str::to_owned),
+            project: project.parse().expect("project name"),
+            config_id: Some(config_id.into()),
+            version_number: Some(version_number.into()),
+            run_id: run_id.map(|id| id.parse().expect("run id")),
         };
         self.services
             .tokens

@@ -192,7 +192,7 @@ async fn launch_submits_to_the_orchestrator_and_registers_the_run(app: TestApp) 
         "{parameters}"
     );
     orchestrator
-        .stop("local", &name, true)
+        .stop("local", &name, polyphemus_model::StopMode::Terminate)
         .await
         .expect("terminate");
     let (_, events) = app.get("/projects/labors/events", &app.admin).await;

@@ -74,7 +74,7 @@ async fn secrets_are_redacted_everywhere_and_sealed_at_rest(app: TestApp) {
 
 async fn assert_raw_store_has_no_plaintext(app: &TestApp) {
     if let Some(path) = &app.sqlite_path {
-        app.services.store.close().await;
+        app.store.close().await;
         for suffix in ["", "-wal"] {
             let file = format!("{}{suffix}", path.display());
             if let Ok(bytes) = std::fs::read(&file) {

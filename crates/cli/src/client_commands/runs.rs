@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use comfy_table::Cell;
 use polyphemus_client::ListRuns;
-use polyphemus_model::{Run, RunMetadata};
+use polyphemus_model::{Run, RunMetadata, StopMode};
 use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
@@ -70,8 +70,10 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
             watch::watch_run(context, project, &run_id, poll).await
         }
         RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
-        RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, false).await,
-        RunsCommand::Terminate { run_id } => stop_run(context, project, &run_id, true).await,
+        RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
+        RunsCommand::Terminate { run_id } => {
+            stop_run(context, project, &run_id, StopMode::Terminate).await
+        }
     }
 }
 
@@ -79,13 +81,13 @@ async fn stop_run(
     context: &Context,
     project: &str,
     run_id: &str,
-    terminate: bool,
+    mode: StopMode,
 ) -> anyhow::Result<()> {
-    let run = context.client.stop_run(project, run_id, terminate).await?;
+    let run = context.client.stop_run(project, run_id, mode).await?;
     if context.json() {
         return print_json(&run);
     }
-    let action = if terminate { "terminate" } else { "stop" };
+    let action = mode.verb();
     println!(
         "asked the orchestrator to {action} run {} ({})",
         run.run_id, run.name

@@ -93,7 +93,11 @@ impl Drop for Spinner {
 
 #[cfg(test)]
 mod tests {
-    use super::is_final;
+    use polyphemus_model::RunPhase;
+
+    fn is_final(phase: &str) -> bool {
+        RunPhase::parse(phase).is_ok_and(RunPhase::is_final)
+    }
 
     #[test]
     fn only_ended_phases_are_final() {

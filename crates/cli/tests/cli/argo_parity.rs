@@ -49,7 +49,7 @@ fn deploy_holds_every_builtin_workflow_as_an_identical_workflow_template() {
         let template: Value = serde_yaml::from_str(&text).expect("template YAML");
         let workflow: Value = serde_yaml::from_str(manifest.workflow_yaml).expect("workflow YAML");
         assert_eq!(template["kind"], "WorkflowTemplate");
-        assert_eq!(template["metadata"]["name"], name);
+        assert_eq!(template["metadata"]["name"], name.as_str());
         assert_eq!(
             template["spec"], workflow["spec"],
             "{path} differs from the workflow file"
@@ -79,7 +79,7 @@ fn every_builtin_workflow_rendered_for_argo_runs_unchanged_on_the_local_engine()
                     "configs",
                     "create",
                     "--workflow-type",
-                    &name,
+                    name.as_str(),
                     "--name",
                     "parity",
                     "--config",

@@ -56,10 +56,10 @@ fn a_run_left_running_by_a_killed_server_is_marked_error_on_restart() {
     let client = server.client();
     crate::harness::block_on(async {
         let register = polyphemus_model::RegisterRun {
-            run_id: "run-1".to_owned(),
+            run_id: polyphemus_model::RunId::parse("run-1").expect("run id"),
             name: "nightly-abc".to_owned(),
             config_id: id.parse().expect("id"),
-            version_number: 1,
+            version_number: polyphemus_model::VersionNumber::FIRST,
         };
         client
             .register_run("default", &register)

@@ -1,7 +1,7 @@
 //! Runs: list, show with state and metadata, logs, and watching a run until it ends.
 
 use crate::harness::{block_on, command, create_config, Server};
-use polyphemus_model::{PatchRun, RegisterRun, RunStatusReport};
+use polyphemus_model::{PatchRun, RegisterRun, RunId, RunStatusReport, VersionNumber};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
@@ -13,10 +13,10 @@ fn runs_show_state_metadata_and_logs() {
     let client = server.client();
     block_on(async {
         let register = RegisterRun {
-            run_id: "run-1".to_owned(),
+            run_id: RunId::parse("run-1").expect("run id"),
             name: "nightly-abc".to_owned(),
             config_id: id.parse().expect("id"),
-            version_number: 1,
+            version_number: VersionNumber::FIRST,
         };
         client
             .register_run("default", &register)
@@ -74,10 +74,10 @@ fn watching_a_run_waits_for_its_end_and_fails_with_it() {
     let id = create_config(&server, "nightly");
     let client = server.client();
     let register = RegisterRun {
-        run_id: "run-2".to_owned(),
+        run_id: RunId::parse("run-2").expect("run id"),
         name: "nightly-def".to_owned(),
         config_id: id.parse().expect("id"),
-        version_number: 1,
+        version_number: VersionNumber::FIRST,
     };
     block_on(client.register_run("default", &register)).expect("register");
 

@@ -44,10 +44,10 @@ impl RunApi for MemoryApi {
     async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError> {
         Ok(Config {
             id: 1,
-            config_id: target.config_id,
-            version_number: target.version_number,
-            project_name: target.project.clone(),
-            workflow_type: "sftp-to-storage".into(),
+            config_id: target.config_id.into(),
+            version_number: target.version_number.into(),
+            project_name: target.project.parse().expect("project name"),
+            workflow_type: "sftp-to-storage".parse().expect("workflow type"),
             workflow_name: "nightly".into(),
             config: self.config.clone(),
             secrets: BTreeMap::new(),

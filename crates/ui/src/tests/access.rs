@@ -203,9 +203,8 @@ async fn schema_errors_are_shown_at_their_field_and_secrets_never_come_back() {
     assert!(!page.contains("hunter2-secret"));
     assert!(page.contains("data-secret=\"password\""));
     let stored = app
-        .services
         .store
-        .latest_config("labors", 1)
+        .latest_config(&"labors".parse().expect("project"), 1.into())
         .await
         .expect("stored");
     assert_eq!(
@@ -240,13 +239,13 @@ async fn the_dashboard_refreshes_itself_only_while_a_run_is_active() {
         .expect("principal");
     let project = polyphemus_model::ProjectName::parse("labors").expect("name");
     let register = polyphemus_model::RegisterRun {
-        run_id: "run-1".into(),
+        run_id: "run-1".parse().expect("run id"),
         name: "nightly-abc".into(),
-        config_id: 1,
-        version_number: 1,
+        config_id: 1.into(),
+        version_number: 1.into(),
     };
     app.services
-        .register_run(&principal, &project, register)
+        .register_run(&principal.access(&project), register)
         .await
         .expect("register");
     let (_, page) = app.get("/projects/labors", &editor).await;
@@ -340,12 +339,11 @@ spec:
     let run = app
         .services
         .submit_workflow(
-            &principal,
-            &project,
-            1,
+            &principal.access(&project),
+            1.into(),
             polyphemus_model::SubmitWorkflow {
                 workflow_yaml: sleepy.to_owned(),
-                version_number: 1,
+                version_number: 1.into(),
                 parameters: BTreeMap::new(),
             },
         )
@@ -376,19 +374,16 @@ spec:
     let phase = loop {
         let metadata = app
             .services
-            .get_run_metadata(&principal, &project, &run.run_id)
+            .get_run_metadata(&principal.access(&project), &run.run_id)
             .await
             .ok();
-        if let Some(phase) = metadata
-            .map(|m| m.report.phase)
-            .filter(|p| p != "Running" && p != "Pending")
-        {
+        if let Some(phase) = metadata.map(|m| m.report.phase).filter(|p| p.is_final()) {
             break phase;
         }
         assert!(std::time::Instant::now() < deadline, "the run did not end");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    assert_eq!(phase, "Failed");
+    assert_eq!(phase, polyphemus_model::RunPhase::Failed);
     let (_, page) = app.get(&page_path, &editor).await;
     assert!(
         !page.contains("/stop\""),

@@ -171,9 +171,8 @@ async fn a_secret_can_be_removed_and_shows_not_set() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let stored = app
-        .services
         .store
-        .latest_config("labors", 1)
+        .latest_config(&"labors".parse().expect("project"), 1.into())
         .await
         .expect("stored");
     assert!(stored.sealed_secrets.is_empty(), "the password is gone");

@@ -17,6 +17,8 @@ use tower::ServiceExt;
 pub(crate) struct App {
     pub router: Router,
     pub services: Services,
+    /// The store under the services, to look at what a form stored.
+    pub store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -37,7 +39,7 @@ async fn app_with(engine: bool) -> App {
         .expect("store");
     store.migrate().await.expect("migrate");
     let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
-    let mut services = Services::new(store, Registry::builtin(), keys);
+    let mut services = Services::new(store.clone(), Registry::builtin(), keys);
     if engine {
         // No step here calls the API, so the URL steps would use is never reached.
         let local = polyphemus_core::orchestrators::local::LocalOrchestrator::new(
@@ -49,6 +51,7 @@ async fn app_with(engine: bool) -> App {
     App {
         router: crate::router(services.clone()),
         services,
+        store,
         _dir: dir,
     }
 }
@@ -178,7 +181,7 @@ pub(crate) async fn config_count(app: &App, token: &str) -> usize {
     let project = polyphemus_model::ProjectName::parse("labors").expect("name");
     let page = polyphemus_core::services::PageRequest::parse(None, None).expect("page");
     app.services
-        .list_configs(&principal, &project, None, page)
+        .list_configs(&principal.access(&project), None, page)
         .await
         .map(|p| p.items.len())
         .unwrap_or(0)
