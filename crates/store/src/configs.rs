@@ -81,7 +81,7 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(row)
         })?;
-        Ok(row.into())
+        Ok(row)
     }
 
     pub async fn latest_config(
@@ -95,7 +95,7 @@ impl Store {
         );
         let row: ConfigRecord = on_reader!(self, pool =>
             sqlx::query_as(&sql).bind(project).bind(config_id).fetch_one(pool).await)?;
-        Ok(row.into())
+        Ok(row)
     }
 
     pub async fn config_version(
@@ -114,7 +114,7 @@ impl Store {
             .bind(version_number)
             .fetch_one(pool)
             .await)?;
-        Ok(row.into())
+        Ok(row)
     }
 
     /// The latest version of each config of a project, by config id, after `after`.
@@ -139,7 +139,7 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        Ok(rows)
     }
 
     /// Every version of a config, oldest first; empty when the config does not exist.
@@ -252,7 +252,7 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>((row, outcome))
         })?;
-        Ok((row.into(), outcome))
+        Ok((row, outcome))
     }
 
     /// Merges sealed secret values into the latest version's secrets; `Value::Null` removes a
@@ -293,7 +293,7 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(row)
         })?;
-        Ok(row.into())
+        Ok(row)
     }
 }
 

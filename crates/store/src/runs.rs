@@ -235,7 +235,7 @@ impl Store {
         )
         .bind(run_id)
         .bind(project)
-        .bind(&metadata.phase)
+        .bind(metadata.phase)
         .bind(metadata.started_at)
         .bind(metadata.finished_at)
         .bind(&metadata.message)
