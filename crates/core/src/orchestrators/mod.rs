@@ -4,8 +4,9 @@
 pub mod argo;
 pub mod local;
 
+use crate::CoreError;
 use futures::future::BoxFuture;
-use polyphemus_model::{RunId, StopMode};
+use polyphemus_model::{FieldError, RunId, StopMode};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -45,6 +46,48 @@ pub enum OrchestratorError {
     /// The orchestrator cannot be reached or refused for reasons outside the request.
     #[error("orchestrator unavailable: {0}")]
     Unavailable(String),
+}
+
+/// What Polyphemus was asking the orchestrator when it refused: the same refusal means a
+/// different thing to the caller of each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Asked<'a> {
+    /// Starting a workflow: an invalid document is the caller's 422.
+    Submit,
+    /// Reading a workflow's status or logs.
+    Read,
+    /// Ending a run early: a workflow that cannot be ended has already ended (409).
+    End { run_id: &'a RunId, mode: StopMode },
+}
+
+impl OrchestratorError {
+    /// The one mapping of orchestrator refusals to domain errors.
+    pub(crate) fn into_core(self, kind: &str, asked: Asked<'_>) -> CoreError {
+        match (self, asked) {
+            (OrchestratorError::NotFound(name), Asked::End { run_id, .. }) => CoreError::NotFound(
+                format!("workflow {name} of run {run_id} in the {kind} orchestrator"),
+            ),
+            (OrchestratorError::NotFound(name), _) => {
+                CoreError::NotFound(format!("workflow {name} in the {kind} orchestrator"))
+            }
+            (OrchestratorError::Invalid(why), Asked::Submit) => CoreError::Unprocessable {
+                detail: format!("the workflow cannot run: {why}"),
+                errors: vec![FieldError {
+                    pointer: "/workflow_yaml".into(),
+                    message: why,
+                }],
+            },
+            // Argo refuses to stop a workflow that has already completed.
+            (OrchestratorError::Invalid(why), Asked::End { run_id, mode }) => {
+                CoreError::Conflict(format!("run {run_id} cannot be {}: {why}", mode.done()))
+            }
+            (error, Asked::Submit) => CoreError::Unavailable(format!(
+                "the {kind} orchestrator did not start the run: {error}"
+            )),
+            (OrchestratorError::Unavailable(why), Asked::End { .. }) => CoreError::Unavailable(why),
+            (error, _) => CoreError::Unavailable(error.to_string()),
+        }
+    }
 }
 
 /// One interface, two implementations: the local engine and Argo Server.

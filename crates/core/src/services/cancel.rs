@@ -3,7 +3,7 @@
 //! the event log; the final phase reaches the run's metadata when the orchestrator reports it.
 
 use super::Services;
-use crate::orchestrators::OrchestratorError;
+use crate::orchestrators::Asked;
 use crate::{Access, CoreError};
 use polyphemus_model::{Role, Run, RunId, StopMode};
 use polyphemus_store::NewEvent;
@@ -30,18 +30,7 @@ impl Services {
         orchestrator
             .stop(orchestrator.namespace(), &run.name, mode)
             .await
-            .map_err(|error| match error {
-                OrchestratorError::NotFound(_) => CoreError::NotFound(format!(
-                    "workflow {} of run {run_id} in the {} orchestrator",
-                    run.name,
-                    orchestrator.kind()
-                )),
-                // Argo refuses to stop a workflow that has already completed.
-                OrchestratorError::Invalid(why) => {
-                    CoreError::Conflict(format!("run {run_id} cannot be {}: {why}", mode.done()))
-                }
-                OrchestratorError::Unavailable(why) => CoreError::Unavailable(why),
-            })?;
+            .map_err(|error| error.into_core(orchestrator.kind(), Asked::End { run_id, mode }))?;
         let mut event = NewEvent::new(
             access.project(),
             access.actor(),

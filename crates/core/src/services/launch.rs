@@ -2,11 +2,10 @@
 //! orchestrator, register the run under the orchestrator's uid.
 
 use super::Services;
-use crate::orchestrators::{OrchestratorError, Submission};
+use crate::orchestrators::{Asked, Submission};
 use crate::{Access, CoreError, Principal, TaskGrant};
 use polyphemus_model::{
-    ConfigId, ConfigVersion, FieldError, ProjectName, Role, Run, RunId, SubmitWorkflow,
-    VersionNumber,
+    ConfigId, ConfigVersion, ProjectName, Role, Run, RunId, SubmitWorkflow, VersionNumber,
 };
 use polyphemus_store::{ConfigRecord, NewEvent, NewRun};
 use serde_json::json;
@@ -151,11 +150,8 @@ impl Services {
                         tracing::warn!(%revoke, "revoking the task token of a refused submission");
                     }
                 }
-                return Err(submission_error(
-                    orchestrator.kind(),
-                    record.config_id,
-                    error,
-                ));
+                tracing::warn!(%error, config_id = %record.config_id, "submission refused");
+                return Err(error.into_core(orchestrator.kind(), Asked::Submit));
             }
         };
         let event = NewEvent::new(
@@ -212,22 +208,5 @@ impl Services {
                 tracing::warn!(%run_id, %error, "revoking a finished run's task token");
             }
         }
-    }
-}
-
-/// A refused submission: an invalid document is the caller's 422, anything else a 503.
-fn submission_error(kind: &str, config_id: ConfigId, error: OrchestratorError) -> CoreError {
-    tracing::warn!(%error, %config_id, "submission refused");
-    match error {
-        OrchestratorError::Invalid(why) => CoreError::Unprocessable {
-            detail: format!("the workflow cannot run: {why}"),
-            errors: vec![FieldError {
-                pointer: "/workflow_yaml".into(),
-                message: why,
-            }],
-        },
-        other => CoreError::Unavailable(format!(
-            "the {kind} orchestrator did not start the run: {other}"
-        )),
     }
 }

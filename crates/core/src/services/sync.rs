@@ -2,7 +2,7 @@
 //! metadata, its node logs become the run's output. This is what the `onExit` hook asks for.
 
 use super::Services;
-use crate::orchestrators::OrchestratorError;
+use crate::orchestrators::{Asked, OrchestratorError};
 use crate::{Access, CoreError};
 use chrono::{DateTime, Utc};
 use polyphemus_model::{NodeReport, Role, RunId, RunMetadata, RunPhase, RunStatusReport};
@@ -29,13 +29,8 @@ impl Services {
             )));
         }
         let namespace = namespace.unwrap_or(orchestrator.namespace());
-        let unavailable = |error: OrchestratorError| match error {
-            OrchestratorError::NotFound(name) => CoreError::NotFound(format!(
-                "workflow {name} in the {} orchestrator",
-                orchestrator.kind()
-            )),
-            other => CoreError::Unavailable(other.to_string()),
-        };
+        let unavailable =
+            |error: OrchestratorError| error.into_core(orchestrator.kind(), Asked::Read);
         let workflow = orchestrator
             .workflow(namespace, &run.name)
             .await

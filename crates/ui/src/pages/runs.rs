@@ -104,7 +104,7 @@ pub fn runs_table(project: &ProjectName, rows: &[(&Run, Option<RunMetadata>)]) -
                             tr {
                                 td data-label="Run" { a href={ "/projects/" (project) "/runs/" (run.run_id) } { (run.name) } }
                                 td data-label="Version" { "v" (run.version_number) }
-                                td data-label="Phase" { (badge(metadata.as_ref().map(|m| m.report.phase.as_str()).unwrap_or("Pending"))) }
+                                td data-label="Phase" { (badge(metadata.as_ref().map_or(RunPhase::Pending, |m| m.report.phase).as_str())) }
                                 td data-label="Started" { (time(metadata.as_ref().and_then(|m| m.report.started_at).or(Some(run.created_at)))) }
                                 td data-label="Duration" { (duration(metadata.as_ref().and_then(|m| m.duration_s))) }
                             }
