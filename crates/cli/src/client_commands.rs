@@ -76,6 +76,9 @@ impl Context {
 }
 
 pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<ExitCode> {
+    if let ClientCommand::Workflows(workflows::WorkflowsCommand::Validate { dirs }) = &command {
+        return workflows::validate(dirs);
+    }
     let context = Context {
         client: connect(global)?,
         output: global.output,

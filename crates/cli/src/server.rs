@@ -1,8 +1,10 @@
 //! Server-side commands: `serve`, `migrate`, `token`. They open the store directly.
 
 mod argo_args;
+mod packages;
 
 pub use argo_args::ArgoArgs;
+pub use packages::PackageArgs;
 
 use crate::settings::GlobalArgs;
 use anyhow::{bail, Context};
@@ -33,6 +35,8 @@ pub struct ServeArgs {
     pub orchestrator: String,
     #[command(flatten)]
     pub argo: ArgoArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
     /// URL at which workflow steps reach this server (default: http://<listen address>).
     #[arg(long, env = "POLYPHEMUS_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -62,6 +66,8 @@ pub struct SchedulerCommandArgs {
     pub orchestrator: String,
     #[command(flatten)]
     pub argo: ArgoArgs,
+    #[command(flatten)]
+    pub packages: PackageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,10 +163,10 @@ async fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn open_services(global: &GlobalArgs) -> anyhow::Result<Services> {
+async fn open_services(global: &GlobalArgs, registry: Registry) -> anyhow::Result<Services> {
     let store = open_store(global).await?;
     let keys = load_keys(global)?;
-    Ok(Services::new(store, Registry::builtin(), keys))
+    Ok(Services::new(store, registry, keys))
 }
 
 pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
@@ -170,7 +176,7 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
 }
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let services = open_services(global).await?;
+    let services = open_services(global, args.packages.registry()?).await?;
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -246,7 +252,7 @@ fn with_local_orchestrator(
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
-    let services = open_services(global).await?;
+    let services = open_services(global, args.packages.registry()?).await?;
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
     let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
     let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
@@ -297,7 +303,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {
-    let services = open_services(global).await?;
+    let services = open_services(global, Registry::builtin()).await?;
     match command {
         TokenCommand::Create {
             name,

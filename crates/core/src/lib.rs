@@ -6,6 +6,7 @@ pub mod crypto;
 mod error;
 pub mod manifests;
 pub mod orchestrators;
+pub mod packages;
 pub mod schedule;
 pub mod scheduler;
 pub mod services;

@@ -1,29 +1,63 @@
-//! The registry of workflow manifests: the workflow types Polyphemus knows, defined in code.
+//! The registry of workflow types: the built-in workflow packages and those of the package
+//! directories, each with its schemas compiled once.
 
+use crate::packages::{self, Package, PackageFiles, Problem, Problems, MANIFEST_FILE};
 use crate::validate::{compile, field_errors};
 use jsonschema::Validator;
 use polyphemus_model::{FieldError, SecretName, WorkflowManifest, WorkflowType};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A manifest with its schemas compiled once.
+/// The built-in workflow packages, embedded from `workflows/`.
+const BUILTIN: &[PackageFiles] = &[PackageFiles::Embedded {
+    dir: "sftp-to-storage",
+    files: &[
+        (
+            MANIFEST_FILE,
+            include_str!("../../../workflows/sftp-to-storage/manifest.yaml"),
+        ),
+        (
+            "workflow.yaml",
+            include_str!("../../../workflows/sftp-to-storage/workflow.yaml"),
+        ),
+    ],
+}];
+
+/// A package with its schemas compiled once.
 pub struct Manifest {
     pub manifest: WorkflowManifest,
     /// The Argo workflow YAML the manifest runs.
-    pub workflow_yaml: &'static str,
+    pub workflow_yaml: String,
     config_validator: Validator,
     runtime_validator: Validator,
     state_validator: Option<Validator>,
 }
 
 impl Manifest {
+    /// Compiles the schemas of a package that passed its checks (which compiled them once).
+    fn compiled(package: Package) -> Result<Self, String> {
+        let manifest = package.manifest;
+        Ok(Self {
+            config_validator: compile(&manifest.config_schema)?,
+            runtime_validator: compile(&manifest.runtime_params_schema)?,
+            state_validator: manifest.state_schema.as_ref().map(compile).transpose()?,
+            manifest,
+            workflow_yaml: package.workflow_yaml,
+        })
+    }
+
     pub fn name(&self) -> &WorkflowType {
         &self.manifest.name
     }
 
-    pub fn secret_names(&self) -> &[SecretName] {
-        &self.manifest.secrets
+    pub fn secret_names(&self) -> Vec<&SecretName> {
+        self.manifest.secret_names().collect()
+    }
+
+    pub fn takes_secret(&self, name: &SecretName) -> bool {
+        self.manifest.secret_names().any(|own| own == name)
     }
 
     pub fn config_errors(&self, config: &Value) -> Vec<FieldError> {
@@ -56,29 +90,47 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// The built-in manifests. Panics only if a built-in schema is invalid, which a unit test
+    /// The built-in packages. Panics only if a built-in package is invalid, which a unit test
     /// rules out.
     pub fn builtin() -> Self {
+        Self::load(&[]).expect("the built-in workflow packages are valid")
+    }
+
+    /// The built-in packages, then those of each directory in turn; a package named like an
+    /// earlier one replaces it (said once in the log). Nothing is loaded unless all are sound.
+    pub fn load(dirs: &[PathBuf]) -> Result<Self, Problems> {
+        let mut problems = Problems::default();
+        let mut packages = Vec::new();
+        for files in BUILTIN {
+            match Package::load(files) {
+                Ok(package) => packages.push(package),
+                Err(more) => problems.extend(more),
+            }
+        }
+        for dir in dirs {
+            match packages::load_dir(dir) {
+                Ok(more) => packages.extend(more),
+                Err(more) => problems.extend(more),
+            }
+        }
+        problems.into_result()?;
         let mut manifests = BTreeMap::new();
-        let builtins: Vec<(WorkflowManifest, &'static str)> = vec![sftp_to_storage()];
-        for (manifest, yaml) in builtins {
-            let compiled = Manifest {
-                config_validator: compile(&manifest.config_schema)
-                    .expect("built-in config schema compiles"),
-                runtime_validator: compile(&manifest.runtime_params_schema)
-                    .expect("built-in runtime schema compiles"),
-                state_validator: manifest
-                    .state_schema
-                    .as_ref()
-                    .map(|schema| compile(schema).expect("built-in state schema compiles")),
-                manifest,
-                workflow_yaml: yaml,
-            };
-            manifests.insert(compiled.manifest.name.clone(), compiled);
+        for package in packages {
+            let source = package.manifest.source.clone();
+            let manifest = Manifest::compiled(package)
+                .map_err(|why| Problems::one(Problem::new(PathBuf::from(&source), "", why)))?;
+            if let Some(replaced) = manifests.insert(manifest.name().clone(), manifest) {
+                tracing::info!(
+                    workflow_type = %replaced.name(),
+                    replaced = %replaced.manifest.source,
+                    by = %source,
+                    "a workflow package replaces one of the same name"
+                );
+            }
         }
-        Self {
+        Ok(Self {
             manifests: Arc::new(manifests),
-        }
+        })
     }
 
     pub fn get(&self, name: &WorkflowType) -> Option<&Manifest> {
@@ -94,103 +146,10 @@ impl Registry {
     }
 }
 
-/// A name written in this file; a unit test (every built-in compiles) rules out a bad one.
-fn builtin_name<T>(parsed: Result<T, polyphemus_model::InvalidValue>) -> T {
-    parsed.expect("built-in names are valid")
-}
-
-fn sftp_to_storage() -> (WorkflowManifest, &'static str) {
-    let manifest = WorkflowManifest {
-        name: builtin_name(WorkflowType::parse("sftp-to-storage")),
-        description: "Finds new files on an SFTP server, copies them to object storage and \
-                      notifies a webhook."
-            .to_owned(),
-        config_schema: json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "SFTP to object storage",
-            "type": "object",
-            "additionalProperties": false,
-            "required": ["host", "username", "host_key_fingerprint", "root", "bucket"],
-            "properties": {
-                "host": {"type": "string", "title": "SFTP host", "minLength": 1, "maxLength": 253,
-                         "description": "Host name or IP address of the SFTP server"},
-                "port": {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535, "default": 22},
-                "username": {"type": "string", "title": "User name", "minLength": 1},
-                "host_key_fingerprint": {"type": "string", "title": "Host key fingerprint",
-                         "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$",
-                         "description": "OpenSSH SHA256 fingerprint of the server's host key (ssh-keyscan -p PORT HOST | ssh-keygen -lf -); the connection is refused on mismatch"},
-                "root": {"type": "string", "title": "Root path", "pattern": "^/",
-                         "description": "Absolute directory to scan"},
-                "recursive": {"type": "boolean", "title": "Scan subdirectories", "default": true},
-                "file_regex": {"type": "string", "title": "File name pattern", "format": "regex", "default": ".*",
-                         "description": "Regular expression a file's path below the root must match"},
-                "min_age_s": {"type": "integer", "title": "Minimum file age (seconds)", "minimum": 0, "default": 300,
-                         "description": "Files modified more recently are skipped as still being written"},
-                "storage_url": {"type": "string", "title": "Object storage endpoint", "pattern": "^(https?://|file:///|$)",
-                         "description": "S3-compatible endpoint (https://…), a local directory (file:///…), or empty for AWS S3"},
-                "bucket": {"type": "string", "title": "Destination bucket", "minLength": 3, "maxLength": 63},
-                "prefix": {"type": "string", "title": "Destination prefix", "default": ""},
-                "region": {"type": "string", "title": "Region", "default": "us-east-1"},
-                "storage_access_key_id": {"type": "string", "title": "Storage access key id"},
-                "webhook_url": {"type": "string", "title": "Webhook URL", "format": "uri",
-                         "description": "Receives a JSON summary after each run; optional"}
-            }
-        }),
-        runtime_params_schema: json!({
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "max_files": {"type": "integer", "title": "At most this many files per run", "minimum": 1, "maximum": 2000,
-                              "description": "The oldest first; the rest wait for the next run (at most 2000)"},
-                "dry_run": {"type": "boolean", "title": "List files without copying", "default": false}
-            }
-        }),
-        // What this workflow's jobs keep in a run's state. Checked key by key on every merge,
-        // so it lists properties and forbids no others (a merge carries only some keys).
-        state_schema: Some(json!({
-            "type": "object",
-            "properties": {
-                "files": {"type": "object", "description": "Files found by sftp_discover: path -> {size, mtime}",
-                          "additionalProperties": {"type": "object", "required": ["size", "mtime"],
-                              "properties": {"size": {"type": "integer", "minimum": 0}, "mtime": {"type": "integer"}}}},
-                "copied": {"type": "object", "description": "Files copied by copy_to_storage: path -> {key, size, sha256, mtime}",
-                           "additionalProperties": {"type": "object", "required": ["key", "size", "sha256"],
-                               "properties": {"key": {"type": "string"}, "size": {"type": "integer", "minimum": 0},
-                                              "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                                              "mtime": {"type": "integer"}}}},
-                "scan": {"type": "object", "description": "What sftp_discover listed, selected and skipped"},
-                "destination": {"type": "string", "description": "Where copy_to_storage put the files"},
-                "bytes_copied": {"type": "integer", "minimum": 0},
-                "failures": {"type": "array", "items": {"type": "object", "required": ["path", "error"]}},
-                "last_scan_at": {"type": "string", "format": "date-time"},
-                "notification": {"type": "object"}
-            }
-        })),
-        secrets: ["password", "private_key", "storage_secret_key"]
-            .into_iter()
-            .map(|name| builtin_name(SecretName::parse(name)))
-            .collect(),
-        workflow_file: "workflows/sftp-to-storage.yaml".to_owned(),
-        example_config: json!({
-            "host": "sftp.example.org",
-            "port": 22,
-            "username": "ingest",
-            "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
-            "root": "/incoming",
-            "file_regex": "\\.fastq\\.gz$",
-            "bucket": "sequencing-raw",
-            "prefix": "cat/"
-        }),
-    };
-    (
-        manifest,
-        include_str!("../../../workflows/sftp-to-storage.yaml"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn every_example_config_validates_against_its_schema() {

@@ -81,7 +81,7 @@ impl Scheduler {
                 .store
                 .config_version(project, runtime.config_id, runtime.latest_version)
                 .await?;
-            let yaml = self.services.manifest(&record.workflow_type)?.workflow_yaml;
+            let yaml = &self.services.manifest(&record.workflow_type)?.workflow_yaml;
             self.services
                 .submit_run(ACTOR, project, &record, yaml.to_owned(), Vec::new())
                 .await

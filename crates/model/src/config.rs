@@ -140,7 +140,7 @@ pub struct LaunchRequest {
     pub version_number: Option<VersionNumber>,
 }
 
-/// A workflow type, defined in code.
+/// A workflow type: a workflow package's manifest, as the server loaded it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WorkflowManifest {
     pub name: WorkflowType,
@@ -149,9 +149,32 @@ pub struct WorkflowManifest {
     pub runtime_params_schema: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_schema: Option<Value>,
-    pub secrets: Vec<SecretName>,
+    pub secrets: Vec<SecretSpec>,
+    /// The package's Argo workflow file, relative to its directory.
     pub workflow_file: String,
     pub example_config: Value,
+    /// `built-in`, or the directory the package was loaded from.
+    pub source: String,
+    /// `sha256:` of the package's files: changes whenever the manifest or workflow does.
+    pub digest: String,
+}
+
+impl WorkflowManifest {
+    pub fn secret_names(&self) -> impl Iterator<Item = &SecretName> {
+        self.secrets.iter().map(|secret| &secret.name)
+    }
+}
+
+/// A secret a workflow type takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    pub name: SecretName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Entered in a text area (keys, certificates) rather than a one-line field.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiline: bool,
 }
 
 /// A workflow document to run for a stored config version (`polyphemus submit`).

@@ -3,8 +3,11 @@
 use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
 use super::Context;
 use clap::Subcommand;
-use polyphemus_model::SecretName;
+use polyphemus_core::packages::{self, Problem, Problems};
+use polyphemus_model::SecretSpec;
 use serde_json::Value;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowsCommand {
@@ -15,12 +18,61 @@ pub enum WorkflowsCommand {
         /// Manifest name, e.g. sftp-to-storage.
         name: String,
     },
+    /// Check workflow packages without a server; lists every problem and exits 1 if any.
+    Validate {
+        /// A package directory (holding manifest.yaml), or a directory of packages.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+}
+
+/// `workflows validate`: the same checks `serve --workflows-dir` makes before it starts.
+pub fn validate(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut problems = Problems::default();
+    let mut names = Vec::new();
+    for dir in dirs {
+        match packages::load_dir(dir) {
+            Ok(found) if found.is_empty() => problems.push(Problem::new(
+                dir.clone(),
+                "",
+                "holds no workflow package (no manifest.yaml in it or its subdirectories)",
+            )),
+            Ok(found) => names.extend(found.into_iter().map(|p| p.manifest.name.to_string())),
+            Err(more) => problems.extend(more),
+        }
+    }
+    if problems.0.is_empty() {
+        println!(
+            "{} valid: {}",
+            plural(names.len(), "package"),
+            names.join(", ")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &problems.0 {
+        eprintln!("{problem}");
+    }
+    eprintln!(
+        "polyphemus: {} in the workflow packages",
+        plural(problems.0.len(), "problem")
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
 }
 
 pub async fn run(context: &Context, command: WorkflowsCommand) -> anyhow::Result<()> {
     match command {
         WorkflowsCommand::List => list_workflows(context).await,
         WorkflowsCommand::Show { name } => show_workflow(context, &name).await,
+        // Handled before connecting: it needs no server.
+        WorkflowsCommand::Validate { dirs } => validate(&dirs).map(|_| ()),
     }
 }
 
@@ -50,6 +102,8 @@ async fn show_workflow(context: &Context, name: &str) -> anyhow::Result<()> {
     details.add_row(["description", &manifest.description]);
     details.add_row(["secrets", &join_names(&manifest.secrets)]);
     details.add_row(["workflow file", &manifest.workflow_file]);
+    details.add_row(["source", &manifest.source]);
+    details.add_row(["digest", &manifest.digest]);
     print_table(&details)?;
     emit("\nconfig fields:")?;
     print_table(&build_fields_table(&manifest.config_schema))?;
@@ -116,10 +170,10 @@ fn build_fields_table(schema: &Value) -> comfy_table::Table {
     table
 }
 
-fn join_names(names: &[SecretName]) -> String {
-    names
+fn join_names(secrets: &[SecretSpec]) -> String {
+    secrets
         .iter()
-        .map(SecretName::as_str)
+        .map(|secret| secret.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -47,7 +47,7 @@ fn deploy_holds_every_builtin_workflow_as_an_identical_workflow_template() {
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let template: Value = serde_yaml::from_str(&text).expect("template YAML");
-        let workflow: Value = serde_yaml::from_str(manifest.workflow_yaml).expect("workflow YAML");
+        let workflow: Value = serde_yaml::from_str(&manifest.workflow_yaml).expect("workflow YAML");
         assert_eq!(template["kind"], "WorkflowTemplate");
         assert_eq!(template["metadata"]["name"], name.as_str());
         assert_eq!(
@@ -105,7 +105,7 @@ fn every_builtin_workflow_rendered_for_argo_runs_unchanged_on_the_local_engine()
             service_account: Some("polyphemus-steps".into()),
             step_image: Some("polyphemus:test".into()),
         };
-        let rendered = render_workflow(manifest.workflow_yaml, &parameters, &labels, &options)
+        let rendered = render_workflow(&manifest.workflow_yaml, &parameters, &labels, &options)
             .expect("renders");
         let errors: Vec<String> = schema
             .iter_errors(&rendered)

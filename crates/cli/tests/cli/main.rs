@@ -9,6 +9,7 @@ mod configs;
 mod errors;
 mod jobs;
 mod local_engine;
+mod packages;
 mod pipeline;
 mod runs;
 mod runtime;

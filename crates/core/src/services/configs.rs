@@ -345,7 +345,7 @@ fn parse_secret_names(
     let mut errors = Vec::new();
     for (raw, value) in secrets {
         match SecretName::parse(raw.as_str()) {
-            Ok(name) if manifest.secret_names().contains(&name) => {
+            Ok(name) if manifest.takes_secret(&name) => {
                 parsed.insert(name, value);
             }
             _ => errors.push(FieldError {
@@ -355,7 +355,7 @@ fn parse_secret_names(
                     manifest.name(),
                     manifest
                         .secret_names()
-                        .iter()
+                        .into_iter()
                         .map(SecretName::as_str)
                         .collect::<Vec<_>>()
                         .join(", ")

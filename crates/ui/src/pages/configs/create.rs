@@ -132,8 +132,7 @@ pub async fn create_config(
     let config = form::value_from_raw(&manifest.config_schema, "/config", &raw, &mut errors)
         .unwrap_or_else(|| json!({}));
     let secrets: BTreeMap<String, String> = manifest
-        .secrets
-        .iter()
+        .secret_names()
         .filter_map(|name| {
             let value = raw.get(&secret_pointer(name))?;
             (!value.is_empty()).then(|| (name.to_string(), value.clone()))

@@ -15,7 +15,7 @@ use crate::layout::csrf_field;
 use crate::session::{PostForm, Session};
 use maud::{html, Markup};
 use polyphemus_core::CoreError;
-use polyphemus_model::{SecretName, VersionNumber, WorkflowManifest};
+use polyphemus_model::{SecretName, SecretSpec, VersionNumber, WorkflowManifest};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -60,7 +60,7 @@ pub(super) fn config_form(session: &Session, form: &ConfigForm) -> Markup {
     form::labels(schema, "/config", "Settings", &mut labels);
     labels.insert("/workflow_name".into(), "Name".into());
     labels.insert("/comment".into(), "Comment".into());
-    for name in &form.manifest.secrets {
+    for name in form.manifest.secret_names() {
         labels.insert(secret_pointer(name), format!("Secret {name}"));
     }
     html! {
@@ -85,8 +85,8 @@ pub(super) fn config_form(session: &Session, form: &ConfigForm) -> Markup {
                     legend { "Secrets" }
                     p.help { "Stored encrypted and never shown again; leave empty to set later. \
                               If the form comes back with errors, type them again." }
-                    @for name in &form.manifest.secrets {
-                        (secret_input(name, &form.errors))
+                    @for secret in &form.manifest.secrets {
+                        (secret_input(secret, &form.errors))
                     }
                 }
             }
@@ -100,17 +100,22 @@ pub(super) fn config_form(session: &Session, form: &ConfigForm) -> Markup {
     }
 }
 
-pub(super) fn secret_input(name: &SecretName, errors: &Errors) -> Markup {
+pub(super) fn secret_input(secret: &SecretSpec, errors: &Errors) -> Markup {
+    let name = &secret.name;
     let pointer = secret_pointer(name);
     let id = form::field_id(&pointer);
     let messages = form::errors_at(errors, &pointer);
     html! {
         div class={ "field" @if !messages.is_empty() { " invalid" } } {
             label for=(id) { (name) }
+            @if let Some(description) = &secret.description {
+                p.help id={ (id) "-help" } { (description) }
+            }
             @if !messages.is_empty() {
                 p.error id={ (id) "-error" } { @for m in &messages { (m) " " } }
             }
-            @if multiline_secret(name) {
+            // Keys and certificates span lines, which a password input would drop.
+            @if secret.multiline {
                 textarea.secret #(id) name=(pointer) rows="3" autocomplete="off"
                     spellcheck="false" aria-invalid=[(!messages.is_empty()).then_some("true")]
                     aria-describedby=[(!messages.is_empty()).then(|| format!("{id}-error"))] {}
@@ -121,12 +126,4 @@ pub(super) fn secret_input(name: &SecretName, errors: &Errors) -> Markup {
             }
         }
     }
-}
-
-/// Secrets that span lines (keys, certificates) cannot go in a password input, which drops
-/// line breaks; they get a text area, still never filled from the store.
-pub(super) fn multiline_secret(name: &SecretName) -> bool {
-    ["private_key", "pem", "certificate"]
-        .iter()
-        .any(|part| name.as_str().contains(part))
 }

@@ -148,7 +148,7 @@ fn secrets_section(
     errors: &Errors,
 ) -> Markup {
     let mut labels = BTreeMap::new();
-    for name in &manifest.secrets {
+    for name in manifest.secret_names() {
         labels.insert(secret_pointer(name), format!("Secret {name}"));
     }
     html! {
@@ -160,7 +160,7 @@ fn secrets_section(
             table.values {
                 caption.visually-hidden { "Whether each secret is set" }
                 tbody {
-                    @for name in &manifest.secrets {
+                    @for name in manifest.secret_names() {
                         tr {
                             th scope="row" { (name) }
                             td data-secret=(name) {
@@ -180,8 +180,9 @@ fn secrets_section(
                     (csrf_field(session))
                     p.help { "Type a new value to set or replace a secret. Values are write-only: \
                               they are encrypted and never shown again." }
-                    @for name in &manifest.secrets {
-                        (secret_input(name, errors))
+                    @for secret in &manifest.secrets {
+                        @let name = &secret.name;
+                        (secret_input(secret, errors))
                         @if config.secrets.contains_key(name) {
                             div.check {
                                 input type="checkbox" name="remove" value=(name) id={ "remove-" (name) };
