@@ -1,7 +1,7 @@
 //! The public engine API: `Engine::submit`/`run` a workflow, and the `RunHandle` to observe
 //! it (status snapshots, change notifications, logs), stop or terminate it, and wait for it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ pub struct EngineOptions {
     pub env: Vec<(String, String)>,
     /// At most this many pods of one run at once (on top of `spec.parallelism`).
     pub max_pods: Option<usize>,
+    /// Directories under `/tmp` that nodes must still reach inside their private `/tmp`
+    /// (the directory of the program their steps run, when it lives there).
+    pub keep_visible: Vec<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -47,6 +50,7 @@ impl Default for EngineOptions {
             namespace: "local".into(),
             env: Vec::new(),
             max_pods: None,
+            keep_visible: Vec::new(),
         }
     }
 }
@@ -163,6 +167,7 @@ impl Engine {
             wf_name: name.clone(),
             resolver: checked.resolver,
             shared: shared.clone(),
+            reexpose: reexposed(private_tmp, &run_dir, &self.opts.keep_visible),
             run_dir: run_dir.clone(),
             private_tmp,
             pod_limit: pod_limit(spec.parallelism, self.opts.max_pods),
@@ -245,4 +250,20 @@ fn spawn_run(
         let _ = done_tx.send(true);
     });
     done
+}
+
+/// What a node's private `/tmp` would hide and must show again: the run dir and the kept
+/// directories that live under `/tmp`, parents first so a child's bind lands inside.
+fn reexposed(private_tmp: bool, run_dir: &Path, keep: &[PathBuf]) -> Vec<PathBuf> {
+    if !private_tmp {
+        return Vec::new();
+    }
+    let mut dirs: Vec<PathBuf> = std::iter::once(run_dir)
+        .chain(keep.iter().map(PathBuf::as_path))
+        .filter(|dir| dir.starts_with("/tmp"))
+        .map(Path::to_path_buf)
+        .collect();
+    dirs.sort_by_key(|dir| dir.components().count());
+    dirs.dedup();
+    dirs
 }

@@ -129,3 +129,42 @@ async fn status_json_is_kept_on_disk() {
     assert_eq!(last.status.phase, Phase::Succeeded);
     assert_eq!(last.status.nodes.len(), wf.status.nodes.len());
 }
+
+/// A step's program under `/tmp` (a checkout there) stays reachable from the node's private
+/// `/tmp` when its directory is kept visible, as the local orchestrator keeps its binary's.
+#[tokio::test]
+async fn kept_directories_under_tmp_stay_reachable_from_a_private_tmp() {
+    common::init_tracing();
+    let bin = std::env::temp_dir().join(format!("engine-keep-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let program = bin.join("hello");
+    std::fs::write(&program, "#!/bin/sh\necho kept program ran\n").unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let yaml = format!(
+        "kind: Workflow\nmetadata: {{generateName: keep-}}\nspec:\n  entrypoint: m\n  templates:\n  - name: m\n    container: {{image: x, command: ['{}']}}\n",
+        program.display()
+    );
+    let engine = polyphemus_engine::Engine::new(polyphemus_engine::EngineOptions {
+        work_dir: common::work_dir(),
+        keep_visible: vec![bin.clone()],
+        ..Default::default()
+    });
+    let wf = engine
+        .run(
+            Workflow::from_yaml(&yaml).unwrap(),
+            Vec::new(),
+            &TemplateLibrary::new(),
+        )
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&bin);
+    assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status.message);
+    assert_eq!(
+        result(node(&wf, "")).unwrap_or_default(),
+        "kept program ran"
+    );
+}

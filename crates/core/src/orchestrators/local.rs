@@ -36,6 +36,9 @@ impl LocalOrchestrator {
         Self {
             options: EngineOptions {
                 work_dir,
+                // Steps run this very binary; its directory must stay reachable from a node's
+                // private /tmp when it lives there (a checkout under /tmp).
+                keep_visible: exe_dir().into_iter().collect(),
                 ..EngineOptions::default()
             },
             server_url,
@@ -88,7 +91,7 @@ impl LocalOrchestrator {
 
     /// Steps run `polyphemus …`: the directory of this very binary goes first on their PATH.
     fn step_path() -> Option<String> {
-        let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+        let exe_dir = exe_dir()?;
         let path = std::env::var("PATH").unwrap_or_default();
         Some(format!("{}:{path}", exe_dir.display()))
     }
@@ -236,4 +239,9 @@ impl Orchestrator for LocalOrchestrator {
             Ok(())
         })
     }
+}
+
+/// The directory of the running `polyphemus` binary.
+fn exe_dir() -> Option<PathBuf> {
+    Some(std::env::current_exe().ok()?.parent()?.to_path_buf())
 }

@@ -34,6 +34,8 @@ pub struct RunCtx {
     pub shared: Arc<Shared>,
     pub run_dir: PathBuf,
     pub private_tmp: bool,
+    /// Directories under `/tmp` bound back at their paths inside each node's private `/tmp`.
+    pub reexpose: Vec<PathBuf>,
     /// Workflow-level `parallelism`: at most this many pods at once.
     pub pod_limit: Option<Arc<Semaphore>>,
     /// `workflow.*` variables, including global outputs as they appear.

@@ -171,8 +171,7 @@ async fn prepare(
             cwd,
             tmp,
             private_tmp: ctx.private_tmp,
-            reexpose: (ctx.private_tmp && ctx.run_dir.starts_with("/tmp"))
-                .then(|| ctx.run_dir.clone()),
+            reexpose: ctx.reexpose.clone(),
             logs: ctx.run_dir.join("logs").join(id),
         },
         container.image.clone(),

@@ -83,9 +83,9 @@ pub struct Spec {
     pub cwd: PathBuf,
     pub tmp: PathBuf,
     pub private_tmp: bool,
-    /// A directory under `/tmp` (the run dir) to keep reachable at its path inside the
-    /// private `/tmp`, where it would otherwise be hidden.
-    pub reexpose: Option<PathBuf>,
+    /// Directories under `/tmp` (the run dir, the steps' program) to keep reachable at their
+    /// paths inside the private `/tmp`, where they would otherwise be hidden.
+    pub reexpose: Vec<PathBuf>,
     /// Log files are `<logs>.stdout.log` / `<logs>.stderr.log` (written when not empty).
     pub logs: PathBuf,
 }
@@ -100,18 +100,36 @@ pub struct Finished {
 /// The exit code the wrapper uses when it cannot mount the private `/tmp`.
 const SANDBOX_FAILED: i32 = 125;
 
+/// The wrapper for `sh -c SCRIPT tmp dir1 … dirN argv…`: hold each dir open (fd 3 on), cover
+/// `/tmp` with the node's own, bind each held dir back at its old path, then run argv.
+fn reexpose_script(dirs: usize) -> String {
+    let held: Vec<String> = (1..=dirs)
+        .map(|n| format!("exec {}<\"${{{n}}}\"", n + 2))
+        .collect();
+    let bound: Vec<String> = (1..=dirs)
+        .map(|n| {
+            format!(
+                "mkdir -p \"${{{n}}}\" && mount --no-canonicalize --bind /proc/self/fd/{} \"${{{n}}}\"",
+                n + 2
+            )
+        })
+        .collect();
+    let closed: Vec<String> = (1..=dirs).map(|n| format!("exec {}<&-", n + 2)).collect();
+    format!(
+        "{} && mount --bind \"$0\" /tmp && {} || exit {SANDBOX_FAILED}; {}; shift {dirs}; exec \"$@\"",
+        held.join(" && "),
+        bound.join(" && "),
+        closed.join("; "),
+    )
+}
+
 fn build(spec: &Spec) -> Command {
-    let mut cmd = if let (true, Some(keep)) = (spec.private_tmp, &spec.reexpose) {
-        // Hold the run dir open, cover /tmp, then bind the held dir back at its old path.
+    let mut cmd = if spec.private_tmp && !spec.reexpose.is_empty() {
         let mut c = Command::new("unshare");
         c.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(format!(
-                "exec 3<\"$1\" && mount --bind \"$0\" /tmp && mkdir -p \"$1\" \
-                 && mount --no-canonicalize --bind /proc/self/fd/3 \"$1\" || exit {SANDBOX_FAILED}; \
-                 exec 3<&-; shift; exec \"$@\""
-            ))
+            .arg(reexpose_script(spec.reexpose.len()))
             .arg(&spec.tmp)
-            .arg(keep)
+            .args(&spec.reexpose)
             .args(&spec.argv);
         c
     } else if spec.private_tmp {
