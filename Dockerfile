@@ -10,6 +10,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates/ crates/
 COPY workflows/ workflows/
+# The Python SDK is embedded in the binary (the local engine gives it to every step).
+COPY sdk/python/polyphemus/ sdk/python/polyphemus/
 RUN cargo build --release --locked --bin polyphemus \
  && strip target/release/polyphemus
 
@@ -24,8 +26,11 @@ RUN apt-get update \
 COPY --from=builder /src/target/release/polyphemus /usr/local/bin/polyphemus
 # The built-in workflows, for operators who submit or inspect them from the image.
 COPY workflows/ /usr/share/polyphemus/workflows/
+# The Python SDK (standard library only), importable by any python a derived image adds.
+COPY sdk/python/polyphemus/ /usr/share/polyphemus/sdk/python/polyphemus/
 ENV POLYPHEMUS_DATA_DIR=/var/lib/polyphemus \
-    POLYPHEMUS_LISTEN=0.0.0.0:8080
+    POLYPHEMUS_LISTEN=0.0.0.0:8080 \
+    PYTHONPATH=/usr/share/polyphemus/sdk/python
 WORKDIR /var/lib/polyphemus
 USER 10001:10001
 EXPOSE 8080

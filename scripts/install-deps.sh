@@ -40,3 +40,8 @@ if ! "$tools/venv/bin/python" -c 'import kubernetes_validate, jsonschema, yaml' 
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0'
 fi
+# pytest, in the same virtualenv, for the Python SDK's tests (sdk/python/tests, scripts/test).
+if ! "$tools/venv/bin/python" -c 'import pytest' >/dev/null 2>&1; then
+  echo "install-deps: installing pytest into $tools/venv" >&2
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'pytest==8.*'
+fi

@@ -19,6 +19,8 @@ pub struct LocalOrchestrator {
     server_url: String,
     library: TemplateLibrary,
     runs: Mutex<HashMap<String, Arc<RunHandle>>>,
+    /// Where the embedded Python SDK was written, for `PYTHONPATH`.
+    python_sdk: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for LocalOrchestrator {
@@ -32,7 +34,16 @@ impl std::fmt::Debug for LocalOrchestrator {
 
 impl LocalOrchestrator {
     /// `work_dir` keeps each run's working directories, logs and final `status.json`.
+    /// The embedded Python SDK is written once (`python_sdk::location`: `<work_dir>/.sdk/python`)
+    /// and put first on every step's `PYTHONPATH`.
     pub fn new(work_dir: PathBuf, server_url: String) -> Self {
+        let python_sdk = match super::python_sdk::install(&super::python_sdk::location(&work_dir)) {
+            Ok(dir) => Some(dir),
+            Err(error) => {
+                tracing::warn!(%error, "cannot write the Python SDK: steps will not find it");
+                None
+            }
+        };
         Self {
             options: EngineOptions {
                 work_dir,
@@ -44,7 +55,17 @@ impl LocalOrchestrator {
             server_url,
             library: TemplateLibrary::new(),
             runs: Mutex::new(HashMap::new()),
+            python_sdk,
         }
+    }
+
+    /// `PYTHONPATH` of the steps: the SDK first, then what this server has.
+    fn python_path(&self) -> Option<String> {
+        let sdk = self.python_sdk.as_ref()?.display().to_string();
+        Some(match std::env::var("PYTHONPATH") {
+            Ok(path) if !path.is_empty() => format!("{sdk}:{path}"),
+            _ => sdk,
+        })
     }
 
     fn handle(&self, name: &str) -> Result<Arc<RunHandle>, OrchestratorError> {
@@ -129,26 +150,32 @@ impl Orchestrator for LocalOrchestrator {
             if let Some(path) = Self::step_path() {
                 options.env.push(("PATH".into(), path));
             }
+            if let Some(path) = self.python_path() {
+                options.env.push(("PYTHONPATH".into(), path));
+            }
             let namespace = options.namespace.clone();
+            // Chosen here when the caller did not, so the steps can be told their run id.
             let uid = match submission
                 .uid
                 .as_ref()
                 .map(|uid| uuid::Uuid::parse_str(uid.as_str()))
             {
-                Some(Ok(uid)) => Some(uid),
+                Some(Ok(uid)) => uid,
                 Some(Err(_)) => {
                     return Err(OrchestratorError::Invalid("the uid is not a UUID".into()))
                 }
-                None => None,
+                None => uuid::Uuid::new_v4(),
             };
+            let run_env =
+                super::run_env(&submission.labels, &submission.parameters, &uid.to_string());
             let handle = Engine::new(options)
                 .submit_with(
                     workflow,
                     submission.parameters,
                     &self.library,
                     SubmitOptions {
-                        uid,
-                        env: Vec::new(),
+                        uid: Some(uid),
+                        env: run_env,
                     },
                 )
                 .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;

@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod local;
+pub mod python_sdk;
 
 use crate::CoreError;
 use futures::future::BoxFuture;
@@ -26,6 +27,41 @@ pub struct Submission {
     /// The uid to give the workflow, when the orchestrator lets the caller choose
     /// ([`Orchestrator::accepts_uid`]); the task token is then bound to this one run.
     pub uid: Option<RunId>,
+}
+
+/// What every step of a run is told about it, next to `POLYPHEMUS_URL` and `POLYPHEMUS_TOKEN`:
+/// `POLYPHEMUS_PROJECT`, `POLYPHEMUS_CONFIG_ID`, `POLYPHEMUS_VERSION_NUMBER` (from the
+/// submission's labels, else its `-p` arguments) and `POLYPHEMUS_RUN_ID` (`run_id`; Argo's
+/// templates get `{{workflow.uid}}`). Variables the submission does not know are left out.
+pub fn run_env(
+    labels: &BTreeMap<String, String>,
+    parameters: &[(String, String)],
+    run_id: &str,
+) -> Vec<(String, String)> {
+    let find = |label: &str, parameter: &str| {
+        labels.get(label).cloned().or_else(|| {
+            parameters
+                .iter()
+                .find(|(name, _)| name == parameter)
+                .map(|(_, value)| value.clone())
+        })
+    };
+    let mut env = Vec::new();
+    for (name, label, parameter) in [
+        ("POLYPHEMUS_PROJECT", "polyphemus/project", "project"),
+        ("POLYPHEMUS_CONFIG_ID", "polyphemus/config-id", "config_id"),
+        (
+            "POLYPHEMUS_VERSION_NUMBER",
+            "polyphemus/version",
+            "version_number",
+        ),
+    ] {
+        if let Some(value) = find(label, parameter).filter(|v| !v.is_empty()) {
+            env.push((name.to_owned(), value));
+        }
+    }
+    env.push(("POLYPHEMUS_RUN_ID".to_owned(), run_id.to_owned()));
+    env
 }
 
 /// A started workflow: Argo's name and uid (the uid is the run id).

@@ -44,6 +44,10 @@ pub fn render_workflow(
         label_map.insert(key.clone(), json!(value));
     }
     let spec = object_at(object, "spec")?;
+    add_step_env(
+        spec,
+        &super::super::run_env(labels, parameters, "{{workflow.uid}}"),
+    );
     if let Some(account) = &options.service_account {
         spec.entry("serviceAccountName")
             .or_insert_with(|| json!(account));
@@ -74,6 +78,33 @@ pub fn render_workflow(
         }
     }
     Ok(workflow)
+}
+
+/// Gives every `container` and `script` template the run's `POLYPHEMUS_*` variables (what the
+/// SDKs read in `from_env`), unless the template sets them itself.
+fn add_step_env(spec: &mut Map<String, Value>, env: &[(String, String)]) {
+    let Some(templates) = spec.get_mut("templates").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for template in templates {
+        for kind in ["container", "script"] {
+            let Some(container) = template.get_mut(kind).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(list) = container
+                .entry("env")
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+            else {
+                continue;
+            };
+            for (name, value) in env {
+                if !list.iter().any(|e| e["name"] == name.as_str()) {
+                    list.push(json!({"name": name, "value": value}));
+                }
+            }
+        }
+    }
 }
 
 /// `parent[key]` as a mapping, created when absent.
@@ -153,6 +184,36 @@ mod tests {
             json!({"name": "image", "value": "registry/polyphemus:1"})
         );
         assert_eq!(p[2], json!({"name": "extra", "value": "x"}));
+    }
+
+    #[test]
+    fn steps_are_told_their_run_unless_they_say_otherwise() {
+        let yaml = "kind: Workflow\nspec:\n  templates:\n    - name: a\n      container: {image: x, env: [{name: POLYPHEMUS_PROJECT, value: mine}]}\n    - name: b\n      script: {image: python, source: 'import polyphemus'}\n    - name: c\n      steps: []\n";
+        let labels = BTreeMap::from([
+            ("polyphemus/project".to_owned(), "p".to_owned()),
+            ("polyphemus/config-id".to_owned(), "7".to_owned()),
+            ("polyphemus/version".to_owned(), "2".to_owned()),
+        ]);
+        let wf = render_workflow(yaml, &[], &labels, &RenderOptions::default()).expect("renders");
+        let env = |i: usize, kind: &str| -> BTreeMap<String, String> {
+            wf["spec"]["templates"][i][kind]["env"]
+                .as_array()
+                .expect("env")
+                .iter()
+                .map(|e| {
+                    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+                    (text(&e["name"]), text(&e["value"]))
+                })
+                .collect()
+        };
+        let a = env(0, "container");
+        assert_eq!(a["POLYPHEMUS_PROJECT"], "mine");
+        assert_eq!(a["POLYPHEMUS_CONFIG_ID"], "7");
+        let b = env(1, "script");
+        assert_eq!(b["POLYPHEMUS_PROJECT"], "p");
+        assert_eq!(b["POLYPHEMUS_VERSION_NUMBER"], "2");
+        assert_eq!(b["POLYPHEMUS_RUN_ID"], "{{workflow.uid}}");
+        assert!(wf["spec"]["templates"][2].get("container").is_none());
     }
 
     #[test]
