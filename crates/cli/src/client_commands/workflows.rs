@@ -1,9 +1,9 @@
 //! `polyphemus workflows list|show NAME`: the workflow manifests the server knows.
 
 use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
-use super::Context;
+use super::{parse_value, Context};
 use clap::Subcommand;
-use polyphemus_model::SecretName;
+use polyphemus_model::{SecretName, WorkflowType};
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -13,7 +13,8 @@ pub enum WorkflowsCommand {
     /// Show one manifest: its config fields, secrets and an example config.
     Show {
         /// Manifest name, e.g. sftp-to-storage.
-        name: String,
+        #[arg(value_parser = parse_value::<WorkflowType>)]
+        name: WorkflowType,
     },
 }
 
@@ -40,7 +41,7 @@ async fn list_workflows(context: &Context) -> anyhow::Result<()> {
     print_table(&table)
 }
 
-async fn show_workflow(context: &Context, name: &str) -> anyhow::Result<()> {
+async fn show_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result<()> {
     let manifest = context.client.get_workflow(name).await?;
     if context.json() {
         return print_json(&manifest);
