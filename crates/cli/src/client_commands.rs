@@ -19,8 +19,9 @@ use crate::settings::{GlobalArgs, OutputFormat};
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Subcommand};
 use polyphemus_client::Client;
-use polyphemus_model::ProjectName;
+use polyphemus_model::{InvalidValue, ProjectName};
 use std::process::ExitCode;
+use std::str::FromStr;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -54,13 +55,18 @@ pub struct ProjectArg {
         env = "POLYPHEMUS_PROJECT",
         default_value = "default",
         global = true,
-        value_parser = parse_project
+        value_parser = parse_value::<ProjectName>
     )]
     pub project: ProjectName,
 }
 
-fn parse_project(value: &str) -> Result<ProjectName, String> {
-    ProjectName::parse(value).map_err(|e| e.reason)
+/// Parses an argument into a type of the vocabulary; the message is only the reason, since
+/// clap already names the argument and quotes the value.
+pub(crate) fn parse_value<T>(value: &str) -> Result<T, String>
+where
+    T: FromStr<Err = InvalidValue>,
+{
+    value.parse().map_err(|error: InvalidValue| error.reason)
 }
 
 /// What every command needs: the connected client and the output format.

@@ -1,18 +1,21 @@
 //! Commands a workflow step runs inside Argo or the local engine, with the run's task token in
 //! `POLYPHEMUS_TOKEN`: `run_job` and the `onExit` hook `write_run_metadata`.
 
+use crate::client_commands::parse_value;
 use crate::settings::GlobalArgs;
 use clap::Args;
 use polyphemus_jobs::{JobContext, JobOutcome, RunTarget};
-use polyphemus_model::{RegisterRun, RunId, SyncRunRequest};
+use polyphemus_model::{
+    ConfigId, ProjectName, RegisterRun, RunId, SyncRunRequest, VersionNumber, WorkflowType,
+};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct WriteRunMetadataArgs {
     /// The run id (the workflow's uid, `{{workflow.uid}}`).
-    #[arg(long)]
-    pub run_id: String,
+    #[arg(long, value_parser = parse_value::<RunId>)]
+    pub run_id: RunId,
     /// The workflow's name (`{{workflow.name}}`); must match the run.
     #[arg(long)]
     pub workflow_name: String,
@@ -20,8 +23,13 @@ pub struct WriteRunMetadataArgs {
     #[arg(long)]
     pub namespace: String,
     /// The project of the run.
-    #[arg(long, env = "POLYPHEMUS_PROJECT", default_value = "default")]
-    pub project: String,
+    #[arg(
+        long,
+        env = "POLYPHEMUS_PROJECT",
+        default_value = "default",
+        value_parser = parse_value::<ProjectName>
+    )]
+    pub project: ProjectName,
 }
 
 /// Has the server read the workflow's status and logs from the orchestrator and store them
@@ -51,19 +59,25 @@ pub async fn write_run_metadata(
 #[derive(Debug, Args)]
 pub struct RunJobArgs {
     /// Workflow type (manifest name), e.g. sftp-to-storage.
-    pub workflow: String,
+    #[arg(value_parser = parse_value::<WorkflowType>)]
+    pub workflow: WorkflowType,
     /// Job name within the workflow, e.g. notify_webhook.
     pub job: String,
-    #[arg(long)]
-    pub config_id: i64,
-    #[arg(long)]
-    pub version_number: i32,
+    #[arg(long, value_parser = parse_value::<ConfigId>)]
+    pub config_id: ConfigId,
+    #[arg(long, value_parser = parse_value::<VersionNumber>)]
+    pub version_number: VersionNumber,
     /// The run id (`{{workflow.uid}}`).
-    #[arg(long)]
-    pub run_id: String,
+    #[arg(long, value_parser = parse_value::<RunId>)]
+    pub run_id: RunId,
     /// The project of the run.
-    #[arg(long, env = "POLYPHEMUS_PROJECT", default_value = "default")]
-    pub project: String,
+    #[arg(
+        long,
+        env = "POLYPHEMUS_PROJECT",
+        default_value = "default",
+        value_parser = parse_value::<ProjectName>
+    )]
+    pub project: ProjectName,
     /// The workflow's name, to register the run if nobody did (`argo submit` straight to Argo).
     #[arg(long)]
     pub workflow_name: Option<String>,
@@ -98,10 +112,10 @@ pub async fn run_job(global: &GlobalArgs, args: RunJobArgs) -> anyhow::Result<Ex
     };
     let client = crate::client_commands::connect(global)?;
     let target = RunTarget {
-        project: args.project.clone(),
+        project: args.project,
         config_id: args.config_id,
         version_number: args.version_number,
-        run_id: args.run_id.clone(),
+        run_id: args.run_id,
     };
     ensure_registered(&client, &target, args.workflow_name.as_deref()).await?;
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
@@ -134,10 +148,10 @@ async fn ensure_registered(
         Ok(_) => Ok(()),
         Err(polyphemus_client::Error::Api { status: 404, .. }) => {
             let body = RegisterRun {
-                run_id: RunId::parse(target.run_id.as_str())?,
-                name: workflow_name.unwrap_or(&target.run_id).to_owned(),
-                config_id: target.config_id.into(),
-                version_number: target.version_number.into(),
+                run_id: target.run_id.clone(),
+                name: workflow_name.unwrap_or(target.run_id.as_str()).to_owned(),
+                config_id: target.config_id,
+                version_number: target.version_number,
             };
             client.register_run(&target.project, &body).await?;
             Ok(())

@@ -3,8 +3,9 @@
 use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
-    Config, ConfigVersionSummary, CreateConfig, LaunchRequest, Page, PatchConfig, PutRuntimeConfig,
-    Run, RuntimeConfig, SecretsPatch, SubmitWorkflow,
+    Config, ConfigId, ConfigVersionSummary, CreateConfig, LaunchRequest, Page, PatchConfig,
+    ProjectName, PutRuntimeConfig, Run, RuntimeConfig, SecretsPatch, SubmitWorkflow, VersionNumber,
+    WorkflowType,
 };
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListConfigs {
     /// Only configs of this manifest.
-    pub workflow_type: Option<String>,
+    pub workflow_type: Option<WorkflowType>,
     /// Page size, 1-500 (server default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -31,20 +32,31 @@ pub enum ConfigChange {
 
 impl Client {
     /// Creates version 1 of a new config (not retried once sent: it is not idempotent).
-    pub async fn create_config(&self, project: &str, body: &CreateConfig) -> Result<Config> {
-        let url = self.url(["projects", project, "configs"]);
+    pub async fn create_config(
+        &self,
+        project: &ProjectName,
+        body: &CreateConfig,
+    ) -> Result<Config> {
+        let url = self.url(["projects", project.as_str(), "configs"]);
         self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
             .await
             .map(|(_, config)| config)
     }
 
     /// One page of the latest version of each config.
-    pub async fn list_configs(&self, project: &str, query: &ListConfigs) -> Result<Page<Config>> {
-        let mut url = self.url(["projects", project, "configs"]);
+    pub async fn list_configs(
+        &self,
+        project: &ProjectName,
+        query: &ListConfigs,
+    ) -> Result<Page<Config>> {
+        let mut url = self.url(["projects", project.as_str(), "configs"]);
         set_query(
             &mut url,
             [
-                ("workflow_type", query.workflow_type.clone()),
+                (
+                    "workflow_type",
+                    query.workflow_type.as_ref().map(WorkflowType::to_string),
+                ),
                 ("limit", query.limit.map(|l| l.to_string())),
                 ("cursor", query.cursor.clone()),
             ],
@@ -55,11 +67,11 @@ impl Client {
     /// Every config, following the cursor through all pages.
     pub async fn list_all_configs(
         &self,
-        project: &str,
-        workflow_type: Option<&str>,
+        project: &ProjectName,
+        workflow_type: Option<&WorkflowType>,
     ) -> Result<Vec<Config>> {
         let mut query = ListConfigs {
-            workflow_type: workflow_type.map(str::to_owned),
+            workflow_type: workflow_type.cloned(),
             limit: Some(500),
             cursor: None,
         };
@@ -75,45 +87,52 @@ impl Client {
     }
 
     /// The latest version of a config.
-    pub async fn get_config(&self, project: &str, config_id: i64) -> Result<Config> {
+    pub async fn get_config(&self, project: &ProjectName, config_id: ConfigId) -> Result<Config> {
         let id = config_id.to_string();
-        self.get(self.url(["projects", project, "configs", &id]))
+        self.get(self.url(["projects", project.as_str(), "configs", &id]))
             .await
     }
 
     /// Every version of a config, oldest first.
     pub async fn list_config_versions(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
     ) -> Result<Vec<ConfigVersionSummary>> {
         let id = config_id.to_string();
-        self.get(self.url(["projects", project, "configs", &id, "versions"]))
+        self.get(self.url(["projects", project.as_str(), "configs", &id, "versions"]))
             .await
     }
 
     /// One version of a config.
     pub async fn get_config_version(
         &self,
-        project: &str,
-        config_id: i64,
-        version_number: i32,
+        project: &ProjectName,
+        config_id: ConfigId,
+        version_number: VersionNumber,
     ) -> Result<Config> {
         let (id, version) = (config_id.to_string(), version_number.to_string());
-        self.get(self.url(["projects", project, "configs", &id, "versions", &version]))
-            .await
+        self.get(self.url([
+            "projects",
+            project.as_str(),
+            "configs",
+            &id,
+            "versions",
+            &version,
+        ]))
+        .await
     }
 
     /// Changes a config: a new `config` inserts version N+1, otherwise the latest row changes
     /// in place. Not retried once sent.
     pub async fn patch_config(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         body: &PatchConfig,
     ) -> Result<(Config, ConfigChange)> {
         let id = config_id.to_string();
-        let url = self.url(["projects", project, "configs", &id]);
+        let url = self.url(["projects", project.as_str(), "configs", &id]);
         let (status, config) = self
             .send(Method::PATCH, url, Some(body), Idempotency::NotIdempotent)
             .await?;
@@ -128,12 +147,12 @@ impl Client {
     /// Sets (`Some`) or removes (`None`) secrets of the latest version; answers redacted.
     pub async fn put_config_secrets(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         secrets: &SecretsPatch,
     ) -> Result<Config> {
         let id = config_id.to_string();
-        let url = self.url(["projects", project, "configs", &id, "secrets"]);
+        let url = self.url(["projects", project.as_str(), "configs", &id, "secrets"]);
         self.send(Method::PUT, url, Some(secrets), Idempotency::Idempotent)
             .await
             .map(|(_, config)| config)
@@ -142,33 +161,43 @@ impl Client {
     /// Secrets of a config version in clear (only for that config's task token).
     pub async fn get_task_secrets(
         &self,
-        project: &str,
-        config_id: i64,
-        version_number: i32,
+        project: &ProjectName,
+        config_id: ConfigId,
+        version_number: VersionNumber,
     ) -> Result<BTreeMap<String, String>> {
         let (id, version) = (config_id.to_string(), version_number.to_string());
         let segments = [
-            "projects", project, "configs", &id, "versions", &version, "secrets",
+            "projects",
+            project.as_str(),
+            "configs",
+            &id,
+            "versions",
+            &version,
+            "secrets",
         ];
         self.get(self.url(segments)).await
     }
 
     /// The runtime config (schedule, disabled, runtime params) of a config.
-    pub async fn get_runtime(&self, project: &str, config_id: i64) -> Result<RuntimeConfig> {
+    pub async fn get_runtime(
+        &self,
+        project: &ProjectName,
+        config_id: ConfigId,
+    ) -> Result<RuntimeConfig> {
         let id = config_id.to_string();
-        self.get(self.url(["projects", project, "configs", &id, "runtime"]))
+        self.get(self.url(["projects", project.as_str(), "configs", &id, "runtime"]))
             .await
     }
 
     /// Changes the given fields of the runtime config.
     pub async fn put_runtime(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         body: &PutRuntimeConfig,
     ) -> Result<RuntimeConfig> {
         let id = config_id.to_string();
-        let url = self.url(["projects", project, "configs", &id, "runtime"]);
+        let url = self.url(["projects", project.as_str(), "configs", &id, "runtime"]);
         self.send(Method::PUT, url, Some(body), Idempotency::Idempotent)
             .await
             .map(|(_, runtime)| runtime)
@@ -178,12 +207,12 @@ impl Client {
     /// Not retried once sent: each launch is a new run.
     pub async fn launch_config(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         body: &LaunchRequest,
     ) -> Result<Run> {
         let id = config_id.to_string();
-        let url = self.url(["projects", project, "configs", &id, "launch"]);
+        let url = self.url(["projects", project.as_str(), "configs", &id, "launch"]);
         self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
             .await
             .map(|(_, run)| run)
@@ -192,12 +221,12 @@ impl Client {
     /// Runs an Argo workflow document for a config version (what `polyphemus submit` does).
     pub async fn submit_workflow(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         body: &SubmitWorkflow,
     ) -> Result<Run> {
         let id = config_id.to_string();
-        let url = self.url(["projects", project, "configs", &id, "submit"]);
+        let url = self.url(["projects", project.as_str(), "configs", &id, "submit"]);
         self.send(Method::POST, url, Some(body), Idempotency::NotIdempotent)
             .await
             .map(|(_, run)| run)

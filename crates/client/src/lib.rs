@@ -3,7 +3,8 @@
 //! ```no_run
 //! # async fn example() -> Result<(), polyphemus_client::Error> {
 //! let client = polyphemus_client::Client::from_env()?;
-//! let page = client.list_configs("default", &Default::default()).await?;
+//! let project = polyphemus_model::ProjectName::parse("default").expect("a project name");
+//! let page = client.list_configs(&project, &Default::default()).await?;
 //! # Ok(()) }
 //! ```
 //!

@@ -2,13 +2,15 @@
 
 use crate::set_query;
 use crate::{Client, Result};
-use polyphemus_model::{Event, Page, PipelineStatus, WorkflowManifest};
+use polyphemus_model::{
+    ConfigId, Event, Page, PipelineStatus, ProjectName, WorkflowManifest, WorkflowType,
+};
 
 /// Filters and paging of `list_events` (newest first).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListEvents {
     /// Only events of this config.
-    pub config_id: Option<i64>,
+    pub config_id: Option<ConfigId>,
     /// Page size, 1-500 (server default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -22,18 +24,23 @@ impl Client {
     }
 
     /// One workflow manifest.
-    pub async fn get_workflow(&self, name: &str) -> Result<WorkflowManifest> {
-        self.get(self.url(["workflows", name])).await
+    pub async fn get_workflow(&self, name: &WorkflowType) -> Result<WorkflowManifest> {
+        self.get(self.url(["workflows", name.as_str()])).await
     }
 
     /// Every config's pipeline state, last run, last success and next run.
-    pub async fn get_project_status(&self, project: &str) -> Result<Vec<PipelineStatus>> {
-        self.get(self.url(["projects", project, "status"])).await
+    pub async fn get_project_status(&self, project: &ProjectName) -> Result<Vec<PipelineStatus>> {
+        self.get(self.url(["projects", project.as_str(), "status"]))
+            .await
     }
 
     /// One page of the event log.
-    pub async fn list_events(&self, project: &str, query: &ListEvents) -> Result<Page<Event>> {
-        let mut url = self.url(["projects", project, "events"]);
+    pub async fn list_events(
+        &self,
+        project: &ProjectName,
+        query: &ListEvents,
+    ) -> Result<Page<Event>> {
+        let mut url = self.url(["projects", project.as_str(), "events"]);
         set_query(
             &mut url,
             [

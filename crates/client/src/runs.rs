@@ -3,7 +3,8 @@
 use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
-    Page, PatchRun, RegisterRun, Run, RunMetadata, RunStatusReport, StopMode, SyncRunRequest,
+    ConfigId, Page, PatchRun, ProjectName, RegisterRun, Run, RunId, RunMetadata, RunStatusReport,
+    StopMode, SyncRunRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -34,7 +35,7 @@ pub struct PreviousStateQuery {
     /// Every value, newest first, instead of the latest.
     pub collect: bool,
     /// Only runs registered before this one.
-    pub before_run_id: Option<String>,
+    pub before_run_id: Option<RunId>,
     /// With `collect`, at most this many values per key.
     pub limit: Option<i64>,
 }
@@ -43,10 +44,10 @@ impl Client {
     /// Registers a run; the same body again is answered 200, so it is retried like a PUT.
     pub async fn register_run(
         &self,
-        project: &str,
+        project: &ProjectName,
         body: &RegisterRun,
     ) -> Result<(Run, RunRegistration)> {
-        let url = self.url(["projects", project, "runs"]);
+        let url = self.url(["projects", project.as_str(), "runs"]);
         let (status, run) = self
             .send(Method::POST, url, Some(body), Idempotency::Idempotent)
             .await?;
@@ -59,15 +60,20 @@ impl Client {
     }
 
     /// A run with its state and output.
-    pub async fn get_run(&self, project: &str, run_id: &str) -> Result<Run> {
-        self.get(self.url(["projects", project, "runs", run_id]))
+    pub async fn get_run(&self, project: &ProjectName, run_id: &RunId) -> Result<Run> {
+        self.get(self.url(["projects", project.as_str(), "runs", run_id.as_str()]))
             .await
     }
 
     /// Merges state keys and appends or replaces output. Not retried once sent (an append
     /// sent twice would be appended twice).
-    pub async fn patch_run(&self, project: &str, run_id: &str, body: &PatchRun) -> Result<Run> {
-        let url = self.url(["projects", project, "runs", run_id]);
+    pub async fn patch_run(
+        &self,
+        project: &ProjectName,
+        run_id: &RunId,
+        body: &PatchRun,
+    ) -> Result<Run> {
+        let url = self.url(["projects", project.as_str(), "runs", run_id.as_str()]);
         self.send(Method::PATCH, url, Some(body), Idempotency::NotIdempotent)
             .await
             .map(|(_, run)| run)
@@ -76,12 +82,12 @@ impl Client {
     /// One page of the runs of a config, newest first.
     pub async fn list_config_runs(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         query: &ListRuns,
     ) -> Result<Page<Run>> {
         let id = config_id.to_string();
-        let mut url = self.url(["projects", project, "configs", &id, "runs"]);
+        let mut url = self.url(["projects", project.as_str(), "configs", &id, "runs"]);
         set_query(
             &mut url,
             [
@@ -96,18 +102,24 @@ impl Client {
     /// first, with `collect`).
     pub async fn get_previous_state(
         &self,
-        project: &str,
-        config_id: i64,
+        project: &ProjectName,
+        config_id: ConfigId,
         query: &PreviousStateQuery,
     ) -> Result<Map<String, Value>> {
         let id = config_id.to_string();
-        let mut url = self.url(["projects", project, "configs", &id, "previous_state"]);
+        let mut url = self.url([
+            "projects",
+            project.as_str(),
+            "configs",
+            &id,
+            "previous_state",
+        ]);
         {
             let mut pairs = url.query_pairs_mut();
             pairs.append_pair("keys", &query.keys.join(","));
             pairs.append_pair("collect", if query.collect { "true" } else { "false" });
             if let Some(run_id) = &query.before_run_id {
-                pairs.append_pair("before_run_id", run_id);
+                pairs.append_pair("before_run_id", run_id.as_str());
             }
             if let Some(limit) = query.limit {
                 pairs.append_pair("limit", &limit.to_string());
@@ -119,11 +131,17 @@ impl Client {
     /// Stores the orchestrator's status of a run.
     pub async fn put_run_metadata(
         &self,
-        project: &str,
-        run_id: &str,
+        project: &ProjectName,
+        run_id: &RunId,
         report: &RunStatusReport,
     ) -> Result<RunMetadata> {
-        let url = self.url(["projects", project, "runs", run_id, "metadata"]);
+        let url = self.url([
+            "projects",
+            project.as_str(),
+            "runs",
+            run_id.as_str(),
+            "metadata",
+        ]);
         self.send(Method::PUT, url, Some(report), Idempotency::Idempotent)
             .await
             .map(|(_, metadata)| metadata)
@@ -133,26 +151,53 @@ impl Client {
     /// them as run metadata and output (what `polyphemus write_run_metadata` does).
     pub async fn sync_run(
         &self,
-        project: &str,
-        run_id: &str,
+        project: &ProjectName,
+        run_id: &RunId,
         request: &SyncRunRequest,
     ) -> Result<RunMetadata> {
-        let url = self.url(["projects", project, "runs", run_id, "sync"]);
+        let url = self.url([
+            "projects",
+            project.as_str(),
+            "runs",
+            run_id.as_str(),
+            "sync",
+        ]);
         self.send(Method::POST, url, Some(request), Idempotency::Idempotent)
             .await
             .map(|(_, metadata)| metadata)
     }
 
     /// The stored run metadata (404 until the orchestrator has reported).
-    pub async fn get_run_metadata(&self, project: &str, run_id: &str) -> Result<RunMetadata> {
-        self.get(self.url(["projects", project, "runs", run_id, "metadata"]))
-            .await
+    pub async fn get_run_metadata(
+        &self,
+        project: &ProjectName,
+        run_id: &RunId,
+    ) -> Result<RunMetadata> {
+        self.get(self.url([
+            "projects",
+            project.as_str(),
+            "runs",
+            run_id.as_str(),
+            "metadata",
+        ]))
+        .await
     }
 
     /// Stops a run (exit handlers still run) or terminates it (it ends at once). Asking
     /// twice is harmless, so it is retried like a PUT.
-    pub async fn stop_run(&self, project: &str, run_id: &str, mode: StopMode) -> Result<Run> {
-        let url = self.url(["projects", project, "runs", run_id, mode.verb()]);
+    pub async fn stop_run(
+        &self,
+        project: &ProjectName,
+        run_id: &RunId,
+        mode: StopMode,
+    ) -> Result<Run> {
+        let url = self.url([
+            "projects",
+            project.as_str(),
+            "runs",
+            run_id.as_str(),
+            mode.verb(),
+        ]);
         self.send(Method::POST, url, None::<&()>, Idempotency::Idempotent)
             .await
             .map(|(_, run)| run)

@@ -1,7 +1,7 @@
 //! Client tests against a scripted HTTP server on a local port.
 
 use super::*;
-use polyphemus_model::PatchConfig;
+use polyphemus_model::{ConfigId, PatchConfig, ProjectName, RunId};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -63,6 +63,10 @@ fn is_request_complete(text: &str) -> bool {
     text.len() >= end + 4 + length
 }
 
+fn labors() -> ProjectName {
+    ProjectName::parse("labors").expect("project name")
+}
+
 fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 5,
@@ -85,7 +89,10 @@ async fn gets_are_retried_until_the_server_recovers() {
     let client = Client::new(&server.url, Some("s3cret".into()))
         .expect("client")
         .with_retry(fast_retry());
-    let config = client.get_config("labors", 3).await.expect("config");
+    let config = client
+        .get_config(&labors(), ConfigId::new(3))
+        .await
+        .expect("config");
     assert_eq!(config.version_number, 2.into());
     let requests = server.requests.lock().expect("lock");
     assert_eq!(requests.len(), 3);
@@ -102,7 +109,7 @@ async fn patches_are_not_retried_after_a_server_error() {
         .expect("client")
         .with_retry(fast_retry());
     let error = client
-        .patch_config("labors", 3, &PatchConfig::default())
+        .patch_config(&labors(), ConfigId::new(3), &PatchConfig::default())
         .await
         .expect_err("503");
     assert_eq!(error.to_string(), "503 Service Unavailable: busy");
@@ -118,7 +125,7 @@ async fn a_patch_answered_201_made_a_new_version() {
         ..Default::default()
     };
     let (_, change) = client
-        .patch_config("labors", 3, &body)
+        .patch_config(&labors(), ConfigId::new(3), &body)
         .await
         .expect("patch");
     assert_eq!(change, ConfigChange::NewVersion);
@@ -159,7 +166,10 @@ async fn an_unreachable_server_is_named() {
 async fn a_success_with_a_wrong_body_is_a_decode_error() {
     let server = start_scripted_server(vec![(200, r#"{"unexpected": true}"#)]).await;
     let client = Client::new(&server.url, None).expect("client");
-    let error = client.get_run("labors", "r1").await.expect_err("decode");
+    let error = client
+        .get_run(&labors(), &RunId::parse("r1").expect("run id"))
+        .await
+        .expect_err("decode");
     assert!(
         matches!(error, Error::Decode { status: 200, .. }),
         "{error:?}"

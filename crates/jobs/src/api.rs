@@ -4,17 +4,17 @@
 use crate::JobError;
 use async_trait::async_trait;
 use polyphemus_client::{Client, PreviousStateQuery};
-use polyphemus_model::{Config, PatchRun};
+use polyphemus_model::{Config, ConfigId, PatchRun, ProjectName, RunId, VersionNumber};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The run a job works for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunTarget {
-    pub project: String,
-    pub config_id: i64,
-    pub version_number: i32,
-    pub run_id: String,
+    pub project: ProjectName,
+    pub config_id: ConfigId,
+    pub version_number: VersionNumber,
+    pub run_id: RunId,
 }
 
 #[async_trait]

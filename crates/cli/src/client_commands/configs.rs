@@ -5,10 +5,12 @@ use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, new_table, print_json,
     print_table,
 };
-use super::{diff, Context, ProjectArg};
+use super::{diff, parse_value, Context, ProjectArg};
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_client::{ConfigChange, ListConfigs};
-use polyphemus_model::{Config, CreateConfig, PatchConfig, VersionNumber, WorkflowType};
+use polyphemus_model::{
+    Config, ConfigId, CreateConfig, PatchConfig, ProjectName, VersionNumber, WorkflowType,
+};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
@@ -24,8 +26,8 @@ enum ConfigsCommand {
     /// List the latest version of each config.
     List {
         /// Only configs of this workflow type (manifest name).
-        #[arg(long)]
-        workflow_type: Option<String>,
+        #[arg(long, value_parser = parse_value::<WorkflowType>)]
+        workflow_type: Option<WorkflowType>,
         /// Every page, not only the first 50 configs.
         #[arg(long)]
         all: bool,
@@ -33,15 +35,16 @@ enum ConfigsCommand {
     /// Show a config (latest version unless --version is given).
     Show {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// Version number to show.
-        #[arg(long)]
-        version: Option<i32>,
+        #[arg(long, value_parser = parse_value::<VersionNumber>)]
+        version: Option<VersionNumber>,
     },
     /// Create version 1 of a new config from JSON.
     Create {
         /// Workflow type (manifest name), e.g. sftp-to-storage.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_value::<WorkflowType>)]
         workflow_type: WorkflowType,
         /// Your label for this config.
         #[arg(long)]
@@ -58,7 +61,8 @@ enum ConfigsCommand {
         .args(["config", "name", "comment"])))]
     Update {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// JSON file with the new config values, or `-` for stdin.
         #[arg(long, value_name = "FILE|-")]
         config: Option<String>,
@@ -69,27 +73,31 @@ enum ConfigsCommand {
         #[arg(long)]
         comment: Option<String>,
         /// Fail with 409 unless this is still the latest version (safe concurrent edits).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_value::<VersionNumber>)]
         expected_version: Option<VersionNumber>,
     },
     /// List the versions of a config, oldest first.
     Versions {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
     },
     /// Show what changed in a config between two versions, as a unified diff.
     Diff {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// The older version.
-        from_version: i32,
+        #[arg(value_parser = parse_value::<VersionNumber>)]
+        from_version: VersionNumber,
         /// The newer version.
-        to_version: i32,
+        #[arg(value_parser = parse_value::<VersionNumber>)]
+        to_version: VersionNumber,
     },
 }
 
 pub async fn run(context: &Context, args: ConfigsArgs) -> anyhow::Result<()> {
-    let project = args.project.project.as_str();
+    let project = &args.project.project;
     match args.command {
         ConfigsCommand::List { workflow_type, all } => {
             list_configs(context, project, workflow_type, all).await
@@ -138,14 +146,14 @@ pub async fn run(context: &Context, args: ConfigsArgs) -> anyhow::Result<()> {
 
 async fn list_configs(
     context: &Context,
-    project: &str,
-    workflow_type: Option<String>,
+    project: &ProjectName,
+    workflow_type: Option<WorkflowType>,
     all: bool,
 ) -> anyhow::Result<()> {
     let configs = if all {
         context
             .client
-            .list_all_configs(project, workflow_type.as_deref())
+            .list_all_configs(project, workflow_type.as_ref())
             .await?
     } else {
         let query = ListConfigs {
@@ -181,9 +189,9 @@ async fn list_configs(
 
 async fn show_config(
     context: &Context,
-    project: &str,
-    config_id: i64,
-    version: Option<i32>,
+    project: &ProjectName,
+    config_id: ConfigId,
+    version: Option<VersionNumber>,
 ) -> anyhow::Result<()> {
     let config = match version {
         Some(version) => {
@@ -230,7 +238,7 @@ fn print_config(config: &Config) -> anyhow::Result<()> {
 
 async fn create_config(
     context: &Context,
-    project: &str,
+    project: &ProjectName,
     body: &CreateConfig,
 ) -> anyhow::Result<()> {
     let config = context.client.create_config(project, body).await?;
@@ -249,8 +257,8 @@ async fn create_config(
 
 async fn update_config(
     context: &Context,
-    project: &str,
-    config_id: i64,
+    project: &ProjectName,
+    config_id: ConfigId,
     body: &PatchConfig,
 ) -> anyhow::Result<()> {
     let (config, change) = context
@@ -272,7 +280,11 @@ async fn update_config(
     })
 }
 
-async fn list_versions(context: &Context, project: &str, config_id: i64) -> anyhow::Result<()> {
+async fn list_versions(
+    context: &Context,
+    project: &ProjectName,
+    config_id: ConfigId,
+) -> anyhow::Result<()> {
     let versions = context
         .client
         .list_config_versions(project, config_id)

@@ -2,15 +2,16 @@
 
 use super::output::{colour_enabled, emit, format_json, print_json};
 use super::Context;
+use polyphemus_model::{ConfigId, ProjectName, VersionNumber};
 use serde_json::{json, Value};
 use similar::TextDiff;
 
 pub async fn diff_versions(
     context: &Context,
-    project: &str,
-    config_id: i64,
-    from_version: i32,
-    to_version: i32,
+    project: &ProjectName,
+    config_id: ConfigId,
+    from_version: VersionNumber,
+    to_version: VersionNumber,
 ) -> anyhow::Result<()> {
     let (from, to) = tokio::try_join!(
         context

@@ -3,11 +3,11 @@
 use super::output::{
     format_or_dash, format_time, hint, new_table, print_json, print_table, state_cell,
 };
-use super::{Context, ProjectArg};
+use super::{parse_value, Context, ProjectArg};
 use clap::Args;
 use comfy_table::Cell;
 use polyphemus_client::ListEvents;
-use polyphemus_model::{RunId, RunPhase};
+use polyphemus_model::{ConfigId, RunId, RunPhase};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -20,8 +20,8 @@ pub struct EventsArgs {
     #[command(flatten)]
     project: ProjectArg,
     /// Only events of this config.
-    #[arg(long)]
-    config_id: Option<i64>,
+    #[arg(long, value_parser = parse_value::<ConfigId>)]
+    config_id: Option<ConfigId>,
     /// How many events, newest first.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=500))]
     limit: i64,
@@ -33,7 +33,7 @@ pub struct EventsArgs {
 pub async fn show_status(context: &Context, args: StatusArgs) -> anyhow::Result<()> {
     let rows = context
         .client
-        .get_project_status(args.project.project.as_str())
+        .get_project_status(&args.project.project)
         .await?;
     if context.json() {
         return print_json(&rows);
@@ -73,7 +73,7 @@ pub async fn show_status(context: &Context, args: StatusArgs) -> anyhow::Result<
 }
 
 pub async fn list_events(context: &Context, args: EventsArgs) -> anyhow::Result<()> {
-    let project = args.project.project.as_str();
+    let project = &args.project.project;
     let mut query = ListEvents {
         config_id: args.config_id,
         limit: Some(if args.all { 500 } else { args.limit }),

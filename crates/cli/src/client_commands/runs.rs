@@ -5,12 +5,12 @@ use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, new_table, print_json,
     print_table, state_cell,
 };
-use super::{watch, Context, ProjectArg};
+use super::{parse_value, watch, Context, ProjectArg};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use comfy_table::Cell;
 use polyphemus_client::ListRuns;
-use polyphemus_model::{Run, RunMetadata, StopMode};
+use polyphemus_model::{ConfigId, ProjectName, Run, RunId, RunMetadata, StopMode};
 use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
@@ -26,7 +26,8 @@ enum RunsCommand {
     /// List the runs of a config, newest first.
     List {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// Every page, not only the newest 50 runs.
         #[arg(long)]
         all: bool,
@@ -34,12 +35,14 @@ enum RunsCommand {
     /// Show a run: its config version, state and the orchestrator's metadata.
     Show {
         /// Run id (the orchestrator's workflow uid).
-        run_id: String,
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
     },
     /// Wait until a run ends, then show it; exits non-zero unless it succeeded.
     Watch {
         /// Run id (the orchestrator's workflow uid).
-        run_id: String,
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
         /// How often to ask the server.
         #[arg(long, default_value = "2s", value_parser = parse_interval)]
         poll: i64,
@@ -47,22 +50,25 @@ enum RunsCommand {
     /// Print a run's output (its log text).
     Logs {
         /// Run id (the orchestrator's workflow uid).
-        run_id: String,
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
     },
     /// Stop a run: running steps end, exit handlers still run (`argo stop`).
     Stop {
         /// Run id (the orchestrator's workflow uid).
-        run_id: String,
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
     },
     /// Terminate a run: everything ends at once, exit handlers do not run (`argo terminate`).
     Terminate {
         /// Run id (the orchestrator's workflow uid).
-        run_id: String,
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
     },
 }
 
 pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
-    let project = args.project.project.as_str();
+    let project = &args.project.project;
     match args.command {
         RunsCommand::List { config_id, all } => list_runs(context, project, config_id, all).await,
         RunsCommand::Show { run_id } => show_run(context, project, &run_id).await,
@@ -79,8 +85,8 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
 
 async fn stop_run(
     context: &Context,
-    project: &str,
-    run_id: &str,
+    project: &ProjectName,
+    run_id: &RunId,
     mode: StopMode,
 ) -> anyhow::Result<()> {
     let run = context.client.stop_run(project, run_id, mode).await?;
@@ -101,8 +107,8 @@ async fn stop_run(
 
 async fn list_runs(
     context: &Context,
-    project: &str,
-    config_id: i64,
+    project: &ProjectName,
+    config_id: ConfigId,
     all: bool,
 ) -> anyhow::Result<()> {
     let mut query = ListRuns {
@@ -163,8 +169,8 @@ fn join_state_keys(state: &Value) -> String {
 /// The run's metadata, or `None` while the orchestrator has not reported.
 pub(super) async fn find_metadata(
     context: &Context,
-    project: &str,
-    run_id: &str,
+    project: &ProjectName,
+    run_id: &RunId,
 ) -> anyhow::Result<Option<RunMetadata>> {
     match context.client.get_run_metadata(project, run_id).await {
         Ok(metadata) => Ok(Some(metadata)),
@@ -173,7 +179,7 @@ pub(super) async fn find_metadata(
     }
 }
 
-async fn show_run(context: &Context, project: &str, run_id: &str) -> anyhow::Result<()> {
+async fn show_run(context: &Context, project: &ProjectName, run_id: &RunId) -> anyhow::Result<()> {
     let run = context.client.get_run(project, run_id).await?;
     let metadata = find_metadata(context, project, run_id).await?;
     print_run_and_metadata(context, &run, metadata.as_ref())
@@ -260,7 +266,7 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn show_logs(context: &Context, project: &str, run_id: &str) -> anyhow::Result<()> {
+async fn show_logs(context: &Context, project: &ProjectName, run_id: &RunId) -> anyhow::Result<()> {
     let run = context.client.get_run(project, run_id).await?;
     if context.json() {
         return print_json(&json!({"run_id": run.run_id, "output": run.output}));

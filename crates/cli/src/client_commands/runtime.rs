@@ -5,9 +5,11 @@ use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, print_json, print_table,
 };
 use super::watch::watch_run;
-use super::{Context, ProjectArg};
+use super::{parse_value, Context, ProjectArg};
 use clap::{ArgGroup, Args, Subcommand};
-use polyphemus_model::{CronExpr, LaunchRequest, PutRuntimeConfig, RuntimeConfig, VersionNumber};
+use polyphemus_model::{
+    ConfigId, CronExpr, LaunchRequest, PutRuntimeConfig, RuntimeConfig, VersionNumber,
+};
 
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
@@ -22,7 +24,8 @@ enum RuntimeCommand {
     /// Show a config's schedule, disabled flag, next run and runtime params.
     Show {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
     },
     /// Change the given fields of a config's runtime config; `none` clears a schedule field.
     ///
@@ -32,7 +35,8 @@ enum RuntimeCommand {
         .args(["interval", "cron", "timezone", "disabled", "params"])))]
     Set {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// Run every so often: 90s, 30m, 1h, 1d, 1h30m; `none` clears it.
         #[arg(long, value_name = "DURATION|none", value_parser = parse_interval_setting)]
         interval: Option<Setting<i64>>,
@@ -90,9 +94,10 @@ pub struct LaunchArgs {
     #[command(flatten)]
     project: ProjectArg,
     /// Config id (the ID column of `polyphemus configs list`).
-    config_id: i64,
+    #[arg(value_parser = parse_value::<ConfigId>)]
+    config_id: ConfigId,
     /// Version to run (default: the latest).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_value::<VersionNumber>)]
     version_number: Option<VersionNumber>,
     /// Wait until the run ends and show it; exit non-zero unless it succeeded.
     #[arg(long)]
@@ -103,7 +108,7 @@ pub struct LaunchArgs {
 }
 
 pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
-    let project = args.project.project.as_str();
+    let project = &args.project.project;
     match args.command {
         RuntimeCommand::Show { config_id } => {
             let runtime = context.client.get_runtime(project, config_id).await?;
@@ -176,17 +181,11 @@ pub async fn launch(context: &Context, args: LaunchArgs) -> anyhow::Result<()> {
     };
     let run = context
         .client
-        .launch_config(args.project.project.as_str(), args.config_id, &body)
+        .launch_config(&args.project.project, args.config_id, &body)
         .await?;
     if args.watch {
         hint(&format!("launched run {}", run.run_id));
-        return watch_run(
-            context,
-            args.project.project.as_str(),
-            run.run_id.as_str(),
-            args.poll,
-        )
-        .await;
+        return watch_run(context, &args.project.project, &run.run_id, args.poll).await;
     }
     if context.json() {
         return print_json(&run);

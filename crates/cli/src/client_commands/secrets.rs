@@ -3,9 +3,9 @@
 
 use super::input::read_secret;
 use super::output::{emit, print_json};
-use super::{Context, ProjectArg};
+use super::{parse_value, Context, ProjectArg};
 use clap::{Args, Subcommand};
-use polyphemus_model::SecretsPatch;
+use polyphemus_model::{ConfigId, SecretsPatch};
 
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
@@ -20,7 +20,8 @@ enum SecretsCommand {
     /// Set a secret of a config's latest version (value from stdin when `-` or absent).
     Set {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// Secret name, one of the workflow manifest's secrets.
         name: String,
         /// The value; `-` or nothing reads it from stdin, keeping it out of shell history.
@@ -30,14 +31,15 @@ enum SecretsCommand {
     /// Remove a secret from a config's latest version.
     Unset {
         /// Config id (the ID column of `polyphemus configs list`).
-        config_id: i64,
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
         /// Secret name.
         name: String,
     },
 }
 
 pub async fn run(context: &Context, args: SecretsArgs) -> anyhow::Result<()> {
-    let project = args.project.project.as_str();
+    let project = &args.project.project;
     let (config_id, name, value) = match args.command {
         SecretsCommand::Set {
             config_id,

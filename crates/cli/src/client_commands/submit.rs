@@ -6,7 +6,7 @@ use super::watch::watch_run;
 use super::{Context, ProjectArg};
 use anyhow::{anyhow, Context as _};
 use clap::Args;
-use polyphemus_model::SubmitWorkflow;
+use polyphemus_model::{ConfigId, SubmitWorkflow, VersionNumber};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -33,18 +33,18 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow!("-p {raw}: expected NAME=VALUE"))?;
         parameters.insert(name.trim().to_owned(), value.to_owned());
     }
-    let config_id: i64 = take_number(&mut parameters, "config_id")?;
-    let version_number: i32 = take_number(&mut parameters, "version_number")?;
+    let config_id: ConfigId = take_number(&mut parameters, "config_id")?;
+    let version_number: VersionNumber = take_number(&mut parameters, "version_number")?;
     let workflow_yaml = if args.file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading the workflow from stdin")?
     } else {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("reading {}", args.file.display()))?
     };
-    let project = args.project.project.as_str();
+    let project = &args.project.project;
     let body = SubmitWorkflow {
         workflow_yaml,
-        version_number: version_number.into(),
+        version_number,
         parameters,
     };
     let run = context
@@ -53,7 +53,7 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
         .await?;
     if args.watch {
         emit(&format!("Name: {}\nUID:  {}", run.name, run.run_id))?;
-        return watch_run(context, project, run.run_id.as_str(), 2).await;
+        return watch_run(context, project, &run.run_id, 2).await;
     }
     if context.json() {
         return print_json(&run);

@@ -4,14 +4,14 @@
 use super::runs::{find_metadata, print_run_and_metadata};
 use super::Context;
 use anyhow::bail;
-use polyphemus_model::RunPhase;
+use polyphemus_model::{ProjectName, RunId, RunPhase};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 pub async fn watch_run(
     context: &Context,
-    project: &str,
-    run_id: &str,
+    project: &ProjectName,
+    run_id: &RunId,
     poll_seconds: i64,
 ) -> anyhow::Result<()> {
     let poll = Duration::from_secs(poll_seconds.max(1).unsigned_abs());

@@ -1,10 +1,10 @@
 //! `polyphemus workflows list|show NAME`: the workflow manifests the server knows.
 
 use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
-use super::Context;
+use super::{parse_value, Context};
 use clap::Subcommand;
 use polyphemus_core::packages::{self, Problem, Problems};
-use polyphemus_model::SecretSpec;
+use polyphemus_model::{SecretSpec, WorkflowType};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +16,8 @@ pub enum WorkflowsCommand {
     /// Show one manifest: its config fields, secrets and an example config.
     Show {
         /// Manifest name, e.g. sftp-to-storage.
-        name: String,
+        #[arg(value_parser = parse_value::<WorkflowType>)]
+        name: WorkflowType,
     },
     /// Check workflow packages without a server; lists every problem and exits 1 if any.
     Validate {
@@ -92,7 +93,7 @@ async fn list_workflows(context: &Context) -> anyhow::Result<()> {
     print_table(&table)
 }
 
-async fn show_workflow(context: &Context, name: &str) -> anyhow::Result<()> {
+async fn show_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result<()> {
     let manifest = context.client.get_workflow(name).await?;
     if context.json() {
         return print_json(&manifest);

@@ -2,6 +2,7 @@
 //! project task token Argo steps use (`token create --role task`).
 
 use crate::harness::{command, create_config, run, Server};
+use polyphemus_model::{ConfigId, ProjectName, VersionNumber};
 
 const SLEEPER: &str = r#"
 apiVersion: argoproj.io/v1alpha1
@@ -144,10 +145,11 @@ fn token_create_with_the_task_role_makes_a_project_task_token() {
     let created = create("default").success();
     let token = created.stdout.trim().to_owned();
     let client = polyphemus_client::Client::new(&server.url, Some(token)).expect("client");
-    let id: i64 = id.parse().expect("id");
+    let id: ConfigId = id.parse().expect("id");
+    let project = ProjectName::parse("default").expect("project name");
     crate::harness::block_on(async {
         client
-            .get_task_secrets("default", id, 1)
+            .get_task_secrets(&project, id, VersionNumber::FIRST)
             .await
             .expect("a project task token reads its project's config secrets");
     });

@@ -54,6 +54,7 @@ fn a_run_left_running_by_a_killed_server_is_marked_error_on_restart() {
     let server = Server::start();
     let id = create_config(&server, "nightly");
     let client = server.client();
+    let project = polyphemus_model::ProjectName::parse("default").expect("project name");
     crate::harness::block_on(async {
         let register = polyphemus_model::RegisterRun {
             run_id: polyphemus_model::RunId::parse("run-1").expect("run id"),
@@ -62,7 +63,7 @@ fn a_run_left_running_by_a_killed_server_is_marked_error_on_restart() {
             version_number: polyphemus_model::VersionNumber::FIRST,
         };
         client
-            .register_run("default", &register)
+            .register_run(&project, &register)
             .await
             .expect("register");
         let report: polyphemus_model::RunStatusReport = serde_json::from_value(serde_json::json!({
@@ -71,7 +72,7 @@ fn a_run_left_running_by_a_killed_server_is_marked_error_on_restart() {
         }))
         .expect("report");
         client
-            .put_run_metadata("default", "run-1", &report)
+            .put_run_metadata(&project, &register.run_id, &report)
             .await
             .expect("metadata");
     });

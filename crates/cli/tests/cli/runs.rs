@@ -1,7 +1,7 @@
 //! Runs: list, show with state and metadata, logs, and watching a run until it ends.
 
 use crate::harness::{block_on, command, create_config, Server};
-use polyphemus_model::{PatchRun, RegisterRun, RunId, RunStatusReport, VersionNumber};
+use polyphemus_model::{PatchRun, ProjectName, RegisterRun, RunId, RunStatusReport, VersionNumber};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
@@ -11,6 +11,7 @@ fn runs_show_state_metadata_and_logs() {
     let server = Server::start();
     let id = create_config(&server, "nightly");
     let client = server.client();
+    let project = ProjectName::parse("default").expect("project name");
     block_on(async {
         let register = RegisterRun {
             run_id: RunId::parse("run-1").expect("run id"),
@@ -19,7 +20,7 @@ fn runs_show_state_metadata_and_logs() {
             version_number: VersionNumber::FIRST,
         };
         client
-            .register_run("default", &register)
+            .register_run(&project, &register)
             .await
             .expect("register");
         let patch = PatchRun {
@@ -28,7 +29,7 @@ fn runs_show_state_metadata_and_logs() {
             output: None,
         };
         client
-            .patch_run("default", "run-1", &patch)
+            .patch_run(&project, &register.run_id, &patch)
             .await
             .expect("patch");
         let report: RunStatusReport = serde_json::from_value(json!({
@@ -37,7 +38,7 @@ fn runs_show_state_metadata_and_logs() {
         }))
         .expect("report");
         client
-            .put_run_metadata("default", "run-1", &report)
+            .put_run_metadata(&project, &register.run_id, &report)
             .await
             .expect("metadata");
     });
@@ -73,13 +74,14 @@ fn watching_a_run_waits_for_its_end_and_fails_with_it() {
     let server = Server::start();
     let id = create_config(&server, "nightly");
     let client = server.client();
+    let project = ProjectName::parse("default").expect("project name");
     let register = RegisterRun {
         run_id: RunId::parse("run-2").expect("run id"),
         name: "nightly-def".to_owned(),
         config_id: id.parse().expect("id"),
         version_number: VersionNumber::FIRST,
     };
-    block_on(client.register_run("default", &register)).expect("register");
+    block_on(client.register_run(&project, &register)).expect("register");
 
     let mut watch = command();
     watch
@@ -95,7 +97,7 @@ fn watching_a_run_waits_for_its_end_and_fails_with_it() {
         "phase": "Failed", "message": "step copy failed", "nodes": {}
     }))
     .expect("report");
-    block_on(client.put_run_metadata("default", "run-2", &report)).expect("metadata");
+    block_on(client.put_run_metadata(&project, &register.run_id, &report)).expect("metadata");
     let output = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");

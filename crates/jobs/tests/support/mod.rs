@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use polyphemus_jobs::{JobContext, JobError, RunApi, RunTarget};
-use polyphemus_model::Config;
+use polyphemus_model::{Config, ConfigId, VersionNumber, WorkflowType};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -44,9 +44,9 @@ impl RunApi for MemoryApi {
     async fn config_version(&self, target: &RunTarget) -> Result<Config, JobError> {
         Ok(Config {
             id: 1,
-            config_id: target.config_id.into(),
-            version_number: target.version_number.into(),
-            project_name: target.project.parse().expect("project name"),
+            config_id: target.config_id,
+            version_number: target.version_number,
+            project_name: target.project.clone(),
             workflow_type: "sftp-to-storage".parse().expect("workflow type"),
             workflow_name: "nightly".into(),
             config: self.config.clone(),
@@ -106,6 +106,11 @@ impl RunApi for MemoryApi {
     }
 }
 
+/// The workflow type named `name`.
+pub fn workflow(name: &str) -> WorkflowType {
+    WorkflowType::parse(name).expect("workflow type")
+}
+
 /// A job's context for run `run-1` of config 3 version 2 in project `labors`.
 pub async fn context(api: Arc<MemoryApi>, job: &str) -> JobContext {
     context_with_cancel(api, job).await.0
@@ -117,10 +122,10 @@ pub async fn context_with_cancel(
     job: &str,
 ) -> (JobContext, tokio::sync::watch::Sender<bool>) {
     let target = RunTarget {
-        project: "labors".into(),
-        config_id: 3,
-        version_number: 2,
-        run_id: "run-1".into(),
+        project: "labors".parse().expect("project name"),
+        config_id: ConfigId::new(3),
+        version_number: VersionNumber::new(2),
+        run_id: "run-1".parse().expect("run id"),
     };
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let context = JobContext::load(api, target, job, cancelled)
