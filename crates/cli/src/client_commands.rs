@@ -7,6 +7,7 @@ mod configs;
 mod diff;
 mod input;
 mod output;
+mod packages;
 mod project;
 mod runs;
 mod runtime;
@@ -82,8 +83,10 @@ impl Context {
 }
 
 pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<ExitCode> {
-    if let ClientCommand::Workflows(workflows::WorkflowsCommand::Validate { dirs }) = &command {
-        return workflows::validate(dirs);
+    if let ClientCommand::Workflows(local) = &command {
+        if let Some(outcome) = packages::run_local(local) {
+            return outcome;
+        }
     }
     let context = Context {
         client: connect(global)?,

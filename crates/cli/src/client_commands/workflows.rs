@@ -1,13 +1,12 @@
-//! `polyphemus workflows list|show NAME`: the workflow manifests the server knows.
+//! `polyphemus workflows list|show NAME`: the workflow manifests the server knows
+//! (`validate` and `export` work on package directories without a server: [`super::packages`]).
 
 use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
 use super::{parse_value, Context};
 use clap::Subcommand;
-use polyphemus_core::packages::{self, Problem, Problems};
 use polyphemus_model::{SecretSpec, WorkflowType};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowsCommand {
@@ -25,55 +24,27 @@ pub enum WorkflowsCommand {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
     },
-}
-
-/// `workflows validate`: the same checks `serve --workflows-dir` makes before it starts.
-pub fn validate(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let mut problems = Problems::default();
-    let mut names = Vec::new();
-    for dir in dirs {
-        match packages::load_dir(dir) {
-            Ok(found) if found.is_empty() => problems.push(Problem::new(
-                dir.clone(),
-                "",
-                "holds no workflow package (no manifest.yaml in it or its subdirectories)",
-            )),
-            Ok(found) => names.extend(found.into_iter().map(|p| p.manifest.name.to_string())),
-            Err(more) => problems.extend(more),
-        }
-    }
-    if problems.0.is_empty() {
-        println!(
-            "{} valid: {}",
-            plural(names.len(), "package"),
-            names.join(", ")
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    for problem in &problems.0 {
-        eprintln!("{problem}");
-    }
-    eprintln!(
-        "polyphemus: {} in the workflow packages",
-        plural(problems.0.len(), "problem")
-    );
-    Ok(ExitCode::FAILURE)
-}
-
-fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{count} {word}s")
-    }
+    /// Write each package's workflow as an Argo WorkflowTemplate (for deploy/), no server needed.
+    Export {
+        /// The directory to write `<name>.yaml` into.
+        #[arg(long, value_name = "DIR")]
+        argo: PathBuf,
+        /// Packages beyond the built-in ones, as for `serve`.
+        #[arg(
+            long = "workflows-dir",
+            env = "POLYPHEMUS_WORKFLOWS_DIR",
+            value_delimiter = ':'
+        )]
+        workflows_dirs: Vec<PathBuf>,
+    },
 }
 
 pub async fn run(context: &Context, command: WorkflowsCommand) -> anyhow::Result<()> {
     match command {
         WorkflowsCommand::List => list_workflows(context).await,
         WorkflowsCommand::Show { name } => show_workflow(context, &name).await,
-        // Handled before connecting: it needs no server.
-        WorkflowsCommand::Validate { dirs } => validate(&dirs).map(|_| ()),
+        // Handled before connecting (`packages::run_local`): they need no server.
+        WorkflowsCommand::Validate { .. } | WorkflowsCommand::Export { .. } => Ok(()),
     }
 }
 

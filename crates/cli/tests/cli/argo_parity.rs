@@ -36,6 +36,38 @@ fn argo_workflow_schema() -> jsonschema::Validator {
     jsonschema::options().build(&root).expect("schema compiles")
 }
 
+/// `workflows export --argo DIR` writes what deploy/ ships: the same template for every
+/// built-in package, which `polyphemus` itself runs.
+#[test]
+fn export_writes_the_workflow_templates_deploy_ships() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut export = crate::harness::command();
+    export
+        .args(["workflows", "export", "--argo"])
+        .arg(out.path());
+    let written = crate::harness::run(export, None).success();
+    for manifest in Registry::builtin().all() {
+        let name = manifest.name();
+        assert!(
+            written.stdout.contains(&format!("{name}.yaml")),
+            "{written:#?}"
+        );
+        let read = |path: std::path::PathBuf| -> Value {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            serde_yaml::from_str(&text).expect("template YAML")
+        };
+        let exported = read(out.path().join(format!("{name}.yaml")));
+        let shipped = read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../../deploy/base/workflowtemplates/{name}.yaml")),
+        );
+        assert_eq!(
+            exported, shipped,
+            "deploy/ differs from `workflows export` for {name}"
+        );
+    }
+}
+
 /// `deploy/base/workflowtemplates/<name>.yaml` is the workflow file as a WorkflowTemplate.
 #[test]
 fn deploy_holds_every_builtin_workflow_as_an_identical_workflow_template() {
