@@ -6,6 +6,7 @@
 mod configs;
 mod diff;
 mod input;
+mod jobs;
 mod output;
 mod packages;
 mod project;
@@ -26,9 +27,13 @@ use std::str::FromStr;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// List or show workflow manifests (the workflow types configs are made of).
+    /// List or show workflow manifests (the workflow types configs are made of); validate or
+    /// export workflow packages.
     #[command(subcommand)]
     Workflows(workflows::WorkflowsCommand),
+    /// List or show the ETL jobs run_job can run, with the config keys and secrets they read.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// List, show, create, update and compare versioned configs.
     Configs(configs::ConfigsArgs),
     /// Set or remove a config's secrets (values are never printed).
@@ -94,6 +99,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
     };
     let outcome = match command {
         ClientCommand::Workflows(command) => workflows::run(&context, command).await,
+        ClientCommand::Jobs(command) => jobs::run(&context, command).await,
         ClientCommand::Configs(args) => configs::run(&context, args).await,
         ClientCommand::Secrets(args) => secrets::run(&context, args).await,
         ClientCommand::Runtime(args) => runtime::run(&context, args).await,

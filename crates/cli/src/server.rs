@@ -166,7 +166,7 @@ async fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
 async fn open_services(global: &GlobalArgs, registry: Registry) -> anyhow::Result<Services> {
     let store = open_store(global).await?;
     let keys = load_keys(global)?;
-    Ok(Services::new(store, registry, keys))
+    Ok(Services::new(store, registry, keys).with_jobs(polyphemus_jobs::job_specs()))
 }
 
 pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {

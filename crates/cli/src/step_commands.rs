@@ -94,19 +94,15 @@ fn parse_job_arg(text: &str) -> Result<(String, String), String> {
 }
 
 /// Runs one ETL job: pre → process → post. Exit 0 when done or skipped by `pre`, 1 when it
-/// failed, 2 for an unknown workflow or job.
+/// failed, 2 for an unknown job.
 pub async fn run_job(global: &GlobalArgs, args: RunJobArgs) -> anyhow::Result<ExitCode> {
-    let Some(job) = polyphemus_jobs::find_job(&args.workflow, &args.job) else {
-        let known = polyphemus_jobs::job_names(&args.workflow);
+    // Jobs belong to no workflow: the workflow argument names the caller, for messages.
+    let Some(job) = polyphemus_jobs::find_job(&args.job) else {
         eprintln!(
-            "error: workflow {} has no job {} (its jobs: {})",
-            args.workflow,
+            "error: there is no job {} (workflow {}; the jobs: {})",
             args.job,
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
+            args.workflow,
+            polyphemus_jobs::job_names().join(", ")
         );
         return Ok(ExitCode::from(2));
     };

@@ -3,7 +3,7 @@
 use crate::set_query;
 use crate::{Client, Result};
 use polyphemus_model::{
-    ConfigId, Event, Page, PipelineStatus, ProjectName, WorkflowManifest, WorkflowType,
+    ConfigId, Event, JobSpec, Page, PipelineStatus, ProjectName, WorkflowManifest, WorkflowType,
 };
 
 /// Filters and paging of `list_events` (newest first).
@@ -21,6 +21,11 @@ impl Client {
     /// Every workflow manifest.
     pub async fn list_workflows(&self) -> Result<Vec<WorkflowManifest>> {
         self.get(self.url(["workflows"])).await
+    }
+
+    /// The ETL jobs the server's `run_job` can run.
+    pub async fn list_jobs(&self) -> Result<Vec<JobSpec>> {
+        self.get(self.url(["jobs"])).await
     }
 
     /// One workflow manifest.

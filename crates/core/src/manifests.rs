@@ -4,7 +4,7 @@
 use crate::packages::{self, Package, PackageFiles, Problem, Problems, MANIFEST_FILE};
 use crate::validate::{compile, field_errors};
 use jsonschema::Validator;
-use polyphemus_model::{FieldError, SecretName, WorkflowManifest, WorkflowType};
+use polyphemus_model::{FieldError, JobSpec, SecretName, WorkflowManifest, WorkflowType};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,22 +93,23 @@ impl Registry {
     /// The built-in packages. Panics only if a built-in package is invalid, which a unit test
     /// rules out.
     pub fn builtin() -> Self {
-        Self::load(&[]).expect("the built-in workflow packages are valid")
+        Self::load(&[], &[]).expect("the built-in workflow packages are valid")
     }
 
     /// The built-in packages, then those of each directory in turn; a package named like an
-    /// earlier one replaces it (said once in the log). Nothing is loaded unless all are sound.
-    pub fn load(dirs: &[PathBuf]) -> Result<Self, Problems> {
+    /// earlier one replaces it (said once in the log). Nothing is loaded unless all are sound;
+    /// job steps are checked against `jobs` (when given).
+    pub fn load(dirs: &[PathBuf], jobs: &[JobSpec]) -> Result<Self, Problems> {
         let mut problems = Problems::default();
         let mut packages = Vec::new();
         for files in BUILTIN {
-            match Package::load(files) {
+            match Package::load(files, jobs) {
                 Ok(package) => packages.push(package),
                 Err(more) => problems.extend(more),
             }
         }
         for dir in dirs {
-            match packages::load_dir(dir) {
+            match packages::load_dir(dir, jobs) {
                 Ok(more) => packages.extend(more),
                 Err(more) => problems.extend(more),
             }

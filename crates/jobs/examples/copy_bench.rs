@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
-use support::{context, workflow, MemoryApi};
+use support::{context, MemoryApi};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -149,7 +149,7 @@ async fn copy(sshd: &Sshd, s3: &S3Server, scenario: &Scenario) -> (f64, f64) {
         }
         let started = Instant::now();
         let mut context = context(Arc::clone(&api), job).await;
-        let found = find_job(&workflow("sftp-to-storage"), job).expect("registered");
+        let found = find_job(job).expect("registered");
         let outcome = run_job(found.as_ref(), &mut context).await;
         assert_eq!(outcome, JobOutcome::Done, "{}", api.output());
         if job == "copy_to_storage" {

@@ -15,7 +15,7 @@ pub use api::{RunApi, RunTarget};
 pub use context::JobContext;
 pub use copy_to_storage::{CopyToStorage, CHUNK_BYTES};
 pub use notify_webhook::NotifyWebhook;
-pub use registry::{find_job, job_names};
+pub use registry::{find_job, job_names, job_specs};
 pub use sftp_discover::SftpDiscover;
 
 use async_trait::async_trait;

@@ -10,7 +10,7 @@ mod support;
 use polyphemus_jobs::{find_job, run_job, JobOutcome};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use support::{context, workflow, MemoryApi};
+use support::{context, MemoryApi};
 
 /// A webhook receiver that fails the first `failures` deliveries with 503.
 #[derive(Clone, Default)]
@@ -57,7 +57,7 @@ async fn summary_is_delivered_after_retries_and_recorded_in_state() {
             .expect("object"),
     );
     let mut context = context(Arc::clone(&api), "notify_webhook").await;
-    let job = find_job(&workflow("sftp-to-storage"), "notify_webhook").expect("registered");
+    let job = find_job("notify_webhook").expect("registered");
     assert_eq!(run_job(job.as_ref(), &mut context).await, JobOutcome::Done);
     let received = receiver.received.lock().expect("lock").clone();
     assert_eq!(received.len(), 1, "delivered once, after two 503s");
@@ -81,7 +81,7 @@ async fn pre_skips_without_a_url_and_post_still_records() {
         ..MemoryApi::default()
     });
     let mut context = context(Arc::clone(&api), "notify_webhook").await;
-    let job = find_job(&workflow("sftp-to-storage"), "notify_webhook").expect("registered");
+    let job = find_job("notify_webhook").expect("registered");
     assert_eq!(
         run_job(job.as_ref(), &mut context).await,
         JobOutcome::Skipped
@@ -100,7 +100,7 @@ async fn a_refusing_webhook_fails_the_job_and_post_records_it() {
         ..MemoryApi::default()
     });
     let mut context = context(Arc::clone(&api), "notify_webhook").await;
-    let job = find_job(&workflow("sftp-to-storage"), "notify_webhook").expect("registered");
+    let job = find_job("notify_webhook").expect("registered");
     let outcome = run_job(job.as_ref(), &mut context).await;
     assert!(
         matches!(&outcome, JobOutcome::Failed(why) if why.contains("after 4 attempts")),
@@ -115,6 +115,6 @@ async fn a_refusing_webhook_fails_the_job_and_post_records_it() {
 
 #[test]
 fn unknown_jobs_are_not_found() {
-    assert!(find_job(&workflow("sftp-to-storage"), "nope").is_none());
-    assert!(find_job(&workflow("nope"), "notify_webhook").is_none());
+    assert!(find_job("nope").is_none());
+    assert!(find_job("notify_webhook").is_none());
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use support::{context, context_with_cancel, workflow, MemoryApi};
+use support::{context, context_with_cancel, MemoryApi};
 
 /// Skips (locally) or fails (in CI) when sshd cannot run here.
 fn sshd() -> Option<Sshd> {
@@ -42,7 +42,7 @@ fn sftp_config(sshd: &Sshd, storage_url: &str) -> Value {
 
 /// A store directory outside /tmp (a step's scratch space, refused as a destination).
 fn storage_dir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir")
+    polyphemus_testkit::storage_dir(env!("CARGO_TARGET_TMPDIR"))
 }
 
 #[tokio::test]
@@ -72,7 +72,7 @@ fn password(sshd: &Sshd) -> BTreeMap<String, String> {
 
 async fn run(api: &Arc<MemoryApi>, job: &str) -> JobOutcome {
     let mut context = context(Arc::clone(api), job).await;
-    let job = find_job(&workflow("sftp-to-storage"), job).expect("registered");
+    let job = find_job(job).expect("registered");
     run_job(job.as_ref(), &mut context).await
 }
 
@@ -295,7 +295,7 @@ async fn sigterm_stops_the_copy_and_leaves_no_object() {
     assert_eq!(run(&api, "sftp_discover").await, JobOutcome::Done);
     let (mut context, cancel) = context_with_cancel(Arc::clone(&api), "copy_to_storage").await;
     let copy = tokio::spawn(async move {
-        let job = find_job(&workflow("sftp-to-storage"), "copy_to_storage").expect("registered");
+        let job = find_job("copy_to_storage").expect("registered");
         run_job(job.as_ref(), &mut context).await
     });
     let bucket = storage.path().join("raw");

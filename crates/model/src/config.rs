@@ -165,6 +165,16 @@ impl WorkflowManifest {
     }
 }
 
+/// An ETL job `run_job` can run, in any workflow: the config keys it reads (a JSON Schema
+/// fragment whose `required` a package's config schema must provide) and the secrets it uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobSpec {
+    pub name: String,
+    pub description: String,
+    pub config_schema: Value,
+    pub secrets: Vec<SecretName>,
+}
+
 /// A secret a workflow type takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,4 +1,4 @@
-//! Workflow manifests (read-only, from code).
+//! Workflow manifests (read-only: the loaded workflow packages) and the ETL jobs.
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Caller};
@@ -6,13 +6,21 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use polyphemus_model::{WorkflowManifest, WorkflowType};
+use polyphemus_model::{JobSpec, WorkflowManifest, WorkflowType};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_workflows))
         .routes(routes!(get_workflow))
+        .routes(routes!(list_jobs))
+}
+
+/// The ETL jobs `run_job` can run, in any workflow: the config keys and secrets each reads.
+#[utoipa::path(get, path = "/jobs", tag = "workflows",
+    responses((status = 200, body = Vec<JobSpec>), (status = 401, body = super::Problem)))]
+pub async fn list_jobs(State(state): State<AppState>, _caller: Caller) -> Json<Vec<JobSpec>> {
+    Json(state.services.jobs().to_vec())
 }
 
 /// Every workflow manifest.

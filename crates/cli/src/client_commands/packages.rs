@@ -26,7 +26,7 @@ pub fn validate(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut problems = Problems::default();
     let mut names = Vec::new();
     for dir in dirs {
-        match packages::load_dir(dir) {
+        match packages::load_dir(dir, &polyphemus_jobs::job_specs()) {
             Ok(found) if found.is_empty() => problems.push(Problem::new(
                 dir.clone(),
                 "",
@@ -66,7 +66,7 @@ fn plural(count: usize, word: &str) -> String {
 /// for every package: what `deploy/` ships so `argo submit --from workflowtemplate/<name>` runs
 /// what Polyphemus runs.
 pub fn export(dir: &Path, workflows_dirs: &[PathBuf]) -> anyhow::Result<()> {
-    let registry = Registry::load(workflows_dirs)
+    let registry = Registry::load(workflows_dirs, &polyphemus_jobs::job_specs())
         .map_err(|problems| anyhow::anyhow!("the workflow packages are not valid:\n{problems}"))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for manifest in registry.all() {

@@ -20,7 +20,8 @@ impl PackageArgs {
     /// The built-in packages and those of the directories; refused whole, naming every
     /// problem, if any package is invalid (the server never runs with half a registry).
     pub fn registry(&self) -> anyhow::Result<Registry> {
-        let registry = Registry::load(&self.workflows_dirs).map_err(|problems| {
+        let jobs = polyphemus_jobs::job_specs();
+        let registry = Registry::load(&self.workflows_dirs, &jobs).map_err(|problems| {
             anyhow::anyhow!(
                 "the workflow packages are not valid ({} problems):\n{problems}",
                 problems.0.len()

@@ -181,3 +181,45 @@ fn a_bad_package_is_refused_by_validate_and_by_serve_naming_every_problem() {
         "{refused:#?}"
     );
 }
+
+#[test]
+fn jobs_belong_to_no_workflow_and_packages_are_held_to_what_their_jobs_read() {
+    let server = Server::start();
+    let jobs = server
+        .cli(&["--output", "json", "jobs", "list"])
+        .success()
+        .json();
+    let names: Vec<&str> = jobs
+        .as_array()
+        .map(|all| all.iter().filter_map(|job| job["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        names,
+        ["sftp_discover", "copy_to_storage", "notify_webhook"]
+    );
+    let discover = &jobs[0];
+    assert!(discover["config_schema"]["required"]
+        .as_array()
+        .is_some_and(|keys| keys.iter().any(|key| key == "root")));
+    let shown = server.cli(&["jobs", "show", "nope"]);
+    assert_ne!(shown.code, 0);
+    assert!(shown.stderr.contains("there is no job nope"), "{shown:#?}");
+
+    // A package running sftp_discover under its own workflow type, without the keys it reads.
+    let packages = tempfile::tempdir().expect("temp dir");
+    let workflow = WORKFLOW.replace(
+        "        command: [sh, -c, 'echo packaged step ran for config {{workflow.parameters.config_id}}']\n",
+        "        command: [polyphemus]\n        args: [run_job, echo-greeting, sftp_discover, '--config-id={{workflow.parameters.config_id}}']\n",
+    );
+    write_package(packages.path(), MANIFEST, &workflow);
+    let refused = validate(packages.path());
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    for key in ["host", "username", "host_key_fingerprint", "root"] {
+        let expected =
+            format!("the job sftp_discover (workflow.yaml /spec/templates/0) reads {key}");
+        assert!(
+            refused.stderr.contains(&expected),
+            "{expected:?}: {refused:#?}"
+        );
+    }
+}

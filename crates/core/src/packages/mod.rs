@@ -4,11 +4,12 @@
 
 mod check;
 mod files;
+mod jobs;
 
 pub use check::{Problem, Problems};
 pub use files::PackageFiles;
 
-use polyphemus_model::{SecretSpec, WorkflowManifest, WorkflowType};
+use polyphemus_model::{JobSpec, SecretSpec, WorkflowManifest, WorkflowType};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -46,8 +47,9 @@ impl Package {
         &self.manifest.name
     }
 
-    /// Reads and checks one package; every problem found is returned, each naming its file.
-    pub fn load(files: &PackageFiles) -> Result<Package, Problems> {
+    /// Reads and checks one package against the jobs there are (none given: job steps are not
+    /// checked); every problem found is returned, each naming its file.
+    pub fn load(files: &PackageFiles, jobs: &[JobSpec]) -> Result<Package, Problems> {
         let manifest_text = files.read(MANIFEST_FILE).map_err(Problems::one)?;
         let raw: ManifestFile = serde_yaml::from_str(&manifest_text)
             .map_err(|error| Problems::one(Problem::yaml(files.path(MANIFEST_FILE), &error)))?;
@@ -66,6 +68,11 @@ impl Package {
             &mut problems,
         );
         check::secrets(files, &raw.secrets, &mut problems);
+        if let (Some(text), false) = (&workflow_yaml, jobs.is_empty()) {
+            let workflow: Value = serde_yaml::from_str(text).unwrap_or(Value::Null);
+            let found = jobs::check(files, &raw.workflow, &workflow, &raw.config_schema, jobs);
+            problems.0.extend(found);
+        }
         let (Some(name), Some(workflow_yaml)) = (name, workflow_yaml) else {
             return Err(problems);
         };
@@ -91,9 +98,10 @@ impl Package {
 
 /// The packages of one directory: each subdirectory holding a `manifest.yaml`, by name; or
 /// the directory itself when it holds one.
-pub fn load_dir(dir: &Path) -> Result<Vec<Package>, Problems> {
+pub fn load_dir(dir: &Path, jobs: &[JobSpec]) -> Result<Vec<Package>, Problems> {
     if dir.join(MANIFEST_FILE).is_file() {
-        return Package::load(&PackageFiles::Dir(dir.to_path_buf())).map(|package| vec![package]);
+        let files = PackageFiles::Dir(dir.to_path_buf());
+        return Package::load(&files, jobs).map(|package| vec![package]);
     }
     let entries = std::fs::read_dir(dir)
         .map_err(|error| Problems::one(Problem::io(dir.to_path_buf(), &error)))?;
@@ -106,7 +114,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Package>, Problems> {
     let mut packages = Vec::new();
     let mut problems = Problems::default();
     for path in dirs {
-        match Package::load(&PackageFiles::Dir(path)) {
+        match Package::load(&PackageFiles::Dir(path), jobs) {
             Ok(package) => packages.push(package),
             Err(more) => problems.extend(more),
         }

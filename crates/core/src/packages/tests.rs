@@ -41,7 +41,7 @@ fn package(root: &Path, dir: &str, manifest: &str, workflow: &str) -> PathBuf {
 fn problems_of(manifest: &str, workflow: &str) -> Vec<Problem> {
     let root = tempfile::tempdir().expect("temp dir");
     package(root.path(), "p", manifest, workflow);
-    match load_dir(root.path()) {
+    match load_dir(root.path(), &[]) {
         Ok(_) => Vec::new(),
         Err(problems) => problems.0,
     }
@@ -60,7 +60,7 @@ fn assert_problem(problems: &[Problem], file: &str, location: &str, words: &str)
 fn a_sound_package_loads_with_its_source_and_digest() {
     let root = tempfile::tempdir().expect("temp dir");
     let dir = package(root.path(), "echo", MANIFEST, WORKFLOW);
-    let loaded = load_dir(root.path()).expect("valid");
+    let loaded = load_dir(root.path(), &[]).expect("valid");
     assert_eq!(loaded.len(), 1);
     let manifest = &loaded[0].manifest;
     assert_eq!(manifest.name, "echo-files");
@@ -79,7 +79,7 @@ fn a_sound_package_loads_with_its_source_and_digest() {
         "runtime params default to an empty object"
     );
     std::fs::write(dir.join("workflow.yaml"), WORKFLOW.replace("hello", "bye")).expect("edit");
-    let edited = load_dir(&dir).expect("a package directory itself loads too");
+    let edited = load_dir(&dir, &[]).expect("a package directory itself loads too");
     assert_ne!(
         edited[0].manifest.digest, manifest.digest,
         "the digest follows the files"
@@ -172,7 +172,7 @@ fn every_problem_of_every_package_is_reported_and_nothing_loads() {
         &MANIFEST.replace("name: echo-files", "name: x"),
         "{",
     );
-    let problems = Registry::load(&[root.path().to_path_buf()]).expect_err("refused");
+    let problems = Registry::load(&[root.path().to_path_buf()], &[]).expect_err("refused");
     assert!(problems.0.len() >= 2, "{problems}");
     assert!(problems
         .0
@@ -185,7 +185,7 @@ fn a_package_named_like_a_built_in_replaces_it() {
     let root = tempfile::tempdir().expect("temp dir");
     let manifest = MANIFEST.replace("name: echo-files", "name: sftp-to-storage");
     let dir = package(root.path(), "mine", &manifest, WORKFLOW);
-    let registry = Registry::load(&[root.path().to_path_buf()]).expect("valid");
+    let registry = Registry::load(&[root.path().to_path_buf()], &[]).expect("valid");
     let name = WorkflowType::parse("sftp-to-storage").expect("name");
     let replaced = registry.get(&name).expect("still there");
     assert_eq!(replaced.manifest.source, dir.display().to_string());
@@ -199,4 +199,48 @@ fn the_built_in_packages_are_sound() {
         assert_eq!(manifest.manifest.source, "built-in");
         assert!(manifest.workflow_yaml.contains("kind: Workflow"));
     }
+}
+
+fn job(name: &str, required: &[&str]) -> polyphemus_model::JobSpec {
+    polyphemus_model::JobSpec {
+        name: name.to_owned(),
+        description: String::new(),
+        config_schema: serde_json::json!({"type": "object", "required": required}),
+        secrets: Vec::new(),
+    }
+}
+
+#[test]
+fn job_steps_must_name_a_job_whose_required_keys_the_config_schema_provides() {
+    let workflow = WORKFLOW.replace(
+        "      container: {image: busybox, command: [sh, -c, 'echo hello']}\n",
+        "      steps:\n      - - {name: a, template: job, arguments: {parameters: [{name: job, value: fetch}]}}\n        - {name: b, template: job, arguments: {parameters: [{name: job, value: nope}]}}\n    - name: job\n      inputs: {parameters: [{name: job}]}\n      container: {image: polyphemus, command: [polyphemus], args: [run_job, echo-files, '{{inputs.parameters.job}}']}\n",
+    );
+    let root = tempfile::tempdir().expect("temp dir");
+    package(root.path(), "p", MANIFEST, &workflow);
+    let jobs = [job("fetch", &["greeting", "url"])];
+    let problems = load_dir(root.path(), &jobs).expect_err("refused").0;
+    assert_problem(
+        &problems,
+        "workflow.yaml",
+        "/spec/templates/1",
+        "the job nope, which does not exist (jobs: fetch)",
+    );
+    assert_problem(
+        &problems,
+        "manifest.yaml",
+        "/config_schema/properties",
+        "the job fetch",
+    );
+    assert_problem(
+        &problems,
+        "manifest.yaml",
+        "/config_schema/properties",
+        "reads url",
+    );
+    assert_eq!(problems.len(), 2, "greeting is provided: {problems:#?}");
+    assert!(
+        load_dir(root.path(), &[]).is_ok(),
+        "without a job catalogue, job steps are not checked"
+    );
 }

@@ -15,7 +15,7 @@ pub use cursor::{Cursor, PageRequest};
 
 use crate::orchestrators::Orchestrator;
 use crate::{CoreError, Registry, SecretKeys, TokenAuthority};
-use polyphemus_model::RunPhase;
+use polyphemus_model::{JobSpec, RunPhase};
 use polyphemus_store::Store;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -28,6 +28,8 @@ pub struct Services {
     pub keys: Arc<SecretKeys>,
     pub tokens: TokenAuthority,
     run_scopes: run_scopes::RunScopes,
+    /// The ETL jobs `run_job` can run (`GET /jobs`); given by the binary that has them.
+    jobs: Arc<Vec<JobSpec>>,
     orchestrator: Option<Arc<dyn Orchestrator>>,
     /// How late the scheduler's last claimed due time was, in milliseconds.
     scheduler_lag_ms: Arc<AtomicI64>,
@@ -42,6 +44,7 @@ impl Services {
             keys: Arc::new(keys),
             tokens,
             run_scopes: run_scopes::RunScopes::default(),
+            jobs: Arc::new(Vec::new()),
             orchestrator: None,
             scheduler_lag_ms: Arc::new(AtomicI64::new(0)),
         }
@@ -55,6 +58,16 @@ impl Services {
     /// Seconds between a claimed due time and its claim, at the scheduler's last launch.
     pub fn scheduler_lag_seconds(&self) -> f64 {
         self.scheduler_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// The jobs `run_job` can run, as this binary has them.
+    pub fn with_jobs(mut self, jobs: Vec<JobSpec>) -> Self {
+        self.jobs = Arc::new(jobs);
+        self
+    }
+
+    pub fn jobs(&self) -> &[JobSpec] {
+        &self.jobs
     }
 
     /// Runs are launched through this orchestrator.

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use polyphemus_jobs::{JobContext, JobError, RunApi, RunTarget};
-use polyphemus_model::{Config, ConfigId, VersionNumber, WorkflowType};
+use polyphemus_model::{Config, ConfigId, VersionNumber};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -104,11 +104,6 @@ impl RunApi for MemoryApi {
         self.output.lock().expect("lock").push_str(text);
         Ok(())
     }
-}
-
-/// The workflow type named `name`.
-pub fn workflow(name: &str) -> WorkflowType {
-    WorkflowType::parse(name).expect("workflow type")
 }
 
 /// A job's context for run `run-1` of config 3 version 2 in project `labors`.

@@ -30,7 +30,7 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
     sshd.age_file("run-0412/sample-1.fastq.gz", 3600);
     sshd.age_file("run-0412/SampleSheet.csv", 3600);
     // Not under /tmp: each local-engine step has a private /tmp.
-    let storage = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("storage dir");
+    let storage = polyphemus_testkit::storage_dir(env!("CARGO_TARGET_TMPDIR"));
     let storage_url = format!("file://{}", storage.path().display());
     let sftp_root = sshd.root.display().to_string();
     let sftp_port = sshd.port.to_string();
