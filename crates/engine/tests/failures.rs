@@ -365,7 +365,7 @@ spec:
     inputs: {parameters: [{name: v}]}
     container:
       image: busybox
-      command: [sh, -c, "test ! -e /tmp/out.txt || exit 9; echo {{inputs.parameters.v}} > /tmp/out.txt; sleep 0.5; cat /tmp/out.txt; ls /tmp"]
+      command: [sh, -c, "test ! -e /tmp/out.txt || exit 9; echo {{inputs.parameters.v}} > /tmp/out.txt; sleep 0.5; cat /tmp/out.txt; ls /tmp | grep -c out"]
     outputs:
       parameters: [{name: out, valueFrom: {path: /tmp/out.txt}}]
 "#)
@@ -373,7 +373,9 @@ spec:
     assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status.message);
     for (step, v) in [("a", "from-a"), ("b", "from-b")] {
         let n = node(&wf, &format!("[0].{step}"));
-        assert_eq!(result(n), Some(format!("{v}\nout.txt").as_str()));
+        // One out file each: the other node's never shows (a run dir under /tmp, as in a
+        // checkout there, is bound back inside each private /tmp, so /tmp is not otherwise empty).
+        assert_eq!(result(n), Some(format!("{v}\n1").as_str()));
         assert_eq!(n.outputs.as_ref().and_then(|o| o.param("out")), Some(v));
     }
 }
