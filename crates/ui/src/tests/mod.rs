@@ -2,6 +2,7 @@
 
 mod access;
 mod forms;
+mod packages;
 
 use crate::form::{self, Errors, Raw};
 use axum::body::Body;
@@ -32,6 +33,15 @@ pub(crate) async fn app_with_engine() -> App {
 }
 
 async fn app_with(engine: bool) -> App {
+    app_over(engine, Registry::builtin()).await
+}
+
+/// The UI over the workflow types of `registry` (e.g. a package written by the test).
+pub(crate) async fn app_with_registry(registry: Registry) -> App {
+    app_over(false, registry).await
+}
+
+async fn app_over(engine: bool, registry: Registry) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("ui.db").display());
     let store = Store::connect(&url, &StoreOptions { max_connections: 4 })
@@ -39,7 +49,7 @@ async fn app_with(engine: bool) -> App {
         .expect("store");
     store.migrate().await.expect("migrate");
     let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
-    let mut services = Services::new(store.clone(), Registry::builtin(), keys);
+    let mut services = Services::new(store.clone(), registry, keys);
     if engine {
         // No step here calls the API, so the URL steps would use is never reached.
         let local = polyphemus_core::orchestrators::local::LocalOrchestrator::new(
