@@ -20,6 +20,8 @@ pub fn engine() -> Engine {
     Engine::new(EngineOptions {
         work_dir: work_dir(),
         env: vec![("PYTHONPATH".into(), fixtures.into())],
+        // A checkout under /tmp: the fixtures must stay reachable from a node's private /tmp.
+        keep_visible: vec![PathBuf::from(fixtures)],
         ..Default::default()
     })
 }
