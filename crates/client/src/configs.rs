@@ -3,9 +3,9 @@
 use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
-    Config, ConfigId, ConfigVersionSummary, CreateConfig, LaunchRequest, Page, PatchConfig,
-    ProjectName, PutRuntimeConfig, Run, RuntimeConfig, SecretsPatch, SubmitWorkflow, VersionNumber,
-    WorkflowType,
+    ChangeOutcome, Config, ConfigId, ConfigVersionSummary, CreateConfig, LaunchRequest, Page,
+    PatchConfig, ProjectName, PutRuntimeConfig, Run, RuntimeConfig, SecretsPatch, SubmitWorkflow,
+    VersionNumber, WorkflowType,
 };
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeMap;
@@ -19,15 +19,6 @@ pub struct ListConfigs {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-/// What a PATCH of a config did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigChange {
-    /// `config` changed: version N+1 was inserted (201).
-    NewVersion,
-    /// Only the name or comment changed: the latest row was updated in place (200).
-    UpdatedInPlace,
 }
 
 impl Client {
@@ -130,16 +121,16 @@ impl Client {
         project: &ProjectName,
         config_id: ConfigId,
         body: &PatchConfig,
-    ) -> Result<(Config, ConfigChange)> {
+    ) -> Result<(Config, ChangeOutcome)> {
         let id = config_id.to_string();
         let url = self.url(["projects", project.as_str(), "configs", &id]);
         let (status, config) = self
             .send(Method::PATCH, url, Some(body), Idempotency::NotIdempotent)
             .await?;
         let change = if status == StatusCode::CREATED {
-            ConfigChange::NewVersion
+            ChangeOutcome::NewVersion
         } else {
-            ConfigChange::UpdatedInPlace
+            ChangeOutcome::UpdatedInPlace
         };
         Ok((config, change))
     }

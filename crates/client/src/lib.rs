@@ -18,7 +18,7 @@ mod project;
 mod retry;
 mod runs;
 
-pub use configs::{ConfigChange, ListConfigs};
+pub use configs::ListConfigs;
 pub use error::Error;
 pub use project::ListEvents;
 pub use retry::{is_retryable_status, Attempt, Idempotency, RetryPolicy};

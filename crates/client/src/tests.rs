@@ -1,7 +1,7 @@
 //! Client tests against a scripted HTTP server on a local port.
 
 use super::*;
-use polyphemus_model::{ConfigId, PatchConfig, ProjectName, RunId};
+use polyphemus_model::{ChangeOutcome, ConfigId, PatchConfig, ProjectName, RunId};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -128,7 +128,7 @@ async fn a_patch_answered_201_made_a_new_version() {
         .patch_config(&labors(), ConfigId::new(3), &body)
         .await
         .expect("patch");
-    assert_eq!(change, ConfigChange::NewVersion);
+    assert_eq!(change, ChangeOutcome::NewVersion);
     let requests = server.requests.lock().expect("lock");
     assert!(requests[0].starts_with("PATCH /api/v1/projects/labors/configs/3 "));
     assert!(requests[0].ends_with(r#"{"comment":"x"}"#));

@@ -7,9 +7,10 @@ use super::output::{
 };
 use super::{diff, parse_value, Context, ProjectArg};
 use clap::{ArgGroup, Args, Subcommand};
-use polyphemus_client::{ConfigChange, ListConfigs};
+use polyphemus_client::ListConfigs;
 use polyphemus_model::{
-    Config, ConfigId, CreateConfig, PatchConfig, ProjectName, VersionNumber, WorkflowType,
+    ChangeOutcome, Config, ConfigId, CreateConfig, PatchConfig, ProjectName, VersionNumber,
+    WorkflowType,
 };
 use std::collections::BTreeMap;
 
@@ -269,11 +270,11 @@ async fn update_config(
         return print_json(&config);
     }
     emit(&match change {
-        ConfigChange::NewVersion => format!(
+        ChangeOutcome::NewVersion => format!(
             "config {}: created version {}",
             config.config_id, config.version_number
         ),
-        ConfigChange::UpdatedInPlace => format!(
+        ChangeOutcome::UpdatedInPlace => format!(
             "config {}: version {} updated in place (config values unchanged, no new version)",
             config.config_id, config.version_number
         ),
