@@ -14,7 +14,7 @@ use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::scheduler::Scheduler;
-use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
+use polyphemus_core::{SecretKeys, Services, TaskGrant};
 use polyphemus_model::{ProjectName, Role};
 use polyphemus_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
@@ -163,10 +163,16 @@ async fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn open_services(global: &GlobalArgs, registry: Registry) -> anyhow::Result<Services> {
+/// The services over the store, with the workflow packages (reloaded on SIGHUP).
+async fn open_services(global: &GlobalArgs, packages: &PackageArgs) -> anyhow::Result<Services> {
+    let registry = packages.registry()?;
     let store = open_store(global).await?;
     let keys = load_keys(global)?;
-    Ok(Services::new(store, registry, keys).with_jobs(polyphemus_jobs::job_specs()))
+    let services = Services::new(store, registry, keys)
+        .with_jobs(polyphemus_jobs::job_specs())
+        .with_package_dirs(packages.workflows_dirs.clone());
+    packages::reload_on_hangup(services.clone());
+    Ok(services)
 }
 
 pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
@@ -176,7 +182,7 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
 }
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let services = open_services(global, args.packages.registry()?).await?;
+    let services = open_services(global, &args.packages).await?;
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -252,7 +258,7 @@ fn with_local_orchestrator(
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
-    let services = open_services(global, args.packages.registry()?).await?;
+    let services = open_services(global, &args.packages).await?;
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
     let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
     let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
@@ -303,7 +309,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {
-    let services = open_services(global, Registry::builtin()).await?;
+    let services = open_services(global, &PackageArgs::default()).await?;
     match command {
         TokenCommand::Create {
             name,

@@ -1,9 +1,11 @@
 //! Workflow manifests, the project status page and the event log.
 
+use crate::retry::Idempotency;
 use crate::set_query;
 use crate::{Client, Result};
 use polyphemus_model::{
-    ConfigId, Event, JobSpec, Page, PipelineStatus, ProjectName, WorkflowManifest, WorkflowType,
+    ConfigId, Event, JobSpec, Page, PipelineStatus, ProjectName, WorkflowDetail, WorkflowManifest,
+    WorkflowType, WorkflowsReloaded,
 };
 
 /// Filters and paging of `list_events` (newest first).
@@ -28,9 +30,17 @@ impl Client {
         self.get(self.url(["jobs"])).await
     }
 
-    /// One workflow manifest.
-    pub async fn get_workflow(&self, name: &WorkflowType) -> Result<WorkflowManifest> {
+    /// One workflow manifest, with the configs its current schema refuses.
+    pub async fn get_workflow(&self, name: &WorkflowType) -> Result<WorkflowDetail> {
         self.get(self.url(["workflows", name.as_str()])).await
+    }
+
+    /// Has the server re-read its workflow package directories (global admin).
+    pub async fn reload_workflows(&self) -> Result<WorkflowsReloaded> {
+        let url = self.url(["workflows", "reload"]);
+        self.send(reqwest::Method::POST, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map(|(_, body)| body)
     }
 
     /// Every config's pipeline state, last run, last success and next run.

@@ -51,6 +51,16 @@ impl CoreError {
     pub fn not_found(what: impl Into<String>) -> Self {
         CoreError::NotFound(what.into())
     }
+
+    /// The fields the error names, if any.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            CoreError::BadRequest { errors, .. } | CoreError::Unprocessable { errors, .. } => {
+                errors
+            }
+            _ => &[],
+        }
+    }
 }
 
 impl From<InvalidValue> for CoreError {

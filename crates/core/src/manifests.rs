@@ -52,6 +52,11 @@ impl Manifest {
         &self.manifest.name
     }
 
+    /// `sha256:` of the package's files.
+    pub fn digest(&self) -> &str {
+        &self.manifest.digest
+    }
+
     pub fn secret_names(&self) -> Vec<&SecretName> {
         self.manifest.secret_names().collect()
     }
@@ -80,7 +85,7 @@ impl Manifest {
 /// All manifests, by name.
 #[derive(Clone)]
 pub struct Registry {
-    manifests: Arc<BTreeMap<WorkflowType, Manifest>>,
+    manifests: Arc<BTreeMap<WorkflowType, Arc<Manifest>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -120,7 +125,7 @@ impl Registry {
             let source = package.manifest.source.clone();
             let manifest = Manifest::compiled(package)
                 .map_err(|why| Problems::one(Problem::new(PathBuf::from(&source), "", why)))?;
-            if let Some(replaced) = manifests.insert(manifest.name().clone(), manifest) {
+            if let Some(replaced) = manifests.insert(manifest.name().clone(), Arc::new(manifest)) {
                 tracing::info!(
                     workflow_type = %replaced.name(),
                     replaced = %replaced.manifest.source,
@@ -134,11 +139,11 @@ impl Registry {
         })
     }
 
-    pub fn get(&self, name: &WorkflowType) -> Option<&Manifest> {
+    pub fn get(&self, name: &WorkflowType) -> Option<&Arc<Manifest>> {
         self.manifests.get(name)
     }
 
-    pub fn all(&self) -> impl Iterator<Item = &Manifest> {
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Manifest>> {
         self.manifests.values()
     }
 

@@ -81,9 +81,9 @@ impl Scheduler {
                 .store
                 .config_version(project, runtime.config_id, runtime.latest_version)
                 .await?;
-            let yaml = &self.services.manifest(&record.workflow_type)?.workflow_yaml;
+            let yaml = self.services.launchable(&record)?.workflow_yaml.clone();
             self.services
-                .submit_run(ACTOR, project, &record, yaml.to_owned(), Vec::new())
+                .submit_run(ACTOR, project, &record, yaml, Vec::new())
                 .await
         }
         .await;
@@ -98,7 +98,11 @@ impl Scheduler {
                     &runtime.project_name,
                     ACTOR,
                     "run.launch_failed",
-                    json!({ "due_at": runtime.next_run_at, "error": error.to_string() }),
+                    json!({
+                        "due_at": runtime.next_run_at,
+                        "error": error.to_string(),
+                        "errors": error.field_errors(),
+                    }),
                 );
                 event.config_id = Some(runtime.config_id);
                 event.version_number = Some(runtime.latest_version);

@@ -27,6 +27,10 @@ pub struct Config {
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The `digest` of the workflow package this version was last validated against (null
+    /// for versions stored before packages had digests).
+    #[serde(default)]
+    pub package_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -13,6 +13,7 @@ mod phase;
 mod problem;
 mod run;
 mod status;
+mod workflows;
 
 pub use config::*;
 pub use ids::*;
@@ -23,6 +24,7 @@ pub use phase::*;
 pub use problem::*;
 pub use run::*;
 pub use status::*;
+pub use workflows::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 const CONFIG_COLUMNS: &str = "id, config_id, version_number, project_name, workflow_type, \
-    workflow_name, config, secrets, comment, created_at, updated_at";
+    workflow_name, config, secrets, comment, created_at, updated_at, package_digest";
 
 /// Takes the head row's lock (a no-op UPDATE works on both backends) and returns the latest version.
 const LOCK_HEAD: &str = "UPDATE config_heads SET latest_version = latest_version \
@@ -45,8 +45,8 @@ impl Store {
         let at = now();
         let insert_version = format!(
             "INSERT INTO configs (config_id, version_number, project_name, workflow_type, \
-             workflow_name, config, secrets, comment, created_at, updated_at) \
-             VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {CONFIG_COLUMNS}"
+             workflow_name, config, secrets, comment, created_at, updated_at, package_digest) \
+             VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING {CONFIG_COLUMNS}"
         );
         let row: ConfigRecord = on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -73,6 +73,7 @@ impl Store {
                 .bind(Json(&new.sealed_secrets))
                 .bind(&new.comment)
                 .bind(at)
+                .bind(&new.package_digest)
                 .fetch_one(&mut *tx)
                 .await?;
             event.config_id = Some(config_id);
@@ -142,6 +143,28 @@ impl Store {
         Ok(rows)
     }
 
+    /// The latest version of every config of a workflow type, in every project, that was not
+    /// validated against the package with `digest`: those a changed package may have broken.
+    pub async fn latest_configs_not_validated_against(
+        &self,
+        workflow_type: &WorkflowType,
+        digest: &str,
+    ) -> Result<Vec<ConfigRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM config_heads h JOIN configs c \
+             ON c.config_id = h.config_id AND c.version_number = h.latest_version \
+             WHERE h.workflow_type = $1 AND (c.package_digest IS NULL OR c.package_digest <> $2) \
+             ORDER BY h.project_name, h.config_id",
+            qualified_config_columns("c")
+        );
+        let rows: Vec<ConfigRecord> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(workflow_type)
+            .bind(digest)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
     /// Every version of a config, oldest first; empty when the config does not exist.
     pub async fn list_versions(
         &self,
@@ -190,14 +213,15 @@ impl Store {
         );
         let insert_next = format!(
             "INSERT INTO configs (config_id, version_number, project_name, workflow_type, \
-             workflow_name, config, secrets, comment, created_at, updated_at) \
+             workflow_name, config, secrets, comment, created_at, updated_at, package_digest) \
              SELECT config_id, $2, project_name, workflow_type, COALESCE($3, workflow_name), $4, \
-             secrets, $5, $6, $6 FROM configs WHERE config_id = $1 AND version_number = $7 \
+             secrets, $5, $6, $6, $8 FROM configs WHERE config_id = $1 AND version_number = $7 \
              RETURNING {CONFIG_COLUMNS}"
         );
         let update_in_place = format!(
             "UPDATE configs SET workflow_name = COALESCE($3, workflow_name), \
-             comment = COALESCE($4, comment), updated_at = $5 \
+             comment = COALESCE($4, comment), updated_at = $5, \
+             package_digest = COALESCE($6, package_digest) \
              WHERE config_id = $1 AND version_number = $2 RETURNING {CONFIG_COLUMNS}"
         );
         let (row, outcome) = on_writer!(self, pool => {
@@ -232,6 +256,7 @@ impl Store {
                     .bind(&change.comment)
                     .bind(at)
                     .bind(latest)
+                    .bind(&change.package_digest)
                     .fetch_one(&mut *tx)
                     .await?;
                 (row, ChangeOutcome::NewVersion)
@@ -242,6 +267,7 @@ impl Store {
                     .bind(&change.workflow_name)
                     .bind(&change.comment)
                     .bind(at)
+                    .bind(&change.package_digest)
                     .fetch_one(&mut *tx)
                     .await?;
                 (row, ChangeOutcome::UpdatedInPlace)

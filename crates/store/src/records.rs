@@ -27,6 +27,8 @@ pub struct ConfigRecord {
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The digest of the workflow package this version was last validated against.
+    pub package_digest: Option<String>,
 }
 
 impl ConfigRecord {
@@ -54,6 +56,7 @@ impl From<ConfigRecord> for Config {
             comment: record.comment,
             created_at: record.created_at,
             updated_at: record.updated_at,
+            package_digest: record.package_digest,
         }
     }
 }
@@ -67,6 +70,8 @@ pub struct NewConfig {
     pub config: Value,
     pub sealed_secrets: BTreeMap<SecretName, String>,
     pub comment: Option<String>,
+    /// The digest of the package the config was validated against.
+    pub package_digest: String,
 }
 
 /// A change to a config: a `config` that differs from the latest inserts version N+1.
@@ -76,6 +81,8 @@ pub struct ConfigChange {
     pub workflow_name: Option<String>,
     pub comment: Option<String>,
     pub expected_version: Option<VersionNumber>,
+    /// Set when `config` was validated against this package: recorded on the version written.
+    pub package_digest: Option<String>,
 }
 
 /// An event-log entry to write in the same transaction as the change it describes.

@@ -1,5 +1,6 @@
-//! `polyphemus workflows list|show NAME`: the workflow manifests the server knows
-//! (`validate` and `export` work on package directories without a server: [`super::packages`]).
+//! `polyphemus workflows list|show NAME|check NAME|reload`: the workflow manifests the server
+//! knows, the configs a changed package broke, and re-reading the packages (`validate` and
+//! `export` work on package directories without a server: [`super::packages`]).
 
 use super::output::{emit, format_json, new_details, new_table, print_json, print_table};
 use super::{parse_value, Context};
@@ -18,6 +19,15 @@ pub enum WorkflowsCommand {
         #[arg(value_parser = parse_value::<WorkflowType>)]
         name: WorkflowType,
     },
+    /// List the configs whose latest version the workflow's current config schema refuses
+    /// (they cannot be launched until changed); exits 1 if there are any.
+    Check {
+        #[arg(value_parser = parse_value::<WorkflowType>)]
+        name: WorkflowType,
+    },
+    /// Have the server re-read its workflow package directories (global admin); an invalid set
+    /// is refused, every problem listed, and the loaded packages stay.
+    Reload,
     /// Check workflow packages without a server; lists every problem and exits 1 if any.
     Validate {
         /// A package directory (holding manifest.yaml), or a directory of packages.
@@ -43,6 +53,8 @@ pub async fn run(context: &Context, command: WorkflowsCommand) -> anyhow::Result
     match command {
         WorkflowsCommand::List => list_workflows(context).await,
         WorkflowsCommand::Show { name } => show_workflow(context, &name).await,
+        WorkflowsCommand::Check { name } => check_workflow(context, &name).await,
+        WorkflowsCommand::Reload => reload_workflows(context).await,
         // Handled before connecting (`packages::run_local`): they need no server.
         WorkflowsCommand::Validate { .. } | WorkflowsCommand::Export { .. } => Ok(()),
     }
@@ -64,11 +76,69 @@ async fn list_workflows(context: &Context) -> anyhow::Result<()> {
     print_table(&table)
 }
 
-async fn show_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result<()> {
-    let manifest = context.client.get_workflow(name).await?;
+async fn check_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result<()> {
+    let detail = context.client.get_workflow(name).await?;
+    let broken = &detail.broken_configs;
     if context.json() {
-        return print_json(&manifest);
+        print_json(broken)?;
+    } else if broken.is_empty() {
+        return emit(&format!(
+            "every config of {name} matches its config schema ({})",
+            detail.manifest.digest
+        ));
+    } else {
+        let mut table = new_table(["PROJECT", "CONFIG", "VERSION", "NAME", "FIELD", "ERROR"]);
+        for config in broken {
+            for error in &config.errors {
+                table.add_row([
+                    config.project_name.to_string(),
+                    config.config_id.to_string(),
+                    config.version_number.to_string(),
+                    config.workflow_name.clone(),
+                    error.pointer.clone(),
+                    error.message.clone(),
+                ]);
+            }
+        }
+        print_table(&table)?;
     }
+    if broken.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} config(s) of {name} no longer match its config schema and cannot be launched until changed",
+        broken.len()
+    )
+}
+
+async fn reload_workflows(context: &Context) -> anyhow::Result<()> {
+    let reloaded = context.client.reload_workflows().await?;
+    if context.json() {
+        return print_json(&reloaded);
+    }
+    let mut table = new_table(["NAME", "CHANGE", "BROKEN CONFIGS", "SOURCE", "DIGEST"]);
+    for workflow in &reloaded.workflows {
+        table.add_row([
+            workflow.name.to_string(),
+            workflow.change.as_str().to_owned(),
+            workflow.broken_configs.to_string(),
+            workflow.source.clone(),
+            workflow.digest.clone(),
+        ]);
+    }
+    print_table(&table)?;
+    for name in &reloaded.removed {
+        emit(&format!("removed: {name} (its configs cannot be launched)"))?;
+    }
+    Ok(())
+}
+
+async fn show_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result<()> {
+    let detail = context.client.get_workflow(name).await?;
+    if context.json() {
+        return print_json(&detail);
+    }
+    let manifest = &detail.manifest;
     let mut details = new_details();
     details.add_row(["name", manifest.name.as_str()]);
     details.add_row(["description", &manifest.description]);
@@ -76,6 +146,10 @@ async fn show_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result
     details.add_row(["workflow file", &manifest.workflow_file]);
     details.add_row(["source", &manifest.source]);
     details.add_row(["digest", &manifest.digest]);
+    if !detail.broken_configs.is_empty() {
+        let count = detail.broken_configs.len().to_string();
+        details.add_row(["broken configs", &format!("{count} (polyphemus workflows check {name})")]);
+    }
     print_table(&details)?;
     emit("\nconfig fields:")?;
     print_table(&build_fields_table(&manifest.config_schema))?;

@@ -1,7 +1,8 @@
-//! Where `serve` and `scheduler` find workflow packages beyond the built-in ones.
+//! Where `serve` and `scheduler` find workflow packages beyond the built-in ones, and their
+//! reload on SIGHUP.
 
 use clap::Args;
-use polyphemus_core::Registry;
+use polyphemus_core::{Principal, Registry, Services};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, Args)]
@@ -30,4 +31,29 @@ impl PackageArgs {
         tracing::info!(workflow_types = ?registry.names(), "workflow packages loaded");
         Ok(registry)
     }
+}
+
+/// Re-reads the package directories on every SIGHUP, as `POST /workflows/reload` does; the
+/// outcome (or why the loaded packages stay) goes to the log.
+pub fn reload_on_hangup(services: Services) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; reload with POST /api/v1/workflows/reload");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the workflow packages");
+            match services.reload_workflows(&Principal::system()).await {
+                Ok(reloaded) => tracing::info!(?reloaded, "workflow packages reloaded on SIGHUP"),
+                Err(error) => tracing::warn!(%error, "workflow packages not reloaded on SIGHUP"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(services);
 }

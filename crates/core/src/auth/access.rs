@@ -67,6 +67,18 @@ impl Principal {
         }
     }
 
+    /// Requires the admin role on all projects (`*`): what changes the whole server.
+    pub fn require_global_admin(&self) -> Result<(), CoreError> {
+        match self {
+            Principal::User { roles, .. } if roles.get(ALL_PROJECTS) == Some(&Role::Admin) => {
+                Ok(())
+            }
+            _ => Err(CoreError::Forbidden(
+                "this needs the admin role on all projects (*)".to_owned(),
+            )),
+        }
+    }
+
     fn role_in(&self, project: &ProjectName) -> Option<Role> {
         match self {
             Principal::User { roles, .. } => {

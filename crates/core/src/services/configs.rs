@@ -13,6 +13,7 @@ use polyphemus_store::{ConfigChange, ConfigRecord, NewConfig, NewEvent};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const MAX_NAME_LEN: usize = 200;
 const MAX_COMMENT_LEN: usize = 2_000;
@@ -21,9 +22,13 @@ const MAX_COMMENT_LEN: usize = 2_000;
 pub type Patched = (Config, ChangeOutcome);
 
 impl Services {
-    pub(crate) fn manifest(&self, workflow_type: &WorkflowType) -> Result<&Manifest, CoreError> {
-        self.registry.get(workflow_type).ok_or_else(|| {
-            let known = self.registry.names().join(", ");
+    pub(crate) fn manifest(
+        &self,
+        workflow_type: &WorkflowType,
+    ) -> Result<Arc<Manifest>, CoreError> {
+        let registry = self.registry();
+        registry.get(workflow_type).cloned().ok_or_else(|| {
+            let known = registry.names().join(", ");
             unprocessable(
                 format!("unknown workflow_type {workflow_type:?}"),
                 "/workflow_type",
@@ -71,10 +76,10 @@ impl Services {
             .into_iter()
             .map(|(name, value)| (name, Some(value)))
             .collect();
-        let (secrets, secret_errors) = parse_secret_names(manifest, secrets);
+        let (secrets, secret_errors) = parse_secret_names(&manifest, secrets);
         errors.extend(secret_errors);
         if !errors.is_empty() {
-            return Err(schema_failure(manifest, errors));
+            return Err(schema_failure(&manifest, errors));
         }
         let sealed: BTreeMap<SecretName, String> = secrets
             .into_iter()
@@ -100,6 +105,7 @@ impl Services {
             config: request.config,
             sealed_secrets: sealed,
             comment: request.comment,
+            package_digest: manifest.digest().to_owned(),
         };
         let record = self.store.create_config(&new, event).await?;
         Ok(record.into())
@@ -136,7 +142,7 @@ impl Services {
     ) -> Result<Page<Config>, CoreError> {
         access.require(Role::Viewer)?;
         if let Some(workflow_type) = workflow_type {
-            if self.registry.get(workflow_type).is_none() {
+            if self.registry().get(workflow_type).is_none() {
                 return Err(CoreError::bad_field(
                     "/workflow_type",
                     format!("unknown workflow type {workflow_type:?}"),
@@ -197,7 +203,7 @@ impl Services {
             errors.extend(nul_in_config(config));
         }
         if !errors.is_empty() {
-            return Err(schema_failure(manifest, errors));
+            return Err(schema_failure(&manifest, errors));
         }
         let mut fields = Vec::new();
         for (present, name) in [
@@ -216,10 +222,12 @@ impl Services {
             json!({ "fields": fields }),
         );
         let change = ConfigChange {
-            config: patch.config,
             workflow_name: patch.workflow_name,
             comment: patch.comment,
             expected_version: patch.expected_version,
+            // A config given was just validated against this package.
+            package_digest: patch.config.is_some().then(|| manifest.digest().to_owned()),
+            config: patch.config,
         };
         let (record, outcome) = self
             .store
@@ -242,9 +250,9 @@ impl Services {
         }
         let latest = self.latest_record(access, config_id).await?;
         let manifest = self.manifest(&latest.workflow_type)?;
-        let (patch, errors) = parse_secret_names(manifest, patch);
+        let (patch, errors) = parse_secret_names(&manifest, patch);
         if !errors.is_empty() {
-            return Err(schema_failure(manifest, errors));
+            return Err(schema_failure(&manifest, errors));
         }
         let (set, removed): (Vec<_>, Vec<_>) = patch.iter().partition(|(_, v)| v.is_some());
         let event = NewEvent::new(

@@ -33,10 +33,17 @@ impl Services {
             }
             None => self.latest_record(access, config_id).await?,
         };
-        let workflow_yaml = self
-            .manifest(&record.workflow_type)?
-            .workflow_yaml
-            .to_owned();
+        let manifest = match self.launchable(&record) {
+            Ok(manifest) => manifest,
+            Err(error) => {
+                let event = super::workflows::refusal_event(access.actor(), &record, &error);
+                if let Err(failed) = self.store.record_event(&event).await {
+                    tracing::warn!(%failed, "recording a refused launch");
+                }
+                return Err(error);
+            }
+        };
+        let workflow_yaml = manifest.workflow_yaml.clone();
         self.submit_run(
             access.actor(),
             access.project(),

@@ -10,6 +10,7 @@ mod runs;
 mod runtime;
 mod status;
 mod sync;
+mod workflows;
 
 pub use cursor::{Cursor, PageRequest};
 
@@ -24,7 +25,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct Services {
     pub(crate) store: Store,
-    pub registry: Registry,
+    /// The workflow packages in use, swapped whole by a reload ([`Services::registry`]).
+    workflows: Arc<workflows::LoadedWorkflows>,
     pub keys: Arc<SecretKeys>,
     pub tokens: TokenAuthority,
     run_scopes: run_scopes::RunScopes,
@@ -40,7 +42,7 @@ impl Services {
         let tokens = TokenAuthority::new(&keys, store.clone());
         Self {
             store,
-            registry,
+            workflows: Arc::new(workflows::LoadedWorkflows::new(registry, Vec::new())),
             keys: Arc::new(keys),
             tokens,
             run_scopes: run_scopes::RunScopes::default(),

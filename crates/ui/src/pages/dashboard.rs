@@ -44,7 +44,8 @@ pub async fn show_dashboard(
     let live = rows
         .iter()
         .any(|row| row.pipeline_state == PipelineState::Running);
-    let types: Vec<&str> = services.registry.names();
+    let registry = services.registry();
+    let types: Vec<&str> = registry.names();
     let editor = session.can(&project, Role::Editor);
     let crumbs = vec![("/".to_owned(), "Projects".to_owned())];
     Ok(Page {

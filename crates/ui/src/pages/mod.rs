@@ -12,8 +12,10 @@ pub mod signin;
 use crate::error::UiError;
 use crate::UiState;
 use axum::http::StatusCode;
+use polyphemus_core::manifests::Manifest;
 use polyphemus_core::CoreError;
-use polyphemus_model::{ConfigId, ProjectName, RunId, WorkflowManifest, WorkflowType};
+use polyphemus_model::{ConfigId, ProjectName, RunId, WorkflowType};
+use std::sync::Arc;
 
 /// A project name from the URL; one that cannot exist is simply not found.
 pub fn project_name(text: &str) -> Result<ProjectName, UiError> {
@@ -64,14 +66,11 @@ pub fn next_page_href(path: &str, cursor: Option<&str>) -> Option<String> {
 }
 
 /// The manifest of a stored config's workflow type.
-pub fn manifest<'a>(
-    state: &'a UiState,
-    name: &WorkflowType,
-) -> Result<&'a WorkflowManifest, UiError> {
+pub fn manifest(state: &UiState, name: &WorkflowType) -> Result<Arc<Manifest>, UiError> {
     state
         .services
-        .registry
+        .registry()
         .get(name)
-        .map(|m| &m.manifest)
+        .cloned()
         .ok_or_else(|| CoreError::Internal(format!("no manifest for workflow type {name}")).into())
 }

@@ -58,6 +58,7 @@ fn raw_from_runtime(
     runtime: &RuntimeConfig,
 ) -> Result<Raw, UiError> {
     let manifest = super::manifest(state, &config.workflow_type)?;
+    let manifest = &manifest.manifest;
     let mut raw = Raw::new();
     form::raw_from_value(
         &manifest.runtime_params_schema,
@@ -117,6 +118,7 @@ fn render(
     notice_key: Option<&str>,
 ) -> Result<Markup, UiError> {
     let manifest = super::manifest(state, &config.workflow_type)?;
+    let manifest = &manifest.manifest;
     let editor = session.can(project, Role::Editor);
     let base = config_href(project, config.config_id);
     let kind = raw.get("schedule").map(String::as_str).unwrap_or("none");
@@ -213,6 +215,7 @@ pub async fn update_runtime(
     let services = &state.services;
     let config = services.latest_config(&access, config_id).await?;
     let manifest = super::manifest(&state, &config.workflow_type)?;
+    let manifest = &manifest.manifest;
     let raw: Raw = form.fields.iter().cloned().collect();
     let mut errors: Vec<FieldError> = Vec::new();
     let params = form::value_from_raw(

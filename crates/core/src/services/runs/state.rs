@@ -68,7 +68,7 @@ impl Services {
                 errors,
             });
         }
-        if let Some(manifest) = self.registry.get(&scope.workflow_type) {
+        if let Some(manifest) = self.registry().get(&scope.workflow_type) {
             errors.extend(manifest.state_errors(&Value::Object(state.clone())));
             if !errors.is_empty() {
                 return Err(CoreError::Unprocessable {

@@ -31,7 +31,7 @@ pub async fn new_config(
     let project = project_name(&project)?;
     let access = session.principal.access(&project);
     access.require(Role::Editor).map_err(UiError::from)?;
-    let registry = &state.services.registry;
+    let registry = state.services.registry();
     let chosen = match query.workflow_type.as_deref() {
         Some(name) => Some(
             WorkflowType::parse(name)
@@ -121,11 +121,8 @@ pub async fn create_config(
     let raw_type = form.get("workflow_type").unwrap_or_default();
     let unknown = || UiError::bad_request(format!("unknown workflow type {raw_type:?}"));
     let workflow_type = WorkflowType::parse(raw_type).map_err(|_| unknown())?;
-    let manifest = state
-        .services
-        .registry
-        .get(&workflow_type)
-        .ok_or_else(unknown)?;
+    let registry = state.services.registry();
+    let manifest = registry.get(&workflow_type).ok_or_else(unknown)?;
     let manifest = &manifest.manifest;
     let mut raw = raw_fields(&form);
     let mut errors = Vec::new();

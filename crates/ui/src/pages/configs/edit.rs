@@ -26,6 +26,7 @@ pub async fn edit_config(
     access.require(Role::Editor).map_err(UiError::from)?;
     let config = state.services.latest_config(&access, config_id).await?;
     let manifest = crate::pages::manifest(&state, &config.workflow_type)?;
+    let manifest = &manifest.manifest;
     let mut raw = Raw::new();
     form::raw_from_value(
         &manifest.config_schema,
@@ -88,6 +89,7 @@ pub async fn update_config(
     let session = &form.session;
     let latest = state.services.latest_config(&access, config_id).await?;
     let manifest = crate::pages::manifest(&state, &latest.workflow_type)?;
+    let manifest = &manifest.manifest;
     let raw = raw_fields(&form);
     let mut errors = Vec::new();
     let mut config = form::value_from_raw(&manifest.config_schema, "/config", &raw, &mut errors)

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use polyphemus_core::services::PageRequest;
 use polyphemus_core::Access;
-use polyphemus_model::{Config, ConfigId, Role, SecretsPatch, WorkflowManifest};
+use polyphemus_model::{Config, ConfigId, FieldError, Role, SecretsPatch, WorkflowManifest};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -55,12 +55,10 @@ async fn config_page(
 ) -> Result<Markup, UiError> {
     let project = access.project();
     let config = state.services.latest_config(access, config_id).await?;
-    let manifest = state
-        .services
-        .registry
-        .get(&config.workflow_type)
-        .map(|m| &m.manifest);
+    let registry = state.services.registry();
+    let manifest = registry.get(&config.workflow_type).map(|m| &m.manifest);
     let editor = session.can(project, Role::Editor);
+    let refused = state.services.refused_by_package(&config);
     let base = config_href(project, config_id);
     let runtime = state.services.get_runtime(access, config_id).await?;
     let recent = state
@@ -92,12 +90,19 @@ async fn config_page(
                 @if editor {
                     form method="post" action={ (base) "/launch" } {
                         (csrf_field(session))
-                        button.primary type="submit" { "Launch" }
+                        @if refused.is_empty() {
+                            button.primary type="submit" { "Launch" }
+                        } @else {
+                            button.primary type="submit" disabled aria-describedby="package-changed" { "Launch" }
+                        }
                     }
                 }
             }
         }
         (notice(notice_key))
+        @if !refused.is_empty() {
+            (package_changed(&config, &refused, editor.then(|| format!("{base}/edit"))))
+        }
         (summary(&config, html! {
             dt { "Schedule" }
             dd {
@@ -124,6 +129,29 @@ async fn config_page(
             (secrets_section(session, &base, manifest, &config, editor, &secret_errors))
         }
     }))
+}
+
+/// Why this config cannot be launched: its workflow package changed and the new config schema
+/// refuses the latest version.
+fn package_changed(config: &Config, errors: &[FieldError], edit: Option<String>) -> Markup {
+    html! {
+        div.error-summary #package-changed role="alert" {
+            h2 { "This config no longer matches its workflow package" }
+            p {
+                "The " code { (config.workflow_type) } " package was changed and its config \
+                 schema refuses version " (config.version_number) ". Launches (by hand or by the \
+                 schedule) are refused until the config is changed."
+            }
+            ul {
+                @for error in errors {
+                    li { code { (error.pointer) } ": " (error.message) }
+                }
+            }
+            @if let Some(edit) = edit {
+                p { a href=(edit) { "Edit the config" } }
+            }
+        }
+    }
 }
 
 fn summary(config: &Config, schedule: Markup) -> Markup {
