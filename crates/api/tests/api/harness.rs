@@ -20,6 +20,9 @@ pub struct TestApp {
     pub admin: String,
     /// The SQLite file, to look for plaintext secrets in the raw bytes.
     pub sqlite_path: Option<std::path::PathBuf>,
+    /// The server's `--workflows-dir` (empty at start): a test writes packages here, then
+    /// reloads.
+    pub packages_dir: std::path::PathBuf,
     database_url: String,
     secret_key: String,
     _dir: tempfile::TempDir,
@@ -149,8 +152,11 @@ impl TestApp {
                 format!("http://{address}"),
             ))
         });
-        let services =
-            Services::new(store.clone(), Registry::builtin(), keys).with_orchestrator(orchestrator);
+        let packages_dir = dir.path().join("packages");
+        std::fs::create_dir_all(&packages_dir).expect("packages dir");
+        let services = Services::new(store.clone(), Registry::builtin(), keys)
+            .with_orchestrator(orchestrator)
+            .with_package_dirs(vec![packages_dir.clone()]);
         let app = polyphemus_api::app(services.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -162,6 +168,7 @@ impl TestApp {
             store,
             admin: String::new(),
             sqlite_path,
+            packages_dir,
             database_url: url.to_owned(),
             secret_key,
             _dir: dir,

@@ -14,6 +14,7 @@ mod concurrency;
 mod configs;
 mod errors;
 mod ops;
+mod reload;
 mod runs;
 mod runtime_and_status;
 mod scheduler;

@@ -60,6 +60,7 @@ async fn health_readiness_and_metrics_need_no_token(app: TestApp) {
 const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/workflows"),
     ("get", "/api/v1/workflows/{name}"),
+    ("post", "/api/v1/workflows/reload"),
     ("get", "/api/v1/jobs"),
     ("post", "/api/v1/projects/{project}/configs"),
     ("get", "/api/v1/projects/{project}/configs"),

@@ -104,6 +104,11 @@ impl Server {
     }
 
     /// Runs `polyphemus --url URL --data-dir DIR ARGS…` (the admin token comes from the dir).
+    /// The server's process id, to signal it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn cli(&self, args: &[&str]) -> Output {
         self.cli_with_stdin(args, None)
     }

@@ -1,6 +1,7 @@
 //! Workflow packages brought without a rebuild: a package directory written by the test is
 //! validated, loaded by `serve --workflows-dir`, configured through the API and launched on
-//! the local engine; a bad one is refused by `workflows validate` and by `serve`, naming why.
+//! the local engine; a bad one is refused by `workflows validate` and by `serve`, naming why;
+//! SIGHUP reloads a changed package, and `workflows check` lists the configs it broke.
 
 use crate::harness::{command, run, Server};
 use std::path::Path;
@@ -222,4 +223,71 @@ fn jobs_belong_to_no_workflow_and_packages_are_held_to_what_their_jobs_read() {
             "{expected:?}: {refused:#?}"
         );
     }
+}
+
+#[test]
+fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
+    let packages = tempfile::tempdir().expect("temp dir");
+    write_package(packages.path(), MANIFEST, WORKFLOW);
+    let dir = packages.path().display().to_string();
+    let server = Server::start_with_env(&[("POLYPHEMUS_WORKFLOWS_DIR", dir.as_str())]);
+    let created = server.cli_with_stdin(
+        &[
+            "--output",
+            "json",
+            "configs",
+            "create",
+            "--workflow-type",
+            "echo-greeting",
+            "--name",
+            "greeter",
+            "--config",
+            "-",
+        ],
+        Some(r#"{"greeting": "hi"}"#),
+    );
+    let config_id = created.success().json()["config_id"].to_string();
+    let digest = || {
+        let shown = server.cli(&["--output", "json", "workflows", "show", "echo-greeting"]);
+        shown.success().json()["digest"].clone()
+    };
+    let before = digest();
+    server.cli(&["workflows", "check", "echo-greeting"]).success();
+
+    let stricter = MANIFEST
+        .replace("required: [greeting]", "required: [greeting, audience]")
+        .replace("    greeting:", "    audience: {type: string}\n    greeting:");
+    write_package(packages.path(), &stricter, WORKFLOW);
+    let hangup = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hangup.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while digest() == before {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload the package");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let checked = server.cli(&["workflows", "check", "echo-greeting"]);
+    assert_eq!(checked.code, 1, "{checked:#?}");
+    assert!(
+        checked.stdout.contains(&config_id) && checked.stdout.contains("audience"),
+        "the broken config and its missing field are listed: {checked:#?}"
+    );
+    let launched = server.cli(&["launch", &config_id]);
+    assert_ne!(launched.code, 0, "{launched:#?}");
+    assert!(
+        launched.stderr.contains("no longer matches") && launched.stderr.contains("audience"),
+        "{launched:#?}"
+    );
+
+    write_package(packages.path(), &format!("{stricter}colour: blue\n"), WORKFLOW);
+    let refused = server.cli(&["workflows", "reload"]);
+    assert_ne!(refused.code, 0, "{refused:#?}");
+    assert!(
+        refused.stderr.contains("manifest.yaml") && refused.stderr.contains("colour"),
+        "every problem is named: {refused:#?}"
+    );
+    assert_ne!(digest(), before, "the package loaded by SIGHUP stays");
 }

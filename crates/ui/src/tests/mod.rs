@@ -33,15 +33,18 @@ pub(crate) async fn app_with_engine() -> App {
 }
 
 async fn app_with(engine: bool) -> App {
-    app_over(engine, Registry::builtin()).await
+    app_over(engine, Registry::builtin(), Vec::new()).await
 }
 
-/// The UI over the workflow types of `registry` (e.g. a package written by the test).
-pub(crate) async fn app_with_registry(registry: Registry) -> App {
-    app_over(false, registry).await
+/// The UI over the built-in packages and those in `packages` (written by the test), which a
+/// reload re-reads.
+pub(crate) async fn app_with_packages(packages: &std::path::Path) -> App {
+    let dirs = vec![packages.to_path_buf()];
+    let registry = Registry::load(&dirs, &[]).expect("valid packages");
+    app_over(false, registry, dirs).await
 }
 
-async fn app_over(engine: bool, registry: Registry) -> App {
+async fn app_over(engine: bool, registry: Registry, package_dirs: Vec<std::path::PathBuf>) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("ui.db").display());
     let store = Store::connect(&url, &StoreOptions { max_connections: 4 })
@@ -49,7 +52,7 @@ async fn app_over(engine: bool, registry: Registry) -> App {
         .expect("store");
     store.migrate().await.expect("migrate");
     let keys = SecretKeys::from_base64(&SecretKeys::generate_base64()).expect("key");
-    let mut services = Services::new(store.clone(), registry, keys);
+    let mut services = Services::new(store.clone(), registry, keys).with_package_dirs(package_dirs);
     if engine {
         // No step here calls the API, so the URL steps would use is never reached.
         let local = polyphemus_core::orchestrators::local::LocalOrchestrator::new(

@@ -1,5 +1,7 @@
 //! A workflow package brought without a rebuild gets its form from its own manifest: fields
-//! from its config schema, secrets with their descriptions (multiline ones as text areas).
+//! from its config schema, secrets with their descriptions (multiline ones as text areas). A
+//! reload whose schema refuses a stored config says so on the config page and keeps it from
+//! being launched.
 
 use super::*;
 
@@ -37,8 +39,7 @@ async fn app_with_package() -> (App, tempfile::TempDir) {
     std::fs::create_dir_all(&dir).expect("package dir");
     std::fs::write(dir.join("manifest.yaml"), MANIFEST).expect("manifest");
     std::fs::write(dir.join("workflow.yaml"), WORKFLOW).expect("workflow");
-    let registry = Registry::load(&[packages.path().to_path_buf()], &[]).expect("valid package");
-    (app_with_registry(registry).await, packages)
+    (app_with_packages(packages.path()).await, packages)
 }
 
 #[tokio::test]
@@ -101,4 +102,47 @@ async fn a_package_config_is_created_through_its_own_form() {
     assert!(stored
         .sealed_secrets
         .contains_key(&"signing_key".parse().expect("name")));
+}
+
+#[tokio::test]
+async fn a_config_its_reloaded_package_refuses_is_flagged_and_not_launched() {
+    let (app, packages) = app_with_package().await;
+    let editor = app.token(Role::Editor).await;
+    let csrf = app.csrf(&editor);
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("workflow_type", "echo-greeting"),
+        ("/workflow_name", "greeter"),
+        ("/config/greeting", "hi"),
+    ];
+    let (status, _) = app.post(CREATE, &editor, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = app.get("/projects/labors/configs/1", &editor).await;
+    assert!(!page.contains("package-changed"), "nothing to flag yet: {page}");
+
+    let stricter = MANIFEST
+        .replace("required: [greeting]", "required: [greeting, audience]")
+        .replace("    greeting:", "    audience: {type: string}\n    greeting:");
+    let manifest = packages.path().join("echo-greeting/manifest.yaml");
+    std::fs::write(manifest, stricter).expect("manifest");
+    app.services
+        .reload_workflows(&polyphemus_core::Principal::system())
+        .await
+        .expect("reloaded");
+
+    let (_, page) = app.get("/projects/labors/configs/1", &editor).await;
+    for expected in [
+        "This config no longer matches its workflow package",
+        "/config",
+        "audience",
+        "disabled aria-describedby=\"package-changed\"",
+    ] {
+        assert!(page.contains(expected), "{expected:?} missing: {page}");
+    }
+    let launch = [("_csrf", csrf.as_str())];
+    let (status, page) = app
+        .post("/projects/labors/configs/1/launch", &editor, &launch)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("audience"), "the refusal names the field: {page}");
 }
