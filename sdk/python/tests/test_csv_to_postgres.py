@@ -181,8 +181,12 @@ def database(libraries: Tuple[Any, Any]) -> Iterator[Database]:
 def server(libraries: Tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`serve --workflows-dir workflows/examples`, with this python's directory first on PATH so
     the step's `python3` is one that has boto3 and psycopg."""
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    bin_dir = Path(sys.executable).parent
+    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     env = clean_env(PATH=path)
+    if bin_dir.is_relative_to("/tmp"):
+        # A step's private /tmp (as root) would hide this python: share /tmp with the steps.
+        env["POLYPHEMUS_ENGINE_ISOLATION"] = "off"
     python3 = shutil.which("python3", path=path)
     probe = subprocess.run([python3 or "python3", "-c", "import boto3, psycopg"],
                            env=env, capture_output=True, text=True)
