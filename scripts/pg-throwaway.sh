@@ -18,6 +18,12 @@ pg_throwaway_start() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "${run_as[@]}" "$bin/initdb" -A trust -U postgres -D "$dir/data" >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; return 1; }
+  # Over TCP, postgres needs no password (DATABASE_URL has none) but every other role must give
+  # its own, as on a real server: tests that create a role see a wrong password refused.
+  local hba
+  hba=$(cat "$dir/data/pg_hba.conf")
+  printf 'host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n%s\n' \
+    "$hba" >"$dir/data/pg_hba.conf"
   "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >/dev/null || { cat "$dir/server.log" >&2; return 1; }

@@ -16,7 +16,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -54,6 +54,18 @@ EXAMPLE_CONFIG = {
 SECRET = "s3cret-pa55word"
 
 
+def binary() -> Path:
+    """The polyphemus binary to test; skips (fails under CI=true) when it is missing."""
+    found = _binary()
+    if found is None or not found.is_file():
+        message = (f"no polyphemus binary at {found} (cargo build -p polyphemus-cli, "
+                   "or set POLYPHEMUS_BIN)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
 def _binary() -> Optional[Path]:
     given = os.environ.get("POLYPHEMUS_BIN")
     if given:
@@ -72,7 +84,15 @@ def clean_env(**extra: str) -> Dict[str, str]:
 class Server:
     """The running server, its admin client and helpers to make configs, runs and tokens."""
 
-    def __init__(self, binary: Path, root: Path) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        root: Path,
+        extra_args: Sequence[str] = (),
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
+        """`extra_args` go to `serve` (e.g. `--workflows-dir`); `env` is the server's whole
+        environment (default: this one less ISOLATED_ENV), which its steps inherit."""
         self.binary = binary
         self.data_dir = root / "data"
         self.database_url = f"sqlite://{root / 'p.db'}"
@@ -80,8 +100,9 @@ class Server:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [str(binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
-             "--database-url", self.database_url, "--no-scheduler"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=clean_env(),
+             "--database-url", self.database_url, "--no-scheduler", *extra_args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+            env=clean_env() if env is None else env,
         )
         log.close()
         found: "queue.Queue[str]" = queue.Queue()
@@ -155,14 +176,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    binary = _binary()
-    if binary is None or not binary.is_file():
-        message = (f"no polyphemus binary at {binary} (cargo build -p polyphemus-cli, "
-                   "or set POLYPHEMUS_BIN)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    running = Server(binary, tmp_path_factory.mktemp("server"))
+    running = Server(binary(), tmp_path_factory.mktemp("server"))
     yield running
     running.stop()
 
