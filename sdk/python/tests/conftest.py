@@ -14,9 +14,10 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -211,3 +212,28 @@ def python3() -> List[str]:
     if found is None:
         pytest.fail("python3 is not on PATH: the local engine's script steps need it")
     return [found]
+
+
+FINAL_PHASES = ("Succeeded", "Failed", "Error")
+
+
+def launch(server: Server, config_id: int) -> Tuple[str, Dict[str, Any], Dict[str, Any]]:
+    """Launches the config's workflow and waits for its end: (phase, run, metadata)."""
+    _, run = server.admin.request(
+        "POST", ["projects", "default", "configs", config_id, "launch"], {}
+    )
+    run_id = str(run["run_id"])
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            metadata = server.admin.run_metadata(run_id)
+        except polyphemus.PolyphemusError as error:
+            if not error.is_not_found:
+                raise
+            metadata = {}
+        phase = str(metadata.get("phase") or "")
+        if phase in FINAL_PHASES:
+            return phase, server.admin.run(run_id), metadata
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run_id} did not end: {metadata}\n{server.admin.run(run_id)['output']}")
+        time.sleep(0.3)

@@ -32,13 +32,12 @@ from typing import Any, Dict, Iterator, List, NoReturn, Optional, Sequence, Tupl
 import pytest
 
 import polyphemus
-from conftest import REPO, Server, binary, clean_env
+from conftest import REPO, Server, binary, clean_env, launch
 
 EXAMPLES = REPO / "workflows" / "examples"
 PACKAGE = EXAMPLES / "csv-to-postgres"
 BUCKET = "exports"
 KEY = "shop/products.csv"
-FINAL_PHASES = ("Succeeded", "Failed", "Error")
 UTC = dt.timezone.utc
 
 
@@ -227,28 +226,6 @@ def create_config(server: Server, config: Dict[str, Any], secrets: Dict[str, str
         "csv-to-postgres", f"products-{uuid.uuid4().hex[:8]}", config, secrets=secrets
     )
     return int(created["config_id"])
-
-
-def launch(server: Server, config_id: int) -> Tuple[str, Dict[str, Any], Dict[str, Any]]:
-    """Launches the config's workflow and waits for its end: (phase, run, metadata)."""
-    _, run = server.admin.request(
-        "POST", ["projects", "default", "configs", config_id, "launch"], {}
-    )
-    run_id = str(run["run_id"])
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            metadata = server.admin.run_metadata(run_id)
-        except polyphemus.PolyphemusError as error:
-            if not error.is_not_found:
-                raise
-            metadata = {}
-        phase = str(metadata.get("phase") or "")
-        if phase in FINAL_PHASES:
-            return phase, server.admin.run(run_id), metadata
-        if time.monotonic() > deadline:
-            pytest.fail(f"run {run_id} did not end: {metadata}\n{server.admin.run(run_id)['output']}")
-        time.sleep(0.3)
 
 
 def csv_text(rows: Sequence[str]) -> str:

@@ -256,7 +256,8 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
 
     let stricter = MANIFEST
         .replace("required: [greeting]", "required: [greeting, audience]")
-        .replace("    greeting:", "    audience: {type: string}\n    greeting:");
+        .replace("    greeting:", "    audience: {type: string}\n    greeting:")
+        .replace("{greeting: hello}", "{greeting: hello, audience: all}");
     write_package(packages.path(), &stricter, WORKFLOW);
     let hangup = std::process::Command::new("kill")
         .args(["-HUP", &server.pid().to_string()])

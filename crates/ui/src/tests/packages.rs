@@ -122,7 +122,8 @@ async fn a_config_its_reloaded_package_refuses_is_flagged_and_not_launched() {
 
     let stricter = MANIFEST
         .replace("required: [greeting]", "required: [greeting, audience]")
-        .replace("    greeting:", "    audience: {type: string}\n    greeting:");
+        .replace("    greeting:", "    audience: {type: string}\n    greeting:")
+        .replace("{greeting: hello}", "{greeting: hello, audience: all}");
     let manifest = packages.path().join("echo-greeting/manifest.yaml");
     std::fs::write(manifest, stricter).expect("manifest");
     app.services
