@@ -22,7 +22,9 @@ mod template;
 mod validate;
 
 pub use error::EngineError;
+pub use exec::leftovers::kill_leftovers;
 pub use exec::process::{private_tmp_available, Isolation};
+pub use exec::sandbox::{running_as_root, StepUser, Support as SandboxSupport, DEFAULT_STEP_USER};
 pub use library::TemplateLibrary;
 pub use model::Workflow;
 pub use render::render_text;

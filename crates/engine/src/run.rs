@@ -10,7 +10,8 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::driver::{drive, persist_while_running, snapshot, write_status};
 use crate::error::EngineError;
-use crate::exec::process::{private_tmp_available, Isolation};
+use crate::exec::process::Isolation;
+use crate::exec::sandbox::{self, Plan, StepUser, Support};
 use crate::exec::{Call, RunCtx};
 use crate::library::TemplateLibrary;
 use crate::model::Workflow;
@@ -33,9 +34,15 @@ pub struct EngineOptions {
     pub env: Vec<(String, String)>,
     /// At most this many pods of one run at once (on top of `spec.parallelism`).
     pub max_pods: Option<usize>,
-    /// Directories under `/tmp` that nodes must still reach inside their private `/tmp`
-    /// (the directory of the program their steps run, when it lives there).
+    /// Directories nodes must still reach, read-only, inside their sandbox (the directory of
+    /// the program their steps run, the SDK); `PATH` and `PYTHONPATH` entries are added.
     pub keep_visible: Vec<PathBuf>,
+    /// Paths nodes must not see (the data dir, the store file, the key file); the work dir
+    /// with every run's directory is always hidden, but for the node's own directories.
+    pub hide: Vec<PathBuf>,
+    /// Who nodes run as when the engine runs as root (default `polyphemus-step`, else
+    /// `nobody`).
+    pub step_user: Option<StepUser>,
 }
 
 impl Default for EngineOptions {
@@ -51,6 +58,8 @@ impl Default for EngineOptions {
             env: Vec::new(),
             max_pods: None,
             keep_visible: Vec::new(),
+            hide: Vec::new(),
+            step_user: None,
         }
     }
 }
@@ -109,9 +118,42 @@ impl Engine {
         &self.opts
     }
 
-    /// Whether this engine's nodes get a private `/tmp` (isolation on and available here).
+    /// Whether this engine's nodes get a private `/tmp` (they are sandboxed).
     pub fn private_tmp(&self) -> bool {
-        self.opts.isolation == Isolation::Auto && private_tmp_available()
+        self.sandbox_support() != Support::None
+    }
+
+    /// What sandbox nodes get: none when isolation is off or the host offers none.
+    pub fn sandbox_support(&self) -> Support {
+        match self.opts.isolation {
+            Isolation::Off => Support::None,
+            Isolation::Auto => sandbox::support(),
+        }
+    }
+
+    /// The user nodes run as, when the engine runs as root and sandboxes them.
+    pub fn step_user(&self) -> Option<StepUser> {
+        (self.sandbox_support() == Support::Root)
+            .then(|| self.opts.step_user.clone().unwrap_or_else(StepUser::default_user))
+    }
+
+    /// The sandbox of a run in `run_dir` whose nodes get `env` on top of this process's.
+    fn plan(&self, run_dir: &Path, env: &[(String, String)]) -> Option<(Support, Arc<Plan>)> {
+        let support = self.sandbox_support();
+        if support == Support::None {
+            return None;
+        }
+        let own: Vec<(String, String)> = ["PATH", "PYTHONPATH"]
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+            .collect();
+        let mut reach = self.opts.keep_visible.clone();
+        reach.extend(sandbox::reached_by_env(env));
+        reach.extend(sandbox::reached_by_env(&own));
+        let mut hide = vec![self.opts.work_dir.clone()];
+        hide.extend(self.opts.hide.iter().cloned());
+        let plan = Plan::new(self.step_user(), &hide, &reach, run_dir);
+        Some((support, Arc::new(plan)))
     }
 
     /// Validates and starts `wf` (must be called inside a tokio runtime). Every error in the
@@ -139,7 +181,10 @@ impl Engine {
         let (name, generate) = setup::run_name(&wf, &uid)?;
         let uid = uid.to_string();
         let run_dir = setup::create_run_dir(&self.opts.work_dir, &name)?;
-        let private_tmp = self.private_tmp();
+        let env: Vec<(String, String)> =
+            self.opts.env.iter().chain(&options.env).cloned().collect();
+        let sandbox = self.plan(&run_dir, &env);
+        let private_tmp = sandbox.is_some();
 
         let now = Utc::now();
         let namespace = &self.opts.namespace;
@@ -167,12 +212,13 @@ impl Engine {
             wf_name: name.clone(),
             resolver: checked.resolver,
             shared: shared.clone(),
-            reexpose: reexposed(private_tmp, &run_dir, &self.opts.keep_visible),
+            step_user: sandbox.as_ref().and_then(|(_, plan)| plan.user.clone()),
+            sandbox,
             run_dir: run_dir.clone(),
             private_tmp,
             pod_limit: pod_limit(spec.parallelism, self.opts.max_pods),
             globals: Mutex::new(globals),
-            env: self.opts.env.iter().chain(&options.env).cloned().collect(),
+            env,
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {
@@ -250,20 +296,4 @@ fn spawn_run(
         let _ = done_tx.send(true);
     });
     done
-}
-
-/// What a node's private `/tmp` would hide and must show again: the run dir and the kept
-/// directories that live under `/tmp`, parents first so a child's bind lands inside.
-fn reexposed(private_tmp: bool, run_dir: &Path, keep: &[PathBuf]) -> Vec<PathBuf> {
-    if !private_tmp {
-        return Vec::new();
-    }
-    let mut dirs: Vec<PathBuf> = std::iter::once(run_dir)
-        .chain(keep.iter().map(PathBuf::as_path))
-        .filter(|dir| dir.starts_with("/tmp"))
-        .map(Path::to_path_buf)
-        .collect();
-    dirs.sort_by_key(|dir| dir.components().count());
-    dirs.dedup();
-    dirs
 }

@@ -120,7 +120,7 @@ pub(crate) fn create_run_dir(work_dir: &Path, name: &str) -> Result<PathBuf, Eng
     std::fs::create_dir_all(&run_dir).map_err(|e| EngineError::io(&run_dir, e))?;
     // Children run in their node directories: every path handed to them must be absolute.
     let run_dir = std::path::absolute(&run_dir).map_err(|e| EngineError::io(&run_dir, e))?;
-    for sub in ["work", "tmp", "logs", "scripts"] {
+    for sub in ["work", "tmp", "logs", "scripts", "pids", "sandbox"] {
         let d = run_dir.join(sub);
         std::fs::create_dir_all(&d).map_err(|e| EngineError::io(&d, e))?;
     }

@@ -6,12 +6,14 @@ mod dag;
 mod dag_phase;
 pub mod depends;
 mod invoke;
+pub mod leftovers;
 mod loops;
 mod node;
 mod outputs;
 mod pod;
 pub mod process;
 mod retry;
+pub mod sandbox;
 mod steps;
 
 use std::path::PathBuf;
@@ -34,8 +36,10 @@ pub struct RunCtx {
     pub shared: Arc<Shared>,
     pub run_dir: PathBuf,
     pub private_tmp: bool,
-    /// Directories under `/tmp` bound back at their paths inside each node's private `/tmp`.
-    pub reexpose: Vec<PathBuf>,
+    /// The sandbox of the run's nodes (with `private_tmp`), else none.
+    pub sandbox: Option<(sandbox::Support, Arc<sandbox::Plan>)>,
+    /// The user the sandbox runs nodes as: their working dir and `/tmp` are made its own.
+    pub step_user: Option<sandbox::StepUser>,
     /// Workflow-level `parallelism`: at most this many pods at once.
     pub pod_limit: Option<Arc<Semaphore>>,
     /// `workflow.*` variables, including global outputs as they appear.

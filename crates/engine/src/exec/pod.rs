@@ -139,6 +139,11 @@ async fn prepare(
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(_) => std::fs::create_dir_all(d).map_err(|e| EngineError::io(d, e))?,
         }
+        // Only the node's own directories: a `workingDir` may name an existing host dir.
+        if let Some(user) = ctx.step_user.as_ref().filter(|_| d.starts_with(&ctx.run_dir)) {
+            std::os::unix::fs::chown(d, Some(user.uid), Some(user.gid))
+                .map_err(|e| EngineError::io(d, e))?;
+        }
     }
     if let (Some(file), Some(src)) = (file, source) {
         use std::os::unix::fs::PermissionsExt;
@@ -169,10 +174,11 @@ async fn prepare(
             argv,
             env,
             cwd,
+            work,
             tmp,
-            private_tmp: ctx.private_tmp,
-            reexpose: ctx.reexpose.clone(),
+            sandbox: ctx.sandbox.clone(),
             logs: ctx.run_dir.join("logs").join(id),
+            pid_file: ctx.run_dir.join("pids").join(id),
         },
         container.image.clone(),
     ))

@@ -1,55 +1,32 @@
 //! Child processes "like a pod": own process group (killed as a whole on deadline or stop),
-//! own working directory, private `/tmp` through `unshare --mount` where the OS allows it
-//! (otherwise a per-node `TMPDIR`), stdout/stderr captured live into the run state and to disk.
+//! own working directory, and, where the host allows it, the sandbox of `sandbox.rs` (own PID
+//! and mount namespaces, read-only host, a private `/tmp`, a step user); otherwise a per-node
+//! `TMPDIR`. stdout/stderr are captured live into the run state and to disk.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use super::sandbox::{self, Plan, Support, FAILED_MARK, SANDBOX_FAILED};
 use crate::state::Shared;
 
-/// Whether nodes get a private `/tmp` (a private mount namespace per node).
+/// Whether nodes run sandboxed (own namespaces, private `/tmp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
-    /// Use a private `/tmp` when `unshare --mount` works here, else a per-node `TMPDIR`.
+    /// Sandbox each node when this host supports it, else a per-node `TMPDIR`.
     #[default]
     Auto,
     /// Never: each node only gets its own working directory and `TMPDIR`.
     Off,
 }
 
-static PRIVATE_TMP: OnceLock<bool> = OnceLock::new();
-
-/// Probes once whether `unshare --mount` + `mount --bind` onto `/tmp` works on this host.
+/// Whether nodes get a sandbox here, with its private `/tmp` (probed once).
 pub fn private_tmp_available() -> bool {
-    *PRIVATE_TMP.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("polyphemus-probe-{}", std::process::id()));
-        if std::fs::create_dir_all(&dir).is_err() {
-            return false;
-        }
-        let _ = std::fs::write(dir.join(".probe"), b"");
-        let ok = std::process::Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg("mount --bind \"$0\" /tmp && test -e /tmp/.probe")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        let _ = std::fs::remove_dir_all(&dir);
-        if !ok {
-            tracing::info!(
-                "private /tmp per node is not available here (unshare --mount failed): nodes share /tmp and get their own TMPDIR"
-            );
-        }
-        ok
-    })
+    sandbox::support() != Support::None
 }
 
 /// Kills a whole process group when dropped while armed (deadline, stop, timeout).
@@ -57,7 +34,7 @@ struct GroupGuard {
     pgid: Option<u32>,
 }
 
-fn kill_group(pgid: u32) {
+pub(crate) fn kill_group(pgid: u32) {
     // The shell's builtin `kill` takes a negative pid (a process group) everywhere.
     let _ = std::process::Command::new("sh")
         .args(["-c", "kill -9 -\"$0\" 2>/dev/null", &pgid.to_string()])
@@ -81,13 +58,15 @@ pub struct Spec {
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
+    /// The node's working directory (bound back writable in the sandbox).
+    pub work: PathBuf,
     pub tmp: PathBuf,
-    pub private_tmp: bool,
-    /// Directories under `/tmp` (the run dir, the steps' program) to keep reachable at their
-    /// paths inside the private `/tmp`, where they would otherwise be hidden.
-    pub reexpose: Vec<PathBuf>,
+    /// The run's sandbox, when nodes get one.
+    pub sandbox: Option<(Support, Arc<Plan>)>,
     /// Log files are `<logs>.stdout.log` / `<logs>.stderr.log` (written when not empty).
     pub logs: PathBuf,
+    /// Where the process group is recorded while it runs (for `leftovers`).
+    pub pid_file: PathBuf,
 }
 
 pub struct Finished {
@@ -97,55 +76,17 @@ pub struct Finished {
     pub error: Option<String>,
 }
 
-/// The exit code the wrapper uses when it cannot mount the private `/tmp`.
-const SANDBOX_FAILED: i32 = 125;
-
-/// The wrapper for `sh -c SCRIPT tmp dir1 … dirN argv…`: hold each dir open (fd 3 on), cover
-/// `/tmp` with the node's own, bind each held dir back at its old path, then run argv.
-fn reexpose_script(dirs: usize) -> String {
-    let held: Vec<String> = (1..=dirs)
-        .map(|n| format!("exec {}<\"${{{n}}}\"", n + 2))
-        .collect();
-    let bound: Vec<String> = (1..=dirs)
-        .map(|n| {
-            format!(
-                "mkdir -p \"${{{n}}}\" && mount --no-canonicalize --bind /proc/self/fd/{} \"${{{n}}}\"",
-                n + 2
-            )
-        })
-        .collect();
-    let closed: Vec<String> = (1..=dirs).map(|n| format!("exec {}<&-", n + 2)).collect();
-    format!(
-        "{} && mount --bind \"$0\" /tmp && {} || exit {SANDBOX_FAILED}; {}; shift {dirs}; exec \"$@\"",
-        held.join(" && "),
-        bound.join(" && "),
-        closed.join("; "),
-    )
-}
-
 fn build(spec: &Spec) -> Command {
-    let mut cmd = if spec.private_tmp && !spec.reexpose.is_empty() {
-        let mut c = Command::new("unshare");
-        c.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(reexpose_script(spec.reexpose.len()))
-            .arg(&spec.tmp)
-            .args(&spec.reexpose)
-            .args(&spec.argv);
-        c
-    } else if spec.private_tmp {
-        let mut c = Command::new("unshare");
-        c.args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(format!(
-                "mount --bind \"$0\" /tmp || exit {SANDBOX_FAILED}; exec \"$@\""
-            ))
-            .arg(&spec.tmp)
-            .args(&spec.argv);
-        c
-    } else {
-        let mut c = Command::new(&spec.argv[0]);
-        c.args(&spec.argv[1..]);
-        c.env("TMPDIR", &spec.tmp);
-        c
+    let mut cmd = match &spec.sandbox {
+        Some((kind, plan)) => {
+            Command::from(plan.command(*kind, &spec.work, &spec.tmp, &spec.cwd, &spec.argv))
+        }
+        None => {
+            let mut c = Command::new(&spec.argv[0]);
+            c.args(&spec.argv[1..]);
+            c.env("TMPDIR", &spec.tmp);
+            c
+        }
     };
     cmd.current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -191,6 +132,9 @@ pub async fn run(spec: Spec, shared: Arc<Shared>) -> Finished {
         }
     };
     let mut guard = GroupGuard { pgid: child.id() };
+    if let Some(pid) = child.id() {
+        super::leftovers::record(&spec.pid_file, pid);
+    }
     let out = child
         .stdout
         .take()
@@ -227,13 +171,15 @@ pub async fn run(spec: Spec, shared: Arc<Shared>) -> Finished {
                 collect.await
             }
         };
+    super::leftovers::forget(&spec.pid_file);
     write_logs(&spec.logs, &stdout, &stderr).await;
     match status {
         Ok(s) => {
             use std::os::unix::process::ExitStatusExt;
             let code = s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0));
-            let error = (spec.private_tmp && code == SANDBOX_FAILED)
-                .then(|| "failed to mount the node's private /tmp".to_string());
+            let error = (spec.sandbox.is_some() && code == SANDBOX_FAILED)
+                .then(|| sandbox_failure(&stderr))
+                .flatten();
             Finished {
                 exit_code: code,
                 stdout,
@@ -258,4 +204,12 @@ async fn write_logs(base: &Path, stdout: &[u8], stderr: &[u8]) {
             tracing::warn!(path = %path.display(), "cannot write the node log: {e}");
         }
     }
+}
+
+/// The wrapper's own complaint, when it (and not the program) exited with `SANDBOX_FAILED`.
+fn sandbox_failure(stderr: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix(FAILED_MARK))
+        .map(|why| format!("the node's sandbox could not be set up:{why}"))
 }
