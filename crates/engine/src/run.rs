@@ -133,8 +133,12 @@ impl Engine {
 
     /// The user nodes run as, when the engine runs as root and sandboxes them.
     pub fn step_user(&self) -> Option<StepUser> {
-        (self.sandbox_support() == Support::Root)
-            .then(|| self.opts.step_user.clone().unwrap_or_else(StepUser::default_user))
+        (self.sandbox_support() == Support::Root).then(|| {
+            self.opts
+                .step_user
+                .clone()
+                .unwrap_or_else(StepUser::default_user)
+        })
     }
 
     /// The sandbox of a run in `run_dir` whose nodes get `env` on top of this process's.

@@ -61,7 +61,11 @@ pub fn kill_leftovers(run_dir: &Path) -> usize {
             if pid > 1 && start_time(pid) == Some(started) {
                 let alive = members(pid);
                 super::process::kill_group(pid);
-                tracing::warn!(pid, processes = alive.len(), "killed a leftover node process group");
+                tracing::warn!(
+                    pid,
+                    processes = alive.len(),
+                    "killed a leftover node process group"
+                );
                 killed += alive.len();
             }
         }

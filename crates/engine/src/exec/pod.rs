@@ -140,7 +140,11 @@ async fn prepare(
             Err(_) => std::fs::create_dir_all(d).map_err(|e| EngineError::io(d, e))?,
         }
         // Only the node's own directories: a `workingDir` may name an existing host dir.
-        if let Some(user) = ctx.step_user.as_ref().filter(|_| d.starts_with(&ctx.run_dir)) {
+        if let Some(user) = ctx
+            .step_user
+            .as_ref()
+            .filter(|_| d.starts_with(&ctx.run_dir))
+        {
             std::os::unix::fs::chown(d, Some(user.uid), Some(user.gid))
                 .map_err(|e| EngineError::io(d, e))?;
         }

@@ -99,7 +99,9 @@ pub fn support() -> Support {
         if ok {
             kind
         } else {
-            tracing::info!("no sandbox for steps here (unshare with PID and mount namespaces failed)");
+            tracing::info!(
+                "no sandbox for steps here (unshare with PID and mount namespaces failed)"
+            );
             Support::None
         }
     })
@@ -187,7 +189,8 @@ impl Plan {
         run_dir: &Path,
     ) -> Plan {
         // Under /tmp nothing needs covering: each node's /tmp is its own.
-        let skip = |p: &Path| p == Path::new("/") || p.starts_with("/tmp") || p.starts_with("/proc");
+        let skip =
+            |p: &Path| p == Path::new("/") || p.starts_with("/tmp") || p.starts_with("/proc");
         let mut covers: Vec<PathBuf> = hide
             .iter()
             .filter(|p| p.is_dir() && !skip(p))
@@ -215,7 +218,7 @@ impl Plan {
             for target in targets {
                 let mut ancestors: Vec<&Path> = target.ancestors().skip(1).collect();
                 ancestors.reverse();
-                for a in ancestors {
+                for a in ancestors.into_iter().skip(1) {
                     if skip(a) || under_any(a, &covers) {
                         break;
                     }
@@ -290,14 +293,17 @@ impl Plan {
         ));
         // 1. The host read-only: every mount but the fresh /proc (mountinfo escapes blanks as
         //    \040, which printf %b turns back).
-        line("mps=$(while read -r _ _ _ _ mp _; do echo \"$mp\"; done </proc/self/mountinfo)".into());
+        line(
+            "mps=$(while read -r _ _ _ _ mp _; do echo \"$mp\"; done </proc/self/mountinfo)".into(),
+        );
         line("for mp in $mps; do mp=$(printf '%b' \"$mp\"); case $mp in /proc|/proc/*) continue;; esac; mount -o remount,bind,ro \"$mp\" 2>/dev/null || fail \"cannot make $mp read-only\"; done".into());
         // 2. The original tree, held open on fd 3 to bind paths back once they are covered.
         let stage = quote(&self.stage);
         line(format!(
             "mount --rbind / {stage} && exec 3<{stage} || fail 'cannot stage the root'"
         ));
-        let from = |p: &Path| quote(&Path::new("/proc/self/fd/3").join(p.strip_prefix("/").unwrap_or(p)));
+        let from =
+            |p: &Path| quote(&Path::new("/proc/self/fd/3").join(p.strip_prefix("/").unwrap_or(p)));
         let bind = |p: &Path, src: &Path, mode: &str| {
             format!(
                 "mkdir -p {q} && mount --no-canonicalize --bind {f} {q} && mount -o remount,bind,{mode} {q} || fail 'cannot bind '{q}",
@@ -307,7 +313,10 @@ impl Plan {
         };
         // 3. Covers: the node's own /tmp, a fresh /dev/shm, then the hidden paths.
         line(bind(Path::new("/tmp"), tmp, "rw"));
-        line("mount -t tmpfs -o mode=1777,size=64m tmpfs /dev/shm || fail 'cannot cover /dev/shm'".into());
+        line(
+            "mount -t tmpfs -o mode=1777,size=64m tmpfs /dev/shm || fail 'cannot cover /dev/shm'"
+                .into(),
+        );
         for c in &self.covers {
             line(format!(
                 "mkdir -p {q} && mount -t tmpfs -o mode=0755,size=64k tmpfs {q} || fail 'cannot cover '{q}",
@@ -332,7 +341,10 @@ impl Plan {
             ));
         }
         line("umount -l --no-canonicalize /proc/self/fd/3 2>/dev/null; exec 3<&-".into());
-        line(format!("cd {} || fail 'cannot enter the working dir'", quote(cwd)));
+        line(format!(
+            "cd {} || fail 'cannot enter the working dir'",
+            quote(cwd)
+        ));
         // 5. The program, without privileges: a step user when root; in a user namespace an
         //    empty bounding set, so the exec'd program keeps no capability (it could otherwise
         //    unmount the covers). This shell stays init: it keeps the parent-death signal that
@@ -364,11 +376,25 @@ pub(crate) fn reached_by_env(env: &[(String, String)]) -> Vec<PathBuf> {
                 if let Some(home) = venv_home(venv) {
                     dirs.push(home);
                 }
+            } else if let Some(prefix) = toolchain_prefix(&dir) {
+                dirs.push(prefix);
             }
             dirs.push(dir);
         }
     }
     dirs
+}
+
+/// `<prefix>` for a `PATH` entry `<prefix>/bin` or `<prefix>/shims` whose prefix also has
+/// `lib` or `libexec` (a toolchain such as pyenv, whose programs need the rest of it); a
+/// directory of programs alone (`~/.cargo/bin`) shares nothing else of its parent.
+fn toolchain_prefix(dir: &Path) -> Option<PathBuf> {
+    let name = dir.file_name()?.to_str()?;
+    let prefix = dir.parent()?;
+    let toolchain = matches!(name, "bin" | "shims")
+        && prefix.components().count() > 1
+        && (prefix.join("lib").is_dir() || prefix.join("libexec").is_dir());
+    toolchain.then(|| prefix.to_path_buf())
 }
 
 /// The prefix of the Python a venv was created from (`home = <prefix>/bin` in pyvenv.cfg).
@@ -392,7 +418,10 @@ mod tests {
 
     #[test]
     fn a_step_user_gets_unsearchable_ancestors_covered_and_needed_paths_bound_back() {
-        let dir = PathBuf::from(format!("/var/tmp/polyphemus-plan-test-{}", std::process::id()));
+        let dir = PathBuf::from(format!(
+            "/var/tmp/polyphemus-plan-test-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         let locked = dir.join("locked");
         let tool = locked.join("venv/bin");
@@ -406,9 +435,17 @@ mod tests {
         };
         let work = dir.join("data");
         std::fs::create_dir_all(work.join("runs/wf")).expect("run dir");
-        let plan = Plan::new(Some(user), &[work.clone()], &[tool.clone()], &work.join("runs/wf"));
+        let plan = Plan::new(
+            Some(user),
+            &[work.clone()],
+            &[tool.clone()],
+            &work.join("runs/wf"),
+        );
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(plan.covers.contains(&work) && plan.covers.contains(&locked));
+        assert!(
+            plan.covers.contains(&work) && plan.covers.contains(&locked),
+            "{plan:?}"
+        );
         assert_eq!(plan.covers.len(), 2, "{:?}", plan.covers);
         assert!(plan.read_only.contains(&tool), "{:?}", plan.read_only);
         assert!(plan.read_only.contains(&work.join("runs/wf/scripts")));
