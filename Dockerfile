@@ -16,13 +16,17 @@ RUN cargo build --release --locked --bin polyphemus \
  && strip target/release/polyphemus
 
 # --- runtime stage: Debian slim, CA certificates, the binary, a non-root user ------------
+# (util-linux, in the base image, gives the local engine its step sandbox; a server started
+# as root there runs steps as polyphemus-step.)
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 polyphemus \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/polyphemus --create-home \
-      --shell /usr/sbin/nologin polyphemus
+      --shell /usr/sbin/nologin polyphemus \
+ && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      --user-group polyphemus-step
 COPY --from=builder /src/target/release/polyphemus /usr/local/bin/polyphemus
 # The built-in workflows, for operators who submit or inspect them from the image.
 COPY workflows/ /usr/share/polyphemus/workflows/

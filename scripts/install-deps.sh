@@ -5,7 +5,8 @@ set -euo pipefail
 missing=()
 command -v python >/dev/null 2>&1 || missing+=(python-is-python3)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
-command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+# unshare, setpriv and mount build the local engine's sandbox for workflow steps.
+{ command -v unshare && command -v setpriv; } >/dev/null 2>&1 || missing+=(util-linux)
 # A real sshd and OpenSSH's sftp client for the SFTP jobs' tests and benchmark.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v sftp >/dev/null 2>&1 || missing+=(openssh-client)
@@ -21,6 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The user workflow steps of the local engine run as when the server runs as root.
+if [ "$(id -u)" = 0 ] && ! id -u polyphemus-step >/dev/null 2>&1; then
+  echo "install-deps: creating the system user polyphemus-step" >&2
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --user-group polyphemus-step
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt

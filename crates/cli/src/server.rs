@@ -11,10 +11,11 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use polyphemus_core::auth::parse_ttl;
 use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
-use polyphemus_core::orchestrators::local::LocalOrchestrator;
+use polyphemus_core::orchestrators::local::{LocalOrchestrator, SandboxSettings};
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::scheduler::Scheduler;
 use polyphemus_core::{SecretKeys, Services, TaskGrant};
+use polyphemus_engine::StepUser;
 use polyphemus_model::{ProjectName, Role};
 use polyphemus_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
@@ -45,6 +46,22 @@ pub struct ServeArgs {
     pub no_scheduler: bool,
     #[command(flatten)]
     pub scheduler: SchedulerArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// How the local engine sandboxes workflow steps.
+#[derive(Debug, Args, Default)]
+pub struct SandboxArgs {
+    /// When the server runs as root, steps run as this user and its primary group
+    /// (default `polyphemus-step`, created by scripts/install-deps.sh and the image; else
+    /// `nobody`).
+    #[arg(long, env = "POLYPHEMUS_STEP_USER")]
+    pub step_user: Option<String>,
+    /// Accept workflow documents (`polyphemus submit`) even where steps cannot be sandboxed
+    /// (not root and no user namespaces): they then run as the server's user.
+    #[arg(long, env = "POLYPHEMUS_ALLOW_UNSANDBOXED_STEPS")]
+    pub allow_unsandboxed_steps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +85,8 @@ pub struct SchedulerCommandArgs {
     pub argo: ArgoArgs,
     #[command(flatten)]
     pub packages: PackageArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,7 +200,19 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Keeps other processes of this user from reading this one's memory and `/proc/<pid>/environ`
+/// (which still holds the variables `scrub_environment` removed: the kernel keeps the block
+/// the process started with). Steps of the local engine also see none of the server's /proc:
+/// they have their own PID namespace.
+fn forbid_inspection() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(%error, "cannot make the server non-dumpable");
+    }
+}
+
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    forbid_inspection();
     let services = open_services(global, &args.packages).await?;
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -191,14 +222,25 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{address}"));
-    let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
-    let interrupted = services
-        .recover_interrupted_runs()
+    let services = with_orchestrator(
+        global,
+        services,
+        &args.orchestrator,
+        &args.argo,
+        public_url,
+        &args.sandbox,
+    )?;
+    let recovery = services
+        .recover_runs()
         .await
         .map_err(|e| anyhow::anyhow!("settling runs left unfinished: {e}"))?;
-    if interrupted > 0 {
-        println!("{interrupted} run(s) interrupted by the last stop are now marked Error");
+    if recovery.interrupted > 0 {
+        println!(
+            "{} run(s) interrupted by the last stop are now marked Error",
+            recovery.interrupted
+        );
     }
+    println!("{recovery}");
     if !args.no_scheduler {
         let scheduler = Scheduler::new(
             services.clone(),
@@ -229,9 +271,10 @@ fn with_orchestrator(
     kind: &str,
     argo: &ArgoArgs,
     public_url: String,
+    sandbox: &SandboxArgs,
 ) -> anyhow::Result<Services> {
     if kind != "argo" {
-        return with_local_orchestrator(global, services, public_url);
+        return with_local_orchestrator(global, services, public_url, sandbox);
     }
     let orchestrator = ArgoOrchestrator::new(argo.settings()?)?;
     tracing::info!(?orchestrator, "runs go to Argo");
@@ -244,6 +287,7 @@ fn with_local_orchestrator(
     global: &GlobalArgs,
     services: Services,
     public_url: String,
+    sandbox: &SandboxArgs,
 ) -> anyhow::Result<Services> {
     let work_dir = global.data_dir.join("runs");
     std::fs::create_dir_all(&work_dir)
@@ -252,15 +296,53 @@ fn with_local_orchestrator(
     let work_dir = work_dir
         .canonicalize()
         .with_context(|| format!("resolving the run directory {}", work_dir.display()))?;
-    let orchestrator = LocalOrchestrator::new(work_dir, public_url);
+    let step_user = match &sandbox.step_user {
+        Some(name) => Some(
+            StepUser::lookup(name).with_context(|| format!("--step-user {name}: no such user"))?,
+        ),
+        None => None,
+    };
+    let orchestrator = LocalOrchestrator::new(work_dir, public_url).with_sandbox(SandboxSettings {
+        hide: hidden_from_steps(global),
+        step_user,
+        allow_unsandboxed: sandbox.allow_unsandboxed_steps,
+    });
+    println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
+}
+
+/// What no step may see: the data dir (key, admin token, store, every run's directory) and
+/// the store's files wherever `--database-url` puts them.
+fn hidden_from_steps(global: &GlobalArgs) -> Vec<std::path::PathBuf> {
+    let mut hide = vec![
+        global.data_dir.clone(),
+        global.secret_key_path(),
+        global.admin_token_path(),
+    ];
+    let url = global.database_url();
+    if let Some(file) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let file = file.split('?').next().unwrap_or(file);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            hide.push(std::path::PathBuf::from(format!("{file}{suffix}")));
+        }
+    }
+    hide.into_iter()
+        .filter_map(|p| std::path::absolute(&p).ok())
+        .collect()
 }
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
     let services = open_services(global, &args.packages).await?;
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
-    let services = with_orchestrator(global, services, &args.orchestrator, &args.argo, public_url)?;
+    let services = with_orchestrator(
+        global,
+        services,
+        &args.orchestrator,
+        &args.argo,
+        public_url,
+        &args.sandbox,
+    )?;
     let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
     println!("scheduler running (tick {}s)", tick.as_secs());
     Scheduler::new(services, tick).run(shutdown_signal()).await;

@@ -4,9 +4,9 @@
 use polyphemus_client::Client;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_polyphemus");
@@ -36,6 +36,9 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Every line the server printed on stdout so far.
+    stdout: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -60,15 +63,34 @@ impl Server {
         Self::start_in(dir)
     }
 
+    /// A server whose data dir and store live in `dir`, started with extra environment.
+    pub fn start_in_dir(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
+        Self::start_with(dir, env)
+    }
+
+    /// The server `bin` (a copy of the binary anywhere on disk) over a store in `dir`.
+    pub fn start_binary(bin: &Path, dir: tempfile::TempDir) -> Server {
+        Self::spawn(bin, dir, &[])
+    }
+
     fn start_in(dir: tempfile::TempDir) -> Server {
         Self::start_with(dir, &[])
     }
 
     fn start_with(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
+        Self::spawn(Path::new(BIN), dir, env)
+    }
+
+    fn spawn(bin: &Path, dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let data_dir = dir.path().join("data");
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let database_url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let mut child = command()
+        let mut binary = Command::new(bin);
+        for name in ISOLATED_ENV {
+            binary.env_remove(name);
+        }
+        let mut child = binary
+            .env("NO_COLOR", "1")
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             .args(["--database-url", &database_url])
@@ -80,10 +102,15 @@ impl Server {
             .expect("start polyphemus serve");
         let stdout = child.stdout.take().expect("server stdout");
         let (sender, receiver) = mpsc::channel();
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let lines = printed.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("polyphemus listening on ") {
                     let _ = sender.send(url.trim().to_owned());
+                }
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
                 }
             }
         });
@@ -99,8 +126,23 @@ impl Server {
             child,
             url,
             data_dir,
+            database_url,
+            stdout: printed,
             _dir: dir,
         }
+    }
+
+    /// What the server printed on stdout (its start-up report) up to now.
+    pub fn printed(&self) -> String {
+        self.stdout
+            .lock()
+            .map(|lines| lines.join("\n"))
+            .unwrap_or_default()
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Runs `polyphemus --url URL --data-dir DIR ARGS…` (the admin token comes from the dir).

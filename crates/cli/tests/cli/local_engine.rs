@@ -49,58 +49,6 @@ fn launched_run_executes_and_its_exit_hook_records_metadata() {
     assert_eq!(status[0]["pipeline_state"], expected.as_str());
 }
 
-#[test]
-fn a_run_left_running_by_a_killed_server_is_marked_error_on_restart() {
-    let server = Server::start();
-    let id = create_config(&server, "nightly");
-    let client = server.client();
-    let project = polyphemus_model::ProjectName::parse("default").expect("project name");
-    crate::harness::block_on(async {
-        let register = polyphemus_model::RegisterRun {
-            run_id: polyphemus_model::RunId::parse("run-1").expect("run id"),
-            name: "nightly-abc".to_owned(),
-            config_id: id.parse().expect("id"),
-            version_number: polyphemus_model::VersionNumber::FIRST,
-        };
-        client
-            .register_run(&project, &register)
-            .await
-            .expect("register");
-        let report: polyphemus_model::RunStatusReport = serde_json::from_value(serde_json::json!({
-            "phase": "Running", "startedAt": "2026-01-01T00:00:00Z",
-            "nodes": {"n1": {"name": "nightly-abc[0].discover", "type": "Pod", "phase": "Running"}}
-        }))
-        .expect("report");
-        client
-            .put_run_metadata(&project, &register.run_id, &report)
-            .await
-            .expect("metadata");
-    });
-    let server = server.kill_and_restart();
-    let shown = server
-        .cli(&["runs", "show", "run-1", "--output", "json"])
-        .success()
-        .json();
-    let metadata = &shown["metadata"];
-    assert_eq!(metadata["phase"], "Error", "{shown}");
-    assert!(metadata["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("interrupted"));
-    assert_eq!(
-        metadata["started_at"], "2026-01-01T00:00:00Z",
-        "what was known is kept"
-    );
-    assert!(metadata["finished_at"].is_string());
-    let nodes = metadata["nodes"].to_string();
-    assert!(
-        !nodes.contains("Running"),
-        "no node is left running: {nodes}"
-    );
-    let events = server.cli(&["events", "--output", "json"]).success().json();
-    assert!(events.to_string().contains("run.recovered"), "{events}");
-}
-
 const STEPS_WORKFLOW: &str = r#"
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow

@@ -4,7 +4,8 @@
 use super::{Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
-    Engine, EngineOptions, RunHandle, SubmitOptions, TemplateLibrary, Workflow,
+    Engine, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions, TemplateLibrary,
+    Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
@@ -21,6 +22,19 @@ pub struct LocalOrchestrator {
     runs: Mutex<HashMap<String, Arc<RunHandle>>>,
     /// Where the embedded Python SDK was written, for `PYTHONPATH`.
     python_sdk: Option<PathBuf>,
+    /// `--allow-unsandboxed-steps`: run arbitrary workflow documents without a sandbox.
+    allow_unsandboxed: bool,
+}
+
+/// How the server wants its steps sandboxed.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxSettings {
+    /// Paths no step may see: the data dir, the store file, the key file, the admin token.
+    pub hide: Vec<PathBuf>,
+    /// `--step-user`: who steps run as when the server runs as root.
+    pub step_user: Option<StepUser>,
+    /// `--allow-unsandboxed-steps`.
+    pub allow_unsandboxed: bool,
 }
 
 impl std::fmt::Debug for LocalOrchestrator {
@@ -56,7 +70,51 @@ impl LocalOrchestrator {
             library: TemplateLibrary::new(),
             runs: Mutex::new(HashMap::new()),
             python_sdk,
+            allow_unsandboxed: false,
         }
+    }
+
+    /// Steps hide `settings.hide`, run as `settings.step_user` when root, and arbitrary
+    /// workflow documents are refused without a sandbox unless `allow_unsandboxed`.
+    pub fn with_sandbox(mut self, settings: SandboxSettings) -> Self {
+        self.options.hide = settings.hide;
+        self.options.step_user = settings.step_user;
+        self.allow_unsandboxed = settings.allow_unsandboxed;
+        if let Some(sdk) = &self.python_sdk {
+            self.options.keep_visible.push(sdk.clone());
+        }
+        self
+    }
+
+    /// One line saying what sandbox steps get here, for `serve` to print.
+    pub fn sandbox_summary(&self) -> String {
+        let engine = Engine::new(self.options.clone());
+        match engine.sandbox_support() {
+            SandboxSupport::Root => format!(
+                "steps are sandboxed: own PID and mount namespaces, read-only host, data dir hidden, \
+                 running as user {}",
+                engine.step_user().map(|u| u.name).unwrap_or_default()
+            ),
+            SandboxSupport::UserNamespace => "steps are sandboxed: own user, PID and mount \
+                 namespaces, read-only host, data dir hidden (as this server's user, without \
+                 capabilities)"
+                .to_owned(),
+            SandboxSupport::None => format!(
+                "steps are NOT sandboxed (no root and no user namespaces, or \
+                 POLYPHEMUS_ENGINE_ISOLATION=off): they run as this server's user and can read \
+                 its files; submitting workflow documents is {}",
+                if self.allow_unsandboxed {
+                    "allowed (--allow-unsandboxed-steps)"
+                } else {
+                    "refused (allow it with --allow-unsandboxed-steps)"
+                }
+            ),
+        }
+    }
+
+    /// Kills what a run launched before a restart left running; how many processes.
+    fn kill_leftovers(&self, name: &str) -> usize {
+        polyphemus_engine::kill_leftovers(&self.options.work_dir.join(name))
     }
 
     /// `PYTHONPATH` of the steps: the SDK first, then what this server has.
@@ -121,6 +179,29 @@ impl LocalOrchestrator {
 impl Orchestrator for LocalOrchestrator {
     fn kind(&self) -> &'static str {
         "local"
+    }
+
+    fn refuses_workflow_documents(&self) -> Option<String> {
+        let sandboxed = Engine::new(self.options.clone()).sandbox_support() != SandboxSupport::None;
+        (!sandboxed && !self.allow_unsandboxed).then(|| {
+            "this server cannot sandbox workflow steps (no root and no user namespaces, or \
+             POLYPHEMUS_ENGINE_ISOLATION=off), so it runs only the built-in and packaged \
+             workflows; start it with --allow-unsandboxed-steps to accept workflow documents"
+                .to_owned()
+        })
+    }
+
+    fn launched(&self, name: &str) -> bool {
+        // The engine makes `<work dir>/<name>/` at submit: a run registered by an external
+        // tool (POST /runs) or launched by a server with another data dir has none here.
+        !name.is_empty()
+            && !name.contains('/')
+            && name != ".."
+            && self.options.work_dir.join(name).is_dir()
+    }
+
+    fn end_leftovers(&self, name: &str) -> usize {
+        self.kill_leftovers(name)
     }
 
     fn namespace(&self) -> &str {

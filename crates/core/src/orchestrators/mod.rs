@@ -145,6 +145,23 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Why workflow documents given by a user (`polyphemus submit`) are refused here, when
+    /// they are: the local engine without a sandbox would run them as the server's user.
+    fn refuses_workflow_documents(&self) -> Option<String> {
+        None
+    }
+
+    /// Whether the run named `name` was started by this orchestrator instance (recovery
+    /// settles only those).
+    fn launched(&self, _name: &str) -> bool {
+        true
+    }
+
+    /// Ends whatever is left running of run `name` after a restart; how many processes.
+    fn end_leftovers(&self, _name: &str) -> usize {
+        0
+    }
+
     fn submit(&self, submission: Submission)
         -> BoxFuture<'_, Result<Submitted, OrchestratorError>>;
 

@@ -64,6 +64,9 @@ impl Services {
         // Arbitrary workflow YAML runs arbitrary commands with a task token (and, on the local
         // engine, as the server's user): only project admins may do that.
         access.require(Role::Admin)?;
+        if let Some(why) = self.require_orchestrator()?.refuses_workflow_documents() {
+            return Err(CoreError::Unavailable(why));
+        }
         if let Some(reserved) = request
             .parameters
             .keys()

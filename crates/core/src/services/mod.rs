@@ -100,3 +100,4 @@ impl Services {
     }
 }
 pub use runs::{parse_status_report, PreviousStateQuery};
+pub use recovery::Recovery;

@@ -1,7 +1,9 @@
 //! After a restart, no run stays `Running` forever: the local engine's runs died with the
 //! server, so each unfinished run gets its final status from the engine's `status.json` when
 //! it finished just before, and `Error` with a message otherwise. Argo's runs live on in the
-//! cluster: they are re-read from Argo and watched again until they end.
+//! cluster: they are re-read from Argo and watched again until they end. Only runs this
+//! server's orchestrator launched are settled (a run an external tool registered through
+//! `POST /runs` is that tool's to report), after killing what is left of their processes.
 
 use super::sync::report_from_workflow;
 use super::Services;
@@ -17,25 +19,60 @@ const GONE: &str = "the workflow is no longer in Argo (deleted or garbage-collec
 const INTERRUPTED: &str = "interrupted: the Polyphemus server stopped while this run was in \
                            progress, and the local engine's processes stopped with it";
 
+/// What recovery at start did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Unfinished runs of this server given their final status.
+    pub settled: usize,
+    /// Of those, the ones marked `Error` (they had not finished).
+    pub interrupted: usize,
+    /// Leftover step processes killed before settling.
+    pub killed_processes: usize,
+    /// Unfinished runs left alone: not launched by this server's orchestrator.
+    pub not_ours: usize,
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "recovery: settled {} unfinished run(s) ({} interrupted, marked Error), killed {} \
+             leftover process(es), left {} run(s) not launched by this server",
+            self.settled, self.interrupted, self.killed_processes, self.not_ours
+        )
+    }
+}
+
 impl Services {
     /// Settles every unfinished run; returns how many were marked `Error`. Call it at start,
     /// before launching anything.
     pub async fn recover_interrupted_runs(&self) -> Result<usize, CoreError> {
+        Ok(self.recover_runs().await?.interrupted)
+    }
+
+    /// [`Self::recover_interrupted_runs`], saying everything it did.
+    pub async fn recover_runs(&self) -> Result<Recovery, CoreError> {
+        let mut done = Recovery::default();
         let Some(orchestrator) = self.orchestrator.clone() else {
-            return Ok(0);
+            return Ok(done);
         };
         if orchestrator.outlives_server() {
             tokio::spawn(self.clone().watch_surviving_runs());
-            return Ok(0);
+            return Ok(done);
         }
         let system = Principal::system();
-        let mut interrupted = 0;
         for (project, run_id, name) in self.store.unfinished_runs().await? {
+            if !orchestrator.launched(&name) {
+                done.not_ours += 1;
+                continue;
+            }
+            done.killed_processes += orchestrator.end_leftovers(&name);
+            done.settled += 1;
             match self
                 .settle_run(&*orchestrator, &system.access(&project), &run_id, &name)
                 .await
             {
-                Ok(true) => interrupted += 1,
+                Ok(true) => done.interrupted += 1,
                 Ok(false) => {}
                 // One run that cannot be settled must not keep the server from starting.
                 Err(error) => {
@@ -43,7 +80,7 @@ impl Services {
                 }
             }
         }
-        Ok(interrupted)
+        Ok(done)
     }
 
     /// Re-reads each unfinished run from the orchestrator and records it when it ends, in the
