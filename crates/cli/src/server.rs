@@ -2,20 +2,21 @@
 
 mod argo_args;
 mod packages;
+mod sandbox_args;
 
 pub use argo_args::ArgoArgs;
 pub use packages::PackageArgs;
+pub use sandbox_args::SandboxArgs;
 
 use crate::settings::GlobalArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use polyphemus_core::auth::parse_ttl;
 use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
-use polyphemus_core::orchestrators::local::{LocalOrchestrator, SandboxSettings};
+use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::scheduler::Scheduler;
 use polyphemus_core::{SecretKeys, Services, TaskGrant};
-use polyphemus_engine::StepUser;
 use polyphemus_model::{ProjectName, Role};
 use polyphemus_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
@@ -48,20 +49,6 @@ pub struct ServeArgs {
     pub scheduler: SchedulerArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-}
-
-/// How the local engine sandboxes workflow steps.
-#[derive(Debug, Args, Default)]
-pub struct SandboxArgs {
-    /// When the server runs as root, steps run as this user and its primary group
-    /// (default `polyphemus-step`, created by scripts/install-deps.sh and the image; else
-    /// `nobody`).
-    #[arg(long, env = "POLYPHEMUS_STEP_USER")]
-    pub step_user: Option<String>,
-    /// Accept workflow documents (`polyphemus submit`) even where steps cannot be sandboxed
-    /// (not root and no user namespaces): they then run as the server's user.
-    #[arg(long, env = "POLYPHEMUS_ALLOW_UNSANDBOXED_STEPS")]
-    pub allow_unsandboxed_steps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -296,39 +283,10 @@ fn with_local_orchestrator(
     let work_dir = work_dir
         .canonicalize()
         .with_context(|| format!("resolving the run directory {}", work_dir.display()))?;
-    let step_user = match &sandbox.step_user {
-        Some(name) => Some(
-            StepUser::lookup(name).with_context(|| format!("--step-user {name}: no such user"))?,
-        ),
-        None => None,
-    };
-    let orchestrator = LocalOrchestrator::new(work_dir, public_url).with_sandbox(SandboxSettings {
-        hide: hidden_from_steps(global),
-        step_user,
-        allow_unsandboxed: sandbox.allow_unsandboxed_steps,
-    });
+    let orchestrator =
+        LocalOrchestrator::new(work_dir, public_url).with_sandbox(sandbox.settings(global)?);
     println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
-}
-
-/// What no step may see: the data dir (key, admin token, store, every run's directory) and
-/// the store's files wherever `--database-url` puts them.
-fn hidden_from_steps(global: &GlobalArgs) -> Vec<std::path::PathBuf> {
-    let mut hide = vec![
-        global.data_dir.clone(),
-        global.secret_key_path(),
-        global.admin_token_path(),
-    ];
-    let url = global.database_url();
-    if let Some(file) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let file = file.split('?').next().unwrap_or(file);
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            hide.push(std::path::PathBuf::from(format!("{file}{suffix}")));
-        }
-    }
-    hide.into_iter()
-        .filter_map(|p| std::path::absolute(&p).ok())
-        .collect()
 }
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.

@@ -152,8 +152,8 @@ impl Engine {
             .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
             .collect();
         let mut reach = self.opts.keep_visible.clone();
-        reach.extend(sandbox::reached_by_env(env));
-        reach.extend(sandbox::reached_by_env(&own));
+        reach.extend(crate::exec::reach::reached_by_env(env));
+        reach.extend(crate::exec::reach::reached_by_env(&own));
         let mut hide = vec![self.opts.work_dir.clone()];
         hide.extend(self.opts.hide.iter().cloned());
         let plan = Plan::new(self.step_user(), &hide, &reach, run_dir);

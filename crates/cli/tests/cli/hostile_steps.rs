@@ -20,7 +20,16 @@ fn project_admin_token(server: &Server) -> String {
         .args(["--data-dir"])
         .arg(&server.data_dir)
         .args(["--database-url", &server.database_url])
-        .args(["token", "create", "--name", "hostile", "--project", "default", "--role", "admin"]);
+        .args([
+            "token",
+            "create",
+            "--name",
+            "hostile",
+            "--project",
+            "default",
+            "--role",
+            "admin",
+        ]);
     run(token, None).success().stdout.trim().to_owned()
 }
 
@@ -126,12 +135,18 @@ fn hostile_steps_read_no_secret_signal_nothing_and_leave_the_host_unchanged() {
         .to_owned();
 
     let marker = format!("hostile_marker_{}", uuid::Uuid::new_v4().simple());
-    let db = server.database_url.trim_start_matches("sqlite://").to_owned();
+    let db = server
+        .database_url
+        .trim_start_matches("sqlite://")
+        .to_owned();
     let params = [
         format!("key={}", key_file.display()),
         format!("token={}", server.data_dir.join("admin.token").display()),
         format!("db={db}"),
-        format!("victim={}", server.data_dir.join("runs").join(&victim_name).display()),
+        format!(
+            "victim={}",
+            server.data_dir.join("runs").join(&victim_name).display()
+        ),
         format!("server_pid={}", server.pid()),
         format!("marker={marker}"),
     ];
@@ -140,12 +155,21 @@ fn hostile_steps_read_no_secret_signal_nothing_and_leave_the_host_unchanged() {
     let run_id = submit(&server, &token, &hostile, &id, &params);
     let logs = server.cli(&["runs", "logs", &run_id]).success().stdout;
 
-    assert!(logs.contains("DONE"), "the hostile step ran to its end: {logs}");
-    assert!(!logs.contains(&argo_secret), "a step read the server's environment");
+    assert!(
+        logs.contains("DONE"),
+        "the hostile step ran to its end: {logs}"
+    );
+    assert!(
+        !logs.contains(&argo_secret),
+        "a step read the server's environment"
+    );
     assert!(!logs.contains(key.trim()), "a step read the key file");
     assert!(!logs.contains(admin.trim()), "a step read the admin token");
     assert!(!logs.contains("SQLite format"), "a step read the store");
-    assert!(!logs.contains(&loot), "a step read another run's working dir");
+    assert!(
+        !logs.contains(&loot),
+        "a step read another run's working dir"
+    );
     for refused in ["SIGNALLED", "WROTE into /", "IMPORTED"] {
         assert!(!logs.contains(refused), "{refused}: {logs}");
     }
@@ -153,12 +177,18 @@ fn hostile_steps_read_no_secret_signal_nothing_and_leave_the_host_unchanged() {
     assert!(server.alive(), "the server was killed");
     server.cli(&["status"]).success();
     assert_eq!(std::fs::read_to_string(&key_file).expect("key"), key);
-    assert!(!Path::new("/").join(&marker).exists(), "/{marker} reached the host");
+    assert!(
+        !Path::new("/").join(&marker).exists(),
+        "/{marker} reached the host"
+    );
     let import = std::process::Command::new("python3")
         .args(["-c", &format!("import {marker}")])
         .output()
         .expect("python3");
-    assert!(!import.status.success(), "pip installed into the host's Python");
+    assert!(
+        !import.status.success(),
+        "pip installed into the host's Python"
+    );
 }
 
 /// The command lines of processes that hold `marker`.
@@ -202,7 +232,10 @@ fn kill_9_of_the_server_leaves_no_step_process_and_recovery_says_what_it_did() {
     let run_id = uid(&out);
     let deadline = Instant::now() + Duration::from_secs(30);
     while processes_with(&marker).len() < 2 {
-        assert!(Instant::now() < deadline, "the step and its grandchild never ran");
+        assert!(
+            Instant::now() < deadline,
+            "the step and its grandchild never ran"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let server = server.kill_and_restart();
@@ -212,7 +245,10 @@ fn kill_9_of_the_server_leaves_no_step_process_and_recovery_says_what_it_did() {
         std::thread::sleep(Duration::from_millis(100));
         left = processes_with(&marker);
     }
-    assert!(left.is_empty(), "step processes outlived the server: {left:?}");
+    assert!(
+        left.is_empty(),
+        "step processes outlived the server: {left:?}"
+    );
     let printed = server.printed();
     assert!(
         printed.contains("recovery: settled 1 unfinished run(s) (1 interrupted")
@@ -262,7 +298,10 @@ fn a_run_registered_by_an_external_tool_is_left_alone_by_recovery() {
         .json();
     assert_eq!(shown["metadata"]["phase"], "Running", "{shown}");
     let printed = server.printed();
-    assert!(printed.contains("left 1 run(s) not launched by this server"), "{printed}");
+    assert!(
+        printed.contains("left 1 run(s) not launched by this server"),
+        "{printed}"
+    );
 }
 
 /// The built-in workflow with the binary, the data dir and the store under `parent`.

@@ -99,5 +99,5 @@ impl Services {
         Ok(self.store.count_runs_by_phase().await?)
     }
 }
-pub use runs::{parse_status_report, PreviousStateQuery};
 pub use recovery::Recovery;
+pub use runs::{parse_status_report, PreviousStateQuery};

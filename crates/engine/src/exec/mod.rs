@@ -12,6 +12,7 @@ mod node;
 mod outputs;
 mod pod;
 pub mod process;
+pub(crate) mod reach;
 mod retry;
 pub mod sandbox;
 mod steps;

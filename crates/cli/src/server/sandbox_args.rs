@@ -1,0 +1,63 @@
+//! `serve --step-user`, `--allow-unsandboxed-steps`, and what steps of the local engine must
+//! not see.
+
+use crate::settings::GlobalArgs;
+use anyhow::Context;
+use clap::Args;
+use polyphemus_core::orchestrators::local::SandboxSettings;
+use polyphemus_engine::StepUser;
+
+/// How the local engine sandboxes workflow steps.
+#[derive(Debug, Args, Default)]
+pub struct SandboxArgs {
+    /// When the server runs as root, steps run as this user and its primary group
+    /// (default `polyphemus-step`, created by scripts/install-deps.sh and the image; else
+    /// `nobody`).
+    #[arg(long, env = "POLYPHEMUS_STEP_USER")]
+    pub step_user: Option<String>,
+    /// Accept workflow documents (`polyphemus submit`) even where steps cannot be sandboxed
+    /// (not root and no user namespaces): they then run as the server's user.
+    #[arg(long, env = "POLYPHEMUS_ALLOW_UNSANDBOXED_STEPS")]
+    pub allow_unsandboxed_steps: bool,
+}
+
+impl SandboxArgs {
+    /// The local orchestrator's sandbox settings; an unknown `--step-user` is an error.
+    pub fn settings(&self, global: &GlobalArgs) -> anyhow::Result<SandboxSettings> {
+        let step_user = match &self.step_user {
+            Some(name) => Some(
+                StepUser::lookup(name)
+                    .with_context(|| format!("--step-user {name}: no such user"))?,
+            ),
+            None => None,
+        };
+        Ok(SandboxSettings {
+            hide: hidden_from_steps(global),
+            step_user,
+            allow_unsandboxed: self.allow_unsandboxed_steps,
+        })
+    }
+}
+
+/// What no step may see: the data dir (key, admin token, store, every run's directory) and
+/// the store's files wherever `--database-url` puts them.
+fn hidden_from_steps(global: &GlobalArgs) -> Vec<std::path::PathBuf> {
+    let mut hide = vec![
+        global.data_dir.clone(),
+        global.secret_key_path(),
+        global.admin_token_path(),
+    ];
+    let url = global.database_url();
+    if let Some(file) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let file = file.split('?').next().unwrap_or(file);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            hide.push(std::path::PathBuf::from(format!("{file}{suffix}")));
+        }
+    }
+    hide.into_iter()
+        .filter_map(|p| std::path::absolute(&p).ok())
+        .collect()
+}
