@@ -227,7 +227,9 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             recovery.interrupted
         );
     }
-    println!("{recovery}");
+    if recovery.settled + recovery.not_ours > 0 {
+        println!("{recovery}");
+    }
     if !args.no_scheduler {
         let scheduler = Scheduler::new(
             services.clone(),

@@ -40,6 +40,9 @@ pub struct EngineOptions {
     /// Paths nodes must not see (the data dir, the store file, the key file); the work dir
     /// with every run's directory is always hidden, but for the node's own directories.
     pub hide: Vec<PathBuf>,
+    /// Host directories nodes may write (declared volumes, a `file://` object store); the
+    /// rest of the host is read-only to them.
+    pub volumes: Vec<PathBuf>,
     /// Who nodes run as when the engine runs as root (default `polyphemus-step`, else
     /// `nobody`).
     pub step_user: Option<StepUser>,
@@ -59,6 +62,7 @@ impl Default for EngineOptions {
             max_pods: None,
             keep_visible: Vec::new(),
             hide: Vec::new(),
+            volumes: Vec::new(),
             step_user: None,
         }
     }
@@ -156,7 +160,12 @@ impl Engine {
         reach.extend(crate::exec::reach::reached_by_env(&own));
         let mut hide = vec![self.opts.work_dir.clone()];
         hide.extend(self.opts.hide.iter().cloned());
-        let plan = Plan::new(self.step_user(), &hide, &reach, run_dir);
+        let plan = Plan::new(
+            self.step_user(),
+            &hide,
+            (&reach, &self.opts.volumes),
+            run_dir,
+        );
         Some((support, Arc::new(plan)))
     }
 

@@ -195,3 +195,29 @@ async fn a_nodes_background_processes_end_with_it() {
         running_with(&marker)
     );
 }
+
+#[tokio::test]
+async fn a_volume_is_the_one_host_directory_a_node_writes() {
+    let volume = host_dir("volume");
+    let engine = Engine::new(EngineOptions {
+        work_dir: common::work_dir(),
+        volumes: vec![volume.clone()],
+        ..Default::default()
+    });
+    if engine.sandbox_support() == SandboxSupport::None {
+        return;
+    }
+    // The volume's owner writes it: the step user when root (as `serve` makes it).
+    if let Some(user) = engine.step_user() {
+        std::os::unix::fs::chown(&volume, Some(user.uid), Some(user.gid)).expect("chown");
+    }
+    let script = format!("echo kept > {}/out && echo x > /tmp/t", volume.display());
+    let wf = engine
+        .run(one_step(&script), Vec::new(), &TemplateLibrary::new())
+        .await
+        .expect("runs");
+    assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
+    let written = std::fs::read_to_string(volume.join("out")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&volume);
+    assert_eq!(written, "kept\n");
+}

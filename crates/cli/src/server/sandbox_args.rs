@@ -19,6 +19,15 @@ pub struct SandboxArgs {
     /// (not root and no user namespaces): they then run as the server's user.
     #[arg(long, env = "POLYPHEMUS_ALLOW_UNSANDBOXED_STEPS")]
     pub allow_unsandboxed_steps: bool,
+    /// A host directory steps may write (a `file://` object store, a shared volume), made the
+    /// step user's when the server runs as root; the rest of the host is read-only to them.
+    /// Repeat it, or separate directories with `:` in the variable.
+    #[arg(
+        long = "step-volume",
+        env = "POLYPHEMUS_STEP_VOLUMES",
+        value_delimiter = ':'
+    )]
+    pub step_volumes: Vec<std::path::PathBuf>,
 }
 
 impl SandboxArgs {
@@ -34,6 +43,11 @@ impl SandboxArgs {
         Ok(SandboxSettings {
             hide: hidden_from_steps(global),
             step_user,
+            volumes: self
+                .step_volumes
+                .iter()
+                .filter_map(|p| std::path::absolute(p).ok())
+                .collect(),
             allow_unsandboxed: self.allow_unsandboxed_steps,
         })
     }

@@ -33,6 +33,8 @@ pub struct SandboxSettings {
     pub hide: Vec<PathBuf>,
     /// `--step-user`: who steps run as when the server runs as root.
     pub step_user: Option<StepUser>,
+    /// `--step-volume`: host directories steps may write (made the step user's when root).
+    pub volumes: Vec<PathBuf>,
     /// `--allow-unsandboxed-steps`.
     pub allow_unsandboxed: bool,
 }
@@ -63,7 +65,8 @@ impl LocalOrchestrator {
                 work_dir,
                 // Steps run this very binary; its directory must stay reachable from a node's
                 // private /tmp when it lives there (a checkout under /tmp).
-                keep_visible: exe_dir().into_iter().collect(),
+                // The SDK too: under the work dir, which steps see only their part of.
+                keep_visible: exe_dir().into_iter().chain(python_sdk.clone()).collect(),
                 ..EngineOptions::default()
             },
             server_url,
@@ -79,9 +82,16 @@ impl LocalOrchestrator {
     pub fn with_sandbox(mut self, settings: SandboxSettings) -> Self {
         self.options.hide = settings.hide;
         self.options.step_user = settings.step_user;
+        self.options.volumes = settings.volumes;
         self.allow_unsandboxed = settings.allow_unsandboxed;
-        if let Some(sdk) = &self.python_sdk {
-            self.options.keep_visible.push(sdk.clone());
+        // A volume is for steps to write: as root, they write it as the step user.
+        if let Some(user) = Engine::new(self.options.clone()).step_user() {
+            for volume in &self.options.volumes {
+                if let Err(error) = std::os::unix::fs::chown(volume, Some(user.uid), Some(user.gid))
+                {
+                    tracing::warn!(volume = %volume.display(), %error, "cannot give a step volume to the step user");
+                }
+            }
         }
         self
     }

@@ -123,6 +123,7 @@ fn probe(kind: Support, dir: &Path) -> std::io::Result<bool> {
         covers: vec![hidden.clone()],
         hidden_files: Vec::new(),
         read_only: Vec::new(),
+        volumes: Vec::new(),
         stage,
     };
     let check = format!(
@@ -155,6 +156,8 @@ pub(crate) struct Plan {
     pub hidden_files: Vec<PathBuf>,
     /// Directories bound back read-only where a cover (or `/tmp`) hides them (parents first).
     pub read_only: Vec<PathBuf>,
+    /// Volumes: host directories bound back writable (the rest of the host is read-only).
+    pub volumes: Vec<PathBuf>,
     /// An empty directory on which each node's namespace mounts the original tree, to bind
     /// paths back from once they are covered.
     pub stage: PathBuf,
@@ -181,11 +184,12 @@ fn searchable(p: &Path, user: &StepUser) -> bool {
 
 impl Plan {
     /// `hide`: the engine's work dir and the caller's paths; `reach`: directories nodes must
-    /// read (their program, the SDK, `PATH`); `run_dir`: this run's directory.
+    /// read (their program, the SDK, `PATH`); `volumes`: host directories they may write;
+    /// `run_dir`: this run's directory.
     pub fn new(
         user: Option<StepUser>,
         hide: &[PathBuf],
-        reach: &[PathBuf],
+        (reach, volumes): (&[PathBuf], &[PathBuf]),
         run_dir: &Path,
     ) -> Plan {
         // Under /tmp nothing needs covering: each node's /tmp is its own.
@@ -212,6 +216,7 @@ impl Plan {
         if let Some(user) = &user {
             let targets: Vec<PathBuf> = read_only
                 .iter()
+                .chain(volumes)
                 .cloned()
                 .chain(std::iter::once(run_dir.to_path_buf()))
                 .collect();
@@ -235,11 +240,14 @@ impl Plan {
         read_only.retain(|p| p.starts_with("/tmp") || under_any(p, &covers));
         read_only.sort_by_key(depth);
         read_only.dedup();
+        let mut volumes: Vec<PathBuf> = volumes.iter().filter(|p| p.is_dir()).cloned().collect();
+        volumes.sort_by_key(depth);
         Plan {
             user,
             covers,
             hidden_files,
             read_only,
+            volumes,
             stage: run_dir.join("sandbox"),
         }
     }
@@ -333,6 +341,9 @@ impl Plan {
         for p in &self.read_only {
             line(bind(p, p, "ro"));
         }
+        for v in &self.volumes {
+            line(bind(v, v, "rw"));
+        }
         line(bind(work, work, "rw"));
         for c in &self.covers {
             line(format!(
@@ -392,7 +403,7 @@ mod tests {
         let plan = Plan::new(
             Some(user),
             std::slice::from_ref(&work),
-            std::slice::from_ref(&tool),
+            (std::slice::from_ref(&tool), &[]),
             &work.join("runs/wf"),
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -34,7 +34,9 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
     let storage_url = format!("file://{}", storage.path().display());
     let sftp_root = sshd.root.display().to_string();
     let sftp_port = sshd.port.to_string();
-    let server = Server::start();
+    // The host is read-only to steps but for the volumes the server declares.
+    let volume = storage.path().display().to_string();
+    let server = Server::start_with_env(&[("POLYPHEMUS_STEP_VOLUMES", &volume)]);
     let token = std::fs::read_to_string(server.data_dir.join("admin.token")).expect("token");
     block_on(async {
         let browser = start_browser().await;
