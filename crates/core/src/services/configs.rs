@@ -358,20 +358,27 @@ fn parse_secret_names(
             }
             _ => errors.push(FieldError {
                 pointer: format!("/secrets/{}", raw.replace('~', "~0").replace('/', "~1")),
-                message: format!(
-                    "unknown secret name; {} takes: {}",
-                    manifest.name(),
-                    manifest
-                        .secret_names()
-                        .into_iter()
-                        .map(SecretName::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                message: unknown_secret(manifest),
             }),
         }
     }
     (parsed, errors)
+}
+
+fn unknown_secret(manifest: &Manifest) -> String {
+    let names: Vec<&str> = manifest
+        .secret_names()
+        .into_iter()
+        .map(SecretName::as_str)
+        .collect();
+    if names.is_empty() {
+        return format!("unknown secret name; {} takes no secrets", manifest.name());
+    }
+    format!(
+        "unknown secret name; {} takes: {}",
+        manifest.name(),
+        names.join(", ")
+    )
 }
 
 pub(crate) fn unprocessable(detail: String, pointer: &str, message: String) -> CoreError {
