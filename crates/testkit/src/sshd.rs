@@ -178,6 +178,20 @@ impl Sshd {
         path
     }
 
+    /// A new directory `name` next to the served root that the user owns and may write: where
+    /// a job deposits files. Each `Sshd` has its own user, so two instances stand for two hosts.
+    pub fn writable_dir(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::create_dir_all(&path).expect("writable dir");
+        let status = Command::new("chown")
+            .arg(&self.user)
+            .arg(&path)
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown {} {path:?}", self.user);
+        path
+    }
+
     /// Sets a served file's modification time to `seconds_ago` in the past.
     pub fn age_file(&self, relative: &str, seconds_ago: u64) {
         let path = self.root.join(relative);
