@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const STORAGE_SECRET: &str = "storage-Secret-0451";
+pub(crate) const STORAGE_SECRET: &str = "storage-Secret-0451";
 
 /// sshd and moto, or `None` (locally) when this machine cannot run them.
 fn servers() -> Option<(Sshd, S3Server)> {
@@ -23,7 +23,7 @@ fn servers() -> Option<(Sshd, S3Server)> {
     Some((Sshd::start(), S3Server::start()))
 }
 
-fn launch_and_wait(server: &Server, config_id: &str) -> Value {
+pub(crate) fn launch_and_wait(server: &Server, config_id: &str) -> Value {
     let launched = server
         .cli(&["launch", config_id, "--output", "json"])
         .success()
@@ -52,7 +52,7 @@ fn launch_and_wait(server: &Server, config_id: &str) -> Value {
     }
 }
 
-fn bucket(s3: &S3Server) -> impl ObjectStore {
+pub(crate) fn bucket(s3: &S3Server) -> impl ObjectStore {
     object_store::aws::AmazonS3Builder::new()
         .with_endpoint(s3.endpoint())
         .with_allow_http(true)
@@ -64,7 +64,7 @@ fn bucket(s3: &S3Server) -> impl ObjectStore {
         .expect("s3 client")
 }
 
-fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
+pub(crate) fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
     let store = bucket(s3);
     block_on(async {
         let got = store.get(&ObjectPath::from(key)).await.ok()?;
@@ -72,7 +72,7 @@ fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
     })
 }
 
-fn object_keys(s3: &S3Server) -> Vec<String> {
+pub(crate) fn object_keys(s3: &S3Server) -> Vec<String> {
     let store = bucket(s3);
     block_on(async {
         use futures::StreamExt;
@@ -87,7 +87,7 @@ fn object_keys(s3: &S3Server) -> Vec<String> {
 }
 
 /// Every file under `dir` (server log, store, run directories) that holds `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+pub(crate) fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
@@ -106,7 +106,7 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
 }
 
 /// `name phase message` of each node, for failure messages.
-fn node_summaries(shown: &Value) -> Vec<String> {
+pub(crate) fn node_summaries(shown: &Value) -> Vec<String> {
     shown["metadata"]["nodes"]
         .as_object()
         .map(|nodes| {
@@ -118,7 +118,7 @@ fn node_summaries(shown: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn node_names(shown: &Value) -> Vec<String> {
+pub(crate) fn node_names(shown: &Value) -> Vec<String> {
     let mut names: Vec<String> = shown["metadata"]["nodes"]
         .as_object()
         .map(|nodes| {
@@ -312,7 +312,7 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
