@@ -3,14 +3,13 @@
 
 mod support;
 
-use polyphemus_jobs::{find_job, run_job, JobOutcome};
+use polyphemus_jobs::JobOutcome;
 use polyphemus_testkit::{required_in_ci, Sshd};
-use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use support::{context, MemoryApi};
+use support::{api_with_files, keys, run, sha256, MemoryApi};
 
 /// A source and a deposit host, or `None` (locally) when sshd cannot run here.
 fn two_hosts() -> Option<(Sshd, Sshd)> {
@@ -25,19 +24,15 @@ fn two_hosts() -> Option<(Sshd, Sshd)> {
 }
 
 fn config(source: &Sshd, deposit: &Sshd, deposit_root: &Path) -> Value {
-    json!({
-        "host": "127.0.0.1",
-        "port": source.port,
-        "username": source.user,
-        "host_key_fingerprint": source.host_key_fingerprint,
-        "root": source.root.display().to_string(),
-        "min_age_s": 60,
-        "deposit_host": "127.0.0.1",
-        "deposit_port": deposit.port,
-        "deposit_username": deposit.user,
-        "deposit_host_key_fingerprint": deposit.host_key_fingerprint,
-        "deposit_root": deposit_root.display().to_string(),
-    })
+    let mut config = source.config_keys("");
+    config.extend(deposit.config_keys("deposit_"));
+    config.insert("root".into(), json!(source.root.display().to_string()));
+    config.insert("min_age_s".into(), json!(60));
+    config.insert(
+        "deposit_root".into(),
+        json!(deposit_root.display().to_string()),
+    );
+    Value::Object(config)
 }
 
 /// The source by password, the deposit host by key.
@@ -49,16 +44,6 @@ fn secrets(source: &Sshd, deposit: &Sshd) -> BTreeMap<String, String> {
             deposit.private_key.clone(),
         ),
     ])
-}
-
-async fn run(api: &Arc<MemoryApi>, job: &str) -> JobOutcome {
-    let mut context = context(Arc::clone(api), job).await;
-    let job = find_job(job).expect("registered");
-    run_job(job.as_ref(), &mut context).await
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Every file below `dir`, relative, sorted (hidden temporary files included).
@@ -78,13 +63,6 @@ fn files_below(dir: &Path) -> Vec<String> {
     walk(dir, dir, &mut found);
     found.sort();
     found
-}
-
-fn keys(state: &Map<String, Value>, key: &str) -> Vec<String> {
-    state[key]
-        .as_object()
-        .map(|map| map.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 /// Whole seconds: SFTP v3 carries no finer times.
@@ -214,19 +192,13 @@ async fn a_wrong_deposit_host_key_is_refused_and_nothing_is_written() {
 
 #[tokio::test]
 async fn a_missing_deposit_secret_is_named() {
-    let api = Arc::new(MemoryApi {
-        config: json!({"host": "h", "username": "u", "host_key_fingerprint": "SHA256:x",
-                       "root": "/in", "deposit_host": "d", "deposit_username": "u",
-                       "deposit_host_key_fingerprint": "SHA256:y", "deposit_root": "/out"}),
-        secrets: BTreeMap::from([("password".to_owned(), "pw".to_owned())]),
-        state: std::sync::Mutex::new(
-            json!({"files": {"a": {"size": 1, "mtime": 1}}})
-                .as_object()
-                .cloned()
-                .expect("object"),
-        ),
-        ..MemoryApi::default()
-    });
+    let api = api_with_files(
+        json!({"host": "h", "username": "u", "host_key_fingerprint": "SHA256:x",
+               "root": "/in", "deposit_host": "d", "deposit_username": "u",
+               "deposit_host_key_fingerprint": "SHA256:y", "deposit_root": "/out"}),
+        &[("password", "pw")],
+        json!({"a": {"size": 1, "mtime": 1}}),
+    );
     let outcome = run(&api, "copy_to_sftp").await;
     assert!(
         matches!(&outcome, JobOutcome::Failed(why)

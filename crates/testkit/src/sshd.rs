@@ -178,6 +178,23 @@ impl Sshd {
         path
     }
 
+    /// The config keys that reach this server, each named `{prefix}host` and so on (`""` for
+    /// a job's source host, `deposit_` for copy_to_sftp's deposit host).
+    pub fn config_keys(&self, prefix: &str) -> serde_json::Map<String, serde_json::Value> {
+        let keys = [
+            ("host", serde_json::json!("127.0.0.1")),
+            ("port", serde_json::json!(self.port)),
+            ("username", serde_json::json!(self.user)),
+            (
+                "host_key_fingerprint",
+                serde_json::json!(self.host_key_fingerprint),
+            ),
+        ];
+        keys.into_iter()
+            .map(|(key, value)| (format!("{prefix}{key}"), value))
+            .collect()
+    }
+
     /// A new directory `name` next to the served root that the user owns and may write: where
     /// a job deposits files. Each `Sshd` has its own user, so two instances stand for two hosts.
     pub fn writable_dir(&self, name: &str) -> PathBuf {

@@ -6,11 +6,11 @@
 use crate::harness::Server;
 use crate::pipeline::{
     files_containing, launch_and_wait, node_names, node_summaries, object, object_keys, sha256_hex,
-    STORAGE_SECRET,
+    source_and_storage_config, STORAGE_SECRET,
 };
 use polyphemus_testkit::{required_in_ci, S3Server, Sshd, WebhookReceiver};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The source, the deposit host and moto, or `None` (locally) when this machine lacks them.
@@ -25,25 +25,10 @@ fn servers() -> Option<(Sshd, Sshd, S3Server)> {
 }
 
 fn config(source: &Sshd, deposit: &Sshd, root: &Path, s3: &S3Server, hook: &str) -> Value {
-    json!({
-        "host": "127.0.0.1",
-        "port": source.port,
-        "username": source.user,
-        "host_key_fingerprint": source.host_key_fingerprint,
-        "root": source.root.display().to_string(),
-        "file_regex": r"\.fastq\.gz$",
-        "min_age_s": 60,
-        "storage_url": s3.endpoint(),
-        "bucket": "sequencing-raw",
-        "prefix": "core-a",
-        "storage_access_key_id": "polyphemus",
-        "deposit_host": "127.0.0.1",
-        "deposit_port": deposit.port,
-        "deposit_username": deposit.user,
-        "deposit_host_key_fingerprint": deposit.host_key_fingerprint,
-        "deposit_root": root.display().to_string(),
-        "webhook_url": hook,
-    })
+    let mut config = source_and_storage_config(source, s3, hook);
+    config.extend(deposit.config_keys("deposit_"));
+    config.insert("deposit_root".into(), json!(root.display().to_string()));
+    Value::Object(config)
 }
 
 /// Every file below `dir`, relative and sorted, hidden temporary files included.
@@ -79,7 +64,7 @@ fn node<'a>(shown: &'a Value, step: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {step} node: {:?}", node_summaries(shown)))
 }
 
-/// Writes `values` to a file in `dir` and creates (or updates) the config through the CLI.
+/// Writes `values` to `dir/config.json` for `configs create|update --config`.
 fn write_config(dir: &Path, values: &Value) -> String {
     let file = dir.join("config.json");
     std::fs::write(&file, values.to_string()).expect("config file");
@@ -98,10 +83,39 @@ fn put_old(source: &Sshd, relative: &str, contents: &[u8]) {
     source.age_file(relative, 3600);
 }
 
-fn assert_deposited(root: &Path, relative: &str, contents: &[u8]) {
-    let path: PathBuf = root.join(relative);
-    let found = std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    assert!(found == contents, "{relative} differs on the deposit host");
+/// The run ended in `phase`.
+fn assert_phase(shown: &Value, phase: &str) {
+    assert_eq!(
+        shown["metadata"]["phase"],
+        phase,
+        "{:?}",
+        node_summaries(shown)
+    );
+}
+
+/// Exactly `files` (path below the source root, contents) are in the bucket under the prefix
+/// and on the deposit host below `root`, byte for byte, with no temporary file beside them.
+fn assert_delivered(s3: &S3Server, root: &Path, files: &[(&str, &[u8])]) {
+    let mut expected: Vec<&str> = files.iter().map(|(relative, _)| *relative).collect();
+    expected.sort_unstable();
+    let stored: Vec<String> = object_keys(s3)
+        .iter()
+        .map(|key| key.trim_start_matches("core-a/").to_owned())
+        .collect();
+    assert_eq!(stored, expected, "in the bucket");
+    assert_eq!(files_below(root), expected, "on the deposit host");
+    for (relative, contents) in files {
+        let copied = object(s3, &format!("core-a/{relative}"));
+        assert!(
+            copied.as_deref() == Some(*contents),
+            "{relative} differs in the bucket"
+        );
+        let deposited = std::fs::read(root.join(relative)).ok();
+        assert!(
+            deposited.as_deref() == Some(*contents),
+            "{relative} differs on the deposit host"
+        );
+    }
 }
 
 #[test]
@@ -146,83 +160,53 @@ fn ingestion_copies_and_deposits_in_parallel_once_and_refuses_a_wrong_deposit_ho
 
     // First run: both samples reach the bucket and the deposit host, in parallel steps.
     let first = launch_and_wait(&server, &id);
-    assert_eq!(
-        first["metadata"]["phase"],
-        "Succeeded",
-        "{:?}",
-        node_summaries(&first)
-    );
+    assert_phase(&first, "Succeeded");
     let names = node_names(&first);
     for step in ["discover", "copy", "deposit", "notify"] {
         assert!(names.iter().any(|n| n == step), "{step} in {names:?}");
     }
-    assert_eq!(
-        object_keys(&s3),
-        [
-            "core-a/run-0412/lane2/sample-2.fastq.gz",
-            "core-a/run-0412/sample-1.fastq.gz"
-        ]
-    );
-    assert_eq!(
-        object(&s3, "core-a/run-0412/sample-1.fastq.gz").as_deref(),
-        Some(&reads[..])
-    );
-    assert_eq!(
-        files_below(&root),
-        [
-            "run-0412/lane2/sample-2.fastq.gz",
-            "run-0412/sample-1.fastq.gz"
-        ],
-        "subdirectories recreated, no temporary file left"
-    );
-    assert_deposited(&root, "run-0412/sample-1.fastq.gz", &reads);
-    assert_deposited(&root, "run-0412/lane2/sample-2.fastq.gz", b"second sample");
-    let deposited = &first["state"]["deposited"]["run-0412/lane2/sample-2.fastq.gz"];
-    assert_eq!(deposited["sha256"], sha256_hex(b"second sample"));
-    assert_eq!(
-        deposited["path"],
-        root.join("run-0412/lane2/sample-2.fastq.gz")
-            .display()
-            .to_string()
-    );
+    let mut delivered: Vec<(&str, &[u8])> = vec![
+        ("run-0412/sample-1.fastq.gz", &reads),
+        ("run-0412/lane2/sample-2.fastq.gz", b"second sample"),
+    ];
+    assert_delivered(&s3, &root, &delivered);
+    let sample_2 = &first["state"]["deposited"]["run-0412/lane2/sample-2.fastq.gz"];
+    assert_eq!(sample_2["sha256"], sha256_hex(b"second sample"));
+    let path = root.join("run-0412/lane2/sample-2.fastq.gz");
+    assert_eq!(sample_2["path"], path.display().to_string());
     assert_eq!(state_keys(&first, "copied").len(), 2, "{}", first["state"]);
     assert_eq!(first["state"]["bytes_deposited"], reads.len() + 13);
     let received = hook.wait_for(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1, "{received:?}");
-    assert_eq!(received[0]["status"], "Succeeded");
+    let summary = &received[0];
+    assert_eq!(summary["status"], "Succeeded");
     assert_eq!(
-        (
-            received[0]["files_copied"].clone(),
-            received[0]["files_deposited"].clone()
-        ),
-        (json!(2), json!(2))
+        [&summary["files_copied"], &summary["files_deposited"]],
+        [2, 2]
     );
 
     // Nothing new: nothing copied or deposited again.
     let second = launch_and_wait(&server, &id);
-    assert_eq!(second["metadata"]["phase"], "Succeeded", "{second}");
+    assert_phase(&second, "Succeeded");
     assert!(
         state_keys(&second, "deposited").is_empty(),
         "{}",
         second["state"]
     );
-    assert!(
-        second["output"].to_string().contains("nothing to deposit"),
-        "{}",
-        second["output"]
-    );
-    assert_eq!(files_below(&root).len(), 2);
+    let output = second["output"].to_string();
+    assert!(output.contains("nothing to deposit"), "{output}");
+    assert_delivered(&s3, &root, &delivered);
 
     // A new file: deposited alone.
     put_old(&source, "run-0413/sample-3.fastq.gz", b"third");
     let third = launch_and_wait(&server, &id);
-    assert_eq!(third["metadata"]["phase"], "Succeeded", "{third}");
+    assert_phase(&third, "Succeeded");
     assert_eq!(
         state_keys(&third, "deposited"),
         ["run-0413/sample-3.fastq.gz"]
     );
-    assert_deposited(&root, "run-0413/sample-3.fastq.gz", b"third");
-    assert_eq!(files_below(&root).len(), 3);
+    delivered.push(("run-0413/sample-3.fastq.gz", b"third"));
+    assert_delivered(&s3, &root, &delivered);
 
     // A wrong deposit host key: the deposit step fails readably, the copy still happens.
     put_old(&source, "run-0414/sample-4.fastq.gz", b"fourth");
@@ -230,23 +214,20 @@ fn ingestion_copies_and_deposits_in_parallel_once_and_refuses_a_wrong_deposit_ho
     wrong["deposit_host_key_fingerprint"] = json!(source.host_key_fingerprint);
     let update = |values: &Value| {
         let file = write_config(dir.path(), values);
-        server
-            .cli(&["configs", "update", &id, "--config", &file])
-            .success();
+        let args = ["configs", "update", &id, "--config", &file];
+        server.cli(&args).success();
     };
     update(&wrong);
     let refused = launch_and_wait(&server, &id);
-    assert_eq!(refused["metadata"]["phase"], "Failed", "{refused}");
+    assert_phase(&refused, "Failed");
     let failed = node(&refused, "deposit");
     assert_eq!(failed["phase"], "Failed", "{:?}", node_summaries(&refused));
     let message = failed["message"].to_string();
-    assert!(message.contains("host key mismatch"), "{message}");
-    assert!(
-        message.contains("check deposit_host_key_fingerprint"),
-        "{message}"
-    );
+    for part in ["host key mismatch", "check deposit_host_key_fingerprint"] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
     assert_eq!(node(&refused, "copy")["phase"], "Succeeded");
-    assert_eq!(object_keys(&s3).len(), 4);
+    assert_eq!(object_keys(&s3).len(), 4, "copied");
     assert_eq!(
         files_below(&root).len(),
         3,
@@ -256,24 +237,20 @@ fn ingestion_copies_and_deposits_in_parallel_once_and_refuses_a_wrong_deposit_ho
     assert_eq!(received.len(), 4, "{received:?}");
     assert_eq!(
         received[3]["failed_steps"][0]["step"], "deposit",
-        "{:?}",
+        "{}",
         received[3]
     );
 
     // Fixed: the file the failed deposit missed is listed again and deposited.
     update(&values);
     let fixed = launch_and_wait(&server, &id);
-    assert_eq!(
-        fixed["metadata"]["phase"],
-        "Succeeded",
-        "{:?}",
-        node_summaries(&fixed)
-    );
+    assert_phase(&fixed, "Succeeded");
     assert_eq!(
         state_keys(&fixed, "deposited"),
         ["run-0414/sample-4.fastq.gz"]
     );
-    assert_deposited(&root, "run-0414/sample-4.fastq.gz", b"fourth");
+    delivered.push(("run-0414/sample-4.fastq.gz", b"fourth"));
+    assert_delivered(&s3, &root, &delivered);
 
     // No secret in any run, event, or file of the server (store included).
     let key_body = deposit

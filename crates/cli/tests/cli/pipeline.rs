@@ -6,7 +6,7 @@ use crate::harness::{block_on, Server};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use polyphemus_testkit::{required_in_ci, S3Server, Sshd, WebhookReceiver};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,28 @@ fn servers() -> Option<(Sshd, S3Server)> {
         return None;
     }
     Some((Sshd::start(), S3Server::start()))
+}
+
+/// The config keys of sftp-to-storage for `sshd`, `s3` and the webhook `hook`: `.fastq.gz`
+/// files an hour old to `sequencing-raw/core-a/`.
+pub(crate) fn source_and_storage_config(
+    sshd: &Sshd,
+    s3: &S3Server,
+    hook: &str,
+) -> Map<String, Value> {
+    let mut config = sshd.config_keys("");
+    let more = json!({
+        "root": sshd.root.display().to_string(),
+        "file_regex": r"\.fastq\.gz$",
+        "min_age_s": 60,
+        "storage_url": s3.endpoint(),
+        "bucket": "sequencing-raw",
+        "prefix": "core-a",
+        "storage_access_key_id": "polyphemus",
+        "webhook_url": hook,
+    });
+    config.extend(more.as_object().cloned().unwrap_or_default());
+    config
 }
 
 pub(crate) fn launch_and_wait(server: &Server, config_id: &str) -> Value {
@@ -152,21 +174,7 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        json!({
-            "host": "127.0.0.1",
-            "port": sshd.port,
-            "username": sshd.user,
-            "host_key_fingerprint": sshd.host_key_fingerprint,
-            "root": sshd.root.display().to_string(),
-            "file_regex": r"\.fastq\.gz$",
-            "min_age_s": 60,
-            "storage_url": s3.endpoint(),
-            "bucket": "sequencing-raw",
-            "prefix": "core-a",
-            "storage_access_key_id": "polyphemus",
-            "webhook_url": hook.url(),
-        })
-        .to_string(),
+        Value::Object(source_and_storage_config(&sshd, &s3, &hook.url())).to_string(),
     )
     .expect("config file");
     let created = server
