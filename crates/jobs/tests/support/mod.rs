@@ -52,6 +52,7 @@ impl RunApi for MemoryApi {
             config: self.config.clone(),
             secrets: BTreeMap::new(),
             comment: None,
+            package_digest: None,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
         })
