@@ -7,6 +7,7 @@ mod argo_parity;
 mod cancel;
 mod configs;
 mod errors;
+mod ingestion;
 mod jobs;
 mod local_engine;
 mod packages;

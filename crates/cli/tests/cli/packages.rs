@@ -196,7 +196,12 @@ fn jobs_belong_to_no_workflow_and_packages_are_held_to_what_their_jobs_read() {
         .unwrap_or_default();
     assert_eq!(
         names,
-        ["sftp_discover", "copy_to_storage", "notify_webhook"]
+        [
+            "sftp_discover",
+            "copy_to_storage",
+            "copy_to_sftp",
+            "notify_webhook"
+        ]
     );
     let discover = &jobs[0];
     assert!(discover["config_schema"]["required"]

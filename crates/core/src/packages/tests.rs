@@ -199,7 +199,7 @@ fn a_package_named_like_a_built_in_replaces_it() {
     let name = WorkflowType::parse("sftp-to-storage").expect("name");
     let replaced = registry.get(&name).expect("still there");
     assert_eq!(replaced.manifest.source, dir.display().to_string());
-    assert_eq!(registry.names(), ["sftp-to-storage"]);
+    assert_eq!(registry.names(), ["ingestion", "sftp-to-storage"]);
 }
 
 #[test]
