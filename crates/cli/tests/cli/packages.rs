@@ -257,11 +257,16 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
         shown.success().json()["digest"].clone()
     };
     let before = digest();
-    server.cli(&["workflows", "check", "echo-greeting"]).success();
+    server
+        .cli(&["workflows", "check", "echo-greeting"])
+        .success();
 
     let stricter = MANIFEST
         .replace("required: [greeting]", "required: [greeting, audience]")
-        .replace("    greeting:", "    audience: {type: string}\n    greeting:")
+        .replace(
+            "    greeting:",
+            "    audience: {type: string}\n    greeting:",
+        )
         .replace("{greeting: hello}", "{greeting: hello, audience: all}");
     write_package(packages.path(), &stricter, WORKFLOW);
     let hangup = std::process::Command::new("kill")
@@ -271,7 +276,10 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
     assert!(hangup.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     while digest() == before {
-        assert!(Instant::now() < deadline, "SIGHUP did not reload the package");
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload the package"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
@@ -288,7 +296,11 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
         "{launched:#?}"
     );
 
-    write_package(packages.path(), &format!("{stricter}colour: blue\n"), WORKFLOW);
+    write_package(
+        packages.path(),
+        &format!("{stricter}colour: blue\n"),
+        WORKFLOW,
+    );
     let refused = server.cli(&["workflows", "reload"]);
     assert_ne!(refused.code, 0, "{refused:#?}");
     assert!(
