@@ -40,6 +40,25 @@ fn write_package(root: &Path, manifest: &str, workflow: &str) {
     std::fs::write(dir.join("workflow.yaml"), workflow).expect("workflow");
 }
 
+/// `configs create` of an echo-greeting config from `config` (JSON on stdin).
+fn create_greeter(server: &Server, config: &str) -> crate::harness::Output {
+    server.cli_with_stdin(
+        &[
+            "--output",
+            "json",
+            "configs",
+            "create",
+            "--workflow-type",
+            "echo-greeting",
+            "--name",
+            "greeter",
+            "--config",
+            "-",
+        ],
+        Some(config),
+    )
+}
+
 fn validate(dir: &Path) -> crate::harness::Output {
     let mut validate = command();
     validate.arg("workflows").arg("validate").arg(dir);
@@ -78,23 +97,7 @@ fn a_package_directory_is_validated_loaded_configured_and_launched() {
         .iter()
         .any(|m| m["name"] == "sftp-to-storage" && m["source"] == "built-in")));
 
-    let create = |config: &str| {
-        server.cli_with_stdin(
-            &[
-                "--output",
-                "json",
-                "configs",
-                "create",
-                "--workflow-type",
-                "echo-greeting",
-                "--name",
-                "greeter",
-                "--config",
-                "-",
-            ],
-            Some(config),
-        )
-    };
+    let create = |config: &str| create_greeter(&server, config);
     let refused = create(r#"{"greeting": ""}"#);
     assert_ne!(
         refused.code, 0,
@@ -236,21 +239,7 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
     write_package(packages.path(), MANIFEST, WORKFLOW);
     let dir = packages.path().display().to_string();
     let server = Server::start_with_env(&[("POLYPHEMUS_WORKFLOWS_DIR", dir.as_str())]);
-    let created = server.cli_with_stdin(
-        &[
-            "--output",
-            "json",
-            "configs",
-            "create",
-            "--workflow-type",
-            "echo-greeting",
-            "--name",
-            "greeter",
-            "--config",
-            "-",
-        ],
-        Some(r#"{"greeting": "hi"}"#),
-    );
+    let created = create_greeter(&server, r#"{"greeting": "hi"}"#);
     let config_id = created.success().json()["config_id"].to_string();
     let digest = || {
         let shown = server.cli(&["--output", "json", "workflows", "show", "echo-greeting"]);
