@@ -3,6 +3,7 @@
 mod error;
 mod extract;
 pub mod metrics;
+mod openapi;
 mod routes;
 
 pub use error::ApiError;
@@ -62,9 +63,12 @@ impl Modify for BearerAuth {
 
 /// The v1 routes and the OpenAPI document generated from them.
 fn v1_with_openapi() -> (Router<AppState>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", routes::v1())
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes are in: it documents what every operation shares.
+    openapi::ProblemResponses.modify(&mut document);
+    (router, document)
 }
 
 /// The OpenAPI 3.1 document of the v1 API (also served at `/api/v1/openapi.json`).
