@@ -223,3 +223,68 @@ async fn requests_hyper_cannot_parse_get_its_bare_answer_and_a_close() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_closes_kept_alive_connections_and_returns() {
+    let app = TestApp::sqlite().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(polyphemus_api::serve(
+        listener,
+        polyphemus_api::app(app.services.clone()),
+        ServeOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_response(&mut stream, Duration::from_secs(2)).await;
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+    let _ = stop.send(());
+    let finished = tokio::time::timeout(Duration::from_secs(3), server).await;
+    assert!(
+        matches!(finished, Ok(Ok(Ok(())))),
+        "serve did not return: {finished:?}"
+    );
+    assert!(read_until_closed(&mut stream, Duration::from_secs(1))
+        .await
+        .is_some());
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "still listening"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_body_that_stalls_fails_after_the_idle_timeout() {
+    let app = TestApp::sqlite_serving(ServeOptions {
+        header_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_millis(500),
+        max_connections: 8,
+    })
+    .await;
+    let mut stream = connect(&app).await;
+    let head = format!(
+        "POST /api/v1/projects/labors/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"run_id\"",
+        app.admin
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let started = Instant::now();
+    let response = read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400),
+        "answered after {waited:?}"
+    );
+    assert_problem(&String::from_utf8_lossy(&response), 400);
+}
