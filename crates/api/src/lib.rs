@@ -5,8 +5,10 @@ mod extract;
 pub mod metrics;
 mod openapi;
 mod routes;
+mod serve;
 
 pub use error::ApiError;
+pub use serve::{serve, ServeOptions};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -23,6 +25,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Request bodies above this size get 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// Request heads (target and header fields) above this size get 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -105,6 +110,7 @@ pub fn app_with(services: Services, extra: Router<AppState>) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(error::problem_edge))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

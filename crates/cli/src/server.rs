@@ -1,9 +1,11 @@
 //! Server-side commands: `serve`, `migrate`, `token`. They open the store directly.
 
 mod argo_args;
+mod http_args;
 mod packages;
 
 pub use argo_args::ArgoArgs;
+pub use http_args::HttpArgs;
 pub use packages::PackageArgs;
 
 use crate::settings::GlobalArgs;
@@ -45,6 +47,8 @@ pub struct ServeArgs {
     pub no_scheduler: bool,
     #[command(flatten)]
     pub scheduler: SchedulerArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -208,10 +212,14 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
     println!("polyphemus listening on http://{address}");
-    axum::serve(listener, app(services))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    polyphemus_api::serve(
+        listener,
+        app(services),
+        args.http.options(),
+        shutdown_signal(),
+    )
+    .await
+    .context("serving HTTP")?;
     Ok(())
 }
 

@@ -44,16 +44,6 @@ impl Services {
                 format!("at most {MAX_STATE_KEYS} keys per request"),
             ));
         }
-        reject_nul("/append_output", patch.append_output.as_deref())?;
-        reject_nul("/output", patch.output.as_deref())?;
-        for (key, value) in &state {
-            if value.to_string().contains("\\u0000") {
-                return Err(CoreError::bad_field(
-                    &format!("/state/{key}"),
-                    "must not contain the NUL character",
-                ));
-            }
-        }
         let mut errors: Vec<FieldError> = state
             .keys()
             .filter_map(|key| check_key("state", key).err())
@@ -162,15 +152,4 @@ impl Services {
             })
             .collect())
     }
-}
-
-/// PostgreSQL cannot store the NUL character in text or JSON; refuse it on both stores alike.
-fn reject_nul(pointer: &str, text: Option<&str>) -> Result<(), CoreError> {
-    if text.is_some_and(|t| t.contains('\0')) {
-        return Err(CoreError::bad_field(
-            pointer,
-            "must not contain the NUL character",
-        ));
-    }
-    Ok(())
 }
