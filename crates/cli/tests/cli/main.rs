@@ -15,4 +15,5 @@ mod pipeline;
 mod runs;
 mod runtime;
 mod secrets;
+mod tokens;
 mod ui;

@@ -7,7 +7,6 @@ use crate::{Access, CoreError};
 use chrono::{DateTime, Utc};
 use polyphemus_model::text::{scrub, scrub_owned};
 use polyphemus_model::{NodeReport, Role, RunId, RunMetadata, RunPhase, RunStatusReport};
-use polyphemus_store::RunChange;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -42,15 +41,10 @@ impl Services {
             .map_err(unavailable)?;
         let report = report_from_workflow(&workflow)?;
         let output = output_from_logs(&report, &logs);
-        // Output first: whoever sees the final metadata then also sees the final output.
-        let change = RunChange {
-            replace_output: Some(output),
-            ..RunChange::default()
-        };
-        self.store
-            .change_run(access.project(), run_id, &change)
-            .await?;
-        self.store_run_metadata(access, run_id, &report).await
+        // Output and metadata in one transaction: whoever sees the final metadata also sees
+        // the final output. This is the one write of output a run that ended still takes.
+        self.store_run_metadata(access, run_id, &report, Some(&output))
+            .await
     }
 }
 

@@ -1,7 +1,6 @@
 //! What jobs write during a run: state merges and output, and state read back from earlier runs.
 
 use super::super::Services;
-use crate::error::OrNotFound;
 use crate::{Access, CoreError};
 use polyphemus_model::{check_key, ConfigId, FieldError, PatchRun, Role, Run, RunId};
 use polyphemus_store::{RunChange, StoreError};
@@ -79,7 +78,13 @@ impl Services {
             .store
             .change_run(access.project(), run_id, &change)
             .await
-            .or_not_found(|| format!("run {run_id}"))?;
+            .map_err(|error| match error {
+                StoreError::RunEnded(phase) => CoreError::Conflict(format!(
+                    "run {run_id} has already ended ({phase}): its state and output no longer change"
+                )),
+                StoreError::NotFound => CoreError::NotFound(format!("run {run_id}")),
+                other => other.into(),
+            })?;
         Ok(updated.run)
     }
 
