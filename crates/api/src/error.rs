@@ -2,7 +2,9 @@
 //! RFC 9457 problem+json answer. Internal errors are logged in full; clients get a generic line.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use polyphemus_core::CoreError;
 use polyphemus_model::{FieldError, Problem};
@@ -138,4 +140,54 @@ pub fn problem_response(status: StatusCode, detail: String, errors: Vec<FieldErr
         HeaderValue::from_static("application/problem+json"),
     );
     response
+}
+
+/// The outermost rules of every answer: a request head over [`crate::MAX_HEADER_BYTES`] is a
+/// 431, and an error answer without a body of its own (axum's 405, a layer's bare status) is
+/// given a problem+json one, keeping its headers (`Allow` of a 405).
+pub async fn problem_edge(request: Request, next: Next) -> Response {
+    let head_bytes = request.uri().to_string().len()
+        + request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if head_bytes > crate::MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "the request's target and headers are larger than the limit of {} KiB",
+                crate::MAX_HEADER_BYTES / 1024
+            ),
+        )
+        .into_response();
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = response
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|allow| allow.to_str().ok())
+                .unwrap_or("");
+            format!("{path} does not take {method}; it takes: {allowed}")
+        }
+        other => other.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let (parts, _) = response.into_parts();
+    let mut problem = problem_response(status, detail, Vec::new());
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH && !problem.headers().contains_key(name) {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }

@@ -3,9 +3,12 @@
 mod error;
 mod extract;
 pub mod metrics;
+mod openapi;
 mod routes;
+mod serve;
 
 pub use error::ApiError;
+pub use serve::{serve, ServeOptions};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -22,6 +25,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Request bodies above this size get 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// Request heads (target and header fields) above this size get 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -62,9 +68,12 @@ impl Modify for BearerAuth {
 
 /// The v1 routes and the OpenAPI document generated from them.
 fn v1_with_openapi() -> (Router<AppState>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", routes::v1())
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes are in: it documents what every operation shares.
+    openapi::ProblemResponses.modify(&mut document);
+    (router, document)
 }
 
 /// The OpenAPI 3.1 document of the v1 API (also served at `/api/v1/openapi.json`).
@@ -101,6 +110,7 @@ pub fn app_with(services: Services, extra: Router<AppState>) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(error::problem_edge))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

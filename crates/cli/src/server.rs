@@ -1,23 +1,26 @@
 //! Server-side commands: `serve`, `migrate`, `token`. They open the store directly.
 
 mod argo_args;
+mod http_args;
 mod packages;
 mod sandbox_args;
+mod tokens;
 
 pub use argo_args::ArgoArgs;
+pub use http_args::HttpArgs;
 pub use packages::PackageArgs;
 pub use sandbox_args::SandboxArgs;
+pub use tokens::{token, TokenCommand};
 
 use crate::settings::GlobalArgs;
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
-use polyphemus_core::auth::parse_ttl;
+use clap::Args;
 use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::scheduler::Scheduler;
-use polyphemus_core::{SecretKeys, Services, TaskGrant};
-use polyphemus_model::{ProjectName, Role};
+use polyphemus_core::{SecretKeys, Services};
+use polyphemus_model::Role;
 use polyphemus_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -49,6 +52,7 @@ pub struct ServeArgs {
     pub scheduler: SchedulerArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -74,30 +78,6 @@ pub struct SchedulerCommandArgs {
     pub packages: PackageArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token and print it (shown once).
-    Create {
-        /// Who the token is for (recorded as actor in the event log).
-        #[arg(long)]
-        name: String,
-        /// Project the role applies to, or `*` for all projects.
-        #[arg(long)]
-        project: String,
-        /// `task` makes a project task token: what every config's workflow steps of the
-        /// project may do (read configs and secrets, write runs); Argo steps use one.
-        #[arg(long, value_parser = ["viewer", "editor", "admin", "task"])]
-        role: String,
-        /// Lifetime: 30d, 12h, 1y …
-        #[arg(long, default_value = "90d")]
-        ttl: String,
-    },
-    /// Revoke a token by its id (effective within seconds on every server).
-    Revoke { id: String },
-    /// List issued user tokens (ids and names, never the tokens).
-    List,
 }
 
 /// Creates the data dir (0700) when the embedded default uses it.
@@ -239,10 +219,14 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
     println!("polyphemus listening on http://{address}");
-    axum::serve(listener, app(services))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    polyphemus_api::serve(
+        listener,
+        app(services),
+        args.http.options(),
+        shutdown_signal(),
+    )
+    .await
+    .context("serving HTTP")?;
     Ok(())
 }
 
@@ -348,74 +332,6 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
-}
-
-pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {
-    let services = open_services(global, &PackageArgs::default()).await?;
-    match command {
-        TokenCommand::Create {
-            name,
-            project,
-            role,
-            ttl,
-        } => {
-            let ttl = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
-            let issued = if role == "task" {
-                let project = ProjectName::parse(project).map_err(|e| {
-                    anyhow::anyhow!("--project: a task token needs one project: {e}")
-                })?;
-                let grant = TaskGrant {
-                    project,
-                    config_id: None,
-                    version_number: None,
-                    run_id: None,
-                };
-                services.tokens.issue_task(&name, grant, ttl).await
-            } else {
-                let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-                services
-                    .tokens
-                    .issue_user(&name, BTreeMap::from([(project, role)]), ttl)
-                    .await
-            }
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!(
-                "token id {} for {name}, expires {}",
-                issued.id,
-                issued.expires_at.to_rfc3339()
-            );
-            println!("{}", issued.token);
-        }
-        TokenCommand::Revoke { id } => {
-            services
-                .tokens
-                .revoke(&id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("revoked {id}");
-        }
-        TokenCommand::List => {
-            for record in services.tokens.list().await? {
-                let state = if record.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    record.id,
-                    record.name,
-                    record.scope.0,
-                    record
-                        .expires_at
-                        .map(|at| at.to_rfc3339())
-                        .unwrap_or_default(),
-                    state
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Hides a password in a database URL before it is printed or logged.

@@ -38,9 +38,14 @@ impl Client {
     /// Has the server re-read its workflow package directories (global admin).
     pub async fn reload_workflows(&self) -> Result<WorkflowsReloaded> {
         let url = self.url(["workflows", "reload"]);
-        self.send(reqwest::Method::POST, url, None::<&()>, Idempotency::Idempotent)
-            .await
-            .map(|(_, body)| body)
+        self.send(
+            reqwest::Method::POST,
+            url,
+            None::<&()>,
+            Idempotency::Idempotent,
+        )
+        .await
+        .map(|(_, body)| body)
     }
 
     /// Every config's pipeline state, last run, last success and next run.

@@ -74,6 +74,7 @@ impl From<StoreError> for CoreError {
         match error {
             StoreError::NotFound => CoreError::NotFound("resource".to_owned()),
             StoreError::Conflict(what) => CoreError::Conflict(what),
+            ended @ StoreError::RunEnded(_) => CoreError::Conflict(ended.to_string()),
             StoreError::MissingReference(what) => {
                 CoreError::NotFound(format!("referenced row ({what})"))
             }

@@ -11,19 +11,34 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The built-in workflow packages, embedded from `workflows/`.
-const BUILTIN: &[PackageFiles] = &[PackageFiles::Embedded {
-    dir: "sftp-to-storage",
-    files: &[
-        (
-            MANIFEST_FILE,
-            include_str!("../../../workflows/sftp-to-storage/manifest.yaml"),
-        ),
-        (
-            "workflow.yaml",
-            include_str!("../../../workflows/sftp-to-storage/workflow.yaml"),
-        ),
-    ],
-}];
+const BUILTIN: &[PackageFiles] = &[
+    PackageFiles::Embedded {
+        dir: "sftp-to-storage",
+        files: &[
+            (
+                MANIFEST_FILE,
+                include_str!("../../../workflows/sftp-to-storage/manifest.yaml"),
+            ),
+            (
+                "workflow.yaml",
+                include_str!("../../../workflows/sftp-to-storage/workflow.yaml"),
+            ),
+        ],
+    },
+    PackageFiles::Embedded {
+        dir: "ingestion",
+        files: &[
+            (
+                MANIFEST_FILE,
+                include_str!("../../../workflows/ingestion/manifest.yaml"),
+            ),
+            (
+                "workflow.yaml",
+                include_str!("../../../workflows/ingestion/workflow.yaml"),
+            ),
+        ],
+    },
+];
 
 /// A package with its schemas compiled once.
 pub struct Manifest {

@@ -29,6 +29,7 @@ pub use library::TemplateLibrary;
 pub use model::Workflow;
 pub use render::render_text;
 pub use run::{Engine, EngineOptions, RunHandle, SubmitOptions};
+pub use setup::check_startable;
 pub use status::{
     NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject, WorkflowStatus,
 };

@@ -28,6 +28,13 @@ pub(crate) struct Checked {
 /// An exit handler as declared: template name, template ref, arguments.
 type ExitDecl = (Option<String>, Option<TemplateRef>, Option<Arguments>);
 
+/// Whether the engine would start `wf` given only `params`, with no template library (as the
+/// server's local orchestrator runs a workflow package): every reference resolves and every
+/// parameter without a default is given.
+pub fn check_startable(wf: &Workflow, params: &[(String, String)]) -> Result<(), EngineError> {
+    check(wf, params, &TemplateLibrary::default()).map(|_| ())
+}
+
 /// Checks `wf`'s spec, parameters and the templates its entry point and exit handler reach.
 pub(crate) fn check(
     wf: &Workflow,

@@ -4,15 +4,19 @@
 
 mod api;
 mod context;
+mod copy_to_sftp;
 mod copy_to_storage;
+mod delivery;
 mod notify_webhook;
 mod registry;
 pub mod sftp;
 mod sftp_discover;
+pub mod sftp_write;
 pub mod storage;
 
 pub use api::{RunApi, RunTarget};
 pub use context::JobContext;
+pub use copy_to_sftp::CopyToSftp;
 pub use copy_to_storage::{CopyToStorage, CHUNK_BYTES};
 pub use notify_webhook::NotifyWebhook;
 pub use registry::{find_job, job_names, job_specs};

@@ -1,5 +1,5 @@
 //! `notify_webhook`: POSTs a JSON summary of the run (status, failed steps, files copied, bytes,
-//! failures, link) to the config's `webhook_url`, with retries. Skipped by `pre` when no URL is
+//! failures, files deposited when the workflow deposits, link) to the config's `webhook_url`, with retries. Skipped by `pre` when no URL is
 //! set. The workflow passes its status and failures (`--arg workflow_status=…`,
 //! `--arg workflow_failures={{workflow.failures}}`), so it can report a failed run from `onExit`.
 
@@ -77,7 +77,7 @@ impl NotifyWebhook {
                 target.run_id
             )
         });
-        json!({
+        let mut summary = json!({
             "status": context.args.get("workflow_status"),
             "failed_steps": failed_steps(context.args.get("workflow_failures")),
             "project": target.project,
@@ -88,7 +88,16 @@ impl NotifyWebhook {
             "bytes_copied": state.get("bytes_copied").cloned().unwrap_or(json!(0)),
             "failures": state.get("failures").cloned().unwrap_or(json!([])),
             "run_link": link,
-        })
+        });
+        // Only a workflow that deposits (copy_to_sftp) reports deposits.
+        if let (Some(deposited), Some(fields)) = (state.get("deposited"), summary.as_object_mut()) {
+            fields.insert("files_deposited".into(), json!(count(deposited)));
+            let bytes = state.get("bytes_deposited").cloned().unwrap_or(json!(0));
+            fields.insert("bytes_deposited".into(), bytes);
+            let failures = state.get("deposit_failures").cloned().unwrap_or(json!([]));
+            fields.insert("deposit_failures".into(), failures);
+        }
+        summary
     }
 
     /// POSTs with backoff on connection errors, 429 and 5xx; a 4xx other than 429 is final.

@@ -2,7 +2,7 @@
 //! any workflow type. Each declares the config keys and secrets it reads ([`job_specs`]), which
 //! `workflows validate` holds a package's config schema to.
 
-use crate::{CopyToStorage, EtlJob, NotifyWebhook, SftpDiscover};
+use crate::{CopyToSftp, CopyToStorage, EtlJob, NotifyWebhook, SftpDiscover};
 use polyphemus_model::{JobSpec, SecretName};
 use serde_json::{json, Value};
 
@@ -11,6 +11,7 @@ pub fn find_job(name: &str) -> Option<Box<dyn EtlJob>> {
     match name {
         "sftp_discover" => Some(Box::new(SftpDiscover)),
         "copy_to_storage" => Some(Box::new(CopyToStorage)),
+        "copy_to_sftp" => Some(Box::new(CopyToSftp)),
         "notify_webhook" => Some(Box::new(NotifyWebhook::default())),
         _ => None,
     }
@@ -45,6 +46,24 @@ pub fn job_specs() -> Vec<JobSpec> {
                 ]),
             }),
             &["password", "private_key", "storage_secret_key"],
+        ),
+        spec(
+            "copy_to_sftp",
+            "Copies the files sftp_discover found from SFTP to a second SFTP host, each written \
+             under a temporary name and renamed when complete.",
+            json!({
+                "type": "object",
+                "required": [
+                    "host", "username", "host_key_fingerprint", "root",
+                    "deposit_host", "deposit_username", "deposit_host_key_fingerprint",
+                    "deposit_root",
+                ],
+                "properties": sftp_properties(&[
+                    "root", "deposit_host", "deposit_port", "deposit_username",
+                    "deposit_host_key_fingerprint", "deposit_root",
+                ]),
+            }),
+            &["password", "private_key", "deposit_password", "deposit_private_key"],
         ),
         spec(
             "notify_webhook",
@@ -87,6 +106,11 @@ fn sftp_properties(more: &[&str]) -> Value {
         ("prefix", "string"),
         ("region", "string"),
         ("storage_access_key_id", "string"),
+        ("deposit_host", "string"),
+        ("deposit_port", "integer"),
+        ("deposit_username", "string"),
+        ("deposit_host_key_fingerprint", "string"),
+        ("deposit_root", "string"),
     ];
     let wanted = ["host", "port", "username", "host_key_fingerprint"]
         .iter()
@@ -122,7 +146,7 @@ mod tests {
             }
         }
         let secrets: usize = specs.iter().map(|spec| spec.secrets.len()).sum();
-        assert_eq!(secrets, 5, "every secret name written here parses");
+        assert_eq!(secrets, 9, "every secret name written here parses");
         assert!(find_job("nope").is_none());
     }
 }

@@ -1,11 +1,13 @@
-//! The SFTP side of sftp-to-storage: connecting with a pinned host key, password or key auth,
-//! and listing files under a root. Built on russh / russh-sftp (pure Rust, async).
+//! The SFTP side of the jobs: connecting with a pinned host key, password or key auth, and
+//! listing files under a root. Built on russh / russh-sftp (pure Rust, async).
 
 use crate::{JobContext, JobError};
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh_sftp::client::SftpSession;
+use russh::ChannelStream;
+use russh_sftp::client::{RawSftpSession, SftpSession};
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +22,8 @@ pub struct SftpSettings {
     /// `SHA256:…`: the server's host key must have this fingerprint.
     pub host_key_fingerprint: String,
     pub credential: Credential,
+    /// Prefix of the config keys and secrets these came from (`deposit_`), for messages.
+    pub prefix: &'static str,
 }
 
 #[derive(Clone)]
@@ -39,30 +43,41 @@ impl std::fmt::Debug for Credential {
 }
 
 impl SftpSettings {
+    /// The source host: `host`, `port`, `username`, `host_key_fingerprint`, the secret
+    /// `private_key` or `password`.
     pub fn from_context(context: &JobContext) -> Result<Self, JobError> {
+        Self::with_prefix(context, "")
+    }
+
+    /// A host whose config keys and secrets carry `prefix` (`deposit_host`, …).
+    pub fn with_prefix(context: &JobContext, prefix: &'static str) -> Result<Self, JobError> {
         let required = |key: &str| {
             context
-                .config_str(key)
+                .config_str(&format!("{prefix}{key}"))
                 .map(str::to_owned)
-                .ok_or_else(|| JobError::Config(format!("{key} is not set")))
+                .ok_or_else(|| JobError::Config(format!("{prefix}{key} is not set")))
         };
-        let port = context.config["port"].as_u64().unwrap_or(22);
-        let credential = match (context.secret("private_key"), context.secret("password")) {
+        let port = context.config[format!("{prefix}port")]
+            .as_u64()
+            .unwrap_or(22);
+        let secret = |name: &str| context.secret(&format!("{prefix}{name}"));
+        let credential = match (secret("private_key"), secret("password")) {
             (Some(key), _) => Credential::PrivateKey(key.clone()),
             (None, Some(password)) => Credential::Password(password.clone()),
             (None, None) => {
-                return Err(JobError::Config(
-                    "neither the secret private_key nor the secret password is set".into(),
-                ))
+                return Err(JobError::Config(format!(
+                    "neither the secret {prefix}private_key nor the secret {prefix}password is set"
+                )))
             }
         };
         Ok(Self {
             host: required("host")?,
             port: u16::try_from(port)
-                .map_err(|_| JobError::Config(format!("port {port} is out of range")))?,
+                .map_err(|_| JobError::Config(format!("{prefix}port {port} is out of range")))?,
             username: required("username")?,
             host_key_fingerprint: required("host_key_fingerprint")?,
             credential,
+            prefix,
         })
     }
 
@@ -103,7 +118,8 @@ impl client::Handler for PinnedHostKey {
 /// An open SFTP session; the SSH connection lives as long as this.
 pub struct SftpConnection {
     pub sftp: SftpSession,
-    _ssh: Handle<PinnedHostKey>,
+    ssh: Handle<PinnedHostKey>,
+    address: String,
 }
 
 impl SftpConnection {
@@ -142,9 +158,10 @@ impl SftpConnection {
                 let presented = presented.lock().ok().and_then(|p| p.clone());
                 return Err(failed(format!(
                     "host key mismatch: the server presented {}, the config expects {}; \
-                     refusing to connect (check host_key_fingerprint)",
+                     refusing to connect (check {}host_key_fingerprint)",
                     presented.as_deref().unwrap_or("an unreadable key"),
-                    settings.host_key_fingerprint
+                    settings.host_key_fingerprint,
+                    settings.prefix
                 )));
             }
             Err(russh::Error::IO(error)) => return Err(failed(format!("cannot connect: {error}"))),
@@ -159,7 +176,10 @@ impl SftpConnection {
             Credential::PrivateKey(pem) => {
                 let key =
                     russh::keys::decode_secret_key(pem.expose_secret(), None).map_err(|error| {
-                        JobError::Config(format!("the secret private_key is not usable: {error}"))
+                        JobError::Config(format!(
+                            "the secret {}private_key is not usable: {error}",
+                            settings.prefix
+                        ))
                     })?;
                 let hash = ssh
                     .best_supported_rsa_hash()
@@ -183,19 +203,40 @@ impl SftpConnection {
             }
             Err(error) => return Err(failed(format!("authentication failed: {error}"))),
         }
-        let channel = ssh
-            .channel_open_session()
-            .await
-            .map_err(|error| failed(format!("cannot open a session: {error}")))?;
-        channel
-            .request_subsystem(true, "sftp")
-            .await
-            .map_err(|error| failed(format!("the server refused the sftp subsystem: {error}")))?;
-        let sftp = SftpSession::new(channel.into_stream())
+        let stream = open_sftp_channel(&ssh, &address).await?;
+        let sftp = SftpSession::new(stream)
             .await
             .map_err(|error| failed(format!("SFTP start failed: {error}")))?;
-        Ok(Self { sftp, _ssh: ssh })
+        Ok(Self { sftp, ssh, address })
     }
+
+    /// A second SFTP channel on this connection speaking the raw protocol, for the OpenSSH
+    /// extensions the session does not offer (`posix-rename@openssh.com`), with the
+    /// extensions the server announced.
+    pub async fn raw_session(&self) -> Result<(RawSftpSession, HashMap<String, String>), JobError> {
+        let stream = open_sftp_channel(&self.ssh, &self.address).await?;
+        let raw = RawSftpSession::new(stream);
+        let version = raw.init().await.map_err(|error| {
+            JobError::Failed(format!("SFTP {}: SFTP start failed: {error}", self.address))
+        })?;
+        Ok((raw, version.extensions))
+    }
+}
+
+async fn open_sftp_channel(
+    ssh: &Handle<PinnedHostKey>,
+    address: &str,
+) -> Result<ChannelStream<client::Msg>, JobError> {
+    let failed = |what: String| JobError::Failed(format!("SFTP {address}: {what}"));
+    let channel = ssh
+        .channel_open_session()
+        .await
+        .map_err(|error| failed(format!("cannot open a session: {error}")))?;
+    channel
+        .request_subsystem(true, "sftp")
+        .await
+        .map_err(|error| failed(format!("the server refused the sftp subsystem: {error}")))?;
+    Ok(channel.into_stream())
 }
 
 /// A regular file below the scanned root.

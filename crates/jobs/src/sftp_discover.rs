@@ -1,6 +1,9 @@
 //! `sftp_discover`: lists the files under the config's SFTP root that are new or changed since
 //! they were last copied (by this config's earlier runs), skipping files too young to be
-//! complete, and records them in the run's state as `files` for `copy_to_storage`.
+//! complete, and records them in the run's state as `files` for `copy_to_storage` and
+//! `copy_to_sftp`. A file counts as done when every delivery job that has run for this config
+//! recorded it unchanged (`copied`, and `deposited` once `copy_to_sftp` has run), so a file
+//! one of them missed is listed again.
 
 use crate::sftp::{list_files, RemoteFile, SftpConnection, SftpSettings};
 use crate::{EtlJob, JobContext, JobError};
@@ -50,6 +53,30 @@ pub fn copied_before(history: &[Value]) -> HashMap<String, Copied> {
                 known.insert(path.clone(), Copied { size, mtime });
             }
         }
+    }
+    known
+}
+
+/// The files delivered before, unchanged, by every delivery job that has run for this config:
+/// `histories` holds each job's done records (`copied`, `deposited`), newest first; a job
+/// that never ran (no history) does not count.
+pub fn delivered_before(histories: &[&[Value]]) -> HashMap<String, Copied> {
+    let mut ran = histories
+        .iter()
+        .filter(|history| !history.is_empty())
+        .map(|history| copied_before(history));
+    let Some(mut known) = ran.next() else {
+        return HashMap::new();
+    };
+    for other in ran {
+        known.retain(|path, record| {
+            other.get(path).is_some_and(|seen| {
+                seen.size == record.size
+                    && (seen.mtime.is_none()
+                        || record.mtime.is_none()
+                        || seen.mtime == record.mtime)
+            })
+        });
     }
     known
 }
@@ -126,8 +153,9 @@ impl EtlJob for SftpDiscover {
             .await?;
         let connection = SftpConnection::connect(&settings).await?;
         let files = list_files(&connection.sftp, &root, recursive).await?;
-        let history = context.previous_values("copied", HISTORY_RUNS).await?;
-        let known = copied_before(&history);
+        let copied = context.previous_values("copied", HISTORY_RUNS).await?;
+        let deposited = context.previous_values("deposited", HISTORY_RUNS).await?;
+        let known = delivered_before(&[&copied, &deposited]);
         let now = chrono::Utc::now().timestamp();
         let scan = select(files, &pattern, min_age_s, now, &known, Some(max_files));
 
@@ -220,6 +248,33 @@ mod tests {
             ),
             (5, 1, 1, 1)
         );
+    }
+
+    #[test]
+    fn a_file_is_known_only_when_every_delivery_recorded_it_unchanged() {
+        let copied = vec![json!({
+            "a": {"key": "a", "size": 1, "mtime": 10},
+            "b": {"key": "b", "size": 2, "mtime": 10},
+            "c": {"key": "c", "size": 3, "mtime": 10},
+        })];
+        let known = delivered_before(&[&copied, &[]]);
+        assert_eq!(
+            known.len(),
+            3,
+            "no deposit ran for this config: copied alone counts"
+        );
+        let known = delivered_before(&[&[], &copied]);
+        assert_eq!(known.len(), 3, "nor does a copy that never ran");
+        let deposited = vec![json!({
+            "a": {"path": "/d/a", "size": 1, "mtime": 10},
+            "b": {"path": "/d/b", "size": 2, "mtime": 9},
+        })];
+        let known = delivered_before(&[&copied, &deposited]);
+        let mut names: Vec<&String> = known.keys().collect();
+        names.sort();
+        assert_eq!(names, ["a"], "b was deposited older, c not at all");
+        let failed_deposit = vec![json!({})];
+        assert!(delivered_before(&[&copied, &failed_deposit]).is_empty());
     }
 
     #[test]

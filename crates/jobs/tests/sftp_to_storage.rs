@@ -8,10 +8,9 @@ use object_store::ObjectStore;
 use polyphemus_jobs::{find_job, run_job, JobOutcome};
 use polyphemus_testkit::{required_in_ci, S3Server, Sshd};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use support::{context, context_with_cancel, MemoryApi};
+use support::{api_with_files, context_with_cancel, keys, run, sha256, MemoryApi};
 
 /// Skips (locally) or fails (in CI) when sshd cannot run here.
 fn sshd() -> Option<Sshd> {
@@ -47,18 +46,12 @@ fn storage_dir() -> tempfile::TempDir {
 
 #[tokio::test]
 async fn a_destination_in_scratch_space_is_refused() {
-    let api = Arc::new(MemoryApi {
-        config: json!({"bucket": "raw", "storage_url": "file:///tmp/archive", "root": "/in",
-                       "host": "h", "username": "u", "host_key_fingerprint": "SHA256:x"}),
-        secrets: BTreeMap::from([("password".to_owned(), "pw".to_owned())]),
-        state: std::sync::Mutex::new(
-            json!({"files": {"a": {"size": 1, "mtime": 1}}})
-                .as_object()
-                .cloned()
-                .expect("object"),
-        ),
-        ..MemoryApi::default()
-    });
+    let api = api_with_files(
+        json!({"bucket": "raw", "storage_url": "file:///tmp/archive", "root": "/in",
+               "host": "h", "username": "u", "host_key_fingerprint": "SHA256:x"}),
+        &[("password", "pw")],
+        json!({"a": {"size": 1, "mtime": 1}}),
+    );
     let outcome = run(&api, "copy_to_storage").await;
     assert!(
         matches!(&outcome, JobOutcome::Failed(why) if why.contains("scratch space")),
@@ -68,23 +61,6 @@ async fn a_destination_in_scratch_space_is_refused() {
 
 fn password(sshd: &Sshd) -> BTreeMap<String, String> {
     BTreeMap::from([("password".to_owned(), sshd.password.clone())])
-}
-
-async fn run(api: &Arc<MemoryApi>, job: &str) -> JobOutcome {
-    let mut context = context(Arc::clone(api), job).await;
-    let job = find_job(job).expect("registered");
-    run_job(job.as_ref(), &mut context).await
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-fn keys(state: &serde_json::Map<String, Value>, key: &str) -> Vec<String> {
-    state[key]
-        .as_object()
-        .map(|map| map.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,11 +37,14 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct CreateConfig {
     pub workflow_type: WorkflowType,
+    /// Not blank (checked by core's config rules, which these limits mirror).
+    #[schema(min_length = 1, max_length = 200)]
     pub workflow_name: String,
     pub config: Value,
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -52,8 +55,10 @@ pub struct PatchConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200)]
     pub workflow_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// Optimistic concurrency: the latest version the caller edited; 409 when it is stale.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,6 +13,7 @@ mod phase;
 mod problem;
 mod run;
 mod status;
+pub mod text;
 mod workflows;
 
 pub use config::*;

@@ -8,14 +8,32 @@ use utoipa::ToSchema;
 
 use crate::{check_key, InvalidValue};
 
-/// Declares a newtype over `String` that reads and writes as a string, checked by `$check`.
+/// Declares a newtype over `String` that reads and writes as a string, checked by `$check`;
+/// `$pattern` says the same in the OpenAPI document (a unit test holds the two together).
 macro_rules! text_name {
-    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $pattern:literal, $check:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
         pub struct $name(String);
+
+        impl $name {
+            /// The JSON Schema `pattern` of the name.
+            pub const PATTERN: &'static str = $pattern;
+        }
+
+        // By hand: utoipa's derive takes no `pattern` on a newtype's field.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($pattern))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {}
 
         impl $name {
             pub fn parse(value: impl Into<String>) -> Result<Self, InvalidValue> {
@@ -102,24 +120,28 @@ fn slug(field: &'static str) -> impl Fn(&str) -> Result<(), InvalidValue> {
 text_name!(
     /// A project's name: lowercase letters, digits, `-` and `_`, at most 63 characters.
     ProjectName,
+    "^[a-z0-9][a-z0-9_-]{0,62}$",
     |value| slug("project")(value)
 );
 
 text_name!(
     /// A workflow type: the name of a workflow manifest (`sftp-to-storage`).
     WorkflowType,
+    "^[a-z0-9][a-z0-9_-]{0,62}$",
     |value| slug("workflow_type")(value)
 );
 
 text_name!(
     /// The name of one secret of a config: 1-128 letters, digits, `_`, `-` or `.`.
     SecretName,
+    "^[A-Za-z0-9_.-]{1,128}$",
     |value| check_key("secrets", value)
 );
 
 text_name!(
     /// A run id: the orchestrator's workflow uid (a UUID for Argo; any 1-128 visible ASCII).
     RunId,
+    "^[A-Za-z0-9_.:-]{1,128}$",
     |value| {
         let valid = !value.is_empty()
             && value.len() <= 128
@@ -140,6 +162,7 @@ text_name!(
 text_name!(
     /// A 5-field cron expression (minute hour day-of-month month day-of-week).
     CronExpr,
+    "^\\s*\\S+(\\s+\\S+){4}\\s*$",
     |value| {
         let invalid = |reason: String| InvalidValue::new("cron", reason);
         if value.split_whitespace().count() != 5 {

@@ -8,6 +8,10 @@ pub enum StoreError {
     /// A uniqueness or state conflict, named by the constraint or rule that caught it.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The run has reached a final phase: its state and output no longer change, and its
+    /// metadata may only be replaced by another final report.
+    #[error("the run has already ended ({0})")]
+    RunEnded(polyphemus_model::RunPhase),
     /// A referenced row does not exist (foreign key).
     #[error("referenced row does not exist: {0}")]
     MissingReference(String),

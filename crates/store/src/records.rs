@@ -195,6 +195,14 @@ pub struct RunChange {
     pub replace_output: Option<String>,
 }
 
+/// Stored run metadata, and the task tokens its final phase revoked (in the same transaction).
+#[derive(Debug, Clone)]
+pub struct RecordedMetadata {
+    pub record: RunMetadataRecord,
+    /// Ids of the run's task tokens this write revoked; empty unless the phase is final.
+    pub revoked_tokens: Vec<String>,
+}
+
 /// Run metadata to store, with its derived fields computed by the caller.
 #[derive(Debug, Clone)]
 pub struct NewRunMetadata {
@@ -248,6 +256,21 @@ pub struct TokenRecord {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The run a task token was minted for; it ends with that run.
+    pub run_id: Option<RunId>,
+}
+
+/// A token to record when it is issued.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// `user` or `task`.
+    pub kind: &'a str,
+    pub scope: &'a Value,
+    pub expires_at: DateTime<Utc>,
+    /// Set for a task token minted for one run: it is revoked when the run's end is recorded.
+    pub run_id: Option<&'a RunId>,
 }
 
 /// What never changes about a registered run: which config version it instantiates.

@@ -4,10 +4,10 @@ use crate::events::{insert_event, now};
 use crate::records::RunRow;
 use crate::BeginWrite;
 use crate::{
-    on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RegisterOutcome, RunChange,
-    RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
+    on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RecordedMetadata,
+    RegisterOutcome, RunChange, RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
 };
-use polyphemus_model::{ConfigId, ProjectName, RunId};
+use polyphemus_model::{ConfigId, ProjectName, RunId, RunPhase};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -122,7 +122,8 @@ impl Store {
     }
 
     /// Merges state keys (top-level keys replace), appends or replaces output, in SQL.
-    /// Keys must already be checked with `polyphemus_model::check_key`.
+    /// Keys must already be checked with `polyphemus_model::check_key`. A run that has ended
+    /// is `RunEnded`: the check is part of the UPDATE, so no write lands after the final sync.
     pub async fn change_run(
         &self,
         project: &ProjectName,
@@ -131,7 +132,7 @@ impl Store {
     ) -> Result<RunRecord, StoreError> {
         let at = now();
         let append = change.append_output.as_deref().unwrap_or("");
-        let row: RunRow = match self.backend() {
+        let row: Option<RunRow> = match self.backend() {
             Backend::Postgres => {
                 let pool = self.postgres_pool().ok_or(StoreError::InvalidUrl)?;
                 sqlx::query_as(&merge_run_postgres_sql())
@@ -141,7 +142,7 @@ impl Store {
                     .bind(at)
                     .bind(run_id)
                     .bind(project)
-                    .fetch_one(pool)
+                    .fetch_optional(pool)
                     .await?
             }
             Backend::Sqlite => {
@@ -157,22 +158,42 @@ impl Store {
                     for (path, value) in paths.iter().zip(change.state.values()) {
                         query = query.bind(path).bind(Json(value));
                     }
-                    let row: RunRow = query.fetch_one(&mut *tx).await?;
-                    sqlx::query(
-                        "INSERT INTO run_state_keys (config_id, key, run_seq) \
-                         SELECT $1, key, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
-                    )
-                    .bind(row.config_id)
-                    .bind(row.seq)
-                    .bind(Json(&change.state))
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
+                    let row: Option<RunRow> = query.fetch_optional(&mut *tx).await?;
+                    if let Some(row) = &row {
+                        sqlx::query(
+                            "INSERT INTO run_state_keys (config_id, key, run_seq) \
+                             SELECT $1, key, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
+                        )
+                        .bind(row.config_id)
+                        .bind(row.seq)
+                        .bind(Json(&change.state))
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                    }
                     Ok::<_, StoreError>(row)
                 })?
             }
         };
-        Ok(row.into())
+        match row {
+            Some(row) => Ok(row.into()),
+            None => Err(self.why_unchanged(project, run_id).await),
+        }
+    }
+
+    /// Why a guarded write of a run changed nothing: the run does not exist, or it has ended.
+    async fn why_unchanged(&self, project: &ProjectName, run_id: &RunId) -> StoreError {
+        let found: Result<Option<(Option<RunPhase>,)>, sqlx::Error> = on_reader!(self, pool =>
+            sqlx::query_as("SELECT final_phase FROM runs WHERE run_id = $1 AND project_name = $2")
+                .bind(run_id)
+                .bind(project)
+                .fetch_optional(pool)
+                .await);
+        match found {
+            Ok(Some((Some(phase),))) => StoreError::RunEnded(phase),
+            Ok(_) => StoreError::NotFound,
+            Err(error) => error.into(),
+        }
     }
 
     /// For each key, the values held by earlier runs of the config (any version), newest first:
@@ -212,41 +233,90 @@ impl Store {
         Ok(found)
     }
 
-    /// Stores (or replaces) the orchestrator's report of a run.
+    /// Stores (or replaces) the orchestrator's report of a run, with the run's output when the
+    /// orchestrator's sync gives it (the one write of output a run that ended still takes).
+    /// In one transaction: a final phase marks the run ended (state and output writes are then
+    /// refused) and revokes the task tokens minted for it. Once ended, only another final
+    /// report replaces the metadata (`RunEnded` otherwise).
     pub async fn put_run_metadata(
         &self,
         project: &ProjectName,
         run_id: &RunId,
         metadata: &NewRunMetadata,
-    ) -> Result<RunMetadataRecord, StoreError> {
+        output: Option<&str>,
+    ) -> Result<RecordedMetadata, StoreError> {
         let at = now();
-        let record: RunMetadataRecord = on_writer!(self, pool => sqlx::query_as(
-            "INSERT INTO run_metadata (run_seq, run_id, config_id, version_number, phase, started_at, \
-             finished_at, message, nodes, duration_s, retries, failed_nodes, updated_at) \
-             SELECT seq, run_id, config_id, version_number, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
-             FROM runs WHERE run_id = $1 AND project_name = $2 \
-             ON CONFLICT (run_seq) DO UPDATE SET phase = excluded.phase, \
-             started_at = excluded.started_at, finished_at = excluded.finished_at, \
-             message = excluded.message, nodes = excluded.nodes, duration_s = excluded.duration_s, \
-             retries = excluded.retries, failed_nodes = excluded.failed_nodes, \
-             updated_at = excluded.updated_at \
-             RETURNING run_id, phase, started_at, finished_at, message, nodes, duration_s, retries, \
-             failed_nodes, updated_at",
-        )
-        .bind(run_id)
-        .bind(project)
-        .bind(metadata.phase)
-        .bind(metadata.started_at)
-        .bind(metadata.finished_at)
-        .bind(&metadata.message)
-        .bind(Json(&metadata.nodes))
-        .bind(metadata.duration_s)
-        .bind(metadata.retries)
-        .bind(Json(&metadata.failed_nodes))
-        .bind(at)
-        .fetch_one(pool)
+        let final_phase = metadata.phase.is_final().then_some(metadata.phase);
+        // An async block, so that leaving it early does not leave the function.
+        let recorded = on_writer!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            // Taking the run's row first also orders this write after (or before) any state
+            // merge of the same run on PostgreSQL.
+            let ended: Option<(i64,)> = sqlx::query_as(
+                "UPDATE runs SET final_phase = $3, output = COALESCE($4, output), \
+                 updated_at = CASE WHEN $4 IS NULL THEN updated_at ELSE $5 END \
+                 WHERE run_id = $1 AND project_name = $2 AND (final_phase IS NULL OR $3 IS NOT NULL) \
+                 RETURNING seq",
+            )
+            .bind(run_id)
+            .bind(project)
+            .bind(final_phase)
+            .bind(output)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Unchanged: the transaction is dropped (rolled back) before asking why.
+            let Some((seq,)) = ended else {
+                return Ok(None);
+            };
+            let record: RunMetadataRecord = sqlx::query_as(
+                "INSERT INTO run_metadata (run_seq, run_id, config_id, version_number, phase, started_at, \
+                 finished_at, message, nodes, duration_s, retries, failed_nodes, updated_at) \
+                 SELECT seq, run_id, config_id, version_number, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+                 FROM runs WHERE seq = $1 \
+                 ON CONFLICT (run_seq) DO UPDATE SET phase = excluded.phase, \
+                 started_at = excluded.started_at, finished_at = excluded.finished_at, \
+                 message = excluded.message, nodes = excluded.nodes, duration_s = excluded.duration_s, \
+                 retries = excluded.retries, failed_nodes = excluded.failed_nodes, \
+                 updated_at = excluded.updated_at \
+                 RETURNING run_id, phase, started_at, finished_at, message, nodes, duration_s, retries, \
+                 failed_nodes, updated_at",
+            )
+            .bind(seq)
+            .bind(metadata.phase)
+            .bind(metadata.started_at)
+            .bind(metadata.finished_at)
+            .bind(&metadata.message)
+            .bind(Json(&metadata.nodes))
+            .bind(metadata.duration_s)
+            .bind(metadata.retries)
+            .bind(Json(&metadata.failed_nodes))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            let revoked_tokens: Vec<(String,)> = if final_phase.is_some() {
+                sqlx::query_as(
+                    "UPDATE tokens SET revoked_at = $2 WHERE run_id = $1 AND revoked_at IS NULL \
+                     RETURNING id",
+                )
+                .bind(run_id)
+                .bind(at)
+                .fetch_all(&mut *tx)
+                .await?
+            } else {
+                Vec::new()
+            };
+            tx.commit().await?;
+            Ok::<_, StoreError>(Some(RecordedMetadata {
+                record,
+                revoked_tokens: revoked_tokens.into_iter().map(|(id,)| id).collect(),
+            }))
+        }
         .await)?;
-        Ok(record)
+        match recorded {
+            Some(recorded) => Ok(recorded),
+            None => Err(self.why_unchanged(project, run_id).await),
+        }
     }
 
     pub async fn get_run_metadata(
@@ -274,7 +344,7 @@ pub(crate) fn merge_run_postgres_sql() -> String {
         "WITH updated AS ( \
            UPDATE runs SET state = state || $1, \
              output = COALESCE($3, output) || $2, updated_at = $4 \
-           WHERE run_id = $5 AND project_name = $6 RETURNING {RUN_COLUMNS} \
+           WHERE run_id = $5 AND project_name = $6 AND final_phase IS NULL RETURNING {RUN_COLUMNS} \
          ), indexed AS ( \
            INSERT INTO run_state_keys (config_id, key, run_seq) \
            SELECT u.config_id, k.key, u.seq FROM updated u, jsonb_object_keys($1) AS k(key) \
@@ -295,7 +365,7 @@ fn merge_run_sqlite_sql(state: &serde_json::Map<String, Value>) -> (String, Vec<
     }
     let sql = format!(
         "UPDATE runs SET state = {set}, output = COALESCE($2, output) || $1, updated_at = $3 \
-         WHERE run_id = $4 AND project_name = $5 RETURNING {RUN_COLUMNS}"
+         WHERE run_id = $4 AND project_name = $5 AND final_phase IS NULL RETURNING {RUN_COLUMNS}"
     );
     (sql, paths)
 }

@@ -178,6 +178,37 @@ impl Sshd {
         path
     }
 
+    /// The config keys that reach this server, each named `{prefix}host` and so on (`""` for
+    /// a job's source host, `deposit_` for copy_to_sftp's deposit host).
+    pub fn config_keys(&self, prefix: &str) -> serde_json::Map<String, serde_json::Value> {
+        let keys = [
+            ("host", serde_json::json!("127.0.0.1")),
+            ("port", serde_json::json!(self.port)),
+            ("username", serde_json::json!(self.user)),
+            (
+                "host_key_fingerprint",
+                serde_json::json!(self.host_key_fingerprint),
+            ),
+        ];
+        keys.into_iter()
+            .map(|(key, value)| (format!("{prefix}{key}"), value))
+            .collect()
+    }
+
+    /// A new directory `name` next to the served root that the user owns and may write: where
+    /// a job deposits files. Each `Sshd` has its own user, so two instances stand for two hosts.
+    pub fn writable_dir(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::create_dir_all(&path).expect("writable dir");
+        let status = Command::new("chown")
+            .arg(&self.user)
+            .arg(&path)
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown {} {path:?}", self.user);
+        path
+    }
+
     /// Sets a served file's modification time to `seconds_ago` in the past.
     pub fn age_file(&self, relative: &str, seconds_ago: u64) {
         let path = self.root.join(relative);

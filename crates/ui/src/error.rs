@@ -49,10 +49,23 @@ impl From<CoreError> for UiError {
                 tracing::error!(%detail, "internal error on a UI page");
                 "something went wrong on the server; the details are in its log".to_owned()
             }
-            other => other.to_string(),
+            other => with_fields(&other),
         };
         UiError::Page { status, message }
     }
+}
+
+/// The error's text, followed by each field it names (a refused launch names the fields).
+fn with_fields(error: &CoreError) -> String {
+    let fields: Vec<String> = error
+        .field_errors()
+        .iter()
+        .map(|field| format!("{}: {}", field.pointer, field.message))
+        .collect();
+    if fields.is_empty() {
+        return error.to_string();
+    }
+    format!("{} ({})", error, fields.join("; "))
 }
 
 impl IntoResponse for UiError {

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use polyphemus_core::Principal;
-use polyphemus_model::{ProjectName, Role};
+use polyphemus_model::{text, ProjectName, Role};
 use sha2::Sha256;
 
 pub const SESSION_COOKIE: &str = "polyphemus_session";
@@ -160,6 +160,17 @@ impl FromRequest<UiState> for PostForm {
             return Err(UiError::forbidden(
                 "this form has expired or was not sent by this site; reload the page and try again",
             ));
+        }
+        // The same rule as the API's: text the stores cannot hold never reaches a service.
+        if let Some((name, _)) = fields
+            .iter()
+            .find(|(name, value)| !text::is_storable(name) || !text::is_storable(value))
+        {
+            return Err(UiError::bad_request(format!(
+                "field {} {}",
+                text::scrub(name),
+                text::NUL_REFUSED
+            )));
         }
         Ok(PostForm { session, fields })
     }

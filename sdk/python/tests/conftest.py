@@ -136,8 +136,9 @@ class Server:
         )
 
     def task_token(self, project: str = "default") -> str:
+        """A project task token for every config of the project (the tests' configs vary)."""
         made = self.cli("token", "create", "--name", f"sdk-test-{uuid.uuid4().hex[:8]}",
-                        "--project", project, "--role", "task")
+                        "--project", project, "--role", "task", "--all-configs")
         assert made.returncode == 0, made.stderr
         return made.stdout.strip()
 

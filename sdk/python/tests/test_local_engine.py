@@ -156,7 +156,9 @@ def test_a_package_written_here_runs_a_python_job_that_reads_its_previous_state(
         capture_output=True, text=True, timeout=60,
     )
     assert validated.returncode == 0, validated.stderr
-    server = Server(binary(), tmp_path / "server", ["--workflows-dir", str(package.parent)])
+    root = tmp_path / "server"
+    root.mkdir()
+    server = Server(binary(), root, ["--workflows-dir", str(package.parent)])
     try:
         names = [w["name"] for w in server.admin.workflows()]
         assert "count-runs" in names, names

@@ -63,11 +63,11 @@ pub async fn get_run(
     Ok(Json(state.services.get_run(&access, &run_id).await?))
 }
 
-/// Merges state keys and appends or replaces output, atomically.
+/// Merges state keys and appends or replaces output, atomically; 409 once the run has ended.
 #[utoipa::path(patch, path = "/projects/{project}/runs/{run_id}", tag = "runs",
     params(("project" = String, Path), ("run_id" = String, Path)), request_body = PatchRun,
     responses((status = 200, body = Run), (status = 400, body = super::Problem),
-              (status = 404, body = super::Problem)))]
+              (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn patch_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -162,10 +162,12 @@ pub async fn get_previous_state(
 }
 
 /// Stores the orchestrator's status of a run (Argo's shape), deriving duration, retries and
-/// failed nodes.
+/// failed nodes. A final phase ends the run (its task token is revoked); an ended run takes
+/// only another final status (409 otherwise).
 #[utoipa::path(put, path = "/projects/{project}/runs/{run_id}/metadata", tag = "runs",
     params(("project" = String, Path), ("run_id" = String, Path)), request_body = RunStatusReport,
-    responses((status = 200, body = RunMetadata), (status = 422, body = super::Problem)))]
+    responses((status = 200, body = RunMetadata), (status = 409, body = super::Problem),
+              (status = 422, body = super::Problem)))]
 pub async fn put_run_metadata(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -7,7 +7,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use polyphemus_model::{JobSpec, WorkflowDetail, WorkflowManifest, WorkflowType, WorkflowsReloaded};
+use polyphemus_model::{
+    JobSpec, WorkflowDetail, WorkflowManifest, WorkflowType, WorkflowsReloaded,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {

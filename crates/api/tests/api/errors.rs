@@ -33,7 +33,7 @@ async fn nul_characters_and_oversized_merges_are_refused_alike_on_both_stores(ap
             json!({"comment": "a\u{0}"}),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/comment");
     let many: serde_json::Map<String, serde_json::Value> =
         (0..101).map(|n| (format!("k{n}"), json!(n))).collect();

@@ -1,6 +1,7 @@
 //! A real server on port 0 over a fresh database (SQLite file or a new PostgreSQL database),
 //! with helpers to mint tokens and send requests.
 
+use polyphemus_api::ServeOptions;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
@@ -89,7 +90,15 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("polyphemus.db");
         let url = format!("sqlite://{}", path.display());
-        Self::start(&url, dir, Some(path), None).await
+        Self::start(&url, dir, Some(path), None, ServeOptions::default()).await
+    }
+
+    /// Over SQLite, served with the given HTTP limits.
+    pub async fn sqlite_serving(options: ServeOptions) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("polyphemus.db");
+        let url = format!("sqlite://{}", path.display());
+        Self::start(&url, dir, Some(path), None, options).await
     }
 
     /// Over SQLite, launching through `orchestrator` instead of the local engine.
@@ -97,7 +106,14 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("polyphemus.db");
         let url = format!("sqlite://{}", path.display());
-        Self::start(&url, dir, Some(path), Some(orchestrator)).await
+        Self::start(
+            &url,
+            dir,
+            Some(path),
+            Some(orchestrator),
+            ServeOptions::default(),
+        )
+        .await
     }
 
     /// `None` (with a note) when DATABASE_URL is unset outside CI; CI always sets it.
@@ -121,7 +137,8 @@ impl TestApp {
         admin.close().await;
         let (prefix, _) = base_url.rsplit_once('/').expect("URL has a database name");
         let url = format!("{prefix}/{name}");
-        Some(Self::start(&url, tempfile::tempdir().expect("temp dir"), None, None).await)
+        let dir = tempfile::tempdir().expect("temp dir");
+        Some(Self::start(&url, dir, None, None, ServeOptions::default()).await)
     }
 
     async fn start(
@@ -129,6 +146,7 @@ impl TestApp {
         dir: tempfile::TempDir,
         sqlite_path: Option<std::path::PathBuf>,
         orchestrator: Option<Arc<dyn Orchestrator>>,
+        options: ServeOptions,
     ) -> Self {
         capture_logs();
         let store = Store::connect(
@@ -158,8 +176,11 @@ impl TestApp {
             .with_orchestrator(orchestrator)
             .with_package_dirs(vec![packages_dir.clone()]);
         let app = polyphemus_api::app(services.clone());
+        // The server `polyphemus serve` runs, with its HTTP limits.
         tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            polyphemus_api::serve(listener, app, options, std::future::pending())
+                .await
+                .expect("serve");
         });
         let mut app = Self {
             base: format!("http://{address}"),

@@ -165,5 +165,30 @@ async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
             StatusCode::UNAUTHORIZED,
             "{method} {path} is served and needs a token"
         );
+        let responses = &paths[*path][*method]["responses"];
+        for status in ["400", "401", "403", "500"] {
+            assert!(
+                responses[status]["content"]["application/problem+json"].is_object(),
+                "{method} {path} documents {status} as problem+json: {responses}"
+            );
+        }
+        let errors_as_plain_json = responses.as_object().is_some_and(|all| {
+            all.iter().any(|(status, response)| {
+                status.starts_with(['4', '5'])
+                    && response["content"].get("application/json").is_some()
+            })
+        });
+        assert!(!errors_as_plain_json, "{method} {path}: {responses}");
     }
+    let limit = &document["paths"]["/api/v1/projects/{project}/events"]["get"]["parameters"];
+    let limit = limit
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "limit"))
+        .expect("limit parameter");
+    assert_eq!(limit["schema"]["minimum"], 1.0);
+    assert_eq!(limit["schema"]["maximum"], 500.0);
+    assert_eq!(
+        document["components"]["schemas"]["ProjectName"]["pattern"],
+        polyphemus_model::ProjectName::PATTERN
+    );
 }

@@ -80,7 +80,11 @@ async fn a_reload_adds_a_package_and_only_a_global_admin_may_reload(app: TestApp
     let (status, body) = reload(&app, &project_admin).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = app.get("/workflows/load-table", &app.admin).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "not loaded before the reload");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "not loaded before the reload"
+    );
 
     let (status, reloaded) = reload(&app, &app.admin).await;
     assert_eq!(status, StatusCode::OK, "{reloaded}");
@@ -116,12 +120,16 @@ async fn an_invalid_package_set_is_refused_and_the_loaded_one_stays(app: TestApp
     let (status, problem) = reload(&app, &app.admin).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(
-        problem["detail"].as_str().is_some_and(|d| d.contains("the loaded ones stay")),
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("the loaded ones stay")),
         "{problem}"
     );
     let named = problem["errors"].as_array().is_some_and(|errors| {
         errors.iter().any(|e| {
-            e["pointer"].as_str().is_some_and(|p| p.contains("manifest.yaml"))
+            e["pointer"]
+                .as_str()
+                .is_some_and(|p| p.contains("manifest.yaml"))
                 && e["message"].as_str().is_some_and(|m| m.contains("colour"))
         })
     });
@@ -130,7 +138,8 @@ async fn an_invalid_package_set_is_refused_and_the_loaded_one_stays(app: TestApp
     assert_eq!(status, StatusCode::OK, "the loaded package is still served");
     assert_eq!(shown["digest"], digest);
     let (_, all) = app.get("/workflows", &app.admin).await;
-    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    // The two built-in packages and load-table.
+    assert_eq!(all.as_array().map(Vec::len), Some(3), "{all}");
 }
 
 async fn a_breaking_schema_lists_the_configs_and_blocks_their_launch(app: TestApp) {
@@ -152,12 +161,19 @@ async fn a_breaking_schema_lists_the_configs_and_blocks_their_launch(app: TestAp
 
     write_package(&app, true);
     let (status, reloaded) = reload(&app, &app.admin).await;
-    assert_eq!(status, StatusCode::OK, "a breaking schema is a valid package: {reloaded}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a breaking schema is a valid package: {reloaded}"
+    );
     assert_eq!(entry(&reloaded, "load-table")["change"], "changed");
     assert_eq!(entry(&reloaded, "load-table")["broken_configs"], 1);
 
     let (_, shown) = app.get("/workflows/load-table", &app.admin).await;
-    let broken = shown["broken_configs"].as_array().cloned().unwrap_or_default();
+    let broken = shown["broken_configs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(broken.len(), 1, "{shown}");
     assert_eq!(broken[0]["config_id"], config_id);
     assert_eq!(broken[0]["project_name"], "labors");
@@ -167,12 +183,19 @@ async fn a_breaking_schema_lists_the_configs_and_blocks_their_launch(app: TestAp
     );
     let outsider = app.token("elsewhere", Role::Admin).await;
     let (_, theirs) = app.get("/workflows/load-table", &outsider).await;
-    assert_eq!(theirs["broken_configs"], json!([]), "other projects' configs stay hidden");
+    assert_eq!(
+        theirs["broken_configs"],
+        json!([]),
+        "other projects' configs stay hidden"
+    );
 
     let launch = format!("/projects/labors/configs/{config_id}/launch");
     let (status, problem) = app.post(&launch, &app.admin, json!({})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert!(problem["errors"].to_string().contains("schema"), "{problem}");
+    assert!(
+        problem["errors"].to_string().contains("schema"),
+        "{problem}"
+    );
     let refused = events(&app, config_id).await;
     assert!(
         refused.iter().any(|e| e["action"] == "run.refused"
@@ -193,7 +216,10 @@ async fn a_breaking_schema_lists_the_configs_and_blocks_their_launch(app: TestAp
         "{failed:?}"
     );
     let (_, runs) = app
-        .get(&format!("/projects/labors/configs/{config_id}/runs"), &app.admin)
+        .get(
+            &format!("/projects/labors/configs/{config_id}/runs"),
+            &app.admin,
+        )
         .await;
     assert_eq!(runs["items"], json!([]), "no run was registered");
 
@@ -207,7 +233,11 @@ async fn a_breaking_schema_lists_the_configs_and_blocks_their_launch(app: TestAp
     assert_eq!(status, StatusCode::CREATED, "{fixed}");
     assert_eq!(fixed["package_digest"], shown["digest"]);
     let (_, shown) = app.get("/workflows/load-table", &app.admin).await;
-    assert_eq!(shown["broken_configs"], json!([]), "the new version matches");
+    assert_eq!(
+        shown["broken_configs"],
+        json!([]),
+        "the new version matches"
+    );
     let (status, run) = app.post(&launch, &app.admin, json!({})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{run}");
 }

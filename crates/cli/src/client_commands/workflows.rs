@@ -148,7 +148,10 @@ async fn show_workflow(context: &Context, name: &WorkflowType) -> anyhow::Result
     details.add_row(["digest", &manifest.digest]);
     if !detail.broken_configs.is_empty() {
         let count = detail.broken_configs.len().to_string();
-        details.add_row(["broken configs", &format!("{count} (polyphemus workflows check {name})")]);
+        details.add_row([
+            "broken configs",
+            &format!("{count} (polyphemus workflows check {name})"),
+        ]);
     }
     print_table(&details)?;
     emit("\nconfig fields:")?;

@@ -1,8 +1,6 @@
-//! `polyphemus runs stop|terminate` on the local engine, `serve --orchestrator argo`, and the
-//! project task token Argo steps use (`token create --role task`).
+//! `polyphemus runs stop|terminate` on the local engine and `serve --orchestrator argo`.
 
 use crate::harness::{command, create_config, run, Server};
-use polyphemus_model::{ConfigId, ProjectName, VersionNumber};
 
 const SLEEPER: &str = r#"
 apiVersion: argoproj.io/v1alpha1
@@ -104,53 +102,4 @@ fn serve_with_argo_needs_its_url_and_reports_an_unreachable_argo_on_launch() {
         launched.stderr
     );
     assert!(!launched.stderr.contains("never-printed-token"));
-}
-
-#[test]
-fn token_create_with_the_task_role_makes_a_project_task_token() {
-    let server = Server::start();
-    let id = create_config(&server, "nightly");
-    let database_url = format!(
-        "sqlite://{}",
-        server
-            .data_dir
-            .parent()
-            .expect("dir")
-            .join("p.db")
-            .display()
-    );
-    let create = |project: &str| {
-        let mut token = command();
-        token
-            .args(["--database-url", &database_url, "--data-dir"])
-            .arg(&server.data_dir)
-            .args([
-                "token",
-                "create",
-                "--name",
-                "argo-steps",
-                "--project",
-                project,
-            ])
-            .args(["--role", "task", "--ttl", "30d"]);
-        run(token, None)
-    };
-    let everywhere = create("*");
-    assert_eq!(everywhere.code, 1, "{everywhere:?}");
-    assert!(
-        everywhere.stderr.contains("one project"),
-        "{}",
-        everywhere.stderr
-    );
-    let created = create("default").success();
-    let token = created.stdout.trim().to_owned();
-    let client = polyphemus_client::Client::new(&server.url, Some(token)).expect("client");
-    let id: ConfigId = id.parse().expect("id");
-    let project = ProjectName::parse("default").expect("project name");
-    crate::harness::block_on(async {
-        client
-            .get_task_secrets(&project, id, VersionNumber::FIRST)
-            .await
-            .expect("a project task token reads its project's config secrets");
-    });
 }

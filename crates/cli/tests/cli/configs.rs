@@ -115,7 +115,14 @@ fn configs_are_created_updated_and_compared() {
     let out = server
         .cli(&["--output", "json", "workflows", "list"])
         .success();
-    assert_eq!(out.json()[0]["name"], "sftp-to-storage");
+    let names: Vec<serde_json::Value> = out
+        .json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| m["name"].clone())
+        .collect();
+    assert_eq!(names, ["ingestion", "sftp-to-storage"]);
     let out = server
         .cli(&["--output", "json", "configs", "list", "--all"])
         .success();

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The worked example of docs/building-pipelines.md.
+/// A lone workflow submitted for a config version (workflows/examples/notify-only.yaml).
 const NOTIFY_WORKFLOW: &str = include_str!("../../../../workflows/examples/notify-only.yaml");
 
 /// A webhook receiver on a loopback port, in a thread of its own.

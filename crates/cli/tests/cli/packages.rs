@@ -40,6 +40,25 @@ fn write_package(root: &Path, manifest: &str, workflow: &str) {
     std::fs::write(dir.join("workflow.yaml"), workflow).expect("workflow");
 }
 
+/// `configs create` of an echo-greeting config from `config` (JSON on stdin).
+fn create_greeter(server: &Server, config: &str) -> crate::harness::Output {
+    server.cli_with_stdin(
+        &[
+            "--output",
+            "json",
+            "configs",
+            "create",
+            "--workflow-type",
+            "echo-greeting",
+            "--name",
+            "greeter",
+            "--config",
+            "-",
+        ],
+        Some(config),
+    )
+}
+
 fn validate(dir: &Path) -> crate::harness::Output {
     let mut validate = command();
     validate.arg("workflows").arg("validate").arg(dir);
@@ -78,23 +97,7 @@ fn a_package_directory_is_validated_loaded_configured_and_launched() {
         .iter()
         .any(|m| m["name"] == "sftp-to-storage" && m["source"] == "built-in")));
 
-    let create = |config: &str| {
-        server.cli_with_stdin(
-            &[
-                "--output",
-                "json",
-                "configs",
-                "create",
-                "--workflow-type",
-                "echo-greeting",
-                "--name",
-                "greeter",
-                "--config",
-                "-",
-            ],
-            Some(config),
-        )
-    };
+    let create = |config: &str| create_greeter(&server, config);
     let refused = create(r#"{"greeting": ""}"#);
     assert_ne!(
         refused.code, 0,
@@ -196,7 +199,12 @@ fn jobs_belong_to_no_workflow_and_packages_are_held_to_what_their_jobs_read() {
         .unwrap_or_default();
     assert_eq!(
         names,
-        ["sftp_discover", "copy_to_storage", "notify_webhook"]
+        [
+            "sftp_discover",
+            "copy_to_storage",
+            "copy_to_sftp",
+            "notify_webhook"
+        ]
     );
     let discover = &jobs[0];
     assert!(discover["config_schema"]["required"]
@@ -231,32 +239,23 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
     write_package(packages.path(), MANIFEST, WORKFLOW);
     let dir = packages.path().display().to_string();
     let server = Server::start_with_env(&[("POLYPHEMUS_WORKFLOWS_DIR", dir.as_str())]);
-    let created = server.cli_with_stdin(
-        &[
-            "--output",
-            "json",
-            "configs",
-            "create",
-            "--workflow-type",
-            "echo-greeting",
-            "--name",
-            "greeter",
-            "--config",
-            "-",
-        ],
-        Some(r#"{"greeting": "hi"}"#),
-    );
+    let created = create_greeter(&server, r#"{"greeting": "hi"}"#);
     let config_id = created.success().json()["config_id"].to_string();
     let digest = || {
         let shown = server.cli(&["--output", "json", "workflows", "show", "echo-greeting"]);
         shown.success().json()["digest"].clone()
     };
     let before = digest();
-    server.cli(&["workflows", "check", "echo-greeting"]).success();
+    server
+        .cli(&["workflows", "check", "echo-greeting"])
+        .success();
 
     let stricter = MANIFEST
         .replace("required: [greeting]", "required: [greeting, audience]")
-        .replace("    greeting:", "    audience: {type: string}\n    greeting:")
+        .replace(
+            "    greeting:",
+            "    audience: {type: string}\n    greeting:",
+        )
         .replace("{greeting: hello}", "{greeting: hello, audience: all}");
     write_package(packages.path(), &stricter, WORKFLOW);
     let hangup = std::process::Command::new("kill")
@@ -266,7 +265,10 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
     assert!(hangup.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     while digest() == before {
-        assert!(Instant::now() < deadline, "SIGHUP did not reload the package");
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload the package"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
@@ -283,7 +285,11 @@ fn sighup_reloads_a_changed_package_and_check_lists_the_configs_it_breaks() {
         "{launched:#?}"
     );
 
-    write_package(packages.path(), &format!("{stricter}colour: blue\n"), WORKFLOW);
+    write_package(
+        packages.path(),
+        &format!("{stricter}colour: blue\n"),
+        WORKFLOW,
+    );
     let refused = server.cli(&["workflows", "reload"]);
     assert_ne!(refused.code, 0, "{refused:#?}");
     assert!(

@@ -6,11 +6,11 @@ use crate::harness::{block_on, Server};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use polyphemus_testkit::{required_in_ci, S3Server, Sshd, WebhookReceiver};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const STORAGE_SECRET: &str = "storage-Secret-0451";
+pub(crate) const STORAGE_SECRET: &str = "storage-Secret-0451";
 
 /// sshd and moto, or `None` (locally) when this machine cannot run them.
 fn servers() -> Option<(Sshd, S3Server)> {
@@ -23,7 +23,29 @@ fn servers() -> Option<(Sshd, S3Server)> {
     Some((Sshd::start(), S3Server::start()))
 }
 
-fn launch_and_wait(server: &Server, config_id: &str) -> Value {
+/// The config keys of sftp-to-storage for `sshd`, `s3` and the webhook `hook`: `.fastq.gz`
+/// files an hour old to `sequencing-raw/core-a/`.
+pub(crate) fn source_and_storage_config(
+    sshd: &Sshd,
+    s3: &S3Server,
+    hook: &str,
+) -> Map<String, Value> {
+    let mut config = sshd.config_keys("");
+    let more = json!({
+        "root": sshd.root.display().to_string(),
+        "file_regex": r"\.fastq\.gz$",
+        "min_age_s": 60,
+        "storage_url": s3.endpoint(),
+        "bucket": "sequencing-raw",
+        "prefix": "core-a",
+        "storage_access_key_id": "polyphemus",
+        "webhook_url": hook,
+    });
+    config.extend(more.as_object().cloned().unwrap_or_default());
+    config
+}
+
+pub(crate) fn launch_and_wait(server: &Server, config_id: &str) -> Value {
     let launched = server
         .cli(&["launch", config_id, "--output", "json"])
         .success()
@@ -52,7 +74,7 @@ fn launch_and_wait(server: &Server, config_id: &str) -> Value {
     }
 }
 
-fn bucket(s3: &S3Server) -> impl ObjectStore {
+pub(crate) fn bucket(s3: &S3Server) -> impl ObjectStore {
     object_store::aws::AmazonS3Builder::new()
         .with_endpoint(s3.endpoint())
         .with_allow_http(true)
@@ -64,7 +86,7 @@ fn bucket(s3: &S3Server) -> impl ObjectStore {
         .expect("s3 client")
 }
 
-fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
+pub(crate) fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
     let store = bucket(s3);
     block_on(async {
         let got = store.get(&ObjectPath::from(key)).await.ok()?;
@@ -72,7 +94,7 @@ fn object(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
     })
 }
 
-fn object_keys(s3: &S3Server) -> Vec<String> {
+pub(crate) fn object_keys(s3: &S3Server) -> Vec<String> {
     let store = bucket(s3);
     block_on(async {
         use futures::StreamExt;
@@ -87,7 +109,7 @@ fn object_keys(s3: &S3Server) -> Vec<String> {
 }
 
 /// Every file under `dir` (server log, store, run directories) that holds `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+pub(crate) fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
@@ -106,7 +128,7 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
 }
 
 /// `name phase message` of each node, for failure messages.
-fn node_summaries(shown: &Value) -> Vec<String> {
+pub(crate) fn node_summaries(shown: &Value) -> Vec<String> {
     shown["metadata"]["nodes"]
         .as_object()
         .map(|nodes| {
@@ -118,7 +140,7 @@ fn node_summaries(shown: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn node_names(shown: &Value) -> Vec<String> {
+pub(crate) fn node_names(shown: &Value) -> Vec<String> {
     let mut names: Vec<String> = shown["metadata"]["nodes"]
         .as_object()
         .map(|nodes| {
@@ -152,21 +174,7 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        json!({
-            "host": "127.0.0.1",
-            "port": sshd.port,
-            "username": sshd.user,
-            "host_key_fingerprint": sshd.host_key_fingerprint,
-            "root": sshd.root.display().to_string(),
-            "file_regex": r"\.fastq\.gz$",
-            "min_age_s": 60,
-            "storage_url": s3.endpoint(),
-            "bucket": "sequencing-raw",
-            "prefix": "core-a",
-            "storage_access_key_id": "polyphemus",
-            "webhook_url": hook.url(),
-        })
-        .to_string(),
+        Value::Object(source_and_storage_config(&sshd, &s3, &hook.url())).to_string(),
     )
     .expect("config file");
     let created = server
@@ -312,7 +320,7 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -7,7 +7,7 @@ use crate::CoreError;
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use polyphemus_model::{ProjectName, Role};
-use polyphemus_store::Store;
+use polyphemus_store::{NewToken, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -106,7 +106,14 @@ impl TokenAuthority {
         let expires_at = now + ttl;
         let id = uuid::Uuid::now_v7().to_string();
         self.store
-            .insert_token(&id, name, kind, &scope, Some(expires_at))
+            .insert_token(&NewToken {
+                id: &id,
+                name,
+                kind,
+                scope: &scope,
+                expires_at,
+                run_id: task.as_ref().and_then(|grant| grant.run_id.as_ref()),
+            })
             .await?;
         let claims = Claims {
             jti: id.clone(),
@@ -194,6 +201,19 @@ impl TokenAuthority {
     /// Every issued token (never the signed token itself), for `polyphemus token list`.
     pub async fn list(&self) -> Result<Vec<polyphemus_store::TokenRecord>, CoreError> {
         Ok(self.store.list_tokens().await?)
+    }
+
+    /// Forgets that these tokens were found valid, so a revocation the store already recorded
+    /// (a run's end revokes its task token) takes effect on this server at once.
+    pub(crate) fn forget(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        if let Ok(mut cache) = self.recently_valid.lock() {
+            for id in ids {
+                cache.remove(id);
+            }
+        }
     }
 
     /// Revokes a token by id; takes effect within a few seconds on every server.

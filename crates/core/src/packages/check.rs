@@ -167,6 +167,22 @@ pub(super) fn workflow(
             ));
         }
     }
+    if sound {
+        // What the server sets on every run: with these alone the engine must start it.
+        let given: Vec<(String, String)> = REQUIRED_PARAMETERS
+            .iter()
+            .chain(["project"].iter())
+            .map(|name| ((*name).to_owned(), "1".to_owned()))
+            .collect();
+        if let Err(error) = polyphemus_engine::check_startable(&workflow, &given) {
+            sound = false;
+            problems.push(Problem::new(
+                path,
+                "",
+                format!("the local engine would not start it: {error}"),
+            ));
+        }
+    }
     sound.then_some(text)
 }
 

@@ -135,6 +135,16 @@ fn a_workflow_the_engine_refuses_or_without_the_run_parameters_is_named() {
         "/spec/arguments/parameters",
         "config_id",
     );
+    let unknown = WORKFLOW.replace("entrypoint: main", "entrypoint: mian");
+    let problems = problems_of(MANIFEST, &unknown);
+    assert_problem(&problems, "workflow.yaml", "", "would not start it");
+    assert_problem(&problems, "workflow.yaml", "", "mian");
+    let needs_more = WORKFLOW.replace(
+        "{name: version_number}]",
+        "{name: version_number}, {name: table}]",
+    );
+    let problems = problems_of(MANIFEST, &needs_more);
+    assert_problem(&problems, "workflow.yaml", "", "table");
 }
 
 #[test]
@@ -189,7 +199,7 @@ fn a_package_named_like_a_built_in_replaces_it() {
     let name = WorkflowType::parse("sftp-to-storage").expect("name");
     let replaced = registry.get(&name).expect("still there");
     assert_eq!(replaced.manifest.source, dir.display().to_string());
-    assert_eq!(registry.names(), ["sftp-to-storage"]);
+    assert_eq!(registry.names(), ["ingestion", "sftp-to-storage"]);
 }
 
 #[test]

@@ -70,7 +70,6 @@ impl Services {
         let manifest = self.manifest(&request.workflow_type)?;
         let mut errors = check_labels(Some(&request.workflow_name), request.comment.as_deref());
         errors.extend(manifest.config_errors(&request.config));
-        errors.extend(nul_in_config(&request.config));
         let secrets: SecretsPatch = request
             .secrets
             .into_iter()
@@ -200,7 +199,6 @@ impl Services {
         let mut errors = check_labels(patch.workflow_name.as_ref(), patch.comment.as_deref());
         if let Some(config) = &patch.config {
             errors.extend(manifest.config_errors(config));
-            errors.extend(nul_in_config(config));
         }
         if !errors.is_empty() {
             return Err(schema_failure(&manifest, errors));
@@ -315,17 +313,6 @@ impl Services {
 
 fn check_labels(workflow_name: Option<&String>, comment: Option<&str>) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    for (pointer, text) in [
-        ("/workflow_name", workflow_name.map(String::as_str)),
-        ("/comment", comment),
-    ] {
-        if text.is_some_and(|t| t.contains('\0')) {
-            errors.push(FieldError {
-                pointer: pointer.into(),
-                message: "must not contain the NUL character".into(),
-            });
-        }
-    }
     if let Some(name) = workflow_name {
         if name.trim().is_empty() || name.chars().count() > MAX_NAME_LEN {
             errors.push(FieldError {
@@ -358,20 +345,27 @@ fn parse_secret_names(
             }
             _ => errors.push(FieldError {
                 pointer: format!("/secrets/{}", raw.replace('~', "~0").replace('/', "~1")),
-                message: format!(
-                    "unknown secret name; {} takes: {}",
-                    manifest.name(),
-                    manifest
-                        .secret_names()
-                        .into_iter()
-                        .map(SecretName::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                message: unknown_secret(manifest),
             }),
         }
     }
     (parsed, errors)
+}
+
+fn unknown_secret(manifest: &Manifest) -> String {
+    let names: Vec<&str> = manifest
+        .secret_names()
+        .into_iter()
+        .map(SecretName::as_str)
+        .collect();
+    if names.is_empty() {
+        return format!("unknown secret name; {} takes no secrets", manifest.name());
+    }
+    format!(
+        "unknown secret name; {} takes: {}",
+        manifest.name(),
+        names.join(", ")
+    )
 }
 
 pub(crate) fn unprocessable(detail: String, pointer: &str, message: String) -> CoreError {
@@ -394,12 +388,4 @@ fn schema_failure(manifest: &Manifest, errors: Vec<FieldError>) -> CoreError {
         detail: format!("{what} of workflow {}", manifest.name()),
         errors,
     }
-}
-
-/// PostgreSQL's jsonb cannot hold the NUL character; refuse it on both stores alike.
-fn nul_in_config(config: &Value) -> Option<FieldError> {
-    config.to_string().contains("\\u0000").then(|| FieldError {
-        pointer: "/config".into(),
-        message: "must not contain the NUL character".into(),
-    })
 }

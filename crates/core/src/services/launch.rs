@@ -14,8 +14,19 @@ use std::collections::BTreeMap;
 /// Parameters the server sets on every run from the config version.
 const RESERVED_PARAMETERS: [&str; 3] = ["config_id", "version_number", "project"];
 
-/// How long a run's task token is valid: long enough for the slowest pipeline.
-const TASK_TOKEN_TTL_DAYS: i64 = 7;
+/// How long a run's task token lives when its workflow sets no `spec.activeDeadlineSeconds`:
+/// a day. A run may go on longer, but its steps then lose the API (set a deadline for a
+/// pipeline that needs more); the token ends with the run anyway once its end is recorded.
+const DEFAULT_TASK_TOKEN_TTL_S: i64 = 24 * 3_600;
+
+/// What a run's task token outlives the workflow's deadline by: when the deadline ends the
+/// main steps, the exit handler still runs (on Argo and the local engine) and needs the token
+/// to notify and record the run's end. An hour also covers a workflow held `Pending` before
+/// its clock starts.
+const EXIT_HANDLER_MARGIN_S: i64 = 3_600;
+
+/// The longest deadline honoured for a token's lifetime (a year).
+const MAX_DEADLINE_S: i64 = 365 * 86_400;
 
 impl Services {
     /// Submits the config version (latest when not given) to the orchestrator.
@@ -122,7 +133,7 @@ impl Services {
                 .issue_task(
                     &format!("config-{}-v{}", record.config_id, record.version_number),
                     grant,
-                    chrono::Duration::days(TASK_TOKEN_TTL_DAYS),
+                    task_token_ttl(&workflow_yaml),
                 )
                 .await?;
             Some((uid, issued))
@@ -212,11 +223,62 @@ impl Services {
         if let Err(error) = recorded {
             tracing::warn!(%run_id, %error, "recording a finished run");
         }
-        // The run is over: its token must not outlive it.
+        // Recording the final status revoked the token already (same transaction); this is for
+        // a run whose status could not be read, and is harmless when it is revoked.
         if let Some(token_id) = task_token_id {
             if let Err(error) = self.tokens.revoke(&token_id).await {
                 tracing::warn!(%run_id, %error, "revoking a finished run's task token");
             }
+        }
+    }
+}
+
+/// The lifetime of a run's task token: the workflow's own `spec.activeDeadlineSeconds` plus
+/// [`EXIT_HANDLER_MARGIN_S`], or [`DEFAULT_TASK_TOKEN_TTL_S`] without one. A deadline set only
+/// in a referenced WorkflowTemplate is not seen here, and gets the default.
+fn task_token_ttl(workflow_yaml: &str) -> chrono::Duration {
+    let deadline = serde_yaml::from_str::<serde_yaml::Value>(workflow_yaml)
+        .ok()
+        .and_then(|workflow| {
+            let value = workflow.get("spec")?.get("activeDeadlineSeconds")?.clone();
+            value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+        })
+        .filter(|seconds| *seconds > 0);
+    let seconds = match deadline {
+        Some(deadline) => deadline.min(MAX_DEADLINE_S) + EXIT_HANDLER_MARGIN_S,
+        None => DEFAULT_TASK_TOKEN_TTL_S,
+    };
+    chrono::Duration::seconds(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_token_lives_until_the_deadline_and_the_exit_handler_margin() {
+        let with_deadline = "spec:\n  activeDeadlineSeconds: 600\n  entrypoint: main\n";
+        assert_eq!(
+            task_token_ttl(with_deadline),
+            chrono::Duration::seconds(600 + EXIT_HANDLER_MARGIN_S)
+        );
+        let quoted = "spec: {activeDeadlineSeconds: \"90\"}";
+        assert_eq!(
+            task_token_ttl(quoted),
+            chrono::Duration::seconds(90 + EXIT_HANDLER_MARGIN_S)
+        );
+        for without in [
+            "spec: {entrypoint: main}",
+            "spec: {activeDeadlineSeconds: 0}",
+            ": [",
+        ] {
+            assert_eq!(
+                task_token_ttl(without),
+                chrono::Duration::hours(24),
+                "{without}"
+            );
         }
     }
 }

@@ -5,8 +5,8 @@ use super::Services;
 use crate::orchestrators::{Asked, OrchestratorError};
 use crate::{Access, CoreError};
 use chrono::{DateTime, Utc};
+use polyphemus_model::text::{scrub, scrub_owned};
 use polyphemus_model::{NodeReport, Role, RunId, RunMetadata, RunPhase, RunStatusReport};
-use polyphemus_store::RunChange;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -41,15 +41,10 @@ impl Services {
             .map_err(unavailable)?;
         let report = report_from_workflow(&workflow)?;
         let output = output_from_logs(&report, &logs);
-        // Output first: whoever sees the final metadata then also sees the final output.
-        let change = RunChange {
-            replace_output: Some(output),
-            ..RunChange::default()
-        };
-        self.store
-            .change_run(access.project(), run_id, &change)
-            .await?;
-        self.store_run_metadata(access, run_id, &report).await
+        // Output and metadata in one transaction: whoever sees the final metadata also sees
+        // the final output. This is the one write of output a run that ended still takes.
+        self.store_run_metadata(access, run_id, &report, Some(&output))
+            .await
     }
 }
 
@@ -69,9 +64,9 @@ pub fn report_from_workflow(workflow: &Value) -> Result<RunStatusReport, CoreErr
             .then(|| node["children"].as_array().map_or(0, Vec::len))
             .map(|attempts| i32::try_from(attempts.saturating_sub(1)).unwrap_or(i32::MAX));
         nodes.insert(
-            id.clone(),
+            scrub_owned(id.clone()),
             NodeReport {
-                name: text(&node["name"]).unwrap_or_else(|| id.clone()),
+                name: text(&node["name"]).unwrap_or_else(|| scrub_owned(id.clone())),
                 display_name: text(&node["displayName"]),
                 node_type: text(&node["type"]).unwrap_or_else(|| "Pod".into()),
                 phase: phase_of(&node["phase"])?,
@@ -115,7 +110,7 @@ fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, String>) -
     for (id, node) in ordered {
         let label = node.display_name.as_deref().unwrap_or(&node.name);
         output.push_str(&format!("=== {label} ({}) ===\n", node.phase));
-        output.push_str(&logs[id].replace('\0', "\u{FFFD}"));
+        output.push_str(&scrub(&logs[id]));
         if !output.ends_with('\n') {
             output.push('\n');
         }
@@ -133,8 +128,14 @@ fn phase_of(value: &Value) -> Result<RunPhase, CoreError> {
     }
 }
 
+/// A string of the orchestrator's answer. Steps write what they like into messages (the engine
+/// takes a failed step's last log lines as its message): a NUL there is replaced, not refused,
+/// so the run's final status is still recorded.
 fn text(value: &Value) -> Option<String> {
-    value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+    value
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(|s| scrub(s).into_owned())
 }
 
 fn time(value: &Value) -> Option<DateTime<Utc>> {

@@ -8,8 +8,8 @@ use crate::manifests::Manifest;
 use crate::packages::Problems;
 use crate::{CoreError, Principal, Registry};
 use polyphemus_model::{
-    BrokenConfig, Config, FieldError, PackageChange, ReloadedWorkflow, WorkflowDetail, WorkflowType,
-    WorkflowsReloaded,
+    BrokenConfig, Config, FieldError, PackageChange, ReloadedWorkflow, WorkflowDetail,
+    WorkflowType, WorkflowsReloaded,
 };
 use polyphemus_store::{ConfigRecord, NewEvent};
 use serde_json::{json, Value};
@@ -139,7 +139,7 @@ impl Services {
             .into_iter()
             .filter_map(|record| {
                 let errors = manifest.config_errors(&record.config);
-                (!errors.is_empty()).then(|| BrokenConfig {
+                (!errors.is_empty()).then_some(BrokenConfig {
                     project_name: record.project_name,
                     config_id: record.config_id,
                     version_number: record.version_number,

@@ -5,7 +5,7 @@
 )]
 
 use async_trait::async_trait;
-use polyphemus_jobs::{JobContext, JobError, RunApi, RunTarget};
+use polyphemus_jobs::{find_job, run_job, JobContext, JobError, JobOutcome, RunApi, RunTarget};
 use polyphemus_model::{Config, ConfigId, VersionNumber};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -52,6 +52,7 @@ impl RunApi for MemoryApi {
             config: self.config.clone(),
             secrets: BTreeMap::new(),
             comment: None,
+            package_digest: None,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
         })
@@ -127,4 +128,39 @@ pub async fn context_with_cancel(
         .await
         .expect("context");
     (context, cancel)
+}
+
+/// Runs the job called `job` for this API's run.
+pub async fn run(api: &Arc<MemoryApi>, job: &str) -> JobOutcome {
+    let mut context = context(Arc::clone(api), job).await;
+    let job = find_job(job).expect("registered");
+    run_job(job.as_ref(), &mut context).await
+}
+
+/// An API whose run holds `files` as sftp_discover records them, with `config` and `secrets`.
+pub fn api_with_files(config: Value, secrets: &[(&str, &str)], files: Value) -> Arc<MemoryApi> {
+    let mut state = Map::new();
+    state.insert("files".into(), files);
+    Arc::new(MemoryApi {
+        config,
+        secrets: secrets
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+        state: Mutex::new(state),
+        ..MemoryApi::default()
+    })
+}
+
+/// The keys of the object `state[key]` (files, copied, deposited …).
+pub fn keys(state: &Map<String, Value>, key: &str) -> Vec<String> {
+    state[key]
+        .as_object()
+        .map(|map| map.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

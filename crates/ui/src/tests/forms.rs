@@ -243,3 +243,16 @@ async fn runtime_errors_are_shown_at_their_field_and_nothing_is_saved() {
     );
     assert!(page.contains("read in Europe/Berlin"));
 }
+
+#[tokio::test]
+async fn a_form_field_holding_nul_is_refused_and_nothing_is_saved() {
+    let app = app().await;
+    let editor = app.token(Role::Editor).await;
+    let csrf = app.csrf(&editor);
+    let (status, page) = app
+        .post(CREATE, &editor, &create_fields(&csrf, "/in\u{0}coming"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("/config/root"), "the field is named: {page}");
+    assert_eq!(config_count(&app, &editor).await, 0);
+}

@@ -118,11 +118,17 @@ async fn a_config_its_reloaded_package_refuses_is_flagged_and_not_launched() {
     let (status, _) = app.post(CREATE, &editor, &fields).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, page) = app.get("/projects/labors/configs/1", &editor).await;
-    assert!(!page.contains("package-changed"), "nothing to flag yet: {page}");
+    assert!(
+        !page.contains("package-changed"),
+        "nothing to flag yet: {page}"
+    );
 
     let stricter = MANIFEST
         .replace("required: [greeting]", "required: [greeting, audience]")
-        .replace("    greeting:", "    audience: {type: string}\n    greeting:")
+        .replace(
+            "    greeting:",
+            "    audience: {type: string}\n    greeting:",
+        )
         .replace("{greeting: hello}", "{greeting: hello, audience: all}");
     let manifest = packages.path().join("echo-greeting/manifest.yaml");
     std::fs::write(manifest, stricter).expect("manifest");
@@ -145,5 +151,8 @@ async fn a_config_its_reloaded_package_refuses_is_flagged_and_not_launched() {
         .post("/projects/labors/configs/1/launch", &editor, &launch)
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-    assert!(page.contains("audience"), "the refusal names the field: {page}");
+    assert!(
+        page.contains("audience"),
+        "the refusal names the field: {page}"
+    );
 }

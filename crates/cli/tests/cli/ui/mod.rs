@@ -77,6 +77,9 @@ fn a_person_configures_launches_and_follows_a_pipeline_in_the_browser() {
             Some("main")
         );
         click(c, "a[href='/projects/default/configs/new']").await;
+        // More than one workflow type is built in: the person chooses one first.
+        wait_for_text(c, "h1", "New config", 30).await;
+        click(c, "a[href='?workflow_type=sftp-to-storage']").await;
         wait_for_text(c, "h1", "New sftp-to-storage config", 30).await;
         assert_eq!(unlabelled_controls(c).await, Vec::<String>::new());
         // Defaults from the schema fill the form; descriptions are the help text.

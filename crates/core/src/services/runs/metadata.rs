@@ -28,24 +28,38 @@ impl Services {
     ) -> Result<RunMetadata, CoreError> {
         self.reachable_run_scope(access, run_id, Role::Editor)
             .await?;
-        self.store_run_metadata(access, run_id, &report).await
+        self.store_run_metadata(access, run_id, &report, None).await
     }
 
-    /// Checks and stores a report for a run the caller was already found to reach.
+    /// Checks and stores a report for a run the caller was already found to reach, with the
+    /// run's output when the orchestrator's sync gives it. A final phase ends the run: its task
+    /// token is revoked in the same transaction, and at once on this server.
     pub(crate) async fn store_run_metadata(
         &self,
         access: &Access,
         run_id: &RunId,
         report: &RunStatusReport,
+        output: Option<&str>,
     ) -> Result<RunMetadata, CoreError> {
         check_report(report)?;
         let derived = derive_metadata(report)?;
-        let record = self
+        let recorded = self
             .store
-            .put_run_metadata(access.project(), run_id, &derived)
+            .put_run_metadata(access.project(), run_id, &derived, output)
             .await
-            .or_not_found(|| format!("run {run_id}"))?;
-        metadata_from_record(record)
+            .map_err(|error| match error {
+                StoreError::RunEnded(phase) => CoreError::Conflict(format!(
+                    "run {run_id} has already ended ({phase}); only a final status may replace \
+                     its metadata"
+                )),
+                StoreError::NotFound => CoreError::NotFound(format!("run {run_id}")),
+                other => other.into(),
+            })?;
+        if !recorded.revoked_tokens.is_empty() {
+            self.tokens.forget(&recorded.revoked_tokens);
+            tracing::info!(%run_id, phase = %report.phase, "the run ended: its task token is revoked");
+        }
+        metadata_from_record(recorded.record)
     }
 
     pub async fn get_run_metadata(

@@ -1,7 +1,6 @@
 //! What jobs write during a run: state merges and output, and state read back from earlier runs.
 
 use super::super::Services;
-use crate::error::OrNotFound;
 use crate::{Access, CoreError};
 use polyphemus_model::{check_key, ConfigId, FieldError, PatchRun, Role, Run, RunId};
 use polyphemus_store::{RunChange, StoreError};
@@ -44,16 +43,6 @@ impl Services {
                 format!("at most {MAX_STATE_KEYS} keys per request"),
             ));
         }
-        reject_nul("/append_output", patch.append_output.as_deref())?;
-        reject_nul("/output", patch.output.as_deref())?;
-        for (key, value) in &state {
-            if value.to_string().contains("\\u0000") {
-                return Err(CoreError::bad_field(
-                    &format!("/state/{key}"),
-                    "must not contain the NUL character",
-                ));
-            }
-        }
         let mut errors: Vec<FieldError> = state
             .keys()
             .filter_map(|key| check_key("state", key).err())
@@ -89,7 +78,13 @@ impl Services {
             .store
             .change_run(access.project(), run_id, &change)
             .await
-            .or_not_found(|| format!("run {run_id}"))?;
+            .map_err(|error| match error {
+                StoreError::RunEnded(phase) => CoreError::Conflict(format!(
+                    "run {run_id} has already ended ({phase}): its state and output no longer change"
+                )),
+                StoreError::NotFound => CoreError::NotFound(format!("run {run_id}")),
+                other => other.into(),
+            })?;
         Ok(updated.run)
     }
 
@@ -162,15 +157,4 @@ impl Services {
             })
             .collect())
     }
-}
-
-/// PostgreSQL cannot store the NUL character in text or JSON; refuse it on both stores alike.
-fn reject_nul(pointer: &str, text: Option<&str>) -> Result<(), CoreError> {
-    if text.is_some_and(|t| t.contains('\0')) {
-        return Err(CoreError::bad_field(
-            pointer,
-            "must not contain the NUL character",
-        ));
-    }
-    Ok(())
 }
