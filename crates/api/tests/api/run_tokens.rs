@@ -218,13 +218,10 @@ async fn a_run_task_token_stops_working_when_the_run_is_terminated(app: TestApp)
 /// As after `kill -9` of the server: a run left without a final phase, holding a token bound to
 /// it, is settled by the recovery the server runs at start.
 async fn a_run_task_token_stops_working_when_recovery_settles_the_run(app: TestApp) {
-    let config_id = app.create_config("labors", json!({})).await;
-    app.register_run("labors", "left-running", config_id, 1)
-        .await;
-    let token = app
-        .task_token_of("labors", config_id, 1, Some("left-running"))
-        .await;
-    let (status, body) = run_read_by(&app, "left-running", &token).await;
+    // Recovery settles only runs this server launched: a real one, still running, stands in
+    // for a run left behind by a killed server.
+    let (run_id, token) = launch_holding(&app, &holder(60, None)).await;
+    let (status, body) = run_read_by(&app, &run_id, &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let interrupted = app
@@ -233,6 +230,6 @@ async fn a_run_task_token_stops_working_when_recovery_settles_the_run(app: TestA
         .await
         .expect("recovery");
     assert_eq!(interrupted, 1);
-    assert_eq!(final_phase(&app, "left-running").await, "Error");
-    assert_revoked(&app, "left-running", &token).await;
+    assert_eq!(final_phase(&app, &run_id).await, "Error");
+    assert_revoked(&app, &run_id, &token).await;
 }
