@@ -52,6 +52,7 @@ pub struct ServeArgs {
     pub scheduler: SchedulerArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
     pub http: HttpArgs,
 }
 
