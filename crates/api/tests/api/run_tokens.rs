@@ -224,12 +224,12 @@ async fn a_run_task_token_stops_working_when_recovery_settles_the_run(app: TestA
     let (status, body) = run_read_by(&app, &run_id, &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let interrupted = app
-        .services
-        .recover_interrupted_runs()
-        .await
-        .expect("recovery");
-    assert_eq!(interrupted, 1);
-    assert_eq!(final_phase(&app, &run_id).await, "Error");
+    let recovery = app.services.recover_runs().await.expect("recovery");
+    assert_eq!(recovery.settled, 1, "{recovery}");
+    assert!(recovery.killed_processes >= 1, "{recovery}");
+    // This test's engine is still alive and may see its killed step end (`Failed`) before
+    // recovery records `Error`; after a real restart nothing is left to see it.
+    let phase = final_phase(&app, &run_id).await;
+    assert!(["Error", "Failed"].contains(&phase.as_str()), "{phase}");
     assert_revoked(&app, &run_id, &token).await;
 }
