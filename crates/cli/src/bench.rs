@@ -8,7 +8,7 @@ use clap::Args;
 use futures::future::join_all;
 use polyphemus_core::{Registry, SecretKeys, Services};
 use polyphemus_model::Role;
-use polyphemus_model::{ConfigId, InvalidValue, ProjectName, RunId, VersionNumber};
+use polyphemus_model::{ConfigId, InvalidValue, OutputLimit, ProjectName, RunId, VersionNumber};
 use polyphemus_store::{bench, Store, StoreOptions};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -226,7 +226,9 @@ impl Bench {
                         .bind(None::<String>)
                         .bind(chrono::Utc::now())
                         .bind(format!("merge-{client}"))
-                        .bind(PROJECT);
+                        .bind(PROJECT)
+                        .bind(i64::MAX)
+                        .bind(None::<bool>);
                     async move { query.execute(pool).await.is_ok() }
                 })
                 .await
@@ -245,9 +247,10 @@ impl Bench {
                     });
                     async move {
                         match names {
-                            Ok((project, run_id)) => {
-                                store.change_run(&project, &run_id, &change).await.is_ok()
-                            }
+                            Ok((project, run_id)) => store
+                                .change_run(&project, &run_id, &change, OutputLimit::DEFAULT)
+                                .await
+                                .is_ok(),
                             Err(_) => false,
                         }
                     }

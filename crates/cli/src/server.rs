@@ -2,12 +2,14 @@
 
 mod argo_args;
 mod http_args;
+mod output_args;
 mod packages;
 mod sandbox_args;
 mod tokens;
 
 pub use argo_args::ArgoArgs;
 pub use http_args::HttpArgs;
+pub use output_args::OutputArgs;
 pub use packages::PackageArgs;
 pub use sandbox_args::SandboxArgs;
 pub use tokens::{token, TokenCommand};
@@ -54,6 +56,8 @@ pub struct ServeArgs {
     pub sandbox: SandboxArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +83,8 @@ pub struct SchedulerCommandArgs {
     pub packages: PackageArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Creates the data dir (0700) when the embedded default uses it.
@@ -181,7 +187,9 @@ fn forbid_inspection() {
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     forbid_inspection();
-    let services = open_services(global, &args.packages).await?;
+    let services = open_services(global, &args.packages)
+        .await?
+        .with_output_limit(args.output.limit()?);
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -278,7 +286,9 @@ fn with_local_orchestrator(
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
-    let services = open_services(global, &args.packages).await?;
+    let services = open_services(global, &args.packages)
+        .await?
+        .with_output_limit(args.output.limit()?);
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
     let services = with_orchestrator(
         global,

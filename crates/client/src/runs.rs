@@ -3,8 +3,8 @@
 use crate::set_query;
 use crate::{Client, Idempotency, Result};
 use polyphemus_model::{
-    ConfigId, Page, PatchRun, ProjectName, RegisterRun, Run, RunId, RunMetadata, RunStatusReport,
-    StopMode, SyncRunRequest,
+    ConfigId, Page, PatchRun, ProjectName, RegisterRun, Run, RunChanged, RunId, RunMetadata,
+    RunStatusReport, StopMode, SyncRunRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -65,14 +65,14 @@ impl Client {
             .await
     }
 
-    /// Merges state keys and appends or replaces output. Not retried once sent (an append
-    /// sent twice would be appended twice).
+    /// Merges state keys and appends or replaces output; answers with the merged state and the
+    /// output's length. Not retried once sent (an append sent twice would be appended twice).
     pub async fn patch_run(
         &self,
         project: &ProjectName,
         run_id: &RunId,
         body: &PatchRun,
-    ) -> Result<Run> {
+    ) -> Result<RunChanged> {
         let url = self.url(["projects", project.as_str(), "runs", run_id.as_str()]);
         self.send(Method::PATCH, url, Some(body), Idempotency::NotIdempotent)
             .await

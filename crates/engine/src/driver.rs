@@ -238,13 +238,18 @@ impl RunHandle {
         self.shared.subscribe()
     }
 
-    /// Combined stdout+stderr of a node so far (by node id), if it has run.
+    /// Combined stdout+stderr of a node so far (by node id), if it has printed anything.
+    /// Whole: for a large log, read a range of [`Self::log_file`].
     pub fn logs(&self, node_id: &str) -> Option<String> {
-        self.shared.read(|s| {
-            s.logs
-                .get(node_id)
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-        })
+        crate::exec::logs::read_tail(&self.log_file(node_id), u64::MAX)
+            .ok()
+            .flatten()
+            .map(|(text, _)| text)
+    }
+
+    /// The file holding a node's stdout and stderr interleaved, as it prints them.
+    pub fn log_file(&self, node_id: &str) -> std::path::PathBuf {
+        crate::exec::logs::combined_path(&self.run_dir.join("logs").join(node_id))
     }
 
     /// `argo stop`: kill running nodes, mark the workflow Failed, still run `onExit`.

@@ -1,7 +1,6 @@
-//! The live state of one run (status nodes and per-node logs) shared between the scheduler and
+//! The live state of one run (status nodes; logs are in files) shared between the scheduler and
 //! observers; every change bumps a `watch` generation counter so watchers can re-read it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::Utc;
@@ -12,7 +11,6 @@ use crate::status::{NodeStatus, NodeType, Phase, WorkflowStatus};
 #[derive(Debug, Default)]
 pub struct RunState {
     pub status: WorkflowStatus,
-    pub logs: HashMap<String, Vec<u8>>,
 }
 
 /// Fields of a node being created.
@@ -141,12 +139,8 @@ impl Shared {
         });
     }
 
-    pub fn append_log(&self, id: &str, chunk: &[u8]) {
-        self.update(|s| {
-            s.logs
-                .entry(id.to_string())
-                .or_default()
-                .extend_from_slice(chunk)
-        });
+    /// A node printed more; its log is in its files (`exec::logs`), not here.
+    pub fn logs_grew(&self) {
+        self.tx.send_modify(|g| *g += 1);
     }
 }

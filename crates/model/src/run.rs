@@ -18,6 +18,9 @@ pub struct Run {
     pub version_number: VersionNumber,
     pub state: Value,
     pub output: String,
+    /// Whether output was dropped at the server's limit (the output then ends with a marker).
+    #[serde(default)]
+    pub output_truncated: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

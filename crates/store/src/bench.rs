@@ -16,9 +16,10 @@ pub fn postgres_pool(store: &Store) -> Option<&PgPool> {
 
 /// The run-merge statement `Store::change_run` issues on PostgreSQL, with the same parameters:
 /// `$1` state (JSON), `$2` output to append, `$3` output to replace, `$4` time, `$5` run id,
-/// `$6` project.
+/// `$6` project, `$7` the most bytes the output may then hold, `$8` the truncation flag to set
+/// (NULL keeps it).
 pub fn merge_run_postgres_sql() -> String {
-    crate::runs::merge_run_postgres_sql()
+    crate::run_merge::merge_run_postgres_sql()
 }
 
 /// Inserts `count` runs of a config version, each holding state `{key: n}`, and indexes

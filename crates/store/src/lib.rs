@@ -11,6 +11,7 @@ mod configs;
 mod error;
 mod events;
 mod records;
+mod run_merge;
 mod runs;
 mod runtime;
 mod schedule;
@@ -143,6 +144,7 @@ impl Store {
     }
 
     /// The PostgreSQL pool (`None` on SQLite).
+    #[cfg(feature = "bench")]
     pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.pools {
             Pools::Postgres(pool) => Some(pool),

@@ -147,6 +147,7 @@ pub(crate) struct RunRow {
     pub version_number: VersionNumber,
     pub state: Json<Value>,
     pub output: String,
+    pub output_truncated: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -170,6 +171,7 @@ impl From<RunRow> for RunRecord {
                 version_number: row.version_number,
                 state: row.state.0,
                 output: row.output,
+                output_truncated: row.output_truncated,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
             },

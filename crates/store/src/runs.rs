@@ -1,18 +1,19 @@
-//! Runs: idempotent registration, atomic state merge and output append, previous state, metadata.
+//! Runs: idempotent registration, previous state, metadata (the state merge and output append
+//! are in `run_merge.rs`).
 
 use crate::events::{insert_event, now};
 use crate::records::RunRow;
 use crate::BeginWrite;
 use crate::{
     on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RecordedMetadata,
-    RegisterOutcome, RunChange, RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
+    RegisterOutcome, RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
 };
-use polyphemus_model::{ConfigId, ProjectName, RunId, RunPhase};
+use polyphemus_model::{CappedText, ConfigId, ProjectName, RunId, RunPhase};
 use serde_json::Value;
 use sqlx::types::Json;
 
 const RUN_COLUMNS: &str = "seq, run_id, name, project_name, config_id, version_number, state, \
-    output, created_at, updated_at";
+    output, output_truncated, created_at, updated_at";
 
 impl Store {
     /// Registers a run; the same registration again is `AlreadyRegistered`, and a run id that
@@ -121,68 +122,8 @@ impl Store {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Merges state keys (top-level keys replace), appends or replaces output, in SQL.
-    /// Keys must already be checked with `polyphemus_model::check_key`. A run that has ended
-    /// is `RunEnded`: the check is part of the UPDATE, so no write lands after the final sync.
-    pub async fn change_run(
-        &self,
-        project: &ProjectName,
-        run_id: &RunId,
-        change: &RunChange,
-    ) -> Result<RunRecord, StoreError> {
-        let at = now();
-        let append = change.append_output.as_deref().unwrap_or("");
-        let row: Option<RunRow> = match self.backend() {
-            Backend::Postgres => {
-                let pool = self.postgres_pool().ok_or(StoreError::InvalidUrl)?;
-                sqlx::query_as(&merge_run_postgres_sql())
-                    .bind(Json(&change.state))
-                    .bind(append)
-                    .bind(&change.replace_output)
-                    .bind(at)
-                    .bind(run_id)
-                    .bind(project)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Backend::Sqlite => {
-                let (sql, paths) = merge_run_sqlite_sql(&change.state);
-                on_writer!(self, pool => {
-                    let mut tx = pool.begin_write().await?;
-                    let mut query = sqlx::query_as(&sql)
-                        .bind(append)
-                        .bind(&change.replace_output)
-                        .bind(at)
-                        .bind(run_id)
-                        .bind(project);
-                    for (path, value) in paths.iter().zip(change.state.values()) {
-                        query = query.bind(path).bind(Json(value));
-                    }
-                    let row: Option<RunRow> = query.fetch_optional(&mut *tx).await?;
-                    if let Some(row) = &row {
-                        sqlx::query(
-                            "INSERT INTO run_state_keys (config_id, key, run_seq) \
-                             SELECT $1, key, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
-                        )
-                        .bind(row.config_id)
-                        .bind(row.seq)
-                        .bind(Json(&change.state))
-                        .execute(&mut *tx)
-                        .await?;
-                        tx.commit().await?;
-                    }
-                    Ok::<_, StoreError>(row)
-                })?
-            }
-        };
-        match row {
-            Some(row) => Ok(row.into()),
-            None => Err(self.why_unchanged(project, run_id).await),
-        }
-    }
-
     /// Why a guarded write of a run changed nothing: the run does not exist, or it has ended.
-    async fn why_unchanged(&self, project: &ProjectName, run_id: &RunId) -> StoreError {
+    pub(crate) async fn why_unchanged(&self, project: &ProjectName, run_id: &RunId) -> StoreError {
         let found: Result<Option<(Option<RunPhase>,)>, sqlx::Error> = on_reader!(self, pool =>
             sqlx::query_as("SELECT final_phase FROM runs WHERE run_id = $1 AND project_name = $2")
                 .bind(run_id)
@@ -243,7 +184,7 @@ impl Store {
         project: &ProjectName,
         run_id: &RunId,
         metadata: &NewRunMetadata,
-        output: Option<&str>,
+        output: Option<&CappedText>,
     ) -> Result<RecordedMetadata, StoreError> {
         let at = now();
         let final_phase = metadata.phase.is_final().then_some(metadata.phase);
@@ -254,6 +195,7 @@ impl Store {
             // merge of the same run on PostgreSQL.
             let ended: Option<(i64,)> = sqlx::query_as(
                 "UPDATE runs SET final_phase = $3, output = COALESCE($4, output), \
+                 output_truncated = COALESCE($6, output_truncated), \
                  updated_at = CASE WHEN $4 IS NULL THEN updated_at ELSE $5 END \
                  WHERE run_id = $1 AND project_name = $2 AND (final_phase IS NULL OR $3 IS NOT NULL) \
                  RETURNING seq",
@@ -261,8 +203,9 @@ impl Store {
             .bind(run_id)
             .bind(project)
             .bind(final_phase)
-            .bind(output)
+            .bind(output.map(|capped| capped.text.as_str()))
             .bind(at)
+            .bind(output.map(|capped| capped.truncated))
             .fetch_optional(&mut *tx)
             .await?;
             // Unchanged: the transaction is dropped (rolled back) before asking why.
@@ -335,37 +278,4 @@ impl Store {
         .await)?;
         Ok(record)
     }
-}
-
-/// The run-merge statement for PostgreSQL: one statement updates state and output and indexes
-/// the state keys. The benchmark issues this same statement directly (`bench` feature).
-pub(crate) fn merge_run_postgres_sql() -> String {
-    format!(
-        "WITH updated AS ( \
-           UPDATE runs SET state = state || $1, \
-             output = COALESCE($3, output) || $2, updated_at = $4 \
-           WHERE run_id = $5 AND project_name = $6 AND final_phase IS NULL RETURNING {RUN_COLUMNS} \
-         ), indexed AS ( \
-           INSERT INTO run_state_keys (config_id, key, run_seq) \
-           SELECT u.config_id, k.key, u.seq FROM updated u, jsonb_object_keys($1) AS k(key) \
-           ON CONFLICT DO NOTHING \
-         ) SELECT {RUN_COLUMNS} FROM updated"
-    )
-}
-
-/// SQLite has no `||` on JSON objects; `json_set` with one path per key replaces top-level
-/// keys whole (json_patch would merge nested objects). Paths are bound, never spliced.
-fn merge_run_sqlite_sql(state: &serde_json::Map<String, Value>) -> (String, Vec<String>) {
-    let mut set = String::from("state");
-    let mut paths = Vec::with_capacity(state.len());
-    for (index, key) in state.keys().enumerate() {
-        let path_param = 6 + 2 * index;
-        set = format!("json_set({set}, ${path_param}, json(${}))", path_param + 1);
-        paths.push(format!("$.\"{key}\""));
-    }
-    let sql = format!(
-        "UPDATE runs SET state = {set}, output = COALESCE($2, output) || $1, updated_at = $3 \
-         WHERE run_id = $4 AND project_name = $5 AND final_phase IS NULL RETURNING {RUN_COLUMNS}"
-    );
-    (sql, paths)
 }

@@ -9,8 +9,8 @@ use axum::Json;
 use polyphemus_core::services::{parse_status_report, PageRequest, PreviousStateQuery};
 use polyphemus_core::CoreError;
 use polyphemus_model::{
-    ConfigId, Page, PatchRun, ProjectName, RegisterOutcome, RegisterRun, Run, RunId, RunMetadata,
-    RunStatusReport, StopMode, SyncRunRequest,
+    ConfigId, Page, PatchRun, ProjectName, RegisterOutcome, RegisterRun, Run, RunChanged, RunId,
+    RunMetadata, RunStatusReport, StopMode, SyncRunRequest,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -64,16 +64,18 @@ pub async fn get_run(
 }
 
 /// Merges state keys and appends or replaces output, atomically; 409 once the run has ended.
+/// Answers with the merged state and the output's length, not the output (`GET` has it):
+/// output past the server's limit is dropped and `output_truncated` says so.
 #[utoipa::path(patch, path = "/projects/{project}/runs/{run_id}", tag = "runs",
     params(("project" = String, Path), ("run_id" = String, Path)), request_body = PatchRun,
-    responses((status = 200, body = Run), (status = 400, body = super::Problem),
+    responses((status = 200, body = RunChanged), (status = 400, body = super::Problem),
               (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn patch_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
     ApiJson(body): ApiJson<PatchRun>,
-) -> Result<Json<Run>, ApiError> {
+) -> Result<Json<RunChanged>, ApiError> {
     let access = caller.access(&project);
     let run_id = run_id_in_path(&run_id)?;
     Ok(Json(

@@ -5,7 +5,7 @@ use polyphemus_api::ServeOptions;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
-use polyphemus_model::Role;
+use polyphemus_model::{OutputLimit, Role};
 use polyphemus_store::{Store, StoreOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -85,39 +85,53 @@ pub fn captured_logs() -> String {
         .unwrap_or_default()
 }
 
+/// How a test's server differs from the default one.
+#[derive(Default)]
+pub struct Setup {
+    /// Launch through this instead of the local engine.
+    pub orchestrator: Option<Arc<dyn Orchestrator>>,
+    /// HTTP limits.
+    pub options: ServeOptions,
+    /// The ceiling on a run's output.
+    pub output_limit: OutputLimit,
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("polyphemus.db");
-        let url = format!("sqlite://{}", path.display());
-        Self::start(&url, dir, Some(path), None, ServeOptions::default()).await
+        Self::sqlite_set_up(Setup::default()).await
     }
 
     /// Over SQLite, served with the given HTTP limits.
     pub async fn sqlite_serving(options: ServeOptions) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("polyphemus.db");
-        let url = format!("sqlite://{}", path.display());
-        Self::start(&url, dir, Some(path), None, options).await
+        Self::sqlite_set_up(Setup {
+            options,
+            ..Setup::default()
+        })
+        .await
     }
 
     /// Over SQLite, launching through `orchestrator` instead of the local engine.
     pub async fn sqlite_with(orchestrator: Arc<dyn Orchestrator>) -> Self {
+        Self::sqlite_set_up(Setup {
+            orchestrator: Some(orchestrator),
+            ..Setup::default()
+        })
+        .await
+    }
+
+    pub async fn sqlite_set_up(setup: Setup) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("polyphemus.db");
         let url = format!("sqlite://{}", path.display());
-        Self::start(
-            &url,
-            dir,
-            Some(path),
-            Some(orchestrator),
-            ServeOptions::default(),
-        )
-        .await
+        Self::start(&url, dir, Some(path), setup).await
     }
 
     /// `None` (with a note) when DATABASE_URL is unset outside CI; CI always sets it.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_set_up(Setup::default()).await
+    }
+
+    pub async fn postgres_set_up(setup: Setup) -> Option<Self> {
         let Ok(base_url) = std::env::var("DATABASE_URL") else {
             assert!(
                 std::env::var_os("POLYPHEMUS_REQUIRE_POSTGRES").is_none(),
@@ -138,16 +152,20 @@ impl TestApp {
         let (prefix, _) = base_url.rsplit_once('/').expect("URL has a database name");
         let url = format!("{prefix}/{name}");
         let dir = tempfile::tempdir().expect("temp dir");
-        Some(Self::start(&url, dir, None, None, ServeOptions::default()).await)
+        Some(Self::start(&url, dir, None, setup).await)
     }
 
     async fn start(
         url: &str,
         dir: tempfile::TempDir,
         sqlite_path: Option<std::path::PathBuf>,
-        orchestrator: Option<Arc<dyn Orchestrator>>,
-        options: ServeOptions,
+        setup: Setup,
     ) -> Self {
+        let Setup {
+            orchestrator,
+            options,
+            output_limit,
+        } = setup;
         capture_logs();
         let store = Store::connect(
             url,
@@ -174,7 +192,8 @@ impl TestApp {
         std::fs::create_dir_all(&packages_dir).expect("packages dir");
         let services = Services::new(store.clone(), Registry::builtin(), keys)
             .with_orchestrator(orchestrator)
-            .with_package_dirs(vec![packages_dir.clone()]);
+            .with_package_dirs(vec![packages_dir.clone()])
+            .with_output_limit(output_limit);
         let app = polyphemus_api::app(services.clone());
         // The server `polyphemus serve` runs, with its HTTP limits.
         tokio::spawn(async move {

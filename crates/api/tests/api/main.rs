@@ -17,6 +17,7 @@ mod errors;
 mod http_limits;
 mod ops;
 mod reload;
+mod run_output;
 mod run_tokens;
 mod runs;
 mod runtime_and_status;

@@ -65,9 +65,12 @@ async fn launch_holding(app: &TestApp, workflow: &str) -> (String, String) {
     let orchestrator = app.services.orchestrator().expect("orchestrator").clone();
     let deadline = Instant::now() + Duration::from_secs(20);
     let token = loop {
-        let logs = orchestrator.logs("local", name).await.unwrap_or_default();
+        let logs = orchestrator
+            .logs("local", name, 4096)
+            .await
+            .unwrap_or_default();
         let shown = logs.values().find_map(|log| {
-            let (_, rest) = log.split_once("token=")?;
+            let (_, rest) = log.text.split_once("token=")?;
             rest.split_once(';').map(|(token, _)| token.to_owned())
         });
         if let Some(token) = shown {

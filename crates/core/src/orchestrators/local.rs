@@ -1,17 +1,17 @@
 //! The local orchestrator: runs workflows with the embedded engine as child processes of this
 //! server. Steps reach the API at `server_url` with the run's task token, as pods would.
 
-use super::{Orchestrator, OrchestratorError, Submission, Submitted};
+use super::{NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
-    Engine, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions, TemplateLibrary,
-    Workflow,
+    read_tail, Engine, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions,
+    TemplateLibrary, Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Runs workflows on this machine; keeps a handle on each run it started.
@@ -154,28 +154,20 @@ impl LocalOrchestrator {
     }
 
     /// The node logs a finished run left on disk (`logs/<node id>.stdout.log`, `.stderr.log`).
-    fn stored_logs(&self, name: &str) -> Result<BTreeMap<String, String>, OrchestratorError> {
+    fn stored_logs(
+        &self,
+        name: &str,
+        tail_bytes: u64,
+    ) -> Result<BTreeMap<String, NodeLog>, OrchestratorError> {
         let status = self.stored_status(name)?;
         let logs_dir = self.options.work_dir.join(name).join("logs");
-        let mut logs = BTreeMap::new();
-        for id in status["status"]["nodes"]
+        let ids = status["status"]["nodes"]
             .as_object()
             .into_iter()
-            .flat_map(|n| n.keys())
-        {
-            let mut text = String::new();
-            for stream in ["stdout", "stderr"] {
-                if let Ok(part) =
-                    std::fs::read_to_string(logs_dir.join(format!("{id}.{stream}.log")))
-                {
-                    text.push_str(&part);
-                }
-            }
-            if !text.is_empty() {
-                logs.insert(id.clone(), text);
-            }
-        }
-        Ok(logs)
+            .flat_map(|n| n.keys());
+        Ok(ids
+            .filter_map(|id| node_log(&logs_dir, id, tail_bytes).map(|log| (id.clone(), log)))
+            .collect())
     }
 
     /// Steps run `polyphemus …`: the directory of this very binary goes first on their PATH.
@@ -323,18 +315,20 @@ impl Orchestrator for LocalOrchestrator {
         &'a self,
         _namespace: &'a str,
         name: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>> {
+        tail_bytes: u64,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, NodeLog>, OrchestratorError>> {
         Box::pin(async move {
             if let Ok(handle) = self.handle(name) {
-                let status = handle.status();
-                return Ok(status
+                let logs_dir = handle.run_dir().join("logs");
+                return Ok(handle
+                    .status()
                     .status
                     .nodes
                     .keys()
-                    .filter_map(|id| handle.logs(id).map(|text| (id.clone(), text)))
+                    .filter_map(|id| node_log(&logs_dir, id, tail_bytes).map(|l| (id.clone(), l)))
                     .collect());
             }
-            self.stored_logs(name)
+            self.stored_logs(name, tail_bytes)
         })
     }
 
@@ -362,4 +356,27 @@ impl Orchestrator for LocalOrchestrator {
 /// The directory of the running `polyphemus` binary.
 fn exe_dir() -> Option<PathBuf> {
     Some(std::env::current_exe().ok()?.parent()?.to_path_buf())
+}
+
+/// The end of node `id`'s log under `logs_dir`, if it printed anything: its interleaved
+/// `<id>.log`, or for a run of an older engine its `<id>.stdout.log` then `<id>.stderr.log`.
+fn node_log(logs_dir: &Path, id: &str, tail_bytes: u64) -> Option<NodeLog> {
+    let read = |file: String| match read_tail(&logs_dir.join(&file), tail_bytes) {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(%file, %error, "cannot read a node log");
+            None
+        }
+    };
+    if let Some((text, total_bytes)) = read(format!("{id}.log")) {
+        return Some(NodeLog { text, total_bytes });
+    }
+    let mut log = NodeLog::default();
+    for stream in ["stdout", "stderr"] {
+        if let Some((text, total)) = read(format!("{id}.{stream}.log")) {
+            log.text.push_str(&text);
+            log.total_bytes += total;
+        }
+    }
+    (log.total_bytes > 0).then_some(log)
 }

@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod local;
+mod node_log;
 pub mod python_sdk;
 
 use crate::CoreError;
@@ -11,6 +12,8 @@ use polyphemus_model::{FieldError, RunId, StopMode};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+pub use node_log::NodeLog;
 
 /// A workflow to start.
 #[derive(Debug)]
@@ -179,12 +182,14 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
 
-    /// Log text of each node that ran, by node id.
+    /// The last `tail_bytes` of the log of each node that printed anything, by node id, with
+    /// each whole log's length (only the tail is ever held in memory).
     fn logs<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>>;
+        tail_bytes: u64,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, NodeLog>, OrchestratorError>>;
 
     /// `argo stop` (exit handlers still run) or `argo terminate` (they do not).
     fn stop<'a>(

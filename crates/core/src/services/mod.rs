@@ -16,7 +16,7 @@ pub use cursor::{Cursor, PageRequest};
 
 use crate::orchestrators::Orchestrator;
 use crate::{CoreError, Registry, SecretKeys, TokenAuthority};
-use polyphemus_model::{JobSpec, RunPhase};
+use polyphemus_model::{JobSpec, OutputLimit, RunPhase};
 use polyphemus_store::Store;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -35,6 +35,8 @@ pub struct Services {
     orchestrator: Option<Arc<dyn Orchestrator>>,
     /// How late the scheduler's last claimed due time was, in milliseconds.
     scheduler_lag_ms: Arc<AtomicI64>,
+    /// The most a run's output holds.
+    output_limit: OutputLimit,
 }
 
 impl Services {
@@ -49,7 +51,18 @@ impl Services {
             jobs: Arc::new(Vec::new()),
             orchestrator: None,
             scheduler_lag_ms: Arc::new(AtomicI64::new(0)),
+            output_limit: OutputLimit::DEFAULT,
         }
+    }
+
+    /// Run output past `limit` is dropped, with a marker saying so.
+    pub fn with_output_limit(mut self, limit: OutputLimit) -> Self {
+        self.output_limit = limit;
+        self
+    }
+
+    pub fn output_limit(&self) -> OutputLimit {
+        self.output_limit
     }
 
     pub(crate) fn record_scheduler_lag(&self, milliseconds: i64) {

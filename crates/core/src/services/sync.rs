@@ -2,7 +2,7 @@
 //! metadata, its node logs become the run's output. This is what the `onExit` hook asks for.
 
 use super::Services;
-use crate::orchestrators::{Asked, OrchestratorError};
+use crate::orchestrators::{Asked, NodeLog, OrchestratorError};
 use crate::{Access, CoreError};
 use chrono::{DateTime, Utc};
 use polyphemus_model::text::{scrub, scrub_owned};
@@ -35,15 +35,16 @@ impl Services {
             .workflow(namespace, &run.name)
             .await
             .map_err(unavailable)?;
+        let report = report_from_workflow(&workflow)?;
         let logs = orchestrator
-            .logs(namespace, &run.name)
+            .logs(namespace, &run.name, self.log_tail_per_node(&report))
             .await
             .map_err(unavailable)?;
-        let report = report_from_workflow(&workflow)?;
         let output = output_from_logs(&report, &logs);
+        drop(logs);
         // Output and metadata in one transaction: whoever sees the final metadata also sees
         // the final output. This is the one write of output a run that ended still takes.
-        self.store_run_metadata(access, run_id, &report, Some(&output))
+        self.store_run_metadata(access, run_id, &report, Some(output))
             .await
     }
 }
@@ -98,8 +99,26 @@ pub fn report_from_workflow(workflow: &Value) -> Result<RunStatusReport, CoreErr
     })
 }
 
-/// Each node's log under a header, in the order the nodes started.
-fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, String>) -> String {
+impl Services {
+    /// How much of each step's log to read for the run's output: the output limit shared out
+    /// among the steps, so the server holds about one output's worth of logs at a time.
+    fn log_tail_per_node(&self, report: &RunStatusReport) -> u64 {
+        let steps = report
+            .nodes
+            .values()
+            .filter(|node| node.node_type == "Pod")
+            .count()
+            .max(1) as u64;
+        let limit = self.output_limit().bytes();
+        (limit / steps).clamp(MIN_TAIL_PER_NODE.min(limit), limit)
+    }
+}
+
+/// Each step's log tail is at least this long, however many steps the run has.
+const MIN_TAIL_PER_NODE: u64 = 16 * 1024;
+
+/// Each node's log (its end, when it is long) under a header, in the order the nodes started.
+fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, NodeLog>) -> String {
     let mut ordered: Vec<(&String, &NodeReport)> = report
         .nodes
         .iter()
@@ -110,7 +129,15 @@ fn output_from_logs(report: &RunStatusReport, logs: &BTreeMap<String, String>) -
     for (id, node) in ordered {
         let label = node.display_name.as_deref().unwrap_or(&node.name);
         output.push_str(&format!("=== {label} ({}) ===\n", node.phase));
-        output.push_str(&scrub(&logs[id]));
+        let log = &logs[id];
+        if log.dropped_bytes() > 0 {
+            output.push_str(&format!(
+                "[Polyphemus: the first {} of this step's {} log bytes are left out; its log has them all]\n",
+                log.dropped_bytes(),
+                log.total_bytes
+            ));
+        }
+        output.push_str(&scrub(&log.text));
         if !output.ends_with('\n') {
             output.push('\n');
         }

@@ -7,6 +7,7 @@ mod dag_phase;
 pub mod depends;
 mod invoke;
 pub mod leftovers;
+pub mod logs;
 mod loops;
 mod node;
 mod outputs;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::logs::{read_tail, stream_path, Stream};
 use super::process::{self, Finished, Spec};
 use super::{Call, Outcome, RunCtx};
 use crate::error::EngineError;
@@ -91,13 +92,18 @@ async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
         return None;
     }
     // Kubernetes interleaves the streams; the stderr tail, where errors go, comes last here.
-    let mut text = Vec::new();
-    for stream in ["stdout", "stderr"] {
-        let file = PathBuf::from(format!("{}.{stream}.log", log.display()));
-        text.extend(tokio::fs::read(file).await.unwrap_or_default());
+    // Only the tails are read: a log can be larger than the server's memory.
+    let mut text = String::new();
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        if let Ok(Some((part, _))) = read_tail(&stream_path(log, stream), 2048) {
+            text.push_str(&part);
+        }
     }
-    let tail = &text[text.len().saturating_sub(2048)..];
-    let tail = String::from_utf8_lossy(tail);
+    let cut = text.len().saturating_sub(2048);
+    let cut = (cut..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    let tail = &text[cut..];
     let lines: Vec<&str> = tail.trim_end().lines().collect();
     let tail = lines[lines.len().saturating_sub(80)..].join("\n");
     (!tail.trim().is_empty()).then_some(tail)
@@ -174,7 +180,6 @@ async fn prepare(
     );
     Ok((
         Spec {
-            node_id: id.to_string(),
             argv,
             env,
             cwd,

@@ -1,18 +1,21 @@
 //! Child processes "like a pod": own process group (killed as a whole on deadline or stop),
 //! own working directory, and, where the host allows it, the sandbox of `sandbox.rs` (own PID
 //! and mount namespaces, read-only host, a private `/tmp`, a step user); otherwise a per-node
-//! `TMPDIR`. stdout/stderr are captured live into the run state and to disk.
+//! `TMPDIR`. stdout/stderr go to the node's log files as they come (`logs.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use super::logs::{self, Stream};
 use super::sandbox::{self, Plan, Support, FAILED_MARK, SANDBOX_FAILED};
 use crate::state::Shared;
+
+/// How much of stderr is kept in memory to find the sandbox's complaint in.
+const STDERR_KEPT: usize = 64 * 1024;
 
 /// Whether nodes run sandboxed (own namespaces, private `/tmp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +57,6 @@ impl Drop for GroupGuard {
 
 /// What to run for one node.
 pub struct Spec {
-    pub node_id: String,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
@@ -63,7 +65,8 @@ pub struct Spec {
     pub tmp: PathBuf,
     /// The run's sandbox, when nodes get one.
     pub sandbox: Option<(Support, Arc<Plan>)>,
-    /// Log files are `<logs>.stdout.log` / `<logs>.stderr.log` (written when not empty).
+    /// Log files are `<logs>.log` (interleaved), `<logs>.stdout.log`, `<logs>.stderr.log`
+    /// (each written when not empty).
     pub logs: PathBuf,
     /// Where the process group is recorded while it runs (for `leftovers`).
     pub pid_file: PathBuf,
@@ -71,6 +74,7 @@ pub struct Spec {
 
 pub struct Finished {
     pub exit_code: i32,
+    /// The first [`logs::RESULT_LIMIT`] bytes of stdout (all of it is in the log files).
     pub stdout: Vec<u8>,
     /// Set when the process could not be started or its sandbox failed.
     pub error: Option<String>,
@@ -97,21 +101,6 @@ fn build(spec: &Spec) -> Command {
     cmd
 }
 
-async fn pump<R: AsyncReadExt + Unpin>(mut r: R, shared: Arc<Shared>, id: String) -> Vec<u8> {
-    let mut all = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                shared.append_log(&id, &buf[..n]);
-                all.extend_from_slice(&buf[..n]);
-            }
-        }
-    }
-    all
-}
-
 /// Runs the process to completion; dropping the future kills its process group.
 pub async fn run(spec: Spec, shared: Arc<Shared>) -> Finished {
     if spec.argv.is_empty() {
@@ -135,24 +124,38 @@ pub async fn run(spec: Spec, shared: Arc<Shared>) -> Finished {
     if let Some(pid) = child.id() {
         super::leftovers::record(&spec.pid_file, pid);
     }
-    let out = child
-        .stdout
-        .take()
-        .map(|o| tokio::spawn(pump(o, shared.clone(), spec.node_id.clone())));
-    let err = child
-        .stderr
-        .take()
-        .map(|e| tokio::spawn(pump(e, shared.clone(), spec.node_id.clone())));
+    let combined = logs::Combined::new(&spec.logs);
+    let out = child.stdout.take().map(|o| {
+        tokio::spawn(logs::pump(
+            o,
+            Stream::Stdout,
+            spec.logs.clone(),
+            combined.clone(),
+            shared.clone(),
+            logs::RESULT_LIMIT,
+        ))
+    });
+    // The sandbox's own complaint comes first on stderr: its head is enough to find it.
+    let err = child.stderr.take().map(|e| {
+        tokio::spawn(logs::pump(
+            e,
+            Stream::Stderr,
+            spec.logs.clone(),
+            combined.clone(),
+            shared.clone(),
+            STDERR_KEPT,
+        ))
+    });
     let status = child.wait().await;
     // Background processes of the node may keep the pipes open: give them a moment, then kill
     // the group (a pod's processes end with its main container).
     let collect = async {
         let o = match out {
-            Some(h) => h.await.unwrap_or_default(),
+            Some(h) => h.await.map(|p| p.head).unwrap_or_default(),
             None => Vec::new(),
         };
         let e = match err {
-            Some(h) => h.await.unwrap_or_default(),
+            Some(h) => h.await.map(|p| p.head).unwrap_or_default(),
             None => Vec::new(),
         };
         (o, e)
@@ -172,7 +175,7 @@ pub async fn run(spec: Spec, shared: Arc<Shared>) -> Finished {
             }
         };
     super::leftovers::forget(&spec.pid_file);
-    write_logs(&spec.logs, &stdout, &stderr).await;
+    combined.flush().await;
     match status {
         Ok(s) => {
             use std::os::unix::process::ExitStatusExt;
@@ -191,18 +194,6 @@ pub async fn run(spec: Spec, shared: Arc<Shared>) -> Finished {
             stdout,
             error: Some(format!("failed to wait for the process: {e}")),
         },
-    }
-}
-
-async fn write_logs(base: &Path, stdout: &[u8], stderr: &[u8]) {
-    for (suffix, data) in [("stdout.log", stdout), ("stderr.log", stderr)] {
-        if data.is_empty() {
-            continue;
-        }
-        let path = PathBuf::from(format!("{}.{suffix}", base.display()));
-        if let Err(e) = tokio::fs::write(&path, data).await {
-            tracing::warn!(path = %path.display(), "cannot write the node log: {e}");
-        }
     }
 }
 

@@ -230,16 +230,28 @@ async fn end_run(
     Ok(Redirect::to(&format!("/projects/{project}/runs/{run_id}")))
 }
 
-/// While a run goes on, its nodes' logs as the orchestrator has them so far.
+/// How much of each step's log the run page shows while the run goes on.
+const LIVE_TAIL_BYTES: u64 = 64 * 1024;
+
+/// While a run goes on, the end of its nodes' logs as the orchestrator has them so far.
 async fn live_output(state: &UiState, run: &Run) -> Option<String> {
     let orchestrator = state.services.orchestrator()?;
     let logs = orchestrator
-        .logs(orchestrator.namespace(), &run.name)
+        .logs(orchestrator.namespace(), &run.name, LIVE_TAIL_BYTES)
         .await
         .ok()?;
     let mut text = String::new();
     for (node, log) in logs {
-        text.push_str(&format!("=== {node}\n{log}\n"));
+        text.push_str(&format!("=== {node}\n"));
+        if log.dropped_bytes() > 0 {
+            text.push_str(&format!(
+                "[the last {} of {} bytes]\n",
+                log.text.len(),
+                log.total_bytes
+            ));
+        }
+        text.push_str(&log.text);
+        text.push('\n');
     }
     Some(text)
 }

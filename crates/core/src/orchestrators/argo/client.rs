@@ -1,7 +1,8 @@
 //! The HTTP side of the Argo client: building the client (TLS, timeouts), sending a call with
 //! the bearer token and retries, and turning Argo's refusals into orchestrator errors.
 
-use super::super::OrchestratorError;
+use super::super::node_log::TailBuffer;
+use super::super::{NodeLog, OrchestratorError};
 use super::{ArgoOrchestrator, ArgoSettings};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::ExposeSecret;
@@ -201,8 +202,9 @@ impl ArgoOrchestrator {
         namespace: &str,
         name: &str,
         pod: &str,
-    ) -> Result<String, OrchestratorError> {
-        let text = self
+        tail_bytes: u64,
+    ) -> Result<NodeLog, OrchestratorError> {
+        let mut response = self
             .send(Self::get(
                 vec![namespace, name, "log"],
                 vec![
@@ -210,26 +212,47 @@ impl ArgoOrchestrator {
                     ("logOptions.container", "main".to_owned()),
                 ],
             ))
-            .await?
-            .text()
-            .await
-            .map_err(|e| OrchestratorError::Unavailable(format!("reading logs of {pod}: {e}")))?;
-        let mut log = String::new();
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            let entry: Value = serde_json::from_str(line).map_err(|e| {
-                OrchestratorError::Unavailable(format!("a log line of {pod} is not JSON: {e}"))
-            })?;
-            if let Some(error) = entry.get("error") {
-                tracing::warn!(%pod, message = %error["message"], "Argo Server ended a log stream with an error");
-                break;
-            }
-            if let Some(content) = entry["result"]["content"].as_str() {
-                log.push_str(content);
-                log.push('\n');
+            .await?;
+        let unreadable = |e: reqwest::Error| {
+            OrchestratorError::Unavailable(format!("reading logs of {pod}: {e}"))
+        };
+        // The stream is read a chunk at a time and only its tail kept: a pod can print more
+        // than the server's memory.
+        let mut tail = TailBuffer::new(tail_bytes);
+        let mut pending: Vec<u8> = Vec::new();
+        'stream: while let Some(chunk) = response.chunk().await.map_err(unreadable)? {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                if !log_line(pod, &line, &mut tail)? {
+                    pending.clear();
+                    break 'stream;
+                }
             }
         }
-        Ok(log)
+        log_line(pod, &pending, &mut tail)?;
+        Ok(tail.finish())
     }
+}
+
+/// One line of Argo Server's log stream (`{"result": {"content": …}}`) into `tail`; false when
+/// the server ended the stream with an error.
+fn log_line(pod: &str, line: &[u8], tail: &mut TailBuffer) -> Result<bool, OrchestratorError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(true);
+    }
+    let entry: Value = serde_json::from_slice(line).map_err(|e| {
+        OrchestratorError::Unavailable(format!("a log line of {pod} is not JSON: {e}"))
+    })?;
+    if let Some(error) = entry.get("error") {
+        tracing::warn!(%pod, message = %error["message"], "Argo Server ended a log stream with an error");
+        return Ok(false);
+    }
+    if let Some(content) = entry["result"]["content"].as_str() {
+        tail.push(content);
+        tail.push("\n");
+    }
+    Ok(true)
 }
 
 /// The innermost cause of a reqwest error (e.g. "Connection refused").

@@ -9,7 +9,7 @@ mod settings;
 pub use render::{pod_name, render_workflow, RenderOptions};
 pub use settings::{ArgoSettings, ArgoToken};
 
-use super::{Orchestrator, OrchestratorError, Submission, Submitted};
+use super::{NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use client::Call;
 use futures::future::BoxFuture;
 use polyphemus_model::{RunId, RunPhase, StopMode};
@@ -156,7 +156,8 @@ impl Orchestrator for ArgoOrchestrator {
         &'a self,
         namespace: &'a str,
         name: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, OrchestratorError>> {
+        tail_bytes: u64,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, NodeLog>, OrchestratorError>> {
         Box::pin(async move {
             let workflow = self.workflow(namespace, name).await?;
             let mut logs = BTreeMap::new();
@@ -174,9 +175,9 @@ impl Orchestrator for ArgoOrchestrator {
                     continue;
                 }
                 let pod = pod_name(&workflow, id, node);
-                match self.pod_log(namespace, name, &pod).await {
-                    Ok(text) if !text.is_empty() => {
-                        logs.insert(id.clone(), text);
+                match self.pod_log(namespace, name, &pod, tail_bytes).await {
+                    Ok(log) if log.total_bytes > 0 => {
+                        logs.insert(id.clone(), log);
                     }
                     Ok(_) => {}
                     // A pod already garbage-collected has no logs left to read.

@@ -39,13 +39,14 @@ impl Services {
         access: &Access,
         run_id: &RunId,
         report: &RunStatusReport,
-        output: Option<&str>,
+        output: Option<String>,
     ) -> Result<RunMetadata, CoreError> {
         check_report(report)?;
         let derived = derive_metadata(report)?;
+        let output = output.map(|text| self.output_limit.cap(text));
         let recorded = self
             .store
-            .put_run_metadata(access.project(), run_id, &derived, output)
+            .put_run_metadata(access.project(), run_id, &derived, output.as_ref())
             .await
             .map_err(|error| match error {
                 StoreError::RunEnded(phase) => CoreError::Conflict(format!(

@@ -2,7 +2,7 @@
 
 use super::super::Services;
 use crate::{Access, CoreError};
-use polyphemus_model::{check_key, ConfigId, FieldError, PatchRun, Role, Run, RunId};
+use polyphemus_model::{check_key, ConfigId, FieldError, PatchRun, Role, RunChanged, RunId};
 use polyphemus_store::{RunChange, StoreError};
 use serde_json::{Map, Value};
 
@@ -26,7 +26,7 @@ impl Services {
         access: &Access,
         run_id: &RunId,
         patch: PatchRun,
-    ) -> Result<Run, CoreError> {
+    ) -> Result<RunChanged, CoreError> {
         let scope = self
             .reachable_run_scope(access, run_id, Role::Editor)
             .await?;
@@ -76,7 +76,7 @@ impl Services {
         };
         let updated = self
             .store
-            .change_run(access.project(), run_id, &change)
+            .change_run(access.project(), run_id, &change, self.output_limit)
             .await
             .map_err(|error| match error {
                 StoreError::RunEnded(phase) => CoreError::Conflict(format!(
@@ -85,7 +85,7 @@ impl Services {
                 StoreError::NotFound => CoreError::NotFound(format!("run {run_id}")),
                 other => other.into(),
             })?;
-        Ok(updated.run)
+        Ok(updated)
     }
 
     /// The latest value of each key among earlier runs of the config (any version);
