@@ -87,9 +87,14 @@ async fn state_keys_merge_and_output_appends(app: TestApp) {
     let (_, run) = app.get(path, &app.admin).await;
     assert_eq!(run["output"], "line 1\nline 2\n");
     assert_eq!(run["state"]["empty"], json!(null));
-    let (_, run) = app
+    let (_, changed) = app
         .patch(path, &app.admin, json!({"output": "replaced\n"}))
         .await;
+    assert_eq!(
+        changed["output_bytes"], 9,
+        "the answer gives the length, not the output"
+    );
+    let (_, run) = app.get(path, &app.admin).await;
     assert_eq!(run["output"], "replaced\n");
     let (status, problem) = app
         .patch(path, &app.admin, json!({"state": {"bad key!": 1}}))

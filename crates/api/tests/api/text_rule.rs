@@ -192,6 +192,7 @@ async fn nul_in_any_body_field_is_a_bad_request_naming_it(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{run}");
+    let (_, run) = app.get("/projects/labors/runs/r1", &app.admin).await;
     assert_eq!(run["output"], "\\u0000");
 }
 
