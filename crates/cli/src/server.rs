@@ -2,14 +2,14 @@
 
 mod argo_args;
 mod http_args;
-mod output_args;
+mod limit_args;
 mod packages;
 mod sandbox_args;
 mod tokens;
 
 pub use argo_args::ArgoArgs;
 pub use http_args::HttpArgs;
-pub use output_args::OutputArgs;
+pub use limit_args::LimitArgs;
 pub use packages::PackageArgs;
 pub use sandbox_args::SandboxArgs;
 pub use tokens::{token, TokenCommand};
@@ -57,7 +57,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -84,7 +84,7 @@ pub struct SchedulerCommandArgs {
     #[command(flatten)]
     pub sandbox: SandboxArgs,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub limits: LimitArgs,
 }
 
 /// Creates the data dir (0700) when the embedded default uses it.
@@ -187,9 +187,9 @@ fn forbid_inspection() {
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     forbid_inspection();
-    let services = open_services(global, &args.packages)
-        .await?
-        .with_output_limit(args.output.limit()?);
+    let services = args
+        .limits
+        .apply(open_services(global, &args.packages).await?)?;
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -286,9 +286,9 @@ fn with_local_orchestrator(
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
-    let services = open_services(global, &args.packages)
-        .await?
-        .with_output_limit(args.output.limit()?);
+    let services = args
+        .limits
+        .apply(open_services(global, &args.packages).await?)?;
     let public_url = args.public_url.unwrap_or_else(|| global.url.clone());
     let services = with_orchestrator(
         global,

@@ -196,6 +196,26 @@ impl Client {
 
     /// Submits a run of the config (latest version unless given) to the orchestrator.
     /// Not retried once sent: each launch is a new run.
+    /// Clears the pause of a schedule that paused itself after failed runs.
+    pub async fn resume_schedule(
+        &self,
+        project: &ProjectName,
+        config_id: ConfigId,
+    ) -> Result<RuntimeConfig> {
+        let id = config_id.to_string();
+        let url = self.url([
+            "projects",
+            project.as_str(),
+            "configs",
+            &id,
+            "runtime",
+            "resume",
+        ]);
+        self.send(Method::POST, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map(|(_, runtime)| runtime)
+    }
+
     pub async fn launch_config(
         &self,
         project: &ProjectName,

@@ -16,4 +16,4 @@ pub use auth::{Access, Principal, TaskGrant, TokenAuthority};
 pub use crypto::SecretKeys;
 pub use error::CoreError;
 pub use manifests::Registry;
-pub use services::Services;
+pub use services::{Services, DEFAULT_MIN_INTERVAL_S};

@@ -43,6 +43,26 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The shortest time between two of the next due times after `from` (over a week of a
+    /// cron's firings: enough to see its densest hours and days).
+    pub fn shortest_gap(&self, from: DateTime<Utc>) -> Option<Duration> {
+        let mut at = self.next_after(from)?;
+        let mut shortest: Option<Duration> = None;
+        let horizon = from + Duration::days(8);
+        for _ in 0..20_000 {
+            let next = self.next_after(at)?;
+            let gap = next - at;
+            shortest = Some(shortest.map_or(gap, |s| s.min(gap)));
+            if next > horizon {
+                break;
+            }
+            at = next;
+        }
+        shortest
+    }
+}
+
 /// An IANA time zone name (`Europe/Berlin`); absent means UTC.
 pub fn parse_timezone(name: Option<&str>) -> Result<Tz, String> {
     match name {
@@ -57,6 +77,27 @@ pub fn parse_timezone(name: Option<&str>) -> Result<Tz, String> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_shortest_gap_is_the_densest_firing() {
+        let from = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let gap = |cron: &str| {
+            Schedule::cron(&CronExpr::parse(cron).unwrap(), None)
+                .unwrap()
+                .shortest_gap(from)
+                .unwrap()
+                .num_seconds()
+        };
+        assert_eq!(gap("*/5 * * * *"), 300);
+        assert_eq!(gap("30 2 * * *"), 86_400);
+        assert_eq!(
+            gap("0,1 3 * * 1"),
+            60,
+            "two firings a minute apart, once a week"
+        );
+        let every = Schedule::every_seconds(90).unwrap();
+        assert_eq!(every.shortest_gap(from).unwrap().num_seconds(), 90);
+    }
 
     fn cron(expression: &str) -> CronExpr {
         CronExpr::parse(expression).expect("valid cron")

@@ -2,15 +2,19 @@
 //! Several schedulers may share one PostgreSQL: the claim settles who launches what.
 
 use crate::schedule::Schedule;
+use crate::Principal;
 use crate::{CoreError, Services};
 use chrono::{DateTime, Utc};
-use polyphemus_store::{DueRuntime, NewEvent};
+use polyphemus_model::{RunId, StopMode};
+use polyphemus_store::{Claimed, DueAction, DueRuntime, NewEvent};
 use serde_json::json;
 use std::time::Duration;
 
 /// Configs claimed per tick; the rest wait for the next tick.
 const BATCH: i64 = 100;
 const ACTOR: &str = "scheduler";
+/// How long `Replace` waits for the run it terminated to be recorded as ended.
+const REPLACE_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Scheduler {
@@ -56,12 +60,12 @@ impl Scheduler {
                 .store
                 .claim_due_runtimes(now, BATCH, |runtime| next_due(runtime, now))
                 .await?;
-            if let Some(oldest) = due.iter().map(|d| d.next_run_at).min() {
+            if let Some(oldest) = due.iter().map(|d| d.runtime.next_run_at).min() {
                 self.services
                     .record_scheduler_lag((now - oldest).num_milliseconds());
             }
-            for runtime in &due {
-                if self.launch(runtime).await {
+            for claimed in &due {
+                if self.act_on(claimed).await {
                     launched += 1;
                 }
             }
@@ -69,6 +73,60 @@ impl Scheduler {
                 return Ok(launched);
             }
         }
+    }
+
+    /// Does what the claim decided for one due time; whether a run was launched. A launch
+    /// ends the claim's launch-in-progress mark however it went.
+    async fn act_on(&self, claimed: &Claimed) -> bool {
+        let runtime = &claimed.runtime;
+        let launched = match &claimed.action {
+            DueAction::Skip(reason) => {
+                tracing::info!(config_id = %runtime.config_id, ?reason, "due time skipped");
+                return false;
+            }
+            DueAction::Launch => self.launch(runtime).await,
+            DueAction::Replace { run_id, name } => {
+                self.replace(runtime, run_id, name).await;
+                self.launch(runtime).await
+            }
+        };
+        if let Err(error) = self
+            .services
+            .store
+            .release_launch_claim(runtime.config_id)
+            .await
+        {
+            tracing::warn!(config_id = %runtime.config_id, %error, "releasing a launch claim");
+        }
+        launched
+    }
+
+    /// `Replace`: terminates the active run and waits (a while) for its end to be recorded.
+    async fn replace(&self, runtime: &DueRuntime, run_id: &RunId, name: &str) {
+        let access = Principal::system().access(&runtime.project_name);
+        tracing::info!(config_id = %runtime.config_id, %run_id, %name, "replacing the active run");
+        if let Err(error) = self
+            .services
+            .stop_run(&access, run_id, StopMode::Terminate)
+            .await
+        {
+            tracing::warn!(%run_id, %error, "could not stop the run it replaces");
+        }
+        let deadline = tokio::time::Instant::now() + REPLACE_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            match self
+                .services
+                .store
+                .active_run(&runtime.project_name, runtime.config_id)
+                .await
+            {
+                Ok(Some((active, _))) if active == *run_id => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                _ => return,
+            }
+        }
+        tracing::warn!(%run_id, "the replaced run has not ended yet; launching anyway");
     }
 
     /// Launches the latest version of a due config; a failure is logged and put in the event

@@ -6,7 +6,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-use crate::{ConfigId, CronExpr, ProjectName, SecretName, VersionNumber, WorkflowType};
+use crate::{
+    ConcurrencyPolicy, ConfigId, CronExpr, ProjectName, SchedulePause, SecretName, VersionNumber,
+    WorkflowType,
+};
 
 /// One version of a config. Secrets are always redacted to `***`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -88,6 +91,14 @@ pub struct RuntimeConfig {
     pub config: Value,
     pub next_run_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// What a due time does while a run of the config is active (default `Forbid`).
+    pub concurrency_policy: ConcurrencyPolicy,
+    /// A due time missed by more than this many seconds is skipped, not run late.
+    pub starting_deadline_s: Option<i64>,
+    /// Consecutive failed runs that pause the schedule (0: never).
+    pub pause_after_failures: i32,
+    /// Set while the schedule is paused after failures (`runtime resume` clears it).
+    pub paused: Option<SchedulePause>,
 }
 
 /// Absent fields keep their stored value; `null` clears `run_interval_s` or `cron`.
@@ -119,6 +130,18 @@ pub struct PutRuntimeConfig {
     pub disabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<ConcurrencyPolicy>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub starting_deadline_s: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 1000)]
+    pub pause_after_failures: Option<i32>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -147,6 +170,9 @@ mod double_option {
 pub struct LaunchRequest {
     #[serde(default)]
     pub version_number: Option<VersionNumber>,
+    /// Launch even while a run of the config is active (otherwise 409 naming it).
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// A workflow type: a workflow package's manifest, as the server loaded it.

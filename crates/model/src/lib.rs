@@ -13,7 +13,9 @@ mod output;
 mod phase;
 mod problem;
 mod run;
+mod schedule;
 mod status;
+mod stored_text;
 pub mod text;
 mod workflows;
 
@@ -26,6 +28,7 @@ pub use output::*;
 pub use phase::*;
 pub use problem::*;
 pub use run::*;
+pub use schedule::*;
 pub use status::*;
 pub use workflows::*;
 

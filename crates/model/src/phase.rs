@@ -117,48 +117,7 @@ impl StopMode {
     }
 }
 
-/// Stored as its name in a text column on both stores.
-#[cfg(feature = "sqlx")]
-mod sql {
-    use super::RunPhase;
-    use sqlx::encode::IsNull;
-    use sqlx::error::BoxDynError;
-    use sqlx::{Database, Decode, Encode, Type};
-
-    impl<DB: Database> Type<DB> for RunPhase
-    where
-        String: Type<DB>,
-    {
-        fn type_info() -> DB::TypeInfo {
-            <String as Type<DB>>::type_info()
-        }
-        fn compatible(ty: &DB::TypeInfo) -> bool {
-            <String as Type<DB>>::compatible(ty)
-        }
-    }
-
-    impl<'q, DB: Database> Encode<'q, DB> for RunPhase
-    where
-        String: Encode<'q, DB>,
-    {
-        fn encode_by_ref(
-            &self,
-            buf: &mut <DB as Database>::ArgumentBuffer<'q>,
-        ) -> Result<IsNull, BoxDynError> {
-            <String as Encode<'q, DB>>::encode_by_ref(&self.as_str().to_owned(), buf)
-        }
-    }
-
-    impl<'r, DB: Database> Decode<'r, DB> for RunPhase
-    where
-        &'r str: Decode<'r, DB>,
-    {
-        fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-            let text = <&'r str as Decode<'r, DB>>::decode(value)?;
-            Ok(RunPhase::parse(text)?)
-        }
-    }
-}
+crate::stored_as_text!(RunPhase);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::{ConfigId, RunId, RunPhase, VersionNumber, WorkflowType};
+use crate::{ConfigId, RunId, RunPhase, SchedulePause, VersionNumber, WorkflowType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -16,14 +16,19 @@ pub enum PipelineState {
     Failed,
     Error,
     Disabled,
+    /// The schedule paused itself after failed runs.
+    Paused,
 }
 
 impl PipelineState {
     /// Derives a pipeline's state from its runtime flag and its last run's phase.
     /// A run with no metadata yet has been registered and is taken as running.
-    pub fn derive(disabled: bool, last_run: Option<Option<RunPhase>>) -> Self {
+    pub fn derive(disabled: bool, paused: bool, last_run: Option<Option<RunPhase>>) -> Self {
         if disabled {
             return Self::Disabled;
+        }
+        if paused {
+            return Self::Paused;
         }
         match last_run {
             None => Self::Pending,
@@ -45,6 +50,7 @@ impl PipelineState {
             Self::Failed => "failed",
             Self::Error => "error",
             Self::Disabled => "disabled",
+            Self::Paused => "paused",
         }
     }
 }
@@ -68,6 +74,8 @@ pub struct PipelineStatus {
     pub last_run: Option<LastRun>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub next_run_at: Option<DateTime<Utc>>,
+    /// Set while the schedule is paused after failures.
+    pub paused: Option<SchedulePause>,
 }
 
 /// One entry of the event log: who did what. Never holds a secret value.
@@ -89,18 +97,28 @@ mod tests {
 
     #[test]
     fn pipeline_state_follows_last_run() {
-        assert_eq!(PipelineState::derive(true, None), PipelineState::Disabled);
-        assert_eq!(PipelineState::derive(false, None), PipelineState::Pending);
         assert_eq!(
-            PipelineState::derive(false, Some(None)),
+            PipelineState::derive(true, true, None),
+            PipelineState::Disabled
+        );
+        assert_eq!(
+            PipelineState::derive(false, false, None),
+            PipelineState::Pending
+        );
+        assert_eq!(
+            PipelineState::derive(false, true, Some(Some(RunPhase::Failed))),
+            PipelineState::Paused
+        );
+        assert_eq!(
+            PipelineState::derive(false, false, Some(None)),
             PipelineState::Running
         );
         assert_eq!(
-            PipelineState::derive(false, Some(Some(RunPhase::Failed))),
+            PipelineState::derive(false, false, Some(Some(RunPhase::Failed))),
             PipelineState::Failed
         );
         assert_eq!(
-            PipelineState::derive(false, Some(Some(RunPhase::Running))),
+            PipelineState::derive(false, false, Some(Some(RunPhase::Running))),
             PipelineState::Running
         );
     }

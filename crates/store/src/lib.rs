@@ -15,12 +15,14 @@ mod run_merge;
 mod runs;
 mod runtime;
 mod schedule;
+mod schedule_pause;
 mod status;
 mod tokens;
 
 pub use error::StoreError;
 pub use records::*;
-pub use schedule::DueRuntime;
+pub use schedule::{Claimed, DueAction, DueRuntime, SkipReason};
+pub use schedule_pause::ScheduleChange;
 pub use sqlx::types::Json;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

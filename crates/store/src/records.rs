@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 pub use polyphemus_model::{ChangeOutcome, RegisterOutcome};
 use polyphemus_model::{
-    Config, ConfigId, ConfigVersion, CronExpr, ProjectName, RunId, RunPhase, SecretName,
-    VersionNumber, WorkflowType, REDACTED,
+    ConcurrencyPolicy, Config, ConfigId, ConfigVersion, CronExpr, ProjectName, RunId, RunPhase,
+    SchedulePause, SecretName, VersionNumber, WorkflowType, DEFAULT_PAUSE_AFTER_FAILURES, REDACTED,
 };
 
 /// One version of a config as stored: secret values are sealed (encrypted) strings.
@@ -135,6 +135,55 @@ pub struct RuntimeRecord {
     pub config: Json<Value>,
     pub next_run_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    pub concurrency_policy: ConcurrencyPolicy,
+    pub starting_deadline_s: Option<i64>,
+    pub pause_after_failures: i32,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_reason: Option<String>,
+    pub paused_run_ids: Option<Json<Vec<RunId>>>,
+}
+
+impl RuntimeRecord {
+    /// The runtime config of a config that never had one: no schedule, the default policies.
+    pub fn unset(config_id: ConfigId, at: DateTime<Utc>) -> Self {
+        Self {
+            config_id,
+            run_interval_s: None,
+            cron: None,
+            timezone: None,
+            disabled: false,
+            config: Json(Value::Object(serde_json::Map::new())),
+            next_run_at: None,
+            updated_at: at,
+            concurrency_policy: ConcurrencyPolicy::default(),
+            starting_deadline_s: None,
+            pause_after_failures: DEFAULT_PAUSE_AFTER_FAILURES,
+            paused_at: None,
+            paused_reason: None,
+            paused_run_ids: None,
+        }
+    }
+
+    /// Why the schedule is paused, when it is.
+    pub fn pause(&self) -> Option<SchedulePause> {
+        pause_of(self.paused_at, &self.paused_reason, &self.paused_run_ids)
+    }
+}
+
+/// The pause stored in a runtime config's `paused_*` columns.
+fn pause_of(
+    at: Option<DateTime<Utc>>,
+    reason: &Option<String>,
+    run_ids: &Option<Json<Vec<RunId>>>,
+) -> Option<SchedulePause> {
+    Some(SchedulePause {
+        at: at?,
+        reason: reason.clone().unwrap_or_default(),
+        run_ids: run_ids
+            .as_ref()
+            .map(|ids| ids.0.clone())
+            .unwrap_or_default(),
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -246,6 +295,16 @@ pub struct StatusRecord {
     pub last_started_at: Option<DateTime<Utc>>,
     pub last_finished_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_reason: Option<String>,
+    pub paused_run_ids: Option<Json<Vec<RunId>>>,
+}
+
+impl StatusRecord {
+    /// Why the config's schedule is paused, when it is.
+    pub fn pause(&self) -> Option<SchedulePause> {
+        pause_of(self.paused_at, &self.paused_reason, &self.paused_run_ids)
+    }
 }
 
 /// An issued token; the signed token itself is never stored.

@@ -6,8 +6,14 @@ use crate::{on_reader, on_writer, NewEvent, RuntimeRecord, Store, StoreError};
 use polyphemus_model::{ConfigId, ProjectName};
 use sqlx::types::Json;
 
-const RUNTIME_COLUMNS: &str =
-    "config_id, run_interval_s, cron, timezone, disabled, config, next_run_at, updated_at";
+/// What a PUT writes.
+const WRITTEN_COLUMNS: &str = "config_id, run_interval_s, cron, timezone, disabled, config, \
+    next_run_at, updated_at, concurrency_policy, starting_deadline_s, pause_after_failures";
+
+/// What is read: the written columns and the pause the scheduler and run ends set.
+pub(crate) const RUNTIME_COLUMNS: &str = "config_id, run_interval_s, cron, timezone, disabled, \
+    config, next_run_at, updated_at, concurrency_policy, starting_deadline_s, \
+    pause_after_failures, paused_at, paused_reason, paused_run_ids";
 
 impl Store {
     /// The runtime config of a config of `project`; `None` when none was ever set.
@@ -67,11 +73,14 @@ impl Store {
         let select =
             format!("SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1{lock}");
         let upsert = format!(
-            "INSERT INTO runtime_configs ({RUNTIME_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO runtime_configs ({WRITTEN_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (config_id) DO UPDATE SET run_interval_s = excluded.run_interval_s, \
              cron = excluded.cron, timezone = excluded.timezone, disabled = excluded.disabled, \
              config = excluded.config, next_run_at = excluded.next_run_at, \
-             updated_at = excluded.updated_at RETURNING {RUNTIME_COLUMNS}"
+             updated_at = excluded.updated_at, concurrency_policy = excluded.concurrency_policy, \
+             starting_deadline_s = excluded.starting_deadline_s, \
+             pause_after_failures = excluded.pause_after_failures RETURNING {RUNTIME_COLUMNS}"
         );
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(StoreError::from)?;
@@ -99,6 +108,9 @@ impl Store {
                 .bind(Json(&next.config.0))
                 .bind(next.next_run_at)
                 .bind(at)
+                .bind(next.concurrency_policy)
+                .bind(next.starting_deadline_s)
+                .bind(next.pause_after_failures)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::from)?;

@@ -13,6 +13,7 @@ impl Store {
         let rows: Vec<StatusRecord> = on_reader!(self, pool => sqlx::query_as(
             "SELECT h.config_id, h.latest_version AS version_number, h.workflow_type, c.workflow_name, \
                COALESCE(rc.disabled, FALSE) AS disabled, rc.next_run_at, \
+               rc.paused_at, rc.paused_reason, rc.paused_run_ids, \
                lr.run_id AS last_run_id, m.phase AS last_phase, m.started_at AS last_started_at, \
                m.finished_at AS last_finished_at, \
                (SELECT s.finished_at FROM run_metadata s WHERE s.config_id = h.config_id \

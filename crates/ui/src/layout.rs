@@ -117,6 +117,7 @@ pub fn badge(state: &str) -> Markup {
         "failed" | "error" => "bad",
         "running" => "busy",
         "disabled" | "skipped" | "omitted" => "off",
+        "paused" => "bad",
         _ => "idle",
     };
     html! { span class={ "badge " (class) } { (state) } }
@@ -130,6 +131,7 @@ pub fn notice(key: Option<&str>) -> Markup {
         Some("unchanged") => "Nothing changed, so no new version was made.",
         Some("secrets") => "Secrets updated.",
         Some("runtime") => "Runtime settings saved.",
+        Some("resumed") => "Scheduled runs resumed.",
         _ => return html! {},
     };
     html! { p.notice.good role="status" { (text) } }

@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_runtime_config, put_runtime_config))
+        .routes(routes!(resume_schedule))
         .routes(routes!(launch_config))
         .routes(routes!(submit_workflow))
 }
@@ -47,11 +48,28 @@ pub async fn put_runtime_config(
     ))
 }
 
-/// Submits a run of the config (latest version unless given) to the orchestrator.
+/// Clears the pause of a schedule that paused itself after failed runs; it launches again
+/// from its next due time.
+#[utoipa::path(post, path = "/projects/{project}/configs/{config_id}/runtime/resume", tag = "runtime",
+    params(("project" = String, Path), ("config_id" = i64, Path)),
+    responses((status = 200, body = RuntimeConfig), (status = 404, body = super::Problem)))]
+pub async fn resume_schedule(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((project, config_id)): ApiPath<(ProjectName, ConfigId)>,
+) -> Result<Json<RuntimeConfig>, ApiError> {
+    let access = caller.access(&project);
+    Ok(Json(
+        state.services.resume_schedule(&access, config_id).await?,
+    ))
+}
+
+/// Submits a run of the config (latest version unless given) to the orchestrator. While a run
+/// of the config is active: 409 naming it, unless `force` or its policy is `Allow`.
 #[utoipa::path(post, path = "/projects/{project}/configs/{config_id}/launch", tag = "runtime",
     params(("project" = String, Path), ("config_id" = i64, Path)), request_body = LaunchRequest,
     responses((status = 202, body = Run), (status = 404, body = super::Problem),
-              (status = 503, body = super::Problem)))]
+              (status = 409, body = super::Problem), (status = 503, body = super::Problem)))]
 pub async fn launch_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -61,7 +79,7 @@ pub async fn launch_config(
     let access = caller.access(&project);
     let run = state
         .services
-        .launch(&access, config_id, body.version_number)
+        .launch(&access, config_id, body.version_number, body.force)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }

@@ -94,6 +94,8 @@ pub struct Setup {
     pub options: ServeOptions,
     /// The ceiling on a run's output.
     pub output_limit: OutputLimit,
+    /// `--min-interval-s` (the server's default when `None`).
+    pub min_interval_s: Option<i64>,
 }
 
 impl TestApp {
@@ -165,6 +167,7 @@ impl TestApp {
             orchestrator,
             options,
             output_limit,
+            min_interval_s,
         } = setup;
         capture_logs();
         let store = Store::connect(
@@ -193,7 +196,8 @@ impl TestApp {
         let services = Services::new(store.clone(), Registry::builtin(), keys)
             .with_orchestrator(orchestrator)
             .with_package_dirs(vec![packages_dir.clone()])
-            .with_output_limit(output_limit);
+            .with_output_limit(output_limit)
+            .with_min_interval_s(min_interval_s.unwrap_or(polyphemus_core::DEFAULT_MIN_INTERVAL_S));
         let app = polyphemus_api::app(services.clone());
         // The server `polyphemus serve` runs, with its HTTP limits.
         tokio::spawn(async move {
@@ -218,7 +222,8 @@ impl TestApp {
     }
 
     /// Services of a second server process over the same database and key (its own pool and
-    /// its own local engine), as a second scheduler would have.
+    /// its own local engine, the packages of `packages_dir` as they are now), as a second
+    /// scheduler would have.
     pub async fn second_services(&self) -> Services {
         let store = Store::connect(&self.database_url, &StoreOptions { max_connections: 4 })
             .await
@@ -226,7 +231,9 @@ impl TestApp {
         let keys = SecretKeys::from_base64(&self.secret_key).expect("key");
         let orchestrator =
             LocalOrchestrator::new(self._dir.path().join("runs-2"), self.base.clone());
-        Services::new(store, Registry::builtin(), keys).with_orchestrator(Arc::new(orchestrator))
+        let registry = Registry::load(std::slice::from_ref(&self.packages_dir), &[])
+            .expect("the test's packages load");
+        Services::new(store, registry, keys).with_orchestrator(Arc::new(orchestrator))
     }
 
     /// A pool of the test's own on the server's PostgreSQL database, to read raw rows.

@@ -21,6 +21,8 @@ mod run_output;
 mod run_tokens;
 mod runs;
 mod runtime_and_status;
+mod schedule_pause;
 mod scheduler;
+mod schedules;
 mod secrets;
 mod text_rule;

@@ -8,7 +8,8 @@ use super::watch::watch_run;
 use super::{parse_value, Context, ProjectArg};
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_model::{
-    ConfigId, CronExpr, LaunchRequest, PutRuntimeConfig, RuntimeConfig, VersionNumber,
+    ConcurrencyPolicy, ConfigId, CronExpr, LaunchRequest, PutRuntimeConfig, RuntimeConfig,
+    VersionNumber,
 };
 
 #[derive(Debug, Args)]
@@ -32,7 +33,8 @@ enum RuntimeCommand {
     /// A config runs either every --interval or on a --cron schedule: setting one clears the
     /// other.
     #[command(group(ArgGroup::new("change").required(true).multiple(true)
-        .args(["interval", "cron", "timezone", "disabled", "params"])))]
+        .args(["interval", "cron", "timezone", "disabled", "params", "concurrency_policy",
+               "starting_deadline", "pause_after_failures"])))]
     Set {
         /// Config id (the ID column of `polyphemus configs list`).
         #[arg(value_parser = parse_value::<ConfigId>)]
@@ -52,6 +54,23 @@ enum RuntimeCommand {
         /// JSON file with the runtime params, or `-` for stdin.
         #[arg(long, value_name = "FILE|-")]
         params: Option<String>,
+        /// What a due time does while a run is active: Forbid (skip it), Allow (overlap) or
+        /// Replace (stop the active run, then launch).
+        #[arg(long, value_name = "POLICY", value_parser = parse_value::<ConcurrencyPolicy>)]
+        concurrency_policy: Option<ConcurrencyPolicy>,
+        /// Skip a due time missed by more than this (e.g. 10m) instead of running it late;
+        /// `none` runs it however late.
+        #[arg(long, value_name = "DURATION|none", value_parser = parse_interval_setting)]
+        starting_deadline: Option<Setting<i64>>,
+        /// Pause the schedule after this many failed runs in a row (0: never).
+        #[arg(long, value_name = "N")]
+        pause_after_failures: Option<i32>,
+    },
+    /// Resume a schedule that paused itself after failed runs.
+    Resume {
+        /// Config id (the ID column of `polyphemus configs list`).
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
     },
 }
 
@@ -105,6 +124,9 @@ pub struct LaunchArgs {
     /// With --watch, how often to ask the server.
     #[arg(long, default_value = "2s", value_parser = parse_interval, requires = "watch")]
     poll: i64,
+    /// Launch even while a run of the config is still active.
+    #[arg(long)]
+    force: bool,
 }
 
 pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
@@ -121,6 +143,9 @@ pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
             timezone,
             disabled,
             params,
+            concurrency_policy,
+            starting_deadline,
+            pause_after_failures,
         } => {
             let (interval, cron) = keep_one_schedule(interval, cron);
             let body = PutRuntimeConfig {
@@ -129,11 +154,18 @@ pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
                 timezone: timezone.map(Setting::into_option),
                 disabled,
                 config: params.map(|p| read_json(&p, "--params")).transpose()?,
+                concurrency_policy,
+                starting_deadline_s: starting_deadline.map(Setting::into_option),
+                pause_after_failures,
             };
             let runtime = context
                 .client
                 .put_runtime(project, config_id, &body)
                 .await?;
+            print_runtime(context, &runtime)
+        }
+        RuntimeCommand::Resume { config_id } => {
+            let runtime = context.client.resume_schedule(project, config_id).await?;
             print_runtime(context, &runtime)
         }
     }
@@ -169,6 +201,35 @@ fn print_runtime(context: &Context, runtime: &RuntimeConfig) -> anyhow::Result<(
     ]);
     details.add_row(["timezone", runtime.timezone.as_deref().unwrap_or("UTC")]);
     details.add_row(["disabled", &runtime.disabled.to_string()]);
+    details.add_row(["concurrency", runtime.concurrency_policy.as_str()]);
+    details.add_row([
+        "starting deadline",
+        &format_or_dash(runtime.starting_deadline_s.map(format_interval)),
+    ]);
+    details.add_row([
+        "pause after",
+        &match runtime.pause_after_failures {
+            0 => "never".to_owned(),
+            count => format!("{count} failed runs in a row"),
+        },
+    ]);
+    details.add_row([
+        "paused",
+        &format_or_dash(runtime.paused.as_ref().map(|pause| {
+            format!(
+                "since {}: {} ({}); `polyphemus runtime resume {}`",
+                format_time(Some(pause.at)),
+                pause.reason,
+                pause
+                    .run_ids
+                    .iter()
+                    .map(|id| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                runtime.config_id
+            )
+        })),
+    ]);
     details.add_row(["next run", &format_time(runtime.next_run_at)]);
     details.add_row(["updated", &format_time(runtime.updated_at)]);
     details.add_row(["params", &format_json(&runtime.config)]);
@@ -178,6 +239,7 @@ fn print_runtime(context: &Context, runtime: &RuntimeConfig) -> anyhow::Result<(
 pub async fn launch(context: &Context, args: LaunchArgs) -> anyhow::Result<()> {
     let body = LaunchRequest {
         version_number: args.version_number,
+        force: args.force,
     };
     let run = context
         .client

@@ -5,7 +5,8 @@ use super::Services;
 use crate::orchestrators::{Asked, Submission};
 use crate::{Access, CoreError, Principal, TaskGrant};
 use polyphemus_model::{
-    ConfigId, ConfigVersion, ProjectName, Role, Run, RunId, SubmitWorkflow, VersionNumber,
+    ConcurrencyPolicy, ConfigId, ConfigVersion, ProjectName, Role, Run, RunId, SubmitWorkflow,
+    VersionNumber,
 };
 use polyphemus_store::{ConfigRecord, NewEvent, NewRun};
 use serde_json::json;
@@ -29,14 +30,20 @@ const EXIT_HANDLER_MARGIN_S: i64 = 3_600;
 const MAX_DEADLINE_S: i64 = 365 * 86_400;
 
 impl Services {
-    /// Submits the config version (latest when not given) to the orchestrator.
+    /// Submits the config version (latest when not given) to the orchestrator. While a run of
+    /// the config is active this is 409 naming it, unless `force` or the config's concurrency
+    /// policy is `Allow`.
     pub async fn launch(
         &self,
         access: &Access,
         config_id: ConfigId,
         version_number: Option<VersionNumber>,
+        force: bool,
     ) -> Result<Run, CoreError> {
         access.require(Role::Editor)?;
+        if !force {
+            self.refuse_overlap(access, config_id).await?;
+        }
         let record = match version_number {
             Some(version) => {
                 self.version_record(access, ConfigVersion::new(config_id, version))
@@ -63,6 +70,32 @@ impl Services {
             Vec::new(),
         )
         .await
+    }
+
+    /// 409 when a run of the config is still active and its policy does not allow overlap.
+    async fn refuse_overlap(&self, access: &Access, config_id: ConfigId) -> Result<(), CoreError> {
+        let policy = self
+            .store
+            .get_runtime(access.project(), config_id)
+            .await
+            .map_err(|error| match error {
+                polyphemus_store::StoreError::NotFound => {
+                    CoreError::not_found(format!("config {config_id}"))
+                }
+                other => other.into(),
+            })?
+            .map(|runtime| runtime.concurrency_policy)
+            .unwrap_or_default();
+        if policy == ConcurrencyPolicy::Allow {
+            return Ok(());
+        }
+        match self.store.active_run(access.project(), config_id).await? {
+            Some((run_id, name)) => Err(CoreError::Conflict(format!(
+                "run {run_id} ({name}) of config {config_id} is still active; wait for it, stop \
+                 it, or launch with force"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Runs a given workflow document for a stored config version (`polyphemus submit`).

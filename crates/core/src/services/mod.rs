@@ -8,6 +8,7 @@ mod recovery;
 mod run_scopes;
 mod runs;
 mod runtime;
+mod schedule_pause;
 mod status;
 mod sync;
 mod workflows;
@@ -37,7 +38,12 @@ pub struct Services {
     scheduler_lag_ms: Arc<AtomicI64>,
     /// The most a run's output holds.
     output_limit: OutputLimit,
+    /// The shortest schedule interval a runtime config may set, in seconds.
+    pub(crate) min_interval_s: i64,
 }
+
+/// The shortest schedule interval unless the server sets another: a minute.
+pub const DEFAULT_MIN_INTERVAL_S: i64 = 60;
 
 impl Services {
     pub fn new(store: Store, registry: Registry, keys: SecretKeys) -> Self {
@@ -52,7 +58,14 @@ impl Services {
             orchestrator: None,
             scheduler_lag_ms: Arc::new(AtomicI64::new(0)),
             output_limit: OutputLimit::DEFAULT,
+            min_interval_s: DEFAULT_MIN_INTERVAL_S,
         }
+    }
+
+    /// Schedules may not fire more often than every `seconds` (`serve --min-interval-s`).
+    pub fn with_min_interval_s(mut self, seconds: i64) -> Self {
+        self.min_interval_s = seconds.max(1);
+        self
     }
 
     /// Run output past `limit` is dropped, with a marker saying so.

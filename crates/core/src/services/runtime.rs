@@ -6,9 +6,8 @@ use crate::schedule::Schedule;
 use crate::{Access, CoreError};
 use chrono::Utc;
 use polyphemus_model::{ConfigId, CronExpr, FieldError, PutRuntimeConfig, Role, RuntimeConfig};
-use polyphemus_store::Json;
-use polyphemus_store::{NewEvent, RuntimeRecord};
-use serde_json::{json, Value};
+use polyphemus_store::{Json, NewEvent, RuntimeRecord};
+use serde_json::Value;
 
 impl Services {
     pub async fn get_runtime(
@@ -26,14 +25,8 @@ impl Services {
         Ok(match record {
             Some(record) => to_wire(record),
             None => RuntimeConfig {
-                config_id,
-                run_interval_s: None,
-                cron: None,
-                timezone: None,
-                disabled: false,
-                config: json!({}),
-                next_run_at: None,
                 updated_at: None,
+                ..to_wire(RuntimeRecord::unset(config_id, Utc::now()))
             },
         })
     }
@@ -65,12 +58,13 @@ impl Services {
             "runtime.updated",
             serde_json::to_value(&request).unwrap_or(Value::Null),
         );
+        let min_interval_s = self.min_interval_s;
         let record = self
             .store
             .update_runtime(
                 access.project(),
                 config_id,
-                |current| merge_runtime(config_id, current, request),
+                |current| merge_runtime(config_id, current, request, min_interval_s),
                 event,
             )
             .await
@@ -88,20 +82,13 @@ fn merge_runtime(
     config_id: ConfigId,
     current: Option<RuntimeRecord>,
     request: PutRuntimeConfig,
+    min_interval_s: i64,
 ) -> Result<RuntimeRecord, CoreError> {
     let now = Utc::now();
-    let before = current.unwrap_or(RuntimeRecord {
-        config_id,
-        run_interval_s: None,
-        cron: None,
-        timezone: None,
-        disabled: false,
-        config: Json(json!({})),
-        next_run_at: None,
-        updated_at: now,
-    });
+    let before = current.unwrap_or_else(|| RuntimeRecord::unset(config_id, now));
     let mut next = before.clone();
     let mut errors = Vec::new();
+    merge_policies(&mut next, &request, &mut errors);
     if let Some(interval) = request.run_interval_s {
         next.run_interval_s = interval;
     }
@@ -132,6 +119,13 @@ fn merge_runtime(
             ));
             None
         }
+        (Some(seconds), None) if seconds < min_interval_s => {
+            errors.push(field(
+                "/run_interval_s",
+                &format!("must be at least {min_interval_s} seconds (the server's --min-interval-s)"),
+            ));
+            None
+        }
         (Some(seconds), None) => Schedule::every_seconds(seconds)
             .map_err(|m| errors.push(field("/run_interval_s", &m)))
             .ok(),
@@ -144,7 +138,20 @@ fn merge_runtime(
                 };
                 errors.push(field(pointer, &m));
             })
-            .ok(),
+            .ok()
+            .filter(|schedule| match schedule.shortest_gap(now) {
+                Some(gap) if gap.num_seconds() < min_interval_s => {
+                    errors.push(field(
+                        "/cron",
+                        &format!(
+                            "fires every {} seconds; the server's --min-interval-s is {min_interval_s}",
+                            gap.num_seconds()
+                        ),
+                    ));
+                    false
+                }
+                _ => true,
+            }),
         (None, None) => None,
     };
     if !errors.is_empty() {
@@ -168,6 +175,32 @@ fn merge_runtime(
     Ok(next)
 }
 
+/// The concurrency policy, starting deadline and pause threshold of a PUT.
+fn merge_policies(
+    next: &mut RuntimeRecord,
+    request: &PutRuntimeConfig,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(policy) = request.concurrency_policy {
+        next.concurrency_policy = policy;
+    }
+    match request.starting_deadline_s {
+        Some(Some(seconds)) if seconds < 1 => {
+            errors.push(field("/starting_deadline_s", "must be at least 1 second"))
+        }
+        Some(deadline) => next.starting_deadline_s = deadline,
+        None => {}
+    }
+    match request.pause_after_failures {
+        Some(count) if !(0..=1000).contains(&count) => errors.push(field(
+            "/pause_after_failures",
+            "must be between 0 (never pause) and 1000",
+        )),
+        Some(count) => next.pause_after_failures = count,
+        None => {}
+    }
+}
+
 fn field(pointer: &str, message: &str) -> FieldError {
     FieldError {
         pointer: pointer.to_owned(),
@@ -175,15 +208,20 @@ fn field(pointer: &str, message: &str) -> FieldError {
     }
 }
 
-fn to_wire(record: RuntimeRecord) -> RuntimeConfig {
+pub(super) fn to_wire(record: RuntimeRecord) -> RuntimeConfig {
+    let paused = record.pause();
     RuntimeConfig {
         config_id: record.config_id,
         run_interval_s: record.run_interval_s,
         cron: record.cron,
         timezone: record.timezone,
         disabled: record.disabled,
+        paused,
         config: record.config.0,
         next_run_at: record.next_run_at,
         updated_at: Some(record.updated_at),
+        concurrency_policy: record.concurrency_policy,
+        starting_deadline_s: record.starting_deadline_s,
+        pause_after_failures: record.pause_after_failures,
     }
 }

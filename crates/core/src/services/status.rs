@@ -21,6 +21,7 @@ impl Services {
         Ok(rows
             .into_iter()
             .map(|row| {
+                let paused = row.pause();
                 let last_run = row.last_run_id.map(|run_id| LastRun {
                     run_id,
                     phase: row.last_phase,
@@ -33,10 +34,15 @@ impl Services {
                     version_number: row.version_number,
                     workflow_type: row.workflow_type,
                     workflow_name: row.workflow_name,
-                    pipeline_state: PipelineState::derive(row.disabled, last_phase),
+                    pipeline_state: PipelineState::derive(
+                        row.disabled,
+                        paused.is_some(),
+                        last_phase,
+                    ),
                     last_run,
                     last_success_at: row.last_success_at,
                     next_run_at: row.next_run_at,
+                    paused,
                 }
             })
             .collect())

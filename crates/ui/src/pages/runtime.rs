@@ -83,6 +83,17 @@ fn raw_from_runtime(
         raw.insert("/timezone".into(), timezone.clone());
     }
     raw.insert("/disabled".into(), runtime.disabled.to_string());
+    raw.insert(
+        "/concurrency_policy".into(),
+        runtime.concurrency_policy.as_str().into(),
+    );
+    if let Some(seconds) = runtime.starting_deadline_s {
+        raw.insert("/starting_deadline_s".into(), seconds.to_string());
+    }
+    raw.insert(
+        "/pause_after_failures".into(),
+        runtime.pause_after_failures.to_string(),
+    );
     Ok(raw)
 }
 
@@ -132,6 +143,12 @@ fn render(
     labels.insert("/run_interval_s".into(), "Interval".into());
     labels.insert("/cron".into(), "Cron expression".into());
     labels.insert("/timezone".into(), "Time zone".into());
+    labels.insert("/concurrency_policy".into(), "Concurrency policy".into());
+    labels.insert("/starting_deadline_s".into(), "Starting deadline".into());
+    labels.insert(
+        "/pause_after_failures".into(),
+        "Pause after failures".into(),
+    );
     let next = next_runs(runtime);
     Ok(Page {
         title: "Schedule".to_owned(),
@@ -152,6 +169,9 @@ fn render(
             }
         }
         (notice(notice_key))
+        @if let Some(pause) = &runtime.paused {
+            (super::paused::paused_notice(session, &base, pause, editor))
+        }
         section aria-labelledby="next-heading" {
             h2 #next-heading { "Next runs" }
             @if runtime.disabled {
@@ -184,6 +204,7 @@ fn render(
                     (form::text_field("/timezone", "Time zone", Some("IANA name such as Europe/Berlin; empty means UTC."), false, &raw, &errors))
                 }
                 (form::single_field(&json!({"type": "boolean", "description": "Pause scheduled runs; Launch still works."}), "/disabled", "Disabled", false, &raw, &errors))
+                (super::paused::policy_fields(&raw, &errors))
                 fieldset.group {
                     legend { "Runtime params" }
                     (form::fields(&manifest.runtime_params_schema, "/config", &raw, &errors))
@@ -199,7 +220,13 @@ fn render(
     }))
 }
 
-fn number_field(pointer: &str, title: &str, help: &str, raw: &Raw, errors: &Errors) -> Markup {
+pub(super) fn number_field(
+    pointer: &str,
+    title: &str,
+    help: &str,
+    raw: &Raw,
+    errors: &Errors,
+) -> Markup {
     let schema = json!({"type": "integer", "minimum": 1, "description": help});
     form::single_field(&schema, pointer, title, false, raw, errors)
 }
@@ -236,7 +263,11 @@ pub async fn update_runtime(
         timezone: Some(text("/timezone")),
         disabled: Some(form.get("/disabled") == Some("true")),
         config: Some(params),
+        concurrency_policy: None,
+        starting_deadline_s: None,
+        pause_after_failures: None,
     };
+    super::paused::read_policies(&raw, &mut request, &mut errors);
     match form.get("schedule").unwrap_or("none") {
         "interval" => match text("/run_interval_s").map(|t| t.parse::<i64>()) {
             Some(Ok(seconds)) => request.run_interval_s = Some(Some(seconds)),
@@ -293,7 +324,10 @@ pub async fn launch_run(
 ) -> Result<Redirect, UiError> {
     let project = project_name(&project)?;
     let access = form.session.principal.access(&project);
-    let run = state.services.launch(&access, config_id, None).await?;
+    let run = state
+        .services
+        .launch(&access, config_id, None, false)
+        .await?;
     Ok(Redirect::to(&format!(
         "/projects/{project}/runs/{}",
         run.run_id

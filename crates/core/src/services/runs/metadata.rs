@@ -56,6 +56,9 @@ impl Services {
                 StoreError::NotFound => CoreError::NotFound(format!("run {run_id}")),
                 other => other.into(),
             })?;
+        if report.phase.is_final() {
+            self.settle_schedule(run_id, report.phase).await;
+        }
         if !recorded.revoked_tokens.is_empty() {
             self.tokens.forget(&recorded.revoked_tokens);
             tracing::info!(%run_id, phase = %report.phase, "the run ended: its task token is revoked");
