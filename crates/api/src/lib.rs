@@ -49,7 +49,7 @@ pub struct AppState {
         (name = "configs", description = "Versioned configs and secrets"),
         (name = "runtime", description = "Schedules, runtime params and launching"),
         (name = "runs", description = "Runs, state, output and run metadata"),
-        (name = "projects", description = "Status page and event log"),
+        (name = "projects", description = "Status page, event log and retention policy"),
     )
 )]
 struct ApiDoc;

@@ -7,6 +7,8 @@ mod error;
 pub mod manifests;
 pub mod orchestrators;
 pub mod packages;
+pub mod retention;
+pub mod run_dirs;
 pub mod schedule;
 pub mod scheduler;
 pub mod services;

@@ -3,6 +3,7 @@
 pub mod configs;
 pub mod ops;
 pub mod project;
+pub mod retention;
 pub mod runs;
 pub mod runtime;
 pub mod workflows;
@@ -18,6 +19,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(runtime::router())
         .merge(runs::router())
         .merge(project::router())
+        .merge(retention::router())
 }
 
 pub(crate) type Problem = polyphemus_model::Problem;

@@ -236,6 +236,11 @@ impl TestApp {
         Services::new(store, registry, keys).with_orchestrator(Arc::new(orchestrator))
     }
 
+    /// Where the server's local engine keeps its run directories.
+    pub fn runs_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("runs")
+    }
+
     /// A pool of the test's own on the server's PostgreSQL database, to read raw rows.
     pub async fn raw_postgres_pool(&self) -> sqlx::PgPool {
         assert!(self.sqlite_path.is_none(), "the server runs over SQLite");

@@ -17,6 +17,8 @@ mod errors;
 mod http_limits;
 mod ops;
 mod reload;
+mod retention;
+mod retention_prune;
 mod run_output;
 mod run_tokens;
 mod runs;

@@ -117,6 +117,12 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     ),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/stop"),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/terminate"),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/runtime/resume",
+    ),
+    ("get", "/api/v1/projects/{project}/retention"),
+    ("put", "/api/v1/projects/{project}/retention"),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {

@@ -5,6 +5,7 @@ mod configs;
 mod cursor;
 mod launch;
 mod recovery;
+mod retention;
 mod run_scopes;
 mod runs;
 mod runtime;
