@@ -1,4 +1,5 @@
-//! Client subcommands over the HTTP API (configs, secrets, runtime, runs, status, events).
+//! Client subcommands over the HTTP API (configs, secrets, runtime, runs, status, events,
+//! retention).
 //!
 //! Each resource has its own module; they share the connection (`Context`), the `--project`
 //! argument and the output helpers (tables by default, JSON with `--output json`).
@@ -7,9 +8,10 @@ mod configs;
 mod diff;
 mod input;
 mod jobs;
-mod output;
+pub(crate) mod output;
 mod packages;
 mod project;
+mod retention;
 mod runs;
 mod runtime;
 mod secrets;
@@ -50,6 +52,8 @@ pub enum ClientCommand {
     Status(project::StatusArgs),
     /// Show the event log: who created, updated, launched what and when.
     Events(project::EventsArgs),
+    /// Show or set the project's retention policy (what `polyphemus prune` removes).
+    Retention(retention::RetentionArgs),
 }
 
 /// `--project P`, shared by every subcommand of a resource.
@@ -108,6 +112,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
         ClientCommand::Runs(args) => runs::run(&context, args).await,
         ClientCommand::Status(args) => project::show_status(&context, args).await,
         ClientCommand::Events(args) => project::list_events(&context, args).await,
+        ClientCommand::Retention(args) => retention::run(&context, args).await,
     };
     outcome.map(|()| ExitCode::SUCCESS).map_err(make_readable)
 }

@@ -34,6 +34,9 @@ enum Command {
     /// Create, list or revoke API tokens (talks to the store directly).
     #[command(subcommand)]
     Token(server::TokenCommand),
+    /// Remove ended runs, outputs and run directories as the projects' retention policies say
+    /// (talks to the store and data dir directly); `--dry-run` says what would go.
+    Prune(server::PruneArgs),
     /// Run one ETL job of a workflow (what a workflow step executes).
     #[command(name = "run_job")]
     RunJob(step_commands::RunJobArgs),
@@ -115,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => server::migrate(&cli.global).await?,
         Command::Scheduler(args) => server::scheduler(&cli.global, args).await?,
         Command::Token(command) => server::token(&cli.global, command).await?,
+        Command::Prune(args) => server::prune(&cli.global, args).await?,
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
         Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {

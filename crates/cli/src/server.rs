@@ -1,9 +1,10 @@
-//! Server-side commands: `serve`, `migrate`, `token`. They open the store directly.
+//! Server-side commands: `serve`, `migrate`, `token`, `prune`. They open the store directly.
 
 mod argo_args;
 mod http_args;
 mod limit_args;
 mod packages;
+mod prune;
 mod sandbox_args;
 mod tokens;
 
@@ -11,6 +12,7 @@ pub use argo_args::ArgoArgs;
 pub use http_args::HttpArgs;
 pub use limit_args::LimitArgs;
 pub use packages::PackageArgs;
+pub use prune::{prune, PruneArgs, PruneIntervalArgs};
 pub use sandbox_args::SandboxArgs;
 pub use tokens::{token, TokenCommand};
 
@@ -58,6 +60,8 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub pruning: PruneIntervalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +229,11 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.scheduler.scheduler_tick_s.max(1)),
         );
         tokio::spawn(scheduler.run(shutdown_signal()));
+    }
+    if args.pruning.prune_interval_s > 0 {
+        let every = Duration::from_secs(args.pruning.prune_interval_s);
+        let pruner = services.pruner(prune::run_dirs(global));
+        tokio::spawn(pruner.run(every, shutdown_signal()));
     }
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
     println!("polyphemus listening on http://{address}");

@@ -15,6 +15,7 @@
 mod configs;
 mod error;
 mod project;
+mod retention;
 mod retry;
 mod runs;
 

@@ -95,8 +95,12 @@ impl Store {
                 .bind(at)
                 .fetch_one(&mut *tx)
                 .await?;
-            event.detail = serde_json::to_value(RetentionPolicy::from(record.clone()))
-                .unwrap_or_default();
+            event.detail = serde_json::json!({
+                "keep_runs_days": record.keep_runs_days,
+                "keep_output_days": record.keep_output_days,
+                "successful_runs_history_limit": record.successful_runs_history_limit,
+                "failed_runs_history_limit": record.failed_runs_history_limit,
+            });
             insert_event!(event, at).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(record)
