@@ -132,6 +132,7 @@ pub fn notice(key: Option<&str>) -> Markup {
         Some("secrets") => "Secrets updated.",
         Some("runtime") => "Runtime settings saved.",
         Some("resumed") => "Scheduled runs resumed.",
+        Some("retention") => "Retention policy saved.",
         _ => return html! {},
     };
     html! { p.notice.good role="status" { (text) } }

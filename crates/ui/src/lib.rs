@@ -24,7 +24,9 @@ pub(crate) struct UiState {
 
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
-    use pages::{configs, dashboard, events, history, paused, projects, runs, runtime, signin};
+    use pages::{
+        configs, dashboard, events, history, paused, projects, retention, runs, runtime, signin,
+    };
     Router::new()
         .route("/", get(projects::list_projects))
         .route("/projects", get(projects::open_project))
@@ -32,6 +34,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route("/signout", post(signin::sign_out))
         .route("/projects/{project}", get(dashboard::show_dashboard))
         .route("/projects/{project}/events", get(events::list_events))
+        .route(
+            "/projects/{project}/retention",
+            get(retention::show_retention).post(retention::update_retention),
+        )
         .route("/projects/{project}/configs/new", get(configs::new_config))
         .route("/projects/{project}/configs", post(configs::create_config))
         .route(

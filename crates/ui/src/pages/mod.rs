@@ -6,6 +6,7 @@ pub mod events;
 pub mod history;
 pub mod paused;
 pub mod projects;
+pub mod retention;
 pub mod runs;
 pub mod runtime;
 pub mod signin;

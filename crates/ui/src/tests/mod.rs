@@ -3,6 +3,7 @@
 mod access;
 mod forms;
 mod packages;
+mod retention;
 
 use crate::form::{self, Errors, Raw};
 use axum::body::Body;
