@@ -16,11 +16,16 @@ use std::time::Duration;
 /// The actor of `retention.pruned` events.
 pub const ACTOR: &str = "retention";
 
+/// Runs pruned in one transaction unless set (each transaction writes its own
+/// `retention.pruned` event).
+pub const RUNS_PER_TRANSACTION: usize = 500;
+
 /// Prunes projects; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Pruner {
     store: Store,
     run_dirs: Option<RunDirs>,
+    runs_per_transaction: usize,
 }
 
 /// The local run directories of a plan's runs that exist, by run seq, with their bytes.
@@ -29,7 +34,17 @@ type FoundDirs = BTreeMap<i64, (PathBuf, u64)>;
 impl Pruner {
     /// `run_dirs`: where this server's local engine keeps runs (`None`: no local runs here).
     pub fn new(store: Store, run_dirs: Option<RunDirs>) -> Self {
-        Self { store, run_dirs }
+        Self {
+            store,
+            run_dirs,
+            runs_per_transaction: RUNS_PER_TRANSACTION,
+        }
+    }
+
+    /// Prunes at most `runs` runs per transaction (default [`RUNS_PER_TRANSACTION`]).
+    pub fn with_runs_per_transaction(mut self, runs: usize) -> Self {
+        self.runs_per_transaction = runs.max(1);
+        self
     }
 
     /// Prunes `project`, or every project whose policy prunes something, as of `now`. With
@@ -64,13 +79,20 @@ impl Pruner {
         if dry_run {
             return Ok(report(project, true, &plan, &dirs));
         }
-        let done = self
-            .store
-            .prune(project, now, &plan, |done| {
-                event(project, &report(project, false, done, &dirs))
-            })
-            .await?;
-        let removed = remove_dirs(&done, dirs).await?;
+        let mut done = PrunePlan::default();
+        let mut removed = FoundDirs::new();
+        // In parts, so that a first prune of a long history never holds the store's write
+        // lock (SQLite) or many row locks for long.
+        for part in plan.parts(self.runs_per_transaction) {
+            let pruned = self
+                .store
+                .prune(project, now, &part, |pruned| {
+                    event(project, &report(project, false, pruned, &dirs))
+                })
+                .await?;
+            removed.append(&mut remove_dirs(&pruned, &dirs).await?);
+            done.candidates.extend(pruned.candidates);
+        }
         let pruned = report(project, false, &done, &removed);
         if !pruned.is_empty() {
             tracing::info!(
@@ -130,11 +152,14 @@ impl Pruner {
 }
 
 /// Removes the directories of the runs `done` pruned; those removed, by run seq.
-async fn remove_dirs(done: &PrunePlan, mut dirs: FoundDirs) -> Result<FoundDirs, CoreError> {
-    let pruned: Vec<i64> = done.candidates.iter().map(|c| c.seq).collect();
-    dirs.retain(|seq, _| pruned.contains(seq));
+async fn remove_dirs(done: &PrunePlan, dirs: &FoundDirs) -> Result<FoundDirs, CoreError> {
+    let ours: FoundDirs = done
+        .candidates
+        .iter()
+        .filter_map(|c| Some((c.seq, dirs.get(&c.seq)?.clone())))
+        .collect();
     blocking(move || {
-        dirs.into_iter()
+        ours.into_iter()
             .filter(|(_, (dir, _))| match run_dirs::remove(dir) {
                 Ok(()) => true,
                 Err(error) => {
@@ -156,10 +181,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn report(project: &ProjectName, dry_run: bool, plan: &PrunePlan, dirs: &FoundDirs) -> PruneReport {
-    let in_plan: Vec<(i64, u64)> = dirs
+    let in_plan: Vec<u64> = plan
+        .candidates
         .iter()
-        .filter(|(seq, _)| plan.candidates.iter().any(|c| c.seq == **seq))
-        .map(|(seq, (_, bytes))| (*seq, *bytes))
+        .filter_map(|c| dirs.get(&c.seq).map(|(_, bytes)| *bytes))
         .collect();
     PruneReport {
         project_name: project.clone(),
@@ -172,7 +197,7 @@ fn report(project: &ProjectName, dry_run: bool, plan: &PrunePlan, dirs: &FoundDi
             .map(|c| u64::try_from(c.output_bytes).unwrap_or(0))
             .sum(),
         run_dirs: in_plan.len() as u64,
-        run_dir_bytes: in_plan.iter().map(|(_, bytes)| bytes).sum(),
+        run_dir_bytes: in_plan.iter().sum(),
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Run {
     /// Whether output was dropped at the server's limit (the output then ends with a marker).
     #[serde(default)]
     pub output_truncated: bool,
+    /// When the retention policy emptied the output (absent while it is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_pruned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -21,6 +21,7 @@ use crate::{on_reader, on_writer, Backend, BeginWrite, NewEvent, Store, StoreErr
 use chrono::{DateTime, Duration, Utc};
 use polyphemus_model::{ProjectName, RetentionDays, RunId};
 use sqlx::types::Json;
+use std::collections::HashMap;
 
 /// One ended run that pruning removes, or whose output it empties.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -57,18 +58,35 @@ impl PrunePlan {
     /// What both plans prune: a run deleted in `self` and kept in `other` only loses its
     /// output (if `other` empties it), and nothing outside `self` is added.
     fn within(&self, other: &PrunePlan) -> PrunePlan {
+        let theirs: HashMap<i64, bool> = other
+            .candidates
+            .iter()
+            .map(|c| (c.seq, c.delete_run))
+            .collect();
         let candidates = self
             .candidates
             .iter()
             .filter_map(|mine| {
-                let theirs = other.candidates.iter().find(|c| c.seq == mine.seq)?;
+                let delete_run = *theirs.get(&mine.seq)?;
                 Some(PruneCandidate {
-                    delete_run: mine.delete_run && theirs.delete_run,
+                    delete_run: mine.delete_run && delete_run,
                     ..mine.clone()
                 })
             })
             .collect();
         PrunePlan { candidates }
+    }
+
+    /// The plan in parts of at most `size` runs, oldest first, each pruned in a transaction of
+    /// its own. Pruning the oldest runs first changes nothing about the others: a run's rank
+    /// counts only newer runs, and a run deleted was no state holder any reader needs.
+    pub fn parts(&self, size: usize) -> Vec<PrunePlan> {
+        self.candidates
+            .chunks(size.max(1))
+            .map(|part| PrunePlan {
+                candidates: part.to_vec(),
+            })
+            .collect()
     }
 }
 

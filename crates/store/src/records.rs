@@ -197,6 +197,7 @@ pub(crate) struct RunRow {
     pub state: Json<Value>,
     pub output: String,
     pub output_truncated: bool,
+    pub output_pruned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -221,6 +222,7 @@ impl From<RunRow> for RunRecord {
                 state: row.state.0,
                 output: row.output,
                 output_truncated: row.output_truncated,
+                output_pruned_at: row.output_pruned_at,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
             },

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 const RUN_COLUMNS: &str = "seq, run_id, name, project_name, config_id, version_number, state, \
-    output, output_truncated, created_at, updated_at";
+    output, output_truncated, output_pruned_at, created_at, updated_at";
 
 impl Store {
     /// Registers a run; the same registration again is `AlreadyRegistered`, and a run id that

@@ -21,6 +21,7 @@ both_stores!(
     a_dry_run_changes_nothing_and_reports_what_the_prune_then_does,
     without_a_policy_nothing_is_pruned,
     two_servers_pruning_at_once_prune_each_run_once,
+    a_long_history_is_pruned_in_parts_that_add_up_to_the_dry_run,
     the_run_directory_of_a_pruned_local_run_is_gone,
 );
 
@@ -305,6 +306,7 @@ async fn outputs_past_keep_output_days_are_emptied_and_their_runs_kept(app: Test
     assert_eq!(report.output_bytes, "old log\n".len() as u64);
     let (_, early) = app.get("/projects/labors/runs/early", &app.admin).await;
     assert_eq!(early["output"], "", "{early}");
+    assert!(early["output_pruned_at"].is_string(), "{early}");
     assert_eq!(
         early["state"],
         json!({"k": 1}),
@@ -312,6 +314,7 @@ async fn outputs_past_keep_output_days_are_emptied_and_their_runs_kept(app: Test
     );
     let (_, late) = app.get("/projects/labors/runs/late", &app.admin).await;
     assert_eq!(late["output"], "new log\n", "ended 1 day before: kept");
+    assert!(late.get("output_pruned_at").is_none(), "{late}");
     assert!(prune(&app, 4, false).await.is_empty(), "emptied once");
 }
 
@@ -438,6 +441,63 @@ async fn two_servers_pruning_at_once_prune_each_run_once(app: TestApp) {
         .filter_map(|e| e["detail"]["deleted_runs"].as_i64())
         .sum();
     assert_eq!(pruned, 9, "the events count each run once");
+}
+
+async fn a_long_history_is_pruned_in_parts_that_add_up_to_the_dry_run(app: TestApp) {
+    let config_id = app.create_config("labors", json!({})).await;
+    ended_run(
+        &app,
+        (config_id, "w"),
+        json!({"watermark": 1}),
+        "",
+        ("Succeeded", 0),
+    )
+    .await;
+    for n in 1..=8 {
+        let (run, phase) = (
+            format!("r{n}"),
+            if n % 3 == 0 { "Failed" } else { "Succeeded" },
+        );
+        ended_run(&app, (config_id, &run), json!({}), "log\n", (phase, n)).await;
+    }
+    set_policy(
+        &app,
+        json!({"successful_runs_history_limit": 1, "failed_runs_history_limit": 1,
+               "keep_output_days": 1}),
+    )
+    .await;
+    let pruner = app.services.pruner(None).with_runs_per_transaction(2);
+    let now = ended_at() + Duration::days(2);
+    let dry = pruner
+        .prune_project(&labors(), now, true)
+        .await
+        .expect("dry");
+    let done = pruner
+        .prune_project(&labors(), now, false)
+        .await
+        .expect("prune");
+    assert_eq!(
+        PruneReport {
+            dry_run: true,
+            ..done.clone()
+        },
+        dry
+    );
+    assert_eq!(done.deleted_runs.len(), 6, "{done:?}");
+    assert_eq!(run_ids(&app, config_id).await, ["r8", "r6", "w"]);
+    let (_, events) = app.get("/projects/labors/events", &app.admin).await;
+    let parts: Vec<&Value> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "retention.pruned")
+        .collect();
+    assert_eq!(parts.len(), 5, "9 runs, 2 per transaction: {parts:?}");
+    let deleted: i64 = parts
+        .iter()
+        .filter_map(|e| e["detail"]["deleted_runs"].as_i64())
+        .sum();
+    assert_eq!(deleted, 6);
 }
 
 async fn has_event(app: &TestApp, action: &str) -> bool {

@@ -234,7 +234,12 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
         }
     }
     let lines = run.output.lines().count();
-    let output = if lines == 0 {
+    let output = if let Some(at) = run.output_pruned_at {
+        format!(
+            "removed by the retention policy on {}",
+            format_time(Some(at))
+        )
+    } else if lines == 0 {
         "-".to_owned()
     } else {
         format!("{lines} lines (polyphemus runs logs {})", run.run_id)
@@ -270,6 +275,13 @@ async fn show_logs(context: &Context, project: &ProjectName, run_id: &RunId) -> 
     let run = context.client.get_run(project, run_id).await?;
     if context.json() {
         return print_json(&json!({"run_id": run.run_id, "output": run.output}));
+    }
+    if let Some(at) = run.output_pruned_at {
+        hint(&format!(
+            "the output of run {run_id} was removed by the retention policy on {}",
+            format_time(Some(at))
+        ));
+        return Ok(());
     }
     if run.output.is_empty() {
         hint(&format!("run {run_id} has no output yet"));

@@ -188,7 +188,9 @@ pub async fn show_run(
         }
         @if let Some(metadata) = &metadata { (nodes(&run, metadata)) }
         h2 #output-heading { "Output" }
-        @if output.is_empty() {
+        @if let Some(at) = run.output_pruned_at {
+            p.muted { "The output was removed by the project's retention policy on " (time(Some(at))) "." }
+        } @else if output.is_empty() {
             p.muted { "No output yet." }
         } @else {
             pre.log #output tabindex="0" aria-labelledby="output-heading" { code { (output) } }

@@ -18,7 +18,11 @@ async fn an_admin_sets_the_retention_policy_and_a_viewer_reads_it() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, page) = app.get(RETENTION, &admin).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(page.matches("<dd>forever</dd>").count(), 4, "nothing set: {page}");
+    assert_eq!(
+        page.matches("<dd>forever</dd>").count(),
+        4,
+        "nothing set: {page}"
+    );
 
     let (status, page) = app
         .post(
@@ -59,7 +63,11 @@ async fn an_admin_sets_the_retention_policy_and_a_viewer_reads_it() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("90 days"), "{page}");
     assert!(page.contains("3 per config"), "{page}");
-    assert_eq!(page.matches("<dd>forever</dd>").count(), 1, "keep output: {page}");
+    assert_eq!(
+        page.matches("<dd>forever</dd>").count(),
+        1,
+        "keep output: {page}"
+    );
     assert!(
         !page.contains("<form class=\"retention\""),
         "no form for viewers"
