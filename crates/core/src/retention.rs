@@ -18,7 +18,7 @@ pub const ACTOR: &str = "retention";
 
 /// Runs pruned in one transaction unless set (each transaction writes its own
 /// `retention.pruned` event).
-pub const RUNS_PER_TRANSACTION: usize = 500;
+pub const RUNS_PER_TRANSACTION: usize = 2000;
 
 /// Prunes projects; cheap to clone.
 #[derive(Debug, Clone)]

@@ -115,11 +115,18 @@ impl Cutoffs {
 /// The ended runs of project `$1` the policy prunes. A run's age counts from its end (the
 /// orchestrator's `finished_at`, else its last write); `place` is its rank among the config's
 /// ended runs of the same outcome, newest first. `$2`/`$3` are the history limits, `$4`/`$5`
-/// the cutoffs of runs and outputs; a NULL compares to nothing, so it prunes nothing.
+/// the cutoffs of runs and outputs; a NULL compares to nothing, so it prunes nothing. `$6`, a
+/// JSON array of seqs or NULL, keeps only those runs in the answer.
 fn candidates_sql(backend: Backend) -> String {
-    let output_bytes = match backend {
-        Backend::Postgres => "octet_length(r.output)::bigint",
-        Backend::Sqlite => "length(CAST(r.output AS BLOB))",
+    let (output_bytes, only) = match backend {
+        Backend::Postgres => (
+            "octet_length(r.output)::bigint",
+            "$6::jsonb IS NULL OR seq IN (SELECT jsonb_array_elements_text($6)::bigint)",
+        ),
+        Backend::Sqlite => (
+            "length(CAST(r.output AS BLOB))",
+            "$6 IS NULL OR seq IN (SELECT value FROM json_each($6))",
+        ),
     };
     format!(
         "WITH ended AS ( \
@@ -145,7 +152,7 @@ fn candidates_sql(backend: Backend) -> String {
            FROM ended e \
          ) \
          SELECT seq, run_id, name, output_bytes, delete_run FROM decided \
-         WHERE delete_run OR (output_pruned_at IS NULL AND ended_at < $5) \
+         WHERE (delete_run OR (output_pruned_at IS NULL AND ended_at < $5)) AND ({only}) \
          ORDER BY seq"
     )
 }
@@ -163,15 +170,17 @@ fn in_json_array(backend: Backend, column: &str, n: usize, integer: bool) -> Str
     }
 }
 
-/// Builds the candidates query of `$project` under `$cutoffs`.
+/// Builds the candidates query of `$project` under `$cutoffs`, of the runs `$only` (`None`:
+/// all).
 macro_rules! select_candidates {
-    ($sql:expr, $project:expr, $cutoffs:expr) => {
+    ($sql:expr, $project:expr, $cutoffs:expr, $only:expr) => {
         sqlx::query_as::<_, PruneCandidate>($sql)
             .bind($project)
             .bind($cutoffs.successful_limit)
             .bind($cutoffs.failed_limit)
             .bind($cutoffs.runs_ended_before)
             .bind($cutoffs.outputs_ended_before)
+            .bind($only)
     };
 }
 
@@ -189,7 +198,9 @@ impl Store {
         let cutoffs = Cutoffs::of(&policy, now);
         let sql = candidates_sql(self.backend());
         let candidates: Vec<PruneCandidate> = on_reader!(self, pool =>
-            select_candidates!(&sql, project, cutoffs).fetch_all(pool).await)?;
+            select_candidates!(&sql, project, cutoffs, None::<Json<Vec<i64>>>)
+                .fetch_all(pool)
+                .await)?;
         Ok(PrunePlan { candidates })
     }
 
@@ -225,8 +236,9 @@ impl Store {
                 return Ok(PrunePlan::default());
             };
             let cutoffs = Cutoffs::of(&policy, now);
+            let planned: Vec<i64> = plan.candidates.iter().map(|c| c.seq).collect();
             let fresh = PrunePlan {
-                candidates: select_candidates!(&sql, project, cutoffs)
+                candidates: select_candidates!(&sql, project, cutoffs, Some(Json(&planned)))
                     .fetch_all(&mut *tx)
                     .await?,
             };

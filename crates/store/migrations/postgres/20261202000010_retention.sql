@@ -9,6 +9,10 @@ CREATE TABLE retention_policies (
     updated_at                    TIMESTAMPTZ NOT NULL
 );
 
+-- Deleting a run checks that no state-key row still refers to it: without this index, each
+-- check would read every row of the table.
+CREATE INDEX run_state_keys_by_run ON run_state_keys (run_seq);
+
 -- When retention emptied the run's output (and removed its local run directory).
 ALTER TABLE runs ADD COLUMN output_pruned_at TIMESTAMPTZ;
 
