@@ -7,6 +7,7 @@
 mod config;
 mod ids;
 mod names;
+mod notifications;
 mod numbers;
 mod outcome;
 mod output;
@@ -22,6 +23,7 @@ mod workflows;
 pub use config::*;
 pub use ids::*;
 pub use names::*;
+pub use notifications::*;
 pub use numbers::*;
 pub use outcome::*;
 pub use output::*;

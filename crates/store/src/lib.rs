@@ -10,6 +10,7 @@ pub mod bench;
 mod configs;
 mod error;
 mod events;
+mod notifications;
 mod records;
 mod run_merge;
 mod runs;
@@ -20,6 +21,7 @@ mod status;
 mod tokens;
 
 pub use error::StoreError;
+pub use notifications::{ChannelRecord, NewChannelRecord};
 pub use records::*;
 pub use schedule::{Claimed, DueAction, DueRuntime, SkipReason};
 pub use schedule_pause::ScheduleChange;

@@ -252,6 +252,9 @@ pub struct RecordedMetadata {
     pub record: RunMetadataRecord,
     /// Ids of the run's task tokens this write revoked; empty unless the phase is final.
     pub revoked_tokens: Vec<String>,
+    /// Whether this write recorded the run's end (a later final report replaces metadata
+    /// without ending it again).
+    pub ended_now: bool,
 }
 
 /// Run metadata to store, with its derived fields computed by the caller.

@@ -1,6 +1,7 @@
 //! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
 
 pub mod configs;
+pub mod notifications;
 pub mod ops;
 pub mod project;
 pub mod runs;
@@ -18,6 +19,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(runtime::router())
         .merge(runs::router())
         .merge(project::router())
+        .merge(notifications::router())
 }
 
 pub(crate) type Problem = polyphemus_model::Problem;

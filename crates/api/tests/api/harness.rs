@@ -197,6 +197,10 @@ impl TestApp {
             .with_orchestrator(orchestrator)
             .with_package_dirs(vec![packages_dir.clone()])
             .with_output_limit(output_limit)
+            .with_alert_retry(polyphemus_core::alerts::RetryPolicy {
+                attempts: 3,
+                first_backoff: std::time::Duration::from_millis(100),
+            })
             .with_min_interval_s(min_interval_s.unwrap_or(polyphemus_core::DEFAULT_MIN_INTERVAL_S));
         let app = polyphemus_api::app(services.clone());
         // The server `polyphemus serve` runs, with its HTTP limits.
