@@ -7,6 +7,7 @@ mod configs;
 mod diff;
 mod input;
 mod jobs;
+mod notifications;
 mod output;
 mod packages;
 mod project;
@@ -50,6 +51,8 @@ pub enum ClientCommand {
     Status(project::StatusArgs),
     /// Show the event log: who created, updated, launched what and when.
     Events(project::EventsArgs),
+    /// List, add, remove or test where the project's alerts go (Slack, signed webhook, email).
+    Notifications(notifications::NotificationsArgs),
 }
 
 /// `--project P`, shared by every subcommand of a resource.
@@ -102,6 +105,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
         ClientCommand::Jobs(command) => jobs::run(&context, command).await,
         ClientCommand::Configs(args) => configs::run(&context, args).await,
         ClientCommand::Secrets(args) => secrets::run(&context, args).await,
+        ClientCommand::Notifications(args) => notifications::run(&context, args).await,
         ClientCommand::Runtime(args) => runtime::run(&context, args).await,
         ClientCommand::Launch(args) => runtime::launch(&context, args).await,
         ClientCommand::Submit(args) => submit::submit(&context, args).await,

@@ -229,7 +229,9 @@ async fn decode_response<T: DeserializeOwned>(
             problem: error::parse_problem(status.as_u16(), &bytes),
         });
     }
-    let body = serde_json::from_slice(&bytes).map_err(|source| Error::Decode {
+    // An empty answer (204) reads as `null`, which `()` and `Option` accept.
+    let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+    let body = serde_json::from_slice(text).map_err(|source| Error::Decode {
         url: url.to_string(),
         status: status.as_u16(),
         source,

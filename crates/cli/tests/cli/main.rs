@@ -11,6 +11,7 @@ mod hostile_steps;
 mod ingestion;
 mod jobs;
 mod local_engine;
+mod notifications;
 mod packages;
 mod pipeline;
 mod runs;
