@@ -51,7 +51,7 @@ pub fn policy_fields(raw: &Raw, errors: &Errors) -> Markup {
             legend { "When runs overlap or fail" }
             (form::single_field(&policy, "/concurrency_policy", "Concurrency policy", true, raw, errors))
             (number_field("/starting_deadline_s", "Starting deadline (seconds)", "Skip a due time missed by more than this instead of running it late; empty runs it however late.", raw, errors))
-            (number_field("/pause_after_failures", "Pause after failures", "Pause the schedule after this many failed runs in a row; 0 never pauses.", raw, errors))
+            (form::single_field(&json!({"type": "integer", "minimum": 0, "maximum": 1000, "description": "Pause the schedule after this many failed runs in a row; 0 never pauses."}), "/pause_after_failures", "Pause after failures", false, raw, errors))
         }
     }
 }
