@@ -24,7 +24,9 @@ pub(crate) struct UiState {
 
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
-    use pages::{configs, dashboard, events, history, paused, projects, runs, runtime, signin};
+    use pages::{
+        configs, dashboard, events, history, notifications, paused, projects, runs, runtime, signin,
+    };
     Router::new()
         .route("/", get(projects::list_projects))
         .route("/projects", get(projects::open_project))
@@ -53,6 +55,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route(
             "/projects/{project}/configs/{config_id}/runtime",
             get(runtime::show_runtime).post(runtime::update_runtime),
+        )
+        .route(
+            "/projects/{project}/notifications",
+            get(notifications::show).post(notifications::create),
+        )
+        .route(
+            "/projects/{project}/notifications/{id}/delete",
+            post(notifications::delete),
+        )
+        .route(
+            "/projects/{project}/notifications/{id}/test",
+            post(notifications::test),
         )
         .route(
             "/projects/{project}/configs/{config_id}/runtime/resume",

@@ -107,3 +107,81 @@ fn a_paused_schedule_is_explained_and_resumed_in_the_browser() {
         browser.client.clone().close().await.expect("close");
     });
 }
+
+#[test]
+fn a_channel_is_added_tested_and_removed_in_the_browser() {
+    if browser_unavailable().is_some() {
+        return;
+    }
+    let server = Server::start();
+    let hook = polyphemus_testkit::WebhookReceiver::start();
+    let token = std::fs::read_to_string(server.data_dir.join("admin.token")).expect("token");
+    block_on(async {
+        let browser = start_browser().await;
+        let c = &browser.client;
+        let base = server.url.as_str();
+        sign_in(c, base, token.trim()).await;
+        c.goto(&format!("{base}/projects/default"))
+            .await
+            .expect("dashboard");
+        click(c, "a[href$='/notifications']").await;
+        wait_for_text(c, "h1", "Notifications", 30).await;
+        c.find(Locator::Css("#f-name"))
+            .await
+            .expect("name")
+            .send_keys("team-chat")
+            .await
+            .expect("type");
+        click(c, "#kind-webhook").await;
+        let url = format!("{}?token=sEcReT", hook.url());
+        c.find(Locator::Css("#f-settings-url"))
+            .await
+            .expect("url")
+            .send_keys(&url)
+            .await
+            .expect("type");
+        c.find(Locator::Css("#f-settings-secret"))
+            .await
+            .expect("secret")
+            .send_keys("short")
+            .await
+            .expect("type");
+        click(c, "form.channel button[type=submit]").await;
+        wait_for_text(c, "main", "at least 16 characters", 30).await;
+        let form_html = c.source().await.expect("source");
+        assert!(
+            !form_html.contains("sEcReT"),
+            "credentials are not sent back into the form"
+        );
+
+        c.find(Locator::Css("#f-settings-url"))
+            .await
+            .expect("url")
+            .send_keys(&url)
+            .await
+            .expect("type");
+        c.find(Locator::Css("#f-settings-secret"))
+            .await
+            .expect("secret")
+            .send_keys("a-long-enough-signing-secret")
+            .await
+            .expect("type");
+        click(c, "form.channel button[type=submit]").await;
+        wait_for_text(c, ".notice", "Channel added", 30).await;
+        let listed = text_of(c, "table").await;
+        assert!(
+            listed.contains("team-chat") && listed.contains("signed webhook at 127.0.0.1"),
+            "{listed}"
+        );
+        assert!(!c.source().await.expect("source").contains("sEcReT"));
+        screenshot(c, "17-notifications").await;
+
+        click(c, "form[action$='/test'] button").await;
+        wait_for_text(c, ".notice", "Test alert delivered", 30).await;
+        assert_eq!(hook.wait_for(1, std::time::Duration::from_secs(5)).len(), 1);
+        click(c, "form[action$='/delete'] button").await;
+        wait_for_text(c, ".notice", "Channel removed", 30).await;
+        wait_for_text(c, "main", "No channels", 30).await;
+        browser.client.clone().close().await.expect("close");
+    });
+}
