@@ -19,6 +19,8 @@ pub enum AlertEvent {
     SchedulePaused,
     /// The first success after failed runs.
     RunRecovered,
+    /// A run still going after its runtime config's `expected_duration_s`.
+    RunOverdue,
 }
 
 impl AlertEvent {
@@ -27,6 +29,7 @@ impl AlertEvent {
             Self::RunFailed => "run_failed",
             Self::SchedulePaused => "schedule_paused",
             Self::RunRecovered => "run_recovered",
+            Self::RunOverdue => "run_overdue",
         }
     }
 }

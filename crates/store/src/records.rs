@@ -141,6 +141,7 @@ pub struct RuntimeRecord {
     pub paused_at: Option<DateTime<Utc>>,
     pub paused_reason: Option<String>,
     pub paused_run_ids: Option<Json<Vec<RunId>>>,
+    pub expected_duration_s: Option<i64>,
 }
 
 impl RuntimeRecord {
@@ -161,6 +162,7 @@ impl RuntimeRecord {
             paused_at: None,
             paused_reason: None,
             paused_run_ids: None,
+            expected_duration_s: None,
         }
     }
 

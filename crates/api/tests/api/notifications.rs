@@ -16,6 +16,7 @@ crate::both_stores!(
     every_channel_hears_of_failures_the_pause_and_the_recovery,
     a_delivery_is_retried_and_a_dead_channel_is_recorded_as_failed,
     channels_never_show_their_urls_or_credentials_and_bad_ones_are_refused,
+    a_run_past_its_expected_duration_is_reported_once,
 );
 
 const SECRET: &str = "webhook-signing-secret-0123";
@@ -265,4 +266,41 @@ async fn channels_never_show_their_urls_or_credentials_and_bad_ones_are_refused(
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+async fn a_run_past_its_expected_duration_is_reported_once(app: TestApp) {
+    let hook = WebhookReceiver::start();
+    add_channel(
+        &app,
+        "pager",
+        json!(["run_overdue"]),
+        json!({"kind": "webhook", "url": hook.url(), "secret": SECRET}),
+    )
+    .await;
+    let id = app.create_config("labors", json!({})).await;
+    let (status, body) = app
+        .put(
+            &format!("/projects/labors/configs/{id}/runtime"),
+            &app.admin,
+            json!({"run_interval_s": 3600, "expected_duration_s": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["expected_duration_s"], 1);
+    app.register_run("labors", "slow", id, 1).await;
+    let unscheduled = app.create_config("labors", json!({})).await;
+    app.register_run("labors", "no-limit", unscheduled, 1).await;
+    let scheduler =
+        polyphemus_core::scheduler::Scheduler::new(app.services.clone(), Duration::from_secs(60));
+    scheduler.tick().await.expect("tick");
+    assert!(hook.received().is_empty(), "not overdue yet");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    scheduler.tick().await.expect("tick");
+    let alerts = hook.wait_for(1, WAIT);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["event"], "run_overdue");
+    assert_eq!(alerts[0]["run_id"], "slow");
+    scheduler.tick().await.expect("tick");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hook.received().len(), 1, "reported once");
 }

@@ -29,7 +29,7 @@ enum NotificationsCommand {
     Add {
         /// Unique in the project: letters, digits, '.', '_', '-'.
         name: String,
-        /// What to tell it: run_failed, schedule_paused, run_recovered (comma-separated).
+        /// What to tell it: run_failed, schedule_paused, run_recovered, run_overdue (comma-separated).
         #[arg(long, value_delimiter = ',', required = true, value_parser = parse_event)]
         events: Vec<AlertEvent>,
         /// JSON file with the channel's settings, or `-` for stdin.
@@ -50,7 +50,7 @@ enum NotificationsCommand {
 
 fn parse_event(text: &str) -> Result<AlertEvent, String> {
     serde_json::from_value(serde_json::Value::String(text.trim().to_owned())).map_err(|_| {
-        format!("{text:?} is not an event: use run_failed, schedule_paused or run_recovered")
+        format!("{text:?} is not an event: use run_failed, schedule_paused, run_recovered or run_overdue")
     })
 }
 

@@ -187,6 +187,32 @@ impl Services {
             .map_err(|error| alerts::DeliveryError::Settings(error.to_string()))
     }
 
+    /// A run still going past its runtime config's expected duration.
+    pub(crate) fn alert_overdue(
+        &self,
+        project: &ProjectName,
+        config_id: ConfigId,
+        run_id: &RunId,
+        seconds: i64,
+    ) {
+        let title = format!(
+            "Run {run_id} of config {config_id} is still going after {} minutes",
+            seconds / 60
+        );
+        let why = "It is taking longer than the expected_duration_s of its runtime config.";
+        self.alert(
+            project,
+            run_alert(
+                project,
+                config_id,
+                run_id,
+                AlertEvent::RunOverdue,
+                title,
+                why.into(),
+            ),
+        );
+    }
+
     /// After a run's end was recorded: a failure, or a success after failures, is an alert.
     pub(crate) async fn alert_run_end(
         &self,

@@ -191,6 +191,13 @@ fn merge_policies(
         Some(deadline) => next.starting_deadline_s = deadline,
         None => {}
     }
+    match request.expected_duration_s {
+        Some(Some(seconds)) if seconds < 1 => {
+            errors.push(field("/expected_duration_s", "must be at least 1 second"))
+        }
+        Some(expected) => next.expected_duration_s = expected,
+        None => {}
+    }
     match request.pause_after_failures {
         Some(count) if !(0..=1000).contains(&count) => errors.push(field(
             "/pause_after_failures",
@@ -223,5 +230,6 @@ pub(super) fn to_wire(record: RuntimeRecord) -> RuntimeConfig {
         concurrency_policy: record.concurrency_policy,
         starting_deadline_s: record.starting_deadline_s,
         pause_after_failures: record.pause_after_failures,
+        expected_duration_s: record.expected_duration_s,
     }
 }

@@ -15,10 +15,14 @@ use polyphemus_core::CoreError;
 use polyphemus_model::{AlertEvent, Channel, ChannelSettings, NewChannel, ProjectName, Role};
 use serde::Deserialize;
 
-const EVENTS: [(AlertEvent, &str); 3] = [
+const EVENTS: [(AlertEvent, &str); 4] = [
     (AlertEvent::RunFailed, "A run failed"),
     (AlertEvent::SchedulePaused, "A schedule paused itself"),
     (AlertEvent::RunRecovered, "The first success after failures"),
+    (
+        AlertEvent::RunOverdue,
+        "A run is taking longer than expected",
+    ),
 ];
 
 #[derive(Deserialize)]
