@@ -139,7 +139,7 @@ pub struct PutRuntimeConfig {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
-    #[schema(value_type = Option<i64>, minimum = 1)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 31_622_400)]
     pub starting_deadline_s: Option<Option<i64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 1000)]
@@ -149,7 +149,7 @@ pub struct PutRuntimeConfig {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
-    #[schema(value_type = Option<i64>, minimum = 1)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 31_622_400)]
     pub expected_duration_s: Option<Option<i64>>,
 }
 

@@ -117,6 +117,21 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     ),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/stop"),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/terminate"),
+    // #13: resuming a paused schedule, and notification channels.
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/runtime/resume",
+    ),
+    ("get", "/api/v1/projects/{project}/notifications"),
+    ("post", "/api/v1/projects/{project}/notifications"),
+    (
+        "delete",
+        "/api/v1/projects/{project}/notifications/{channel_id}",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/notifications/{channel_id}/test",
+    ),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {

@@ -38,6 +38,7 @@ pub async fn send(settings: &ChannelSettings, alert: &Alert) -> Result<(), Deliv
         .map_err(|error| DeliveryError::Smtp(error.to_string()))?;
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp_host)
         .port(*smtp_port)
+        .timeout(Some(std::time::Duration::from_secs(15)))
         .tls(Tls::Opportunistic(tls));
     if let (Some(username), Some(password)) = (username, password) {
         transport = transport.credentials(Credentials::new(username.clone(), password.clone()));

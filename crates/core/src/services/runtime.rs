@@ -175,6 +175,9 @@ fn merge_runtime(
     Ok(next)
 }
 
+/// The longest starting deadline or expected duration: 366 days.
+const MAX_POLICY_SECONDS: i64 = 366 * 86_400;
+
 /// The concurrency policy, starting deadline and pause threshold of a PUT.
 fn merge_policies(
     next: &mut RuntimeRecord,
@@ -185,16 +188,18 @@ fn merge_policies(
         next.concurrency_policy = policy;
     }
     match request.starting_deadline_s {
-        Some(Some(seconds)) if seconds < 1 => {
-            errors.push(field("/starting_deadline_s", "must be at least 1 second"))
-        }
+        Some(Some(seconds)) if !(1..=MAX_POLICY_SECONDS).contains(&seconds) => errors.push(field(
+            "/starting_deadline_s",
+            "must be between 1 second and 366 days",
+        )),
         Some(deadline) => next.starting_deadline_s = deadline,
         None => {}
     }
     match request.expected_duration_s {
-        Some(Some(seconds)) if seconds < 1 => {
-            errors.push(field("/expected_duration_s", "must be at least 1 second"))
-        }
+        Some(Some(seconds)) if !(1..=MAX_POLICY_SECONDS).contains(&seconds) => errors.push(field(
+            "/expected_duration_s",
+            "must be between 1 second and 366 days",
+        )),
         Some(expected) => next.expected_duration_s = expected,
         None => {}
     }
