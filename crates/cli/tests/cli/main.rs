@@ -13,6 +13,7 @@ mod jobs;
 mod local_engine;
 mod packages;
 mod pipeline;
+mod retries;
 mod runs;
 mod runtime;
 mod secrets;
