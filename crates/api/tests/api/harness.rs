@@ -186,10 +186,11 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let orchestrator = orchestrator.unwrap_or_else(|| {
-            Arc::new(LocalOrchestrator::new(
-                dir.path().join("runs"),
-                format!("http://{address}"),
-            ))
+            // Retried steps are retried at once.
+            Arc::new(
+                LocalOrchestrator::new(dir.path().join("runs"), format!("http://{address}"))
+                    .with_max_backoff(Some(std::time::Duration::ZERO)),
+            )
         });
         let packages_dir = dir.path().join("packages");
         std::fs::create_dir_all(&packages_dir).expect("packages dir");
@@ -234,7 +235,8 @@ impl TestApp {
             .expect("connect store");
         let keys = SecretKeys::from_base64(&self.secret_key).expect("key");
         let orchestrator =
-            LocalOrchestrator::new(self._dir.path().join("runs-2"), self.base.clone());
+            LocalOrchestrator::new(self._dir.path().join("runs-2"), self.base.clone())
+                .with_max_backoff(Some(std::time::Duration::ZERO));
         let registry = Registry::load(std::slice::from_ref(&self.packages_dir), &[])
             .expect("the test's packages load");
         Services::new(store, registry, keys).with_orchestrator(Arc::new(orchestrator))

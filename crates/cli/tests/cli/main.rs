@@ -14,6 +14,7 @@ mod local_engine;
 mod notifications;
 mod packages;
 mod pipeline;
+mod retries;
 mod runs;
 mod runtime;
 mod secrets;
