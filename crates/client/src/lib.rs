@@ -81,6 +81,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
+            // Below the server's keep-alive limit (`serve --header-timeout-s`, 10 s by default):
+            // a pooled connection is dropped here before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("polyphemus-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| Error::Transport {

@@ -48,6 +48,26 @@ macro_rules! both_stores {
     )*};
 }
 
+/// Runs each named test body against SQLite and PostgreSQL servers made from `$setup()`
+/// (a function of the test module returning a [`Setup`]).
+#[macro_export]
+macro_rules! both_stores_with {
+    ($setup:ident; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::harness::TestApp::sqlite_set_up(super::$setup()).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(app) = $crate::harness::TestApp::postgres_set_up(super::$setup()).await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )*};
+}
+
 /// Everything every test's servers logged (at debug level), to check no secret reaches a log.
 pub static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
 
@@ -212,7 +232,11 @@ impl TestApp {
         });
         let mut app = Self {
             base: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's keep-alive limit closes them.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .expect("client"),
             services,
             store,
             admin: String::new(),
