@@ -53,6 +53,12 @@ if ! "$tools/venv/bin/python" -c 'import pytest' >/dev/null 2>&1; then
   echo "install-deps: installing pytest into $tools/venv" >&2
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'pytest==8.*'
 fi
+# aiosmtpd, in the same virtualenv: the real SMTP server the email-alert tests deliver to.
+if ! "$tools/venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "install-deps: installing aiosmtpd into $tools/venv" >&2
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'aiosmtpd==1.4.*'
+fi
+
 # boto3 and psycopg 3, in the same virtualenv, for the csv-to-postgres example's job: its test
 # (sdk/python/tests/test_csv_to_postgres.py) puts this venv's python first on the server's PATH,
 # so the step's `python3` has them.

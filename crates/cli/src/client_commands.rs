@@ -8,6 +8,7 @@ mod configs;
 mod diff;
 mod input;
 mod jobs;
+mod notifications;
 pub(crate) mod output;
 mod packages;
 mod project;
@@ -52,6 +53,8 @@ pub enum ClientCommand {
     Status(project::StatusArgs),
     /// Show the event log: who created, updated, launched what and when.
     Events(project::EventsArgs),
+    /// List, add, remove or test where the project's alerts go (Slack, signed webhook, email).
+    Notifications(notifications::NotificationsArgs),
     /// Show or set the project's retention policy (what `polyphemus prune` removes).
     Retention(retention::RetentionArgs),
 }
@@ -106,6 +109,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
         ClientCommand::Jobs(command) => jobs::run(&context, command).await,
         ClientCommand::Configs(args) => configs::run(&context, args).await,
         ClientCommand::Secrets(args) => secrets::run(&context, args).await,
+        ClientCommand::Notifications(args) => notifications::run(&context, args).await,
         ClientCommand::Runtime(args) => runtime::run(&context, args).await,
         ClientCommand::Launch(args) => runtime::launch(&context, args).await,
         ClientCommand::Submit(args) => submit::submit(&context, args).await,

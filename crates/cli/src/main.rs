@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
         Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {
-            step_commands::write_run_metadata(&cli.global, args).await?
+            return step_commands::write_run_metadata(&cli.global, args).await
         }
         Command::Engine(EngineCommand::Run(mut args)) => {
             if cli.global.output == settings::OutputFormat::Json {

@@ -287,8 +287,9 @@ fn with_local_orchestrator(
     let work_dir = work_dir
         .canonicalize()
         .with_context(|| format!("resolving the run directory {}", work_dir.display()))?;
-    let orchestrator =
-        LocalOrchestrator::new(work_dir, public_url).with_sandbox(sandbox.settings(global)?);
+    let orchestrator = LocalOrchestrator::new(work_dir, public_url)
+        .with_sandbox(sandbox.settings(global)?)
+        .with_max_backoff(sandbox.engine_max_backoff);
     println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
 }

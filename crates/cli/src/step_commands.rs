@@ -4,7 +4,7 @@
 use crate::client_commands::parse_value;
 use crate::settings::GlobalArgs;
 use clap::Args;
-use polyphemus_jobs::{JobContext, JobOutcome, RunTarget};
+use polyphemus_jobs::{FailureKind, JobContext, JobError, JobFailure, JobOutcome, RunTarget};
 use polyphemus_model::{
     ConfigId, ProjectName, RegisterRun, RunId, SyncRunRequest, VersionNumber, WorkflowType,
 };
@@ -33,19 +33,25 @@ pub struct WriteRunMetadataArgs {
 }
 
 /// Has the server read the workflow's status and logs from the orchestrator and store them
-/// as the run's metadata and output.
+/// as the run's metadata and output. A refusal of the server (4xx but 408/429) exits with
+/// [`polyphemus_jobs::PERMANENT_EXIT_CODE`], so the exit handler does not retry it; other failures exit 1.
 pub async fn write_run_metadata(
     global: &GlobalArgs,
     args: WriteRunMetadataArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let client = crate::client_commands::connect(global)?;
     let request = SyncRunRequest {
         workflow_name: Some(args.workflow_name),
         namespace: Some(args.namespace),
     };
-    let metadata = client
-        .sync_run(&args.project, &args.run_id, &request)
-        .await?;
+    let metadata = match client.sync_run(&args.project, &args.run_id, &request).await {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            let kind = FailureKind::of_client(&error);
+            eprintln!("error: {kind}: {error}");
+            return Ok(ExitCode::from(kind.exit_code()));
+        }
+    };
     println!(
         "recorded run {}: {} ({} nodes, {} failed)",
         metadata.run_id,
@@ -53,7 +59,7 @@ pub async fn write_run_metadata(
         metadata.report.nodes.len(),
         metadata.failed_nodes.len()
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Args)]
@@ -93,20 +99,51 @@ fn parse_job_arg(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Runs one ETL job: pre → process → post. Exit 0 when done or skipped by `pre`, 1 when it
-/// failed, 2 for an unknown job.
+/// Runs one ETL job: pre → process → post. Exits 0 when done or skipped by `pre`, else with
+/// the failure's exit code: [`polyphemus_jobs::PERMANENT_EXIT_CODE`] (78) when another
+/// attempt cannot help (bad config or secret, refused credentials, a 4xx from the API, an
+/// unknown job), [`polyphemus_jobs::TRANSIENT_EXIT_CODE`] (1) when it may; the workflow's
+/// `retryStrategy.expression` reads it.
 pub async fn run_job(global: &GlobalArgs, args: RunJobArgs) -> anyhow::Result<ExitCode> {
     // Jobs belong to no workflow: the workflow argument names the caller, for messages.
     let Some(job) = polyphemus_jobs::find_job(&args.job) else {
-        eprintln!(
-            "error: there is no job {} (workflow {}; the jobs: {})",
+        let unknown = JobError::Permanent(format!(
+            "there is no job {} (workflow {}; the jobs: {})",
             args.job,
             args.workflow,
             polyphemus_jobs::job_names().join(", ")
-        );
-        return Ok(ExitCode::from(2));
+        ));
+        return Ok(report_failure(&args.job, &JobFailure::from(&unknown)));
     };
-    let client = crate::client_commands::connect(global)?;
+    let outcome = match load_context(global, args, job.name()).await {
+        Ok(mut context) => polyphemus_jobs::run_job(job.as_ref(), &mut context).await,
+        Err(error) => JobOutcome::Failed(JobFailure::from(&error)),
+    };
+    Ok(match outcome {
+        JobOutcome::Done => ExitCode::SUCCESS,
+        JobOutcome::Skipped => {
+            eprintln!("{}: skipped by pre", job.name());
+            ExitCode::SUCCESS
+        }
+        JobOutcome::Failed(failure) => report_failure(job.name(), &failure),
+    })
+}
+
+/// `error: <job> failed: permanent: …` (or `transient, may be retried: …`), and its exit code.
+fn report_failure(job: &str, failure: &JobFailure) -> ExitCode {
+    eprintln!("error: {job} failed: {failure}");
+    ExitCode::from(failure.kind.exit_code())
+}
+
+/// The job's context: the run registered, its config and secrets loaded, SIGTERM watched.
+async fn load_context(
+    global: &GlobalArgs,
+    args: RunJobArgs,
+    job: &str,
+) -> Result<JobContext, JobError> {
+    // The step's URL and token come from its environment, which another attempt shares.
+    let client = crate::client_commands::connect(global)
+        .map_err(|error| JobError::Permanent(format!("{error:#}")))?;
     let target = RunTarget {
         project: args.project,
         config_id: args.config_id,
@@ -119,19 +156,9 @@ pub async fn run_job(global: &GlobalArgs, args: RunJobArgs) -> anyhow::Result<Ex
         terminated().await;
         let _ = cancel.send(true);
     });
-    let mut context = JobContext::load(Arc::new(client), target, job.name(), cancelled).await?;
+    let mut context = JobContext::load(Arc::new(client), target, job, cancelled).await?;
     context.args = args.args.into_iter().collect();
-    match polyphemus_jobs::run_job(job.as_ref(), &mut context).await {
-        JobOutcome::Done => Ok(ExitCode::SUCCESS),
-        JobOutcome::Skipped => {
-            eprintln!("{}: skipped by pre", job.name());
-            Ok(ExitCode::SUCCESS)
-        }
-        JobOutcome::Failed(why) => {
-            eprintln!("error: {} failed: {why}", job.name());
-            Ok(ExitCode::from(1))
-        }
-    }
+    Ok(context)
 }
 
 /// Registers the run unless it exists (registration is idempotent on the server).
@@ -139,7 +166,7 @@ async fn ensure_registered(
     client: &polyphemus_client::Client,
     target: &RunTarget,
     workflow_name: Option<&str>,
-) -> anyhow::Result<()> {
+) -> Result<(), JobError> {
     match client.get_run(&target.project, &target.run_id).await {
         Ok(_) => Ok(()),
         Err(polyphemus_client::Error::Api { status: 404, .. }) => {

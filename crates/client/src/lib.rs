@@ -82,6 +82,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
+            // Below the server's keep-alive limit (`serve --header-timeout-s`, 10 s by default):
+            // a pooled connection is dropped here before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("polyphemus-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| Error::Transport {
@@ -230,7 +233,9 @@ async fn decode_response<T: DeserializeOwned>(
             problem: error::parse_problem(status.as_u16(), &bytes),
         });
     }
-    let body = serde_json::from_slice(&bytes).map_err(|source| Error::Decode {
+    // An empty answer (204) reads as `null`, which `()` and `Option` accept.
+    let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+    let body = serde_json::from_slice(text).map_err(|source| Error::Decode {
         url: url.to_string(),
         status: status.as_u16(),
         source,

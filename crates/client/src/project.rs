@@ -4,8 +4,8 @@ use crate::retry::Idempotency;
 use crate::set_query;
 use crate::{Client, Result};
 use polyphemus_model::{
-    ConfigId, Event, JobSpec, Page, PipelineStatus, ProjectName, WorkflowDetail, WorkflowManifest,
-    WorkflowType, WorkflowsReloaded,
+    Channel, ChannelTest, ConfigId, Event, JobSpec, NewChannel, Page, PipelineStatus, ProjectName,
+    WorkflowDetail, WorkflowManifest, WorkflowType, WorkflowsReloaded,
 };
 
 /// Filters and paging of `list_events` (newest first).
@@ -46,6 +46,57 @@ impl Client {
         )
         .await
         .map(|(_, body)| body)
+    }
+
+    /// The project's notification channels (without their credentials).
+    pub async fn list_channels(&self, project: &ProjectName) -> Result<Vec<Channel>> {
+        self.get(self.url(["projects", project.as_str(), "notifications"]))
+            .await
+    }
+
+    /// Adds a notification channel (project admin).
+    pub async fn create_channel(
+        &self,
+        project: &ProjectName,
+        body: &NewChannel,
+    ) -> Result<Channel> {
+        let url = self.url(["projects", project.as_str(), "notifications"]);
+        self.send(
+            reqwest::Method::POST,
+            url,
+            Some(body),
+            Idempotency::NotIdempotent,
+        )
+        .await
+        .map(|(_, channel)| channel)
+    }
+
+    /// Removes a notification channel (project admin).
+    pub async fn delete_channel(&self, project: &ProjectName, id: i64) -> Result<()> {
+        let id = id.to_string();
+        let url = self.url(["projects", project.as_str(), "notifications", &id]);
+        self.send(
+            reqwest::Method::DELETE,
+            url,
+            None::<&()>,
+            Idempotency::Idempotent,
+        )
+        .await
+        .map(|(_, ())| ())
+    }
+
+    /// Sends a test alert through a channel now.
+    pub async fn test_channel(&self, project: &ProjectName, id: i64) -> Result<ChannelTest> {
+        let id = id.to_string();
+        let url = self.url(["projects", project.as_str(), "notifications", &id, "test"]);
+        self.send(
+            reqwest::Method::POST,
+            url,
+            None::<&()>,
+            Idempotency::NotIdempotent,
+        )
+        .await
+        .map(|(_, test)| test)
     }
 
     /// Every config's pipeline state, last run, last success and next run.

@@ -1,6 +1,7 @@
 //! Polyphemus's rules: manifests, config versioning, secrets, runs and their state, schedules,
 //! tokens and access. Handlers call these services; the services call the store.
 
+pub mod alerts;
 pub mod auth;
 pub mod crypto;
 mod error;

@@ -51,8 +51,10 @@ impl Scheduler {
         self.tick_at(Utc::now()).await
     }
 
-    /// Claims what is due at `now` and launches it (the clock is a parameter for tests).
+    /// Claims what is due at `now` and launches it (the clock is a parameter for tests), and
+    /// reports runs gone past their expected duration.
     pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<usize, CoreError> {
+        self.report_overdue(now).await;
         let mut launched = 0;
         loop {
             let due = self
@@ -72,6 +74,22 @@ impl Scheduler {
             if i64::try_from(due.len()).unwrap_or(0) < BATCH {
                 return Ok(launched);
             }
+        }
+    }
+
+    /// Tells the channels of each run newly past its expected duration, once.
+    async fn report_overdue(&self, now: DateTime<Utc>) {
+        let overdue = match self.services.store.claim_overdue_runs(now).await {
+            Ok(overdue) => overdue,
+            Err(error) => {
+                tracing::warn!(%error, "looking for overdue runs");
+                return;
+            }
+        };
+        for (project, config_id, run_id, seconds) in overdue {
+            tracing::warn!(%project, %config_id, %run_id, seconds, "run overdue");
+            self.services
+                .alert_overdue(&project, config_id, &run_id, seconds);
         }
     }
 

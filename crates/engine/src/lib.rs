@@ -24,6 +24,7 @@ mod validate;
 pub use error::EngineError;
 pub use exec::leftovers::kill_leftovers;
 pub use exec::logs::read_tail;
+pub use exec::node::parse_duration;
 pub use exec::process::{private_tmp_available, Isolation};
 pub use exec::sandbox::{running_as_root, StepUser, Support as SandboxSupport, DEFAULT_STEP_USER};
 pub use library::TemplateLibrary;

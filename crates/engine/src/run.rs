@@ -46,6 +46,10 @@ pub struct EngineOptions {
     /// Who nodes run as when the engine runs as root (default `polyphemus-step`, else
     /// `nobody`).
     pub step_user: Option<StepUser>,
+    /// The longest wait between two attempts of a `retryStrategy` with a `backoff`, whatever
+    /// the workflow says (none: as it says). Not Argo's: for development and test suites,
+    /// where a failing step should fail fast and still be retried as often.
+    pub max_backoff: Option<Duration>,
 }
 
 impl Default for EngineOptions {
@@ -64,6 +68,7 @@ impl Default for EngineOptions {
             hide: Vec::new(),
             volumes: Vec::new(),
             step_user: None,
+            max_backoff: None,
         }
     }
 }
@@ -232,6 +237,7 @@ impl Engine {
             pod_limit: pod_limit(spec.parallelism, self.opts.max_pods),
             globals: Mutex::new(globals),
             env,
+            max_backoff: self.opts.max_backoff,
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {

@@ -168,3 +168,44 @@ async fn kept_directories_under_tmp_stay_reachable_from_a_private_tmp() {
         "kept program ran"
     );
 }
+
+#[tokio::test]
+async fn max_backoff_caps_every_wait_and_keeps_every_attempt() {
+    common::init_tracing();
+    // The built-in workflows' strategy: a permanent failure (exit 78) is not retried, any
+    // other is, three times, 30 s apart here; the option makes the waits 10 ms.
+    let yaml = |exit: u8| {
+        format!(
+            r#"
+kind: Workflow
+metadata: {{generateName: capped-}}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    retryStrategy:
+      limit: "3"
+      retryPolicy: Always
+      backoff: {{duration: "30s", factor: "2"}}
+      expression: "asInt(lastRetry.exitCode) != 78"
+    container: {{image: busybox, command: [sh, -c, "exit {exit}"]}}
+"#
+        )
+    };
+    let engine = polyphemus_engine::Engine::new(polyphemus_engine::EngineOptions {
+        work_dir: common::work_dir(),
+        max_backoff: Some(std::time::Duration::from_millis(10)),
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    for (exit, attempts) in [(1, 4), (78, 1)] {
+        let wf = Workflow::from_yaml(&yaml(exit)).unwrap();
+        let wf = engine
+            .run(wf, Vec::new(), &TemplateLibrary::new())
+            .await
+            .unwrap();
+        assert_eq!(wf.status.phase, Phase::Failed);
+        assert_eq!(node(&wf, "").children.len(), attempts, "exit {exit}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -45,8 +45,9 @@ pub trait RunApi: Send + Sync {
     async fn append_output(&self, target: &RunTarget, text: &str) -> Result<(), JobError>;
 }
 
+/// A client error, permanent or transient by its status (see [`JobError::from`]).
 fn api(error: polyphemus_client::Error) -> JobError {
-    JobError::Api(error.to_string())
+    JobError::from(error)
 }
 
 #[async_trait]

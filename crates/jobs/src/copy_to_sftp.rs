@@ -9,8 +9,9 @@
 
 use crate::delivery::{self, open_source, Delivered, Keys, Pending, Source};
 use crate::sftp::{SftpConnection, SftpSettings};
+use crate::sftp_errors::sftp_kind;
 use crate::sftp_write::{parent, SftpWriter};
-use crate::{EtlJob, JobContext, JobError, JobOutcome};
+use crate::{EtlJob, FailureKind, JobContext, JobError, JobOutcome};
 use async_trait::async_trait;
 use russh_sftp::client::fs::{File, Metadata};
 use russh_sftp::client::SftpSession;
@@ -107,7 +108,7 @@ fn target_path(root: &str, relative: &str) -> Result<String, JobError> {
             .split('/')
             .any(|part| part.is_empty() || part == "." || part == "..");
     if climbs {
-        return Err(JobError::Failed(format!(
+        return Err(JobError::Permanent(format!(
             "{relative:?} is not a plain path below the root; refused"
         )));
     }
@@ -136,14 +137,15 @@ async fn deposit_one(
     let temporary = temporary_path(&path, &deposit.tag);
     let target = deposit.writer.sftp();
     let written = async {
-        let out = target
-            .create(temporary.as_str())
-            .await
-            .map_err(|error| JobError::Failed(format!("cannot create {temporary}: {error}")))?;
+        let out = target.create(temporary.as_str()).await.map_err(|error| {
+            let what = format!("cannot create {temporary}: {error}");
+            JobError::of_kind(sftp_kind(&error), what)
+        })?;
         stream(&mut source, out, cancelled).await?;
         check_written(target, &temporary, source.read).await?;
         if !source.unchanged(sftp).await {
-            return Err(JobError::Failed(
+            // Another attempt reads the file again, which may have settled by then.
+            return Err(JobError::Transient(
                 "changed while it was copied; not deposited, the next run copies it".into(),
             ));
         }
@@ -168,7 +170,9 @@ async fn stream(
     mut out: File,
     cancelled: watch::Receiver<bool>,
 ) -> Result<(), JobError> {
-    let failed = |error: std::io::Error| JobError::Failed(format!("write failed: {error}"));
+    let failed = |error: std::io::Error| {
+        JobError::of_kind(FailureKind::of_io(&error), format!("write failed: {error}"))
+    };
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
         if *cancelled.borrow() {
@@ -183,7 +187,7 @@ async fn stream(
     // Durable before the rename makes it visible (a no-op where fsync@openssh.com is missing).
     out.sync_all()
         .await
-        .map_err(|error| JobError::Failed(format!("fsync failed: {error}")))?;
+        .map_err(|error| JobError::of_kind(sftp_kind(&error), format!("fsync failed: {error}")))?;
     out.shutdown().await.map_err(failed)
 }
 
@@ -192,12 +196,15 @@ async fn check_written(target: &SftpSession, temporary: &str, read: u64) -> Resu
     let written = target
         .metadata(temporary)
         .await
-        .map_err(|error| JobError::Failed(format!("cannot check {temporary}: {error}")))?
+        .map_err(|error| {
+            let what = format!("cannot check {temporary}: {error}");
+            JobError::of_kind(sftp_kind(&error), what)
+        })?
         .size;
     if written == Some(read) {
         return Ok(());
     }
-    Err(JobError::Failed(format!(
+    Err(JobError::Transient(format!(
         "{temporary} holds {} bytes, {read} were sent",
         written.unwrap_or(0)
     )))

@@ -7,7 +7,7 @@
 
 use crate::delivery::{self, open_source, Delivered, Keys, Pending, Source};
 use crate::sftp::{SftpConnection, SftpSettings};
-use crate::storage::Destination;
+use crate::storage::{store_kind, Destination};
 use crate::{EtlJob, JobContext, JobError, JobOutcome};
 use async_trait::async_trait;
 use object_store::path::Path as ObjectPath;
@@ -97,7 +97,9 @@ async fn copy_one(
     cancelled: watch::Receiver<bool>,
 ) -> Result<CopiedFile, JobError> {
     let key = destination.key(&file.relative)?;
-    let failed = |what: String| JobError::Failed(what);
+    let failed = |what: &str, error: object_store::Error| {
+        JobError::of_kind(store_kind(&error), format!("{what}: {error}"))
+    };
     let mut source = open_source(sftp, root, file).await?;
     let store = &destination.store;
     if file.size <= CHUNK_BYTES as u64 {
@@ -106,7 +108,7 @@ async fn copy_one(
         store
             .put(&key, PutPayload::from(whole))
             .await
-            .map_err(|error| failed(format!("upload to {key} failed: {error}")))?;
+            .map_err(|error| failed(&format!("upload to {key} failed"), error))?;
     } else {
         upload_in_parts(store.as_ref(), &key, &mut source, cancelled).await?;
     }
@@ -115,11 +117,12 @@ async fn copy_one(
     let stored = store
         .head(&key)
         .await
-        .map_err(|error| failed(format!("cannot check {key} after upload: {error}")))?;
+        .map_err(|error| failed(&format!("cannot check {key} after upload"), error))?;
     let read_bytes = source.read;
     if stored.size != read_bytes || !source.unchanged(sftp).await {
         let _ = store.delete(&key).await;
-        return Err(failed(if stored.size != read_bytes {
+        // Another attempt reads the file again, which may have settled by then.
+        return Err(JobError::Transient(if stored.size != read_bytes {
             format!(
                 "{key} holds {} bytes, {read_bytes} were sent; removed",
                 stored.size
@@ -143,11 +146,16 @@ async fn upload_in_parts(
     source: &mut Source,
     cancelled: watch::Receiver<bool>,
 ) -> Result<(), JobError> {
-    let failed = |what: String| JobError::Failed(what);
+    let failed = |what: &str, error: object_store::Error| {
+        JobError::of_kind(
+            store_kind(&error),
+            format!("upload to {key} {what}: {error}"),
+        )
+    };
     let upload = store
         .put_multipart(key)
         .await
-        .map_err(|error| failed(format!("upload to {key} could not start: {error}")))?;
+        .map_err(|error| failed("could not start", error))?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK_BYTES);
     let mut buffer = vec![0u8; 256 * 1024];
     let streamed: Result<(), JobError> = async {
@@ -158,7 +166,7 @@ async fn upload_in_parts(
             writer
                 .wait_for_capacity(PARTS_IN_FLIGHT)
                 .await
-                .map_err(|error| failed(format!("upload to {key} failed: {error}")))?;
+                .map_err(|error| failed("failed", error))?;
             let chunk = source.next_chunk(&mut buffer).await?;
             if chunk.is_empty() {
                 return Ok(());
@@ -175,5 +183,5 @@ async fn upload_in_parts(
         .finish()
         .await
         .map(|_| ())
-        .map_err(|error| failed(format!("upload to {key} could not complete: {error}")))
+        .map_err(|error| failed("could not complete", error))
 }

@@ -4,7 +4,8 @@
 //! run's state. Each job writes its own state keys ([`Keys`]): patches from parallel steps
 //! replace top-level keys whole, so two jobs must never share one.
 
-use crate::{JobContext, JobError, JobOutcome};
+use crate::sftp_errors::sftp_kind;
+use crate::{FailureKind, JobContext, JobError, JobOutcome};
 use futures::{Future, StreamExt};
 use russh_sftp::client::fs::{File, Metadata};
 use russh_sftp::client::SftpSession;
@@ -100,7 +101,8 @@ pub(crate) async fn record_failure(
     let state = context.run_state().await?;
     let mut record = Map::new();
     if state.get(keys.failures).is_none() {
-        record.insert(keys.failures.into(), json!([{"path": "*", "error": why}]));
+        let failure = json!([{"path": "*", "error": why.message}]);
+        record.insert(keys.failures.into(), failure);
     }
     if state.get(keys.done).is_none() {
         record.insert(keys.done.into(), json!({}));
@@ -129,18 +131,21 @@ pub(crate) async fn open_source(
     file: &Pending,
 ) -> Result<Source, JobError> {
     let path = format!("{root}/{}", file.relative);
-    let failed = |what: String| JobError::Failed(what);
+    let failed = |what: &str, error: russh_sftp::client::error::Error| {
+        JobError::of_kind(sftp_kind(&error), format!("{what}: {error}"))
+    };
     let remote = sftp
         .open(path.as_str())
         .await
-        .map_err(|error| failed(format!("cannot open: {error}")))?;
+        .map_err(|error| failed("cannot open", error))?;
     let before = remote
         .metadata()
         .await
-        .map_err(|error| failed(format!("cannot stat: {error}")))?;
+        .map_err(|error| failed("cannot stat", error))?;
     let size_now = before.size.unwrap_or(0);
     if size_now != file.size {
-        return Err(failed(format!(
+        // Every attempt of this run reads the listing of this run: only the next run helps.
+        return Err(JobError::Permanent(format!(
             "changed since it was listed ({} → {size_now} bytes); the next run copies it",
             file.size
         )));
@@ -162,7 +167,7 @@ impl Source {
             .file
             .read(buffer)
             .await
-            .map_err(|error| JobError::Failed(format!("read failed: {error}")))?;
+            .map_err(|error| JobError::Transient(format!("read failed: {error}")))?;
         if n == 0 {
             check_size(self.read, self.listed_size)?;
         }
@@ -179,7 +184,7 @@ impl Source {
             .take(self.listed_size + 1)
             .read_to_end(&mut whole)
             .await
-            .map_err(|error| JobError::Failed(format!("read failed: {error}")))?;
+            .map_err(|error| JobError::Transient(format!("read failed: {error}")))?;
         self.hasher.update(&whole);
         self.read = whole.len() as u64;
         check_size(self.read, self.listed_size)?;
@@ -209,7 +214,7 @@ fn check_size(read: u64, expected: u64) -> Result<(), JobError> {
     if read == expected {
         Ok(())
     } else {
-        Err(JobError::Failed(format!(
+        Err(JobError::Permanent(format!(
             "read {read} bytes where {expected} were listed; the file changed while it was read"
         )))
     }
@@ -253,6 +258,7 @@ where
         },
         bytes: state.get(keys.bytes).and_then(Value::as_u64).unwrap_or(0),
         failures: Vec::new(),
+        any_transient: false,
     };
     let count = todo.len();
     let started = Instant::now();
@@ -311,6 +317,8 @@ struct Progress {
     done: Map<String, Value>,
     bytes: u64,
     failures: Vec<Value>,
+    /// Whether one of the failures may pass on another attempt.
+    any_transient: bool,
 }
 
 impl Progress {
@@ -329,6 +337,7 @@ impl Progress {
             Err(error) => {
                 let line = format!("{}: not {}: {error}", file.relative, keys.verbed);
                 context.log(&line).await?;
+                self.any_transient |= error.kind() == FailureKind::Transient;
                 self.failures
                     .push(json!({"path": file.relative, "error": error.to_string()}));
             }
@@ -345,16 +354,26 @@ impl Progress {
         state
     }
 
+    /// Failed when a file was not delivered: transient when another attempt may deliver one of
+    /// them (files delivered already are not delivered again), else permanent.
     fn verdict(&self, keys: &Keys, count: usize) -> Result<(), JobError> {
+        let kind = if self.any_transient {
+            FailureKind::Transient
+        } else {
+            FailureKind::Permanent
+        };
         match self.failures.first() {
             None => Ok(()),
-            Some(first) => Err(JobError::Failed(format!(
-                "{} of {count} file(s) were not {} (first: {}: {})",
-                self.failures.len(),
-                keys.verbed,
-                first["path"].as_str().unwrap_or_default(),
-                first["error"].as_str().unwrap_or_default()
-            ))),
+            Some(first) => Err(JobError::of_kind(
+                kind,
+                format!(
+                    "{} of {count} file(s) were not {} (first: {}: {})",
+                    self.failures.len(),
+                    keys.verbed,
+                    first["path"].as_str().unwrap_or_default(),
+                    first["error"].as_str().unwrap_or_default()
+                ),
+            )),
         }
     }
 }

@@ -7,10 +7,12 @@ mod context;
 mod copy_to_sftp;
 mod copy_to_storage;
 mod delivery;
+mod error;
 mod notify_webhook;
 mod registry;
 pub mod sftp;
 mod sftp_discover;
+mod sftp_errors;
 pub mod sftp_write;
 pub mod storage;
 
@@ -18,26 +20,12 @@ pub use api::{RunApi, RunTarget};
 pub use context::JobContext;
 pub use copy_to_sftp::CopyToSftp;
 pub use copy_to_storage::{CopyToStorage, CHUNK_BYTES};
+pub use error::{FailureKind, JobError, JobFailure, PERMANENT_EXIT_CODE, TRANSIENT_EXIT_CODE};
 pub use notify_webhook::NotifyWebhook;
 pub use registry::{find_job, job_names, job_specs};
 pub use sftp_discover::SftpDiscover;
 
 use async_trait::async_trait;
-
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// The Polyphemus API answered with an error or could not be reached.
-    #[error("{0}")]
-    Api(String),
-    /// The config lacks something the job needs.
-    #[error("config: {0}")]
-    Config(String),
-    /// The job's own work failed.
-    #[error("{0}")]
-    Failed(String),
-    #[error("cancelled (SIGTERM)")]
-    Cancelled,
-}
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +33,7 @@ pub enum JobOutcome {
     Done,
     /// `pre` said the job should not run this time.
     Skipped,
-    Failed(String),
+    Failed(JobFailure),
 }
 
 /// One small, single-purpose step of a pipeline.
@@ -72,11 +60,13 @@ pub async fn run_job(job: &dyn EtlJob, context: &mut JobContext) -> JobOutcome {
     let outcome = match job.pre(context).await {
         Ok(false) => JobOutcome::Skipped,
         Ok(true) => match job.process(context).await {
-            Ok(()) if context.is_cancelled() => JobOutcome::Failed(JobError::Cancelled.to_string()),
+            Ok(()) if context.is_cancelled() => {
+                JobOutcome::Failed(JobFailure::from(&JobError::Cancelled))
+            }
             Ok(()) => JobOutcome::Done,
-            Err(error) => JobOutcome::Failed(error.to_string()),
+            Err(error) => JobOutcome::Failed(JobFailure::from(&error)),
         },
-        Err(error) => JobOutcome::Failed(format!("pre: {error}")),
+        Err(error) => JobOutcome::Failed(JobFailure::in_phase("pre", &error)),
     };
     if let JobOutcome::Failed(why) = &outcome {
         let _ = context.log(&format!("failed: {why}")).await;
@@ -84,8 +74,8 @@ pub async fn run_job(job: &dyn EtlJob, context: &mut JobContext) -> JobOutcome {
     match job.post(context, &outcome).await {
         Ok(()) => outcome,
         Err(error) => {
-            let why = format!("post: {error}");
-            let _ = context.log(&why).await;
+            let why = JobFailure::in_phase("post", &error);
+            let _ = context.log(&why.message).await;
             match outcome {
                 JobOutcome::Failed(first) => JobOutcome::Failed(first),
                 _ => JobOutcome::Failed(why),

@@ -3,7 +3,7 @@
 //! set. The workflow passes its status and failures (`--arg workflow_status=…`,
 //! `--arg workflow_failures={{workflow.failures}}`), so it can report a failed run from `onExit`.
 
-use crate::{EtlJob, JobContext, JobError, JobOutcome};
+use crate::{EtlJob, FailureKind, JobContext, JobError, JobOutcome};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -100,7 +100,8 @@ impl NotifyWebhook {
         summary
     }
 
-    /// POSTs with backoff on connection errors, 429 and 5xx; a 4xx other than 429 is final.
+    /// POSTs with backoff on connection errors, 408, 429 and 5xx; another 4xx is final, and
+    /// permanent (the URL or the receiver's rules must change first).
     async fn deliver(&self, url: &str, body: &Value) -> Result<u16, JobError> {
         let mut delay = FIRST_DELAY;
         let mut last = String::new();
@@ -112,8 +113,8 @@ impl NotifyWebhook {
                 Ok(response) => {
                     let status = response.status();
                     last = format!("the webhook answered {status}");
-                    if status.is_client_error() && status.as_u16() != 429 {
-                        return Err(JobError::Failed(last));
+                    if FailureKind::of_http_status(status.as_u16()) == FailureKind::Permanent {
+                        return Err(JobError::Permanent(last));
                     }
                 }
                 Err(error) => last = format!("the webhook could not be reached: {error}"),
@@ -123,7 +124,7 @@ impl NotifyWebhook {
                 delay *= 2;
             }
         }
-        Err(JobError::Failed(format!(
+        Err(JobError::Transient(format!(
             "{last} (after {ATTEMPTS} attempts)"
         )))
     }

@@ -1,7 +1,8 @@
 //! The SFTP side of the jobs: connecting with a pinned host key, password or key auth, and
 //! listing files under a root. Built on russh / russh-sftp (pure Rust, async).
 
-use crate::{JobContext, JobError};
+use crate::sftp_errors::{is_no_such_file, sftp_kind, ssh_kind};
+use crate::{FailureKind, JobContext, JobError};
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::ChannelStream;
@@ -127,7 +128,7 @@ impl SftpConnection {
         tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_now(settings))
             .await
             .map_err(|_| {
-                JobError::Failed(format!(
+                JobError::Transient(format!(
                     "SFTP {}: no answer within {}s",
                     settings.address(),
                     CONNECT_TIMEOUT.as_secs()
@@ -137,76 +138,15 @@ impl SftpConnection {
 
     async fn connect_now(settings: &SftpSettings) -> Result<Self, JobError> {
         let address = settings.address();
-        let failed = |what: String| JobError::Failed(format!("SFTP {address}: {what}"));
-        let config = Arc::new(client::Config {
-            inactivity_timeout: Some(Duration::from_secs(120)),
-            keepalive_interval: Some(Duration::from_secs(30)),
-            // Wider windows than the default keep large reads streaming on fast links.
-            window_size: 16 * 1024 * 1024,
-            ..client::Config::default()
-        });
-        let presented = Arc::new(Mutex::new(None));
-        let handler = PinnedHostKey {
-            expected: settings.host_key_fingerprint.clone(),
-            presented: presented.clone(),
-        };
-        let connected =
-            client::connect(config, (settings.host.as_str(), settings.port), handler).await;
-        let mut ssh = match connected {
-            Ok(ssh) => ssh,
-            Err(russh::Error::UnknownKey) => {
-                let presented = presented.lock().ok().and_then(|p| p.clone());
-                return Err(failed(format!(
-                    "host key mismatch: the server presented {}, the config expects {}; \
-                     refusing to connect (check {}host_key_fingerprint)",
-                    presented.as_deref().unwrap_or("an unreadable key"),
-                    settings.host_key_fingerprint,
-                    settings.prefix
-                )));
-            }
-            Err(russh::Error::IO(error)) => return Err(failed(format!("cannot connect: {error}"))),
-            Err(error) => return Err(failed(format!("SSH handshake failed: {error}"))),
-        };
-        let (method, authenticated) = match &settings.credential {
-            Credential::Password(password) => (
-                "password",
-                ssh.authenticate_password(&settings.username, password.expose_secret())
-                    .await,
-            ),
-            Credential::PrivateKey(pem) => {
-                let key =
-                    russh::keys::decode_secret_key(pem.expose_secret(), None).map_err(|error| {
-                        JobError::Config(format!(
-                            "the secret {}private_key is not usable: {error}",
-                            settings.prefix
-                        ))
-                    })?;
-                let hash = ssh
-                    .best_supported_rsa_hash()
-                    .await
-                    .map_err(|error| failed(format!("SSH negotiation failed: {error}")))?
-                    .flatten();
-                let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
-                (
-                    "private key",
-                    ssh.authenticate_publickey(&settings.username, key).await,
-                )
-            }
-        };
-        match authenticated {
-            Ok(result) if result.success() => {}
-            Ok(_) => {
-                return Err(failed(format!(
-                    "authentication failed ({method} refused for user {})",
-                    settings.username
-                )))
-            }
-            Err(error) => return Err(failed(format!("authentication failed: {error}"))),
-        }
+        let mut ssh = handshake(settings).await?;
+        authenticate(&mut ssh, settings).await?;
         let stream = open_sftp_channel(&ssh, &address).await?;
-        let sftp = SftpSession::new(stream)
-            .await
-            .map_err(|error| failed(format!("SFTP start failed: {error}")))?;
+        let sftp = SftpSession::new(stream).await.map_err(|error| {
+            JobError::of_kind(
+                sftp_kind(&error),
+                format!("SFTP {address}: SFTP start failed: {error}"),
+            )
+        })?;
         Ok(Self { sftp, ssh, address })
     }
 
@@ -217,9 +157,97 @@ impl SftpConnection {
         let stream = open_sftp_channel(&self.ssh, &self.address).await?;
         let raw = RawSftpSession::new(stream);
         let version = raw.init().await.map_err(|error| {
-            JobError::Failed(format!("SFTP {}: SFTP start failed: {error}", self.address))
+            JobError::of_kind(
+                sftp_kind(&error),
+                format!("SFTP {}: SFTP start failed: {error}", self.address),
+            )
         })?;
         Ok((raw, version.extensions))
+    }
+}
+
+/// Connects and checks the host key against the pinned fingerprint.
+async fn handshake(settings: &SftpSettings) -> Result<Handle<PinnedHostKey>, JobError> {
+    let address = settings.address();
+    let config = Arc::new(client::Config {
+        inactivity_timeout: Some(Duration::from_secs(120)),
+        keepalive_interval: Some(Duration::from_secs(30)),
+        // Wider windows than the default keep large reads streaming on fast links.
+        window_size: 16 * 1024 * 1024,
+        ..client::Config::default()
+    });
+    let presented = Arc::new(Mutex::new(None));
+    let handler = PinnedHostKey {
+        expected: settings.host_key_fingerprint.clone(),
+        presented: presented.clone(),
+    };
+    let connected = client::connect(config, (settings.host.as_str(), settings.port), handler).await;
+    let error = match connected {
+        Ok(ssh) => return Ok(ssh),
+        Err(error) => error,
+    };
+    let what = match &error {
+        russh::Error::UnknownKey => {
+            let presented = presented.lock().ok().and_then(|p| p.clone());
+            format!(
+                "host key mismatch: the server presented {}, the config expects {}; \
+                 refusing to connect (check {}host_key_fingerprint)",
+                presented.as_deref().unwrap_or("an unreadable key"),
+                settings.host_key_fingerprint,
+                settings.prefix
+            )
+        }
+        russh::Error::IO(io) => format!("cannot connect: {io}"),
+        other => format!("SSH handshake failed: {other}"),
+    };
+    Err(JobError::of_kind(
+        ssh_kind(&error),
+        format!("SFTP {address}: {what}"),
+    ))
+}
+
+/// Logs in with the password or private key of `settings`; a refusal is permanent.
+async fn authenticate(
+    ssh: &mut Handle<PinnedHostKey>,
+    settings: &SftpSettings,
+) -> Result<(), JobError> {
+    let address = settings.address();
+    let failed = |error: russh::Error, what: &str| {
+        JobError::of_kind(ssh_kind(&error), format!("SFTP {address}: {what}: {error}"))
+    };
+    let (method, authenticated) = match &settings.credential {
+        Credential::Password(password) => (
+            "password",
+            ssh.authenticate_password(&settings.username, password.expose_secret())
+                .await,
+        ),
+        Credential::PrivateKey(pem) => {
+            let key =
+                russh::keys::decode_secret_key(pem.expose_secret(), None).map_err(|error| {
+                    JobError::Config(format!(
+                        "the secret {}private_key is not usable: {error}",
+                        settings.prefix
+                    ))
+                })?;
+            let hash = ssh
+                .best_supported_rsa_hash()
+                .await
+                .map_err(|error| failed(error, "SSH negotiation failed"))?
+                .flatten();
+            let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
+            (
+                "private key",
+                ssh.authenticate_publickey(&settings.username, key).await,
+            )
+        }
+    };
+    match authenticated {
+        Ok(result) if result.success() => Ok(()),
+        Ok(_) => Err(JobError::Permanent(format!(
+            "SFTP {address}: authentication failed ({method} refused for user {})",
+            settings.username
+        ))),
+        Err(error) => Err(failed(error, "authentication failed")),
     }
 }
 
@@ -227,15 +255,17 @@ async fn open_sftp_channel(
     ssh: &Handle<PinnedHostKey>,
     address: &str,
 ) -> Result<ChannelStream<client::Msg>, JobError> {
-    let failed = |what: String| JobError::Failed(format!("SFTP {address}: {what}"));
+    let failed = |error: russh::Error, what: &str| {
+        JobError::of_kind(ssh_kind(&error), format!("SFTP {address}: {what}: {error}"))
+    };
     let channel = ssh
         .channel_open_session()
         .await
-        .map_err(|error| failed(format!("cannot open a session: {error}")))?;
+        .map_err(|error| failed(error, "cannot open a session"))?;
     channel
         .request_subsystem(true, "sftp")
         .await
-        .map_err(|error| failed(format!("the server refused the sftp subsystem: {error}")))?;
+        .map_err(|error| failed(error, "the server refused the sftp subsystem"))?;
     Ok(channel.into_stream())
 }
 
@@ -269,10 +299,17 @@ pub async fn list_files(
         } else {
             format!("{root}/{relative_dir}")
         };
-        let entries = sftp
-            .read_dir(dir.as_str())
-            .await
-            .map_err(|error| JobError::Failed(format!("cannot list {dir}: {error}")))?;
+        let entries = sftp.read_dir(dir.as_str()).await.map_err(|error| {
+            // A directory below the root may have gone since it was seen: the next listing
+            // will not look for it.
+            let vanished = !relative_dir.is_empty() && is_no_such_file(&error);
+            let kind = if vanished {
+                FailureKind::Transient
+            } else {
+                sftp_kind(&error)
+            };
+            JobError::of_kind(kind, format!("cannot list {dir}: {error}"))
+        })?;
         for entry in entries {
             let name = entry.file_name();
             if name == "." || name == ".." {

@@ -5,7 +5,9 @@
 //! briefly find no file, but never a partial one).
 
 use crate::sftp::{SftpConnection, SftpSettings};
+use crate::sftp_errors::sftp_kind;
 use crate::JobError;
+use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::client::{RawSftpSession, SftpSession};
 use russh_sftp::protocol::{Packet, StatusCode};
 use std::collections::HashSet;
@@ -60,7 +62,7 @@ impl SftpWriter {
                     break;
                 }
                 Ok(_) => {
-                    return Err(JobError::Failed(format!(
+                    return Err(JobError::Permanent(format!(
                         "{current} exists and is not a directory"
                     )))
                 }
@@ -75,7 +77,8 @@ impl SftpWriter {
                 // Another file in flight may have just made it.
                 let made = sftp.metadata(dir).await.is_ok_and(|found| found.is_dir());
                 if !made {
-                    return Err(JobError::Failed(format!("cannot create {dir}: {error}")));
+                    let what = format!("cannot create {dir}: {error}");
+                    return Err(JobError::of_kind(sftp_kind(&error), what));
                 }
             }
             self.remember(dir);
@@ -85,31 +88,32 @@ impl SftpWriter {
 
     /// Renames `from` to `to`, replacing a file already there.
     pub async fn replace(&self, from: &str, to: &str) -> Result<(), JobError> {
-        let failed = |error: String| JobError::Failed(format!("cannot rename to {to}: {error}"));
+        let failed = |error: SftpError| {
+            JobError::of_kind(sftp_kind(&error), format!("cannot rename to {to}: {error}"))
+        };
         if let Some(raw) = &self.raw {
             let mut data = Vec::with_capacity(8 + from.len() + to.len());
             for path in [from, to] {
-                let length =
-                    u32::try_from(path.len()).map_err(|_| failed("path too long".into()))?;
+                let length = u32::try_from(path.len())
+                    .map_err(|_| JobError::Permanent(format!("{path}: path too long")))?;
                 data.extend_from_slice(&length.to_be_bytes());
                 data.extend_from_slice(path.as_bytes());
             }
             return match raw.extended(POSIX_RENAME, data).await {
                 Ok(Packet::Status(status)) if status.status_code == StatusCode::Ok => Ok(()),
-                Ok(Packet::Status(status)) => Err(failed(status.error_message)),
-                Ok(_) => Err(failed("unexpected answer".into())),
-                Err(error) => Err(failed(error.to_string())),
+                Ok(Packet::Status(status)) => Err(failed(SftpError::Status(status))),
+                Ok(_) => Err(failed(SftpError::UnexpectedPacket)),
+                Err(error) => Err(failed(error)),
             };
         }
         let sftp = self.sftp();
         if sftp.metadata(to).await.is_ok() {
-            sftp.remove_file(to)
-                .await
-                .map_err(|error| failed(format!("the older file stays: {error}")))?;
+            sftp.remove_file(to).await.map_err(|error| {
+                let what = format!("cannot rename to {to}: the older file stays: {error}");
+                JobError::of_kind(sftp_kind(&error), what)
+            })?;
         }
-        sftp.rename(from, to)
-            .await
-            .map_err(|error| failed(error.to_string()))
+        sftp.rename(from, to).await.map_err(failed)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The object-storage side of sftp-to-storage, through the `object_store` crate: a local
 //! directory (`file:///…`), an S3-compatible endpoint (`http(s)://…`) or AWS S3 (no URL).
 
-use crate::{JobContext, JobError};
+use crate::{FailureKind, JobContext, JobError};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
@@ -36,7 +36,8 @@ impl Destination {
                 refuse_scratch_space(url, dir)?;
                 let root = std::path::Path::new(dir).join(bucket);
                 std::fs::create_dir_all(&root).map_err(|error| {
-                    JobError::Failed(format!("cannot create {}: {error}", root.display()))
+                    let what = format!("cannot create {}: {error}", root.display());
+                    JobError::of_kind(FailureKind::of_io(&error), what)
                 })?;
                 let store = LocalFileSystem::new_with_prefix(&root)
                     .map_err(|error| JobError::Config(format!("storage_url {url}: {error}")))?;
@@ -67,8 +68,27 @@ impl Destination {
             format!("{}/{relative}", self.prefix)
         };
         ObjectPath::parse(&key).map_err(|error| {
-            JobError::Failed(format!("{relative} cannot be an object key: {error}"))
+            JobError::Permanent(format!("{relative} cannot be an object key: {error}"))
         })
+    }
+}
+
+/// Whether another attempt can get past an object storage error (after the store's own
+/// retries): not a missing bucket or object, refused credentials or permissions, or a request
+/// the store cannot take; a timeout, a dropped connection or a 5xx may pass.
+pub(crate) fn store_kind(error: &object_store::Error) -> FailureKind {
+    use object_store::Error;
+    match error {
+        Error::NotFound { .. }
+        | Error::PermissionDenied { .. }
+        | Error::Unauthenticated { .. }
+        | Error::InvalidPath { .. }
+        | Error::NotSupported { .. }
+        | Error::NotImplemented
+        | Error::UnknownConfigurationKey { .. }
+        | Error::AlreadyExists { .. }
+        | Error::Precondition { .. } => FailureKind::Permanent,
+        _ => FailureKind::Transient,
     }
 }
 
@@ -125,4 +145,37 @@ fn s3(context: &JobContext, url: &str, bucket: &str) -> Result<impl ObjectStore,
     builder
         .build()
         .map_err(|error| JobError::Config(format!("object storage: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_bucket_or_refused_credentials_are_permanent_the_rest_transient() {
+        let source = || Box::<dyn std::error::Error + Send + Sync>::from("answer");
+        let path = || "raw/a".to_owned();
+        let permanent = [
+            object_store::Error::NotFound {
+                path: path(),
+                source: source(),
+            },
+            object_store::Error::PermissionDenied {
+                path: path(),
+                source: source(),
+            },
+            object_store::Error::Unauthenticated {
+                path: path(),
+                source: source(),
+            },
+        ];
+        for error in permanent {
+            assert_eq!(store_kind(&error), FailureKind::Permanent, "{error}");
+        }
+        let generic = object_store::Error::Generic {
+            store: "S3",
+            source: source(),
+        };
+        assert_eq!(store_kind(&generic), FailureKind::Transient);
+    }
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use polyphemus_jobs::JobOutcome;
+use polyphemus_jobs::{FailureKind, JobOutcome};
 use polyphemus_testkit::{required_in_ci, Sshd};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -173,8 +173,16 @@ async fn a_wrong_deposit_host_key_is_refused_and_nothing_is_written() {
     let JobOutcome::Failed(why) = &outcome else {
         panic!("{outcome:?}");
     };
-    assert!(why.contains("host key mismatch"), "{why}");
-    assert!(why.contains("check deposit_host_key_fingerprint"), "{why}");
+    assert!(why.message.contains("host key mismatch"), "{why}");
+    assert!(
+        why.message.contains("check deposit_host_key_fingerprint"),
+        "{why}"
+    );
+    assert_eq!(
+        why.kind,
+        FailureKind::Permanent,
+        "a refused host key stays refused"
+    );
     assert!(files_below(&root).is_empty());
     let state = api.state();
     assert_eq!(state["deposit_failures"][0]["path"], "*", "{state:?}");
@@ -186,7 +194,10 @@ async fn a_wrong_deposit_host_key_is_refused_and_nothing_is_written() {
     let output = api.output();
     for secret in [&source.password, &deposit.password] {
         assert!(!output.contains(secret.as_str()), "a secret in the output");
-        assert!(!why.contains(secret.as_str()), "a secret in the error");
+        assert!(
+            !why.message.contains(secret.as_str()),
+            "a secret in the error"
+        );
     }
 }
 
@@ -202,7 +213,8 @@ async fn a_missing_deposit_secret_is_named() {
     let outcome = run(&api, "copy_to_sftp").await;
     assert!(
         matches!(&outcome, JobOutcome::Failed(why)
-            if why.contains("deposit_private_key") && why.contains("deposit_password")),
+            if why.message.contains("deposit_private_key") && why.message.contains("deposit_password")
+                && why.kind == FailureKind::Permanent),
         "{outcome:?}"
     );
 }

@@ -7,31 +7,39 @@ use axum::routing::post;
 use axum::{Json, Router};
 mod support;
 
-use polyphemus_jobs::{find_job, run_job, JobOutcome};
+use polyphemus_jobs::{find_job, run_job, FailureKind, JobOutcome};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use support::{context, MemoryApi};
 
-/// A webhook receiver that fails the first `failures` deliveries with 503.
-#[derive(Clone, Default)]
+/// A webhook receiver that fails the first `failures` deliveries with `status`.
+#[derive(Clone)]
 struct Receiver {
     received: Arc<Mutex<Vec<Value>>>,
     failures: Arc<Mutex<u32>>,
+    status: StatusCode,
 }
 
 async fn receive(State(receiver): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
     let mut failures = receiver.failures.lock().expect("lock");
     if *failures > 0 {
         *failures -= 1;
-        return StatusCode::SERVICE_UNAVAILABLE;
+        return receiver.status;
     }
     receiver.received.lock().expect("lock").push(body);
     StatusCode::NO_CONTENT
 }
 
 async fn start_receiver(failures: u32) -> (String, Receiver) {
-    let receiver = Receiver::default();
-    *receiver.failures.lock().expect("lock") = failures;
+    start_receiver_failing_with(failures, StatusCode::SERVICE_UNAVAILABLE).await
+}
+
+async fn start_receiver_failing_with(failures: u32, status: StatusCode) -> (String, Receiver) {
+    let receiver = Receiver {
+        received: Arc::default(),
+        failures: Arc::new(Mutex::new(failures)),
+        status,
+    };
     let app = Router::new()
         .route("/hook", post(receive))
         .with_state(receiver.clone());
@@ -103,7 +111,8 @@ async fn a_refusing_webhook_fails_the_job_and_post_records_it() {
     let job = find_job("notify_webhook").expect("registered");
     let outcome = run_job(job.as_ref(), &mut context).await;
     assert!(
-        matches!(&outcome, JobOutcome::Failed(why) if why.contains("after 4 attempts")),
+        matches!(&outcome, JobOutcome::Failed(why)
+            if why.message.contains("after 4 attempts") && why.kind == FailureKind::Transient),
         "{outcome:?}"
     );
     assert_eq!(
@@ -111,6 +120,31 @@ async fn a_refusing_webhook_fails_the_job_and_post_records_it() {
         "failed"
     );
     assert!(api.output.lock().expect("lock").contains("failed:"));
+}
+
+#[tokio::test]
+async fn a_webhook_answering_4xx_fails_permanently_at_once_and_5xx_transiently() {
+    for (status, kind, attempts) in [
+        (StatusCode::NOT_FOUND, FailureKind::Permanent, 1),
+        (StatusCode::REQUEST_TIMEOUT, FailureKind::Transient, 4),
+        (StatusCode::BAD_GATEWAY, FailureKind::Transient, 4),
+    ] {
+        let (url, receiver) = start_receiver_failing_with(10, status).await;
+        let api = Arc::new(MemoryApi {
+            config: json!({"webhook_url": url}),
+            ..MemoryApi::default()
+        });
+        let mut context = context(Arc::clone(&api), "notify_webhook").await;
+        let job = find_job("notify_webhook").expect("registered");
+        let outcome = run_job(job.as_ref(), &mut context).await;
+        let JobOutcome::Failed(why) = &outcome else {
+            panic!("{status}: {outcome:?}");
+        };
+        assert_eq!(why.kind, kind, "{status}: {why}");
+        assert!(why.message.contains(status.as_str()), "{why}");
+        let left = *receiver.failures.lock().expect("lock");
+        assert_eq!(10 - left, attempts, "{status}: attempts made");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod support;
 
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
-use polyphemus_jobs::{find_job, run_job, JobOutcome};
+use polyphemus_jobs::{find_job, run_job, FailureKind, JobFailure, JobOutcome};
 use polyphemus_testkit::{required_in_ci, S3Server, Sshd};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -54,7 +54,8 @@ async fn a_destination_in_scratch_space_is_refused() {
     );
     let outcome = run(&api, "copy_to_storage").await;
     assert!(
-        matches!(&outcome, JobOutcome::Failed(why) if why.contains("scratch space")),
+        matches!(&outcome, JobOutcome::Failed(why)
+            if why.message.contains("scratch space") && why.kind == FailureKind::Permanent),
         "{outcome:?}"
     );
 }
@@ -192,8 +193,14 @@ async fn a_wrong_password_or_host_key_fails_readably_without_the_secret() {
     });
     let outcome = run(&api, "sftp_discover").await;
     assert!(
-        matches!(&outcome, JobOutcome::Failed(why) if why.contains("authentication failed")),
+        matches!(&outcome, JobOutcome::Failed(why)
+            if why.message.contains("authentication failed") && why.kind == FailureKind::Permanent),
         "{outcome:?}"
+    );
+    assert!(
+        api.output().contains("failed: permanent: SFTP"),
+        "{}",
+        api.output()
     );
     assert!(api.output().contains("authentication failed"));
     assert!(!api.output().contains("wrong-Pa55word"));
@@ -208,7 +215,9 @@ async fn a_wrong_password_or_host_key_fails_readably_without_the_secret() {
     let outcome = run(&api, "sftp_discover").await;
     assert!(
         matches!(&outcome, JobOutcome::Failed(why)
-            if why.contains("host key mismatch") && why.contains(&sshd.host_key_fingerprint)),
+            if why.message.contains("host key mismatch")
+                && why.message.contains(&sshd.host_key_fingerprint)
+                && why.kind == FailureKind::Permanent),
         "{outcome:?}"
     );
     assert!(api.state().get("files").is_none(), "nothing recorded");
@@ -242,7 +251,8 @@ async fn an_interrupted_copy_leaves_no_object() {
     sshd.stop();
     let outcome = copy.await.expect("join");
     assert!(
-        matches!(&outcome, JobOutcome::Failed(why) if why.contains("huge.fastq.gz")),
+        matches!(&outcome, JobOutcome::Failed(why)
+            if why.message.contains("huge.fastq.gz") && why.kind == FailureKind::Transient),
         "{outcome:?}"
     );
     let store = object_store::local::LocalFileSystem::new_with_prefix(&bucket).expect("store");
@@ -283,7 +293,11 @@ async fn sigterm_stops_the_copy_and_leaves_no_object() {
     }
     cancel.send(true).expect("cancel");
     let outcome = copy.await.expect("join");
-    assert_eq!(outcome, JobOutcome::Failed("cancelled (SIGTERM)".into()));
+    let cancelled = JobFailure {
+        kind: FailureKind::Transient,
+        message: "cancelled (SIGTERM)".into(),
+    };
+    assert_eq!(outcome, JobOutcome::Failed(cancelled));
     assert!(
         !bucket.join("core-a/huge.fastq.gz").exists(),
         "no partial object"

@@ -99,6 +99,8 @@ pub struct RuntimeConfig {
     pub pause_after_failures: i32,
     /// Set while the schedule is paused after failures (`runtime resume` clears it).
     pub paused: Option<SchedulePause>,
+    /// A run still going after this many seconds is overdue (an alert, once).
+    pub expected_duration_s: Option<i64>,
 }
 
 /// Absent fields keep their stored value; `null` clears `run_interval_s` or `cron`.
@@ -137,11 +139,18 @@ pub struct PutRuntimeConfig {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
-    #[schema(value_type = Option<i64>, minimum = 1)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 31_622_400)]
     pub starting_deadline_s: Option<Option<i64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 1000)]
     pub pause_after_failures: Option<i32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 31_622_400)]
+    pub expected_duration_s: Option<Option<i64>>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -7,6 +7,7 @@
 mod config;
 mod ids;
 mod names;
+mod notifications;
 mod numbers;
 mod outcome;
 mod output;
@@ -23,6 +24,7 @@ mod workflows;
 pub use config::*;
 pub use ids::*;
 pub use names::*;
+pub use notifications::*;
 pub use numbers::*;
 pub use outcome::*;
 pub use output::*;

@@ -10,6 +10,7 @@ pub mod bench;
 mod configs;
 mod error;
 mod events;
+mod notifications;
 mod prune;
 mod records;
 mod retention;
@@ -22,6 +23,7 @@ mod status;
 mod tokens;
 
 pub use error::StoreError;
+pub use notifications::{ChannelRecord, NewChannelRecord};
 pub use prune::{PruneCandidate, PrunePlan};
 pub use records::*;
 pub use retention::{RetentionChange, RetentionRecord};

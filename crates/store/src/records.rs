@@ -141,6 +141,7 @@ pub struct RuntimeRecord {
     pub paused_at: Option<DateTime<Utc>>,
     pub paused_reason: Option<String>,
     pub paused_run_ids: Option<Json<Vec<RunId>>>,
+    pub expected_duration_s: Option<i64>,
 }
 
 impl RuntimeRecord {
@@ -161,6 +162,7 @@ impl RuntimeRecord {
             paused_at: None,
             paused_reason: None,
             paused_run_ids: None,
+            expected_duration_s: None,
         }
     }
 
@@ -254,6 +256,9 @@ pub struct RecordedMetadata {
     pub record: RunMetadataRecord,
     /// Ids of the run's task tokens this write revoked; empty unless the phase is final.
     pub revoked_tokens: Vec<String>,
+    /// Whether this write recorded the run's end (a later final report replaces metadata
+    /// without ending it again).
+    pub ended_now: bool,
 }
 
 /// Run metadata to store, with its derived fields computed by the caller.

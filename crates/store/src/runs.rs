@@ -188,11 +188,25 @@ impl Store {
     ) -> Result<RecordedMetadata, StoreError> {
         let at = now();
         let final_phase = metadata.phase.is_final().then_some(metadata.phase);
+        let lock_run = format!(
+            "SELECT final_phase FROM runs WHERE run_id = $1 AND project_name = $2{}",
+            match self.backend() {
+                Backend::Postgres => " FOR UPDATE",
+                Backend::Sqlite => "",
+            }
+        );
         // An async block, so that leaving it early does not leave the function.
         let recorded = on_writer!(self, pool => async {
             let mut tx = pool.begin_write().await?;
             // Taking the run's row first also orders this write after (or before) any state
-            // merge of the same run on PostgreSQL.
+            // merge of the same run on PostgreSQL, and tells whether this write ends the run.
+            let before: Option<(Option<RunPhase>,)> = sqlx::query_as(&lock_run)
+                .bind(run_id)
+                .bind(project)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let ended_now = final_phase.is_some()
+                && before.is_some_and(|(phase,)| phase.is_none());
             let ended: Option<(i64,)> = sqlx::query_as(
                 "UPDATE runs SET final_phase = $3, output = COALESCE($4, output), \
                  output_truncated = COALESCE($6, output_truncated), \
@@ -253,6 +267,7 @@ impl Store {
             Ok::<_, StoreError>(Some(RecordedMetadata {
                 record,
                 revoked_tokens: revoked_tokens.into_iter().map(|(id,)| id).collect(),
+                ended_now,
             }))
         }
         .await)?;

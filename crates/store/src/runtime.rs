@@ -8,12 +8,13 @@ use sqlx::types::Json;
 
 /// What a PUT writes.
 const WRITTEN_COLUMNS: &str = "config_id, run_interval_s, cron, timezone, disabled, config, \
-    next_run_at, updated_at, concurrency_policy, starting_deadline_s, pause_after_failures";
+    next_run_at, updated_at, concurrency_policy, starting_deadline_s, pause_after_failures, \
+    expected_duration_s";
 
 /// What is read: the written columns and the pause the scheduler and run ends set.
 pub(crate) const RUNTIME_COLUMNS: &str = "config_id, run_interval_s, cron, timezone, disabled, \
     config, next_run_at, updated_at, concurrency_policy, starting_deadline_s, \
-    pause_after_failures, paused_at, paused_reason, paused_run_ids";
+    pause_after_failures, paused_at, paused_reason, paused_run_ids, expected_duration_s";
 
 impl Store {
     /// The runtime config of a config of `project`; `None` when none was ever set.
@@ -74,13 +75,14 @@ impl Store {
             format!("SELECT {RUNTIME_COLUMNS} FROM runtime_configs WHERE config_id = $1{lock}");
         let upsert = format!(
             "INSERT INTO runtime_configs ({WRITTEN_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (config_id) DO UPDATE SET run_interval_s = excluded.run_interval_s, \
              cron = excluded.cron, timezone = excluded.timezone, disabled = excluded.disabled, \
              config = excluded.config, next_run_at = excluded.next_run_at, \
              updated_at = excluded.updated_at, concurrency_policy = excluded.concurrency_policy, \
              starting_deadline_s = excluded.starting_deadline_s, \
-             pause_after_failures = excluded.pause_after_failures RETURNING {RUNTIME_COLUMNS}"
+             pause_after_failures = excluded.pause_after_failures, \
+             expected_duration_s = excluded.expected_duration_s RETURNING {RUNTIME_COLUMNS}"
         );
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(StoreError::from)?;
@@ -111,6 +113,7 @@ impl Store {
                 .bind(next.concurrency_policy)
                 .bind(next.starting_deadline_s)
                 .bind(next.pause_after_failures)
+                .bind(next.expected_duration_s)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::from)?;

@@ -180,6 +180,33 @@ impl Store {
         Ok(())
     }
 
+    /// Runs still going past their runtime config's `expected_duration_s` at `at` that were
+    /// not reported yet, marked reported in the same statement (so several schedulers report
+    /// each once): `(project, config_id, run_id, seconds running)`.
+    pub async fn claim_overdue_runs(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(ProjectName, ConfigId, RunId, i64)>, StoreError> {
+        let (overdue, running) = match self.backend() {
+            Backend::Postgres => (
+                "r.created_at < $1 - rc.expected_duration_s * interval '1 second'",
+                "CAST(EXTRACT(EPOCH FROM ($1 - runs.created_at)) AS BIGINT)",
+            ),
+            Backend::Sqlite => (
+                "julianday(r.created_at) < julianday($1) - rc.expected_duration_s / 86400.0",
+                "CAST((julianday($1) - julianday(runs.created_at)) * 86400 AS INTEGER)",
+            ),
+        };
+        let sql = format!(
+            "UPDATE runs SET overdue_alerted_at = $1 WHERE seq IN ( \
+               SELECT r.seq FROM runs r JOIN runtime_configs rc ON rc.config_id = r.config_id \
+               WHERE r.final_phase IS NULL AND r.overdue_alerted_at IS NULL \
+                 AND rc.expected_duration_s IS NOT NULL AND {overdue}) \
+             RETURNING project_name, config_id, run_id, {running}"
+        );
+        Ok(on_writer!(self, pool => sqlx::query_as(&sql).bind(at).fetch_all(pool).await)?)
+    }
+
     /// The config's newest run that has not ended: `(run_id, name)`.
     pub async fn active_run(
         &self,

@@ -1,18 +1,23 @@
 //! Real servers for the test suites, started on free loopback ports and stopped on drop:
-//! OpenSSH's `sshd` with a throwaway user ([`Sshd`]), moto's S3-compatible server ([`S3Server`])
-//! and a webhook receiver ([`WebhookReceiver`]); a local storage directory a step may write
+//! OpenSSH's `sshd` with a throwaway user ([`Sshd`]), moto's S3-compatible server ([`S3Server`]),
+//! Python's `aiosmtpd` ([`SmtpServer`]), a webhook receiver ([`WebhookReceiver`]), a port whose
+//! connections are reset ([`ResettingPort`]); a local storage directory a step may write
 //! ([`storage_dir`]). Tests only: these panic on failure.
 #![expect(clippy::expect_used, reason = "tests only: these panic on failure")]
 
+mod resetting;
 mod s3;
+mod smtp;
 mod sshd;
 mod storage;
 mod webhook;
 
+pub use resetting::ResettingPort;
 pub use s3::S3Server;
+pub use smtp::SmtpServer;
 pub use sshd::Sshd;
 pub use storage::storage_dir;
-pub use webhook::WebhookReceiver;
+pub use webhook::{Received, WebhookReceiver};
 
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};

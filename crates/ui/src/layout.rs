@@ -132,6 +132,9 @@ pub fn notice(key: Option<&str>) -> Markup {
         Some("secrets") => "Secrets updated.",
         Some("runtime") => "Runtime settings saved.",
         Some("resumed") => "Scheduled runs resumed.",
+        Some("channel-added") => "Channel added.",
+        Some("channel-removed") => "Channel removed.",
+        Some("test-delivered") => "Test alert delivered.",
         Some("retention") => "Retention policy saved.",
         _ => return html! {},
     };

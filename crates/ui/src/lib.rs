@@ -25,7 +25,8 @@ pub(crate) struct UiState {
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
     use pages::{
-        configs, dashboard, events, history, paused, projects, retention, runs, runtime, signin,
+        configs, dashboard, events, history, notifications, paused, projects, retention, runs,
+        runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))
@@ -59,6 +60,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route(
             "/projects/{project}/configs/{config_id}/runtime",
             get(runtime::show_runtime).post(runtime::update_runtime),
+        )
+        .route(
+            "/projects/{project}/notifications",
+            get(notifications::show).post(notifications::create),
+        )
+        .route(
+            "/projects/{project}/notifications/{id}/delete",
+            post(notifications::delete),
+        )
+        .route(
+            "/projects/{project}/notifications/{id}/test",
+            post(notifications::test),
         )
         .route(
             "/projects/{project}/configs/{config_id}/runtime/resume",

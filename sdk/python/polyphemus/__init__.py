@@ -20,13 +20,24 @@ Or the client alone: ``client = polyphemus.Client.from_env()``; ``client.config(
 """
 
 from .client import DEFAULT_URL, Client, RetryPolicy, is_retryable_status
-from .errors import Cancelled, ConfigurationError, ConnectionFailed, PolyphemusError
+from .errors import (
+    PERMANENT_EXIT_CODE,
+    TRANSIENT_EXIT_CODE,
+    Cancelled,
+    ConfigurationError,
+    ConnectionFailed,
+    PermanentError,
+    PolyphemusError,
+    is_permanent,
+)
 from .job import EtlJob, JobContext, JobOutcome, main, run, run_job
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_URL",
+    "PERMANENT_EXIT_CODE",
+    "TRANSIENT_EXIT_CODE",
     "Cancelled",
     "Client",
     "ConfigurationError",
@@ -34,11 +45,13 @@ __all__ = [
     "EtlJob",
     "JobContext",
     "JobOutcome",
+    "PermanentError",
     "PolyphemusError",
     "RetryPolicy",
     "is_retryable_status",
     "main",
     "run",
     "run_job",
+    "is_permanent",
     "__version__",
 ]

@@ -1,8 +1,19 @@
-"""What can go wrong talking to Polyphemus. Messages never hold the token nor a secret."""
+"""What can go wrong talking to Polyphemus, and whether another attempt of the step can help.
+Messages never hold the token nor a secret."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
+
+#: The exit code of :func:`polyphemus.main` (and of ``polyphemus run_job``) when the job failed
+#: permanently: a :class:`PermanentError`, a :class:`ConfigurationError`, or a 4xx answer of
+#: the API other than 408/429. The built-in workflows retry every other failure with
+#: ``expression: "asInt(lastRetry.exitCode) != 78"``. 78 is sysexits.h's ``EX_CONFIG``; the
+#: Rust constant is ``polyphemus_jobs::PERMANENT_EXIT_CODE``, and a unit test there checks
+#: this line.
+PERMANENT_EXIT_CODE = 78
+#: The exit code when the job failed in a way another attempt may not (any other exception).
+TRANSIENT_EXIT_CODE = 1
 
 
 class PolyphemusError(Exception):
@@ -57,7 +68,14 @@ class ConnectionFailed(PolyphemusError):
     """The server could not be reached, or the exchange broke off."""
 
 
-class ConfigurationError(PolyphemusError):
+class PermanentError(PolyphemusError):
+    """Raise it from a job when trying again cannot help until someone changes something: a
+    bad or missing config value or secret, credentials refused, a file that is not what it
+    must be. :func:`polyphemus.main` then exits :data:`PERMANENT_EXIT_CODE` and the workflow
+    does not retry the step; any other exception is taken as transient (exit 1, retried)."""
+
+
+class ConfigurationError(PermanentError):
     """The SDK is not configured well enough to make the call (missing variable, bad URL)."""
 
 
@@ -66,6 +84,17 @@ class Cancelled(PolyphemusError):
 
     def __init__(self, message: str = "cancelled (SIGTERM)") -> None:
         super().__init__(message)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether another attempt cannot get past ``error``: a :class:`PermanentError`
+    (:class:`ConfigurationError` included), or an API answer 4xx but 408 Request Timeout and
+    429 Too Many Requests. Anything else (no connection, 5xx, a job's own exception) may pass."""
+    if isinstance(error, PermanentError):
+        return True
+    if isinstance(error, PolyphemusError) and error.status is not None:
+        return 400 <= error.status < 500 and error.status not in (408, 429)
+    return False
 
 
 def _parse_problem(status: int, reason: str, body: bytes) -> Dict[str, Any]:

@@ -2,8 +2,7 @@
 sees, and :func:`main`, what a workflow's script step calls.
 
 ``post`` runs after ``process``, and also when ``pre`` said no or ``process`` raised. Exit
-codes of :func:`main` are those of ``polyphemus run_job``: 0 when the job is done or ``pre``
-skipped it, 1 when it failed, 2 for a usage or configuration error.
+codes of :func:`main` are those of ``polyphemus run_job`` (see :func:`main`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
 
 from .client import Client
-from .errors import Cancelled, ConfigurationError, PolyphemusError
+from .errors import PERMANENT_EXIT_CODE, TRANSIENT_EXIT_CODE, Cancelled, ConfigurationError
+from .errors import PolyphemusError, is_permanent
 
 __all__ = ["EtlJob", "JobContext", "JobOutcome", "run_job", "main", "run"]
 
@@ -27,10 +27,11 @@ JsonObject = Dict[str, Any]
 @dataclass(frozen=True)
 class JobOutcome:
     """How a job ended: ``kind`` is ``done``, ``skipped`` (``pre`` said no) or ``failed``
-    (then ``reason`` says why)."""
+    (then ``reason`` says why, and ``permanent`` whether another attempt cannot help)."""
 
     kind: str
     reason: Optional[str] = None
+    permanent: bool = False
 
     @classmethod
     def done_(cls) -> "JobOutcome":
@@ -41,8 +42,8 @@ class JobOutcome:
         return cls("skipped")
 
     @classmethod
-    def failed_(cls, reason: str) -> "JobOutcome":
-        return cls("failed", reason)
+    def failed_(cls, reason: str, permanent: bool = False) -> "JobOutcome":
+        return cls("failed", reason, permanent)
 
     @property
     def done(self) -> bool:
@@ -56,8 +57,21 @@ class JobOutcome:
     def failed(self) -> bool:
         return self.kind == "failed"
 
+    @property
+    def exit_code(self) -> int:
+        """What :func:`main` exits with for this outcome."""
+        if not self.failed:
+            return 0
+        return PERMANENT_EXIT_CODE if self.permanent else TRANSIENT_EXIT_CODE
+
+    @property
+    def failure_line(self) -> str:
+        """``permanent: <why>`` or ``transient, may be retried: <why>``, as the Rust jobs say."""
+        kind = "permanent" if self.permanent else "transient, may be retried"
+        return f"{kind}: {self.reason}"
+
     def __str__(self) -> str:
-        return f"failed: {self.reason}" if self.failed else self.kind
+        return f"failed: {self.failure_line}" if self.failed else self.kind
 
 
 class JobContext:
@@ -222,7 +236,7 @@ def run_job(job: EtlJob, context: JobContext) -> JobOutcome:
         proceed = job.pre(context)
     except Exception as error:  # noqa: BLE001 - a job's error is its outcome
         _trace()
-        outcome = JobOutcome.failed_(f"pre: {_describe(error)}")
+        outcome = JobOutcome.failed_(f"pre: {_describe(error)}", is_permanent(error))
     else:
         if not proceed:
             outcome = JobOutcome.skipped_()
@@ -232,7 +246,7 @@ def run_job(job: EtlJob, context: JobContext) -> JobOutcome:
             except Exception as error:  # noqa: BLE001
                 if not isinstance(error, Cancelled):
                     _trace()
-                outcome = JobOutcome.failed_(_describe(error))
+                outcome = JobOutcome.failed_(_describe(error), is_permanent(error))
             else:
                 outcome = (
                     JobOutcome.failed_(str(Cancelled()))
@@ -240,14 +254,14 @@ def run_job(job: EtlJob, context: JobContext) -> JobOutcome:
                     else JobOutcome.done_()
                 )
     if outcome.failed:
-        _quietly(context.log, f"failed: {outcome.reason}")
+        _quietly(context.log, str(outcome))
     try:
         job.post(context, outcome)
     except Exception as error:  # noqa: BLE001
         _trace()
         why = f"post: {_describe(error)}"
         _quietly(context.log, why)
-        return outcome if outcome.failed else JobOutcome.failed_(why)
+        return outcome if outcome.failed else JobOutcome.failed_(why, is_permanent(error))
     return outcome
 
 
@@ -296,8 +310,8 @@ def run(
     """What :func:`main` does, returning the exit code instead of exiting."""
     instance = job() if isinstance(job, type) else job
     if not isinstance(instance, EtlJob):
-        print(f"error: {instance!r} is not an EtlJob", file=sys.stderr)
-        return 2
+        print(f"error: permanent: {instance!r} is not an EtlJob", file=sys.stderr)
+        return PERMANENT_EXIT_CODE
     name = instance.job_name()
     try:
         options = _parse_args(name, sys.argv[1:] if argv is None else argv)
@@ -339,8 +353,9 @@ def run(
         if not client.has_token:
             raise ConfigurationError("no API token: set POLYPHEMUS_TOKEN (the run's task token)")
     except ConfigurationError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        # The step's environment: another attempt gets the same.
+        print(f"error: permanent: {error}", file=sys.stderr)
+        return PERMANENT_EXIT_CODE
     cancelled = threading.Event()
     restore = _on_sigterm(cancelled)
     try:
@@ -348,8 +363,9 @@ def run(
             client.ensure_registered(options.workflow_name)
             context = JobContext.load(client, name, args=job_args, cancelled=cancelled)
         except PolyphemusError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2 if isinstance(error, ConfigurationError) else 1
+            failed = JobOutcome.failed_(str(error), is_permanent(error))
+            print(f"error: {failed.failure_line}", file=sys.stderr)
+            return failed.exit_code
         outcome = run_job(instance, context)
     finally:
         restore()
@@ -357,9 +373,8 @@ def run(
         print(f"{name}: skipped by pre", file=sys.stderr)
         return 0
     if outcome.failed:
-        print(f"error: {name} failed: {outcome.reason}", file=sys.stderr)
-        return 1
-    return 0
+        print(f"error: {name} failed: {outcome.failure_line}", file=sys.stderr)
+    return outcome.exit_code
 
 
 def main(
@@ -367,8 +382,10 @@ def main(
     argv: Optional[Sequence[str]] = None,
 ) -> None:
     """Runs ``job`` for the run the environment names and exits: 0 when done or skipped by
-    ``pre``, 1 when it failed, 2 for a usage or configuration error. SIGTERM sets the
-    context's cancellation flag (``context.is_cancelled()``)."""
+    ``pre``; :data:`PERMANENT_EXIT_CODE` (78) when it failed for good (a :class:`PermanentError`,
+    a :class:`ConfigurationError`, a 4xx of the API but 408/429), which the built-in workflows
+    do not retry; 1 when it failed otherwise, which they retry; 2 for a usage error (argparse's
+    code, as clap's for ``run_job``). SIGTERM sets ``context.is_cancelled()``."""
     sys.exit(run(job, argv))
 
 

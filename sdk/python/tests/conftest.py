@@ -101,7 +101,9 @@ class Server:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [str(binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
-             "--database-url", self.database_url, "--no-scheduler", *extra_args],
+             "--database-url", self.database_url, "--no-scheduler",
+             # Retried steps are retried at once.
+             "--engine-max-backoff", "0", *extra_args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
             env=clean_env() if env is None else env,
         )

@@ -23,6 +23,10 @@ class Probe(polyphemus.EtlJob):
     def process(self, context):
         if context.args.get("fail"):
             raise RuntimeError("no route to the bucket")
+        if context.args.get("refuse"):
+            raise polyphemus.PermanentError("the bucket " + context.config["bucket"] + " is gone")
+        if context.args.get("bad_state"):
+            context.update_state({{"files": "not an object"}})
         assert context.secret("password") == {secret!r}
         context.values["copied"] = 3
         context.update_state({{"copied_count": 3, "host": context.config["host"]}})
@@ -30,6 +34,7 @@ class Probe(polyphemus.EtlJob):
 
     def post(self, context, outcome):
         context.update_state({{"post": {{"kind": outcome.kind, "reason": outcome.reason,
+                                         "permanent": outcome.permanent,
                                          "copied": context.values.get("copied")}}}})
 
 polyphemus.main(Probe)
@@ -46,7 +51,9 @@ def test_main_runs_pre_process_post_and_exits_0(server, config, task_token, tmp_
     assert done.returncode == 0, done.stderr
     run = state_of(server, run_id)
     assert run["state"]["copied_count"] == 3
-    assert run["state"]["post"] == {"kind": "done", "reason": None, "copied": 3}
+    assert run["state"]["post"] == {
+        "kind": "done", "reason": None, "permanent": False, "copied": 3
+    }
     assert "[probe] copied 3 files\n" in run["output"]
     assert SECRET not in run["output"] and SECRET not in done.stderr
 
@@ -59,42 +66,76 @@ def test_pre_says_no_post_still_runs_exit_0(server, task_token, tmp_path):
     assert "probe: skipped by pre" in done.stderr
     state = state_of(server, run_id)["state"]
     assert "copied_count" not in state
-    assert state["post"] == {"kind": "skipped", "reason": None, "copied": None}
+    assert state["post"] == {
+        "kind": "skipped", "reason": None, "permanent": False, "copied": None
+    }
 
 
-def test_process_raises_post_runs_exit_1(server, config, task_token, tmp_path):
+def test_process_raises_post_runs_exit_1_transient(server, config, task_token, tmp_path):
     run_id = server.register_run(config)
     env = server.run_env(config, run_id, task_token)
     done = run_script(JOB, env, tmp_path, "--arg", "fail=yes")
-    assert done.returncode == 1, done.stderr
-    assert "error: probe failed: RuntimeError: no route to the bucket" in done.stderr
+    assert done.returncode == polyphemus.TRANSIENT_EXIT_CODE == 1, done.stderr
+    assert ("error: probe failed: transient, may be retried: RuntimeError: no route to the "
+            "bucket") in done.stderr
     run = state_of(server, run_id)
     assert run["state"]["post"]["kind"] == "failed"
+    assert run["state"]["post"]["permanent"] is False
     assert "no route to the bucket" in run["state"]["post"]["reason"]
-    assert "[probe] failed: RuntimeError: no route to the bucket" in run["output"]
+    assert ("[probe] failed: transient, may be retried: RuntimeError: no route to the "
+            "bucket") in run["output"]
 
 
-def test_usage_and_configuration_errors_exit_2(server, config, task_token, tmp_path):
+def test_a_permanent_error_exits_78_and_says_so(server, config, task_token, tmp_path):
+    run_id = server.register_run(config)
+    env = server.run_env(config, run_id, task_token)
+    done = run_script(JOB, env, tmp_path, "--arg", "refuse=yes")
+    assert done.returncode == polyphemus.PERMANENT_EXIT_CODE == 78, done.stderr
+    assert "error: probe failed: permanent: the bucket sequencing-raw is gone" in done.stderr
+    run = state_of(server, run_id)
+    assert run["state"]["post"]["permanent"] is True
+    assert "[probe] failed: permanent: the bucket sequencing-raw is gone" in run["output"]
+
+
+def test_a_4xx_of_the_api_is_permanent(server, config, task_token, tmp_path):
+    """The state schema of sftp-to-storage wants `files` to be an object: 422."""
+    run_id = server.register_run(config)
+    env = server.run_env(config, run_id, task_token)
+    done = run_script(JOB, env, tmp_path, "--arg", "bad_state=yes")
+    assert done.returncode == polyphemus.PERMANENT_EXIT_CODE, done.stderr
+    assert "error: probe failed: permanent: 422 " in done.stderr, done.stderr
+
+
+def test_usage_errors_exit_2_and_configuration_errors_78(server, config, task_token, tmp_path):
     run_id = server.register_run(config)
     env = server.run_env(config, run_id, task_token)
     without_run = {k: v for k, v in env.items() if k != "POLYPHEMUS_RUN_ID"}
     done = run_script(JOB, without_run, tmp_path)
-    assert done.returncode == 2 and "POLYPHEMUS_RUN_ID" in done.stderr, done.stderr
+    assert done.returncode == 78 and "POLYPHEMUS_RUN_ID" in done.stderr, done.stderr
+    assert done.stderr.startswith("error: permanent: "), done.stderr
     done = run_script(JOB, env, tmp_path, "--no-such-option")
     assert done.returncode == 2, done.stderr
     done = run_script(JOB, env, tmp_path, "--arg", "novalue")
     assert done.returncode == 2 and "NAME=VALUE" in done.stderr, done.stderr
     bad_number = dict(env, POLYPHEMUS_VERSION_NUMBER="two")
     done = run_script(JOB, bad_number, tmp_path)
-    assert done.returncode == 2 and "POLYPHEMUS_VERSION_NUMBER" in done.stderr, done.stderr
+    assert done.returncode == 78 and "POLYPHEMUS_VERSION_NUMBER" in done.stderr, done.stderr
 
 
-def test_an_api_error_while_loading_exits_1(server, config, tmp_path):
+def test_an_api_refusal_while_loading_is_permanent(server, config, tmp_path):
     run_id = server.register_run(config)
     env = server.run_env(config, run_id, server.admin_token)  # not a task token: no secrets
     done = run_script(JOB, env, tmp_path)
+    assert done.returncode == 78, done.stderr
+    assert done.stderr.startswith("error: permanent: 403 "), done.stderr
+
+
+def test_an_unreachable_api_while_loading_is_transient(server, config, task_token, tmp_path):
+    run_id = server.register_run(config)
+    env = dict(server.run_env(config, run_id, task_token), POLYPHEMUS_URL="http://127.0.0.1:9")
+    done = run_script(JOB, env, tmp_path, timeout=60)
     assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith("error: 403 "), done.stderr
+    assert done.stderr.startswith("error: transient, may be retried: "), done.stderr
 
 
 def test_main_registers_an_unknown_run(server, config, task_token, tmp_path):
@@ -133,7 +174,7 @@ polyphemus.main(Waits)
     child.send_signal(signal.SIGTERM)
     _, stderr = child.communicate(timeout=20)
     assert child.returncode == 1, stderr
-    assert "error: Waits failed: cancelled (SIGTERM)" in stderr
+    assert "error: Waits failed: transient, may be retried: cancelled (SIGTERM)" in stderr
     assert state_of(server, run_id)["state"]["post"] == "cancelled (SIGTERM)"
 
 
@@ -162,8 +203,8 @@ def test_run_job_in_process_mirrors_the_rust_rules():
     outcome = polyphemus.run_job(Job(False), context)
     assert outcome.failed and outcome.reason.startswith("post: KeyError")
     outcome = polyphemus.run_job(Job(True), context)
-    assert outcome.reason == "ValueError: first"
-    assert "[job] failed: ValueError: first\n" in logged
+    assert outcome.reason == "ValueError: first" and not outcome.permanent
+    assert "[job] failed: transient, may be retried: ValueError: first\n" in logged
 
 
 def test_pip_installs_the_package_offline(tmp_path):

@@ -1,6 +1,7 @@
 //! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
 
 pub mod configs;
+pub mod notifications;
 pub mod ops;
 pub mod project;
 pub mod retention;
@@ -19,6 +20,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(runtime::router())
         .merge(runs::router())
         .merge(project::router())
+        .merge(notifications::router())
         .merge(retention::router())
 }
 

@@ -31,13 +31,14 @@ pub async fn app_with(settings: ArgoSettings) -> TestApp {
     TestApp::sqlite_with(Arc::new(orchestrator)).await
 }
 
-/// Launches the config's latest version; returns the run.
+/// Launches the config's latest version, over any run still active (these tests run several
+/// at once); returns the run.
 pub async fn launch(app: &TestApp, config_id: i64) -> Value {
     let (status, run) = app
         .post(
             &format!("/projects/labors/configs/{config_id}/launch"),
             &app.admin,
-            json!({}),
+            json!({"force": true}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{run}");

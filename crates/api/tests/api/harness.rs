@@ -48,6 +48,26 @@ macro_rules! both_stores {
     )*};
 }
 
+/// Runs each named test body against SQLite and PostgreSQL servers made from `$setup()`
+/// (a function of the test module returning a [`Setup`]).
+#[macro_export]
+macro_rules! both_stores_with {
+    ($setup:ident; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::harness::TestApp::sqlite_set_up(super::$setup()).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(app) = $crate::harness::TestApp::postgres_set_up(super::$setup()).await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )*};
+}
+
 /// Everything every test's servers logged (at debug level), to check no secret reaches a log.
 pub static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
 
@@ -186,10 +206,11 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let orchestrator = orchestrator.unwrap_or_else(|| {
-            Arc::new(LocalOrchestrator::new(
-                dir.path().join("runs"),
-                format!("http://{address}"),
-            ))
+            // Retried steps are retried at once.
+            Arc::new(
+                LocalOrchestrator::new(dir.path().join("runs"), format!("http://{address}"))
+                    .with_max_backoff(Some(std::time::Duration::ZERO)),
+            )
         });
         let packages_dir = dir.path().join("packages");
         std::fs::create_dir_all(&packages_dir).expect("packages dir");
@@ -197,6 +218,10 @@ impl TestApp {
             .with_orchestrator(orchestrator)
             .with_package_dirs(vec![packages_dir.clone()])
             .with_output_limit(output_limit)
+            .with_alert_retry(polyphemus_core::alerts::RetryPolicy {
+                attempts: 3,
+                first_backoff: std::time::Duration::from_millis(100),
+            })
             .with_min_interval_s(min_interval_s.unwrap_or(polyphemus_core::DEFAULT_MIN_INTERVAL_S));
         let app = polyphemus_api::app(services.clone());
         // The server `polyphemus serve` runs, with its HTTP limits.
@@ -207,7 +232,11 @@ impl TestApp {
         });
         let mut app = Self {
             base: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's keep-alive limit closes them.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .expect("client"),
             services,
             store,
             admin: String::new(),
@@ -230,7 +259,8 @@ impl TestApp {
             .expect("connect store");
         let keys = SecretKeys::from_base64(&self.secret_key).expect("key");
         let orchestrator =
-            LocalOrchestrator::new(self._dir.path().join("runs-2"), self.base.clone());
+            LocalOrchestrator::new(self._dir.path().join("runs-2"), self.base.clone())
+                .with_max_backoff(Some(std::time::Duration::ZERO));
         let registry = Registry::load(std::slice::from_ref(&self.packages_dir), &[])
             .expect("the test's packages load");
         Services::new(store, registry, keys).with_orchestrator(Arc::new(orchestrator))

@@ -117,10 +117,22 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     ),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/stop"),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/terminate"),
+    // #13: resuming a paused schedule, and notification channels.
     (
         "post",
         "/api/v1/projects/{project}/configs/{config_id}/runtime/resume",
     ),
+    ("get", "/api/v1/projects/{project}/notifications"),
+    ("post", "/api/v1/projects/{project}/notifications"),
+    (
+        "delete",
+        "/api/v1/projects/{project}/notifications/{channel_id}",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/notifications/{channel_id}/test",
+    ),
+    // #13: the retention policy.
     ("get", "/api/v1/projects/{project}/retention"),
     ("put", "/api/v1/projects/{project}/retention"),
 ];

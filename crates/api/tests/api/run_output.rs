@@ -17,25 +17,8 @@ fn small() -> Setup {
     }
 }
 
-/// Runs each named test body against SQLite and PostgreSQL servers with a 1 KiB ceiling.
-macro_rules! with_small_limit {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(super::TestApp::sqlite_set_up(super::small()).await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(app) = super::TestApp::postgres_set_up(super::small()).await {
-                    super::$name(app).await
-                }
-            }
-        }
-    )*};
-}
+crate::both_stores_with!(small;
 
-with_small_limit!(
     an_append_answers_with_the_output_length_not_the_output,
     output_past_the_limit_keeps_its_start_and_ends_with_the_marker,
     replacing_the_output_starts_again_within_the_limit,

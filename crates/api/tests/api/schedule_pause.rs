@@ -17,27 +17,14 @@ crate::both_stores!(
 );
 
 /// A server whose `--min-interval-s` is 300.
-macro_rules! five_minute_minimum {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            fn setup() -> super::Setup {
-                super::Setup { min_interval_s: Some(300), ..super::Setup::default() }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(super::TestApp::sqlite_set_up(setup()).await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(app) = super::TestApp::postgres_set_up(setup()).await {
-                    super::$name(app).await
-                }
-            }
-        }
-    )*};
+fn five_minute_minimum() -> Setup {
+    Setup {
+        min_interval_s: Some(300),
+        ..Setup::default()
+    }
 }
 
-five_minute_minimum!(a_cron_firing_more_often_than_the_minimum_is_refused);
+crate::both_stores_with!(five_minute_minimum; a_cron_firing_more_often_than_the_minimum_is_refused);
 
 fn runtime_path(config_id: i64) -> String {
     format!("/projects/labors/configs/{config_id}/runtime")

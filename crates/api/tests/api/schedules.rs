@@ -19,27 +19,14 @@ crate::both_stores!(
 );
 
 /// With `--min-interval-s 1`, as the scenario runs it.
-macro_rules! short_intervals {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            fn setup() -> super::Setup {
-                super::Setup { min_interval_s: Some(1), ..super::Setup::default() }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(super::TestApp::sqlite_set_up(setup()).await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(app) = super::TestApp::postgres_set_up(setup()).await {
-                    super::$name(app).await
-                }
-            }
-        }
-    )*};
+fn short_intervals() -> Setup {
+    Setup {
+        min_interval_s: Some(1),
+        ..Setup::default()
+    }
 }
 
-short_intervals!(two_schedulers_never_run_two_runs_of_a_config_at_once);
+crate::both_stores_with!(short_intervals; two_schedulers_never_run_two_runs_of_a_config_at_once);
 
 fn scheduler(app: &TestApp) -> Scheduler {
     Scheduler::new(app.services.clone(), std::time::Duration::from_secs(60))

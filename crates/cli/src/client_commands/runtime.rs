@@ -34,7 +34,7 @@ enum RuntimeCommand {
     /// other.
     #[command(group(ArgGroup::new("change").required(true).multiple(true)
         .args(["interval", "cron", "timezone", "disabled", "params", "concurrency_policy",
-               "starting_deadline", "pause_after_failures"])))]
+               "starting_deadline", "pause_after_failures", "expected_duration"])))]
     Set {
         /// Config id (the ID column of `polyphemus configs list`).
         #[arg(value_parser = parse_value::<ConfigId>)]
@@ -65,6 +65,10 @@ enum RuntimeCommand {
         /// Pause the schedule after this many failed runs in a row (0: never).
         #[arg(long, value_name = "N")]
         pause_after_failures: Option<i32>,
+        /// A run still going after this long (e.g. 2h) is overdue: channels told about
+        /// run_overdue hear of it once; `none` clears it.
+        #[arg(long, value_name = "DURATION|none", value_parser = parse_interval_setting)]
+        expected_duration: Option<Setting<i64>>,
     },
     /// Resume a schedule that paused itself after failed runs.
     Resume {
@@ -146,6 +150,7 @@ pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
             concurrency_policy,
             starting_deadline,
             pause_after_failures,
+            expected_duration,
         } => {
             let (interval, cron) = keep_one_schedule(interval, cron);
             let body = PutRuntimeConfig {
@@ -157,6 +162,7 @@ pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
                 concurrency_policy,
                 starting_deadline_s: starting_deadline.map(Setting::into_option),
                 pause_after_failures,
+                expected_duration_s: expected_duration.map(Setting::into_option),
             };
             let runtime = context
                 .client
@@ -212,6 +218,10 @@ fn print_runtime(context: &Context, runtime: &RuntimeConfig) -> anyhow::Result<(
             0 => "never".to_owned(),
             count => format!("{count} failed runs in a row"),
         },
+    ]);
+    details.add_row([
+        "expected duration",
+        &format_or_dash(runtime.expected_duration_s.map(format_interval)),
     ]);
     details.add_row([
         "paused",

@@ -1,5 +1,5 @@
-//! `serve --step-user`, `--allow-unsandboxed-steps`, and what steps of the local engine must
-//! not see.
+//! `serve --step-user`, `--allow-unsandboxed-steps`, `--engine-max-backoff`, and what steps
+//! of the local engine must not see.
 
 use crate::settings::GlobalArgs;
 use anyhow::Context;
@@ -7,7 +7,7 @@ use clap::Args;
 use polyphemus_core::orchestrators::local::SandboxSettings;
 use polyphemus_engine::StepUser;
 
-/// How the local engine sandboxes workflow steps.
+/// How the local engine runs workflow steps: their sandbox, and how long retries wait.
 #[derive(Debug, Args, Default)]
 pub struct SandboxArgs {
     /// When the server runs as root, steps run as this user and its primary group
@@ -28,6 +28,16 @@ pub struct SandboxArgs {
         value_delimiter = ':'
     )]
     pub step_volumes: Vec<std::path::PathBuf>,
+    /// The longest wait between two attempts of a step the workflow retries (`30s`, `500ms`,
+    /// `0`), shorter than the workflow's `retryStrategy.backoff` says; for development and
+    /// tests, where a failing step should fail fast yet be retried as often. Argo ignores it.
+    #[arg(long, env = "POLYPHEMUS_ENGINE_MAX_BACKOFF", value_parser = parse_backoff)]
+    pub engine_max_backoff: Option<std::time::Duration>,
+}
+
+fn parse_backoff(text: &str) -> Result<std::time::Duration, String> {
+    polyphemus_engine::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration (30s, 500ms, 1m30s, 0)"))
 }
 
 impl SandboxArgs {

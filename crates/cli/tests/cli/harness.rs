@@ -91,6 +91,8 @@ impl Server {
         }
         let mut child = binary
             .env("NO_COLOR", "1")
+            // Retried steps are retried at once (`env` may set another cap).
+            .env("POLYPHEMUS_ENGINE_MAX_BACKOFF", "0")
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             .args(["--database-url", &database_url])

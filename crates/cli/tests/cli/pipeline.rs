@@ -50,11 +50,15 @@ pub(crate) fn launch_and_wait(server: &Server, config_id: &str) -> Value {
         .cli(&["launch", config_id, "--output", "json"])
         .success()
         .json();
-    let run_id = launched["run_id"].as_str().expect("run_id").to_owned();
+    wait_until_recorded(server, launched["run_id"].as_str().expect("run_id"))
+}
+
+/// The run once it ended and its exit handler did too.
+pub(crate) fn wait_until_recorded(server: &Server, run_id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let shown = server
-            .cli(&["runs", "show", &run_id, "--output", "json"])
+            .cli(&["runs", "show", run_id, "--output", "json"])
             .json();
         let phase = shown["metadata"]["phase"].as_str().unwrap_or("");
         // The server's own record after the exit handler is the final one.

@@ -96,6 +96,13 @@ impl LocalOrchestrator {
         self
     }
 
+    /// Every wait between two attempts of a `retryStrategy` is at most `max_backoff` (see
+    /// `EngineOptions::max_backoff`); none: as the workflow says.
+    pub fn with_max_backoff(mut self, max_backoff: Option<std::time::Duration>) -> Self {
+        self.options.max_backoff = max_backoff;
+        self
+    }
+
     /// One line saying what sandbox steps get here, for `serve` to print.
     pub fn sandbox_summary(&self) -> String {
         let engine = Engine::new(self.options.clone());

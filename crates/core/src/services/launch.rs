@@ -41,9 +41,6 @@ impl Services {
         force: bool,
     ) -> Result<Run, CoreError> {
         access.require(Role::Editor)?;
-        if !force {
-            self.refuse_overlap(access, config_id).await?;
-        }
         let record = match version_number {
             Some(version) => {
                 self.version_record(access, ConfigVersion::new(config_id, version))
@@ -51,6 +48,9 @@ impl Services {
             }
             None => self.latest_record(access, config_id).await?,
         };
+        if !force {
+            self.refuse_overlap(access, config_id).await?;
+        }
         let manifest = match self.launchable(&record) {
             Ok(manifest) => manifest,
             Err(error) => {

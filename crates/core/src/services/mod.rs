@@ -4,6 +4,7 @@ mod cancel;
 mod configs;
 mod cursor;
 mod launch;
+mod notifications;
 mod recovery;
 mod retention;
 mod run_scopes;
@@ -41,6 +42,10 @@ pub struct Services {
     output_limit: OutputLimit,
     /// The shortest schedule interval a runtime config may set, in seconds.
     pub(crate) min_interval_s: i64,
+    /// Sends alerts over HTTP.
+    pub(crate) http: reqwest::Client,
+    /// How alert deliveries are retried.
+    pub(crate) alert_retry: crate::alerts::RetryPolicy,
 }
 
 /// The shortest schedule interval unless the server sets another: a minute.
@@ -60,7 +65,18 @@ impl Services {
             scheduler_lag_ms: Arc::new(AtomicI64::new(0)),
             output_limit: OutputLimit::DEFAULT,
             min_interval_s: DEFAULT_MIN_INTERVAL_S,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .build()
+                .unwrap_or_default(),
+            alert_retry: crate::alerts::RetryPolicy::default(),
         }
+    }
+
+    /// Alert deliveries are tried this way (tests retry faster).
+    pub fn with_alert_retry(mut self, retry: crate::alerts::RetryPolicy) -> Self {
+        self.alert_retry = retry;
+        self
     }
 
     /// Schedules may not fire more often than every `seconds` (`serve --min-interval-s`).

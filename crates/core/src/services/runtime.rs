@@ -175,6 +175,9 @@ fn merge_runtime(
     Ok(next)
 }
 
+/// The longest starting deadline or expected duration: 366 days.
+const MAX_POLICY_SECONDS: i64 = 366 * 86_400;
+
 /// The concurrency policy, starting deadline and pause threshold of a PUT.
 fn merge_policies(
     next: &mut RuntimeRecord,
@@ -185,10 +188,19 @@ fn merge_policies(
         next.concurrency_policy = policy;
     }
     match request.starting_deadline_s {
-        Some(Some(seconds)) if seconds < 1 => {
-            errors.push(field("/starting_deadline_s", "must be at least 1 second"))
-        }
+        Some(Some(seconds)) if !(1..=MAX_POLICY_SECONDS).contains(&seconds) => errors.push(field(
+            "/starting_deadline_s",
+            "must be between 1 second and 366 days",
+        )),
         Some(deadline) => next.starting_deadline_s = deadline,
+        None => {}
+    }
+    match request.expected_duration_s {
+        Some(Some(seconds)) if !(1..=MAX_POLICY_SECONDS).contains(&seconds) => errors.push(field(
+            "/expected_duration_s",
+            "must be between 1 second and 366 days",
+        )),
+        Some(expected) => next.expected_duration_s = expected,
         None => {}
     }
     match request.pause_after_failures {
@@ -223,5 +235,6 @@ pub(super) fn to_wire(record: RuntimeRecord) -> RuntimeConfig {
         concurrency_policy: record.concurrency_policy,
         starting_deadline_s: record.starting_deadline_s,
         pause_after_failures: record.pause_after_failures,
+        expected_duration_s: record.expected_duration_s,
     }
 }

@@ -9,7 +9,7 @@ mod invoke;
 pub mod leftovers;
 pub mod logs;
 mod loops;
-mod node;
+pub mod node;
 mod outputs;
 mod pod;
 pub mod process;
@@ -48,6 +48,8 @@ pub struct RunCtx {
     pub globals: Mutex<Scope>,
     /// Environment added to every node (before the template's own `env`).
     pub env: Vec<(String, String)>,
+    /// `EngineOptions::max_backoff`.
+    pub max_backoff: Option<std::time::Duration>,
 }
 
 impl RunCtx {

@@ -30,10 +30,12 @@ struct Plan {
     base: Option<Duration>,
     factor: f64,
     max_total: Option<Duration>,
+    /// `EngineOptions::max_backoff`.
+    cap: Option<Duration>,
 }
 
 impl Plan {
-    fn new(rs: &RetryStrategy, scope: &Scope) -> Self {
+    fn new(rs: &RetryStrategy, scope: &Scope, cap: Option<Duration>) -> Self {
         let limit = match rs.limit.as_deref().map(|l| scope.substitute(l)) {
             Some(Ok(l)) => l.trim().parse().ok(),
             Some(Err(_)) | None => None,
@@ -55,14 +57,22 @@ impl Plan {
             max_total: backoff
                 .and_then(|b| b.max_duration.as_deref())
                 .and_then(parse_duration),
+            cap,
         }
     }
 
     /// Waits the backoff before attempt `attempt + 1`; false when `maxDuration` forbids it.
     async fn wait(&self, attempt: u64, began: Instant) -> bool {
         if let Some(b) = self.base {
-            let wait = b.mul_f64(self.factor.powi(i32::try_from(attempt).unwrap_or(i32::MAX)));
-            if self.max_total.is_some_and(|m| began.elapsed() + wait > m) {
+            let growth = self.factor.powi(i32::try_from(attempt).unwrap_or(i32::MAX));
+            // `mul_f64` panics past `Duration::MAX` (a long limit with a factor).
+            let wait =
+                Duration::try_from_secs_f64(b.as_secs_f64() * growth).unwrap_or(Duration::MAX);
+            let wait = self.cap.map_or(wait, |cap| wait.min(cap));
+            if self
+                .max_total
+                .is_some_and(|m| began.elapsed().saturating_add(wait) > m)
+            {
                 return false;
             }
             tokio::time::sleep(wait).await;
@@ -103,7 +113,7 @@ pub(super) async fn run_retry(
         scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
     }
     open_retry_node(ctx, call, &id, &inputs);
-    let plan = Plan::new(rs, &scope);
+    let plan = Plan::new(rs, &scope, ctx.max_backoff);
     let began = Instant::now();
     let mut attempt: u64 = 0;
     let last = loop {

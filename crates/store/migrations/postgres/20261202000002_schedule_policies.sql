@@ -12,3 +12,7 @@ ALTER TABLE runtime_configs ADD COLUMN paused_run_ids JSONB;
 ALTER TABLE runtime_configs ADD COLUMN launch_claimed_at TIMESTAMPTZ;
 -- The unfinished runs of a config, looked up at every claim.
 CREATE INDEX runs_active_by_config ON runs (config_id, seq) WHERE final_phase IS NULL;
+-- A run still going after this many seconds is overdue: channels subscribed to run_overdue are
+-- told once (`runs.overdue_alerted_at` records it, claimed in SQL like a due time).
+ALTER TABLE runtime_configs ADD COLUMN expected_duration_s BIGINT;
+ALTER TABLE runs ADD COLUMN overdue_alerted_at TIMESTAMPTZ;

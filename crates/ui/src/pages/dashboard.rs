@@ -62,6 +62,7 @@ pub async fn show_dashboard(
                     a.button.primary href={ "/projects/" (project) "/configs/new" } { "New config" }
                 }
                 a.button href={ "/projects/" (project) "/events" } { "Event log" }
+                a.button href={ "/projects/" (project) "/notifications" } { "Notifications" }
                 a.button href={ "/projects/" (project) "/retention" } { "Retention" }
             }
         }

@@ -4,6 +4,7 @@ pub mod configs;
 pub mod dashboard;
 pub mod events;
 pub mod history;
+pub mod notifications;
 pub mod paused;
 pub mod projects;
 pub mod retention;

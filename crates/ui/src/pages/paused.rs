@@ -51,7 +51,8 @@ pub fn policy_fields(raw: &Raw, errors: &Errors) -> Markup {
             legend { "When runs overlap or fail" }
             (form::single_field(&policy, "/concurrency_policy", "Concurrency policy", true, raw, errors))
             (number_field("/starting_deadline_s", "Starting deadline (seconds)", "Skip a due time missed by more than this instead of running it late; empty runs it however late.", raw, errors))
-            (number_field("/pause_after_failures", "Pause after failures", "Pause the schedule after this many failed runs in a row; 0 never pauses.", raw, errors))
+            (number_field("/expected_duration_s", "Expected duration (seconds)", "A run still going after this long is overdue: channels told about overdue runs hear of it once. Empty: no limit.", raw, errors))
+            (form::single_field(&json!({"type": "integer", "minimum": 0, "maximum": 1000, "description": "Pause the schedule after this many failed runs in a row; 0 never pauses."}), "/pause_after_failures", "Pause after failures", false, raw, errors))
         }
     }
 }
@@ -78,6 +79,11 @@ pub fn read_policies(raw: &Raw, request: &mut PutRuntimeConfig, errors: &mut Vec
         Some(Ok(seconds)) => request.starting_deadline_s = Some(Some(seconds)),
         Some(Err(_)) => bad("/starting_deadline_s", "must be a whole number of seconds"),
         None => request.starting_deadline_s = Some(None),
+    }
+    match text("/expected_duration_s").map(|t| t.parse::<i64>()) {
+        Some(Ok(seconds)) => request.expected_duration_s = Some(Some(seconds)),
+        Some(Err(_)) => bad("/expected_duration_s", "must be a whole number of seconds"),
+        None => request.expected_duration_s = Some(None),
     }
     match text("/pause_after_failures").map(|t| t.parse::<i32>()) {
         Some(Ok(count)) => request.pause_after_failures = Some(count),

@@ -90,6 +90,9 @@ fn raw_from_runtime(
     if let Some(seconds) = runtime.starting_deadline_s {
         raw.insert("/starting_deadline_s".into(), seconds.to_string());
     }
+    if let Some(seconds) = runtime.expected_duration_s {
+        raw.insert("/expected_duration_s".into(), seconds.to_string());
+    }
     raw.insert(
         "/pause_after_failures".into(),
         runtime.pause_after_failures.to_string(),
@@ -266,6 +269,7 @@ pub async fn update_runtime(
         concurrency_policy: None,
         starting_deadline_s: None,
         pause_after_failures: None,
+        expected_duration_s: None,
     };
     super::paused::read_policies(&raw, &mut request, &mut errors);
     match form.get("schedule").unwrap_or("none") {

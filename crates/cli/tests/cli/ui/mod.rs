@@ -2,6 +2,7 @@
 //! `polyphemus serve`: what a person does with a mouse and keyboard, with a screenshot of each
 //! page under `target/ui-screenshots/`.
 mod browser;
+mod schedules;
 
 use crate::harness::{block_on, create_config, Server};
 use browser::{

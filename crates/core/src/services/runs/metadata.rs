@@ -56,8 +56,10 @@ impl Services {
                 StoreError::NotFound => CoreError::NotFound(format!("run {run_id}")),
                 other => other.into(),
             })?;
-        if report.phase.is_final() {
-            self.settle_schedule(run_id, report.phase).await;
+        if recorded.ended_now {
+            self.settle_schedule(access.project(), run_id, report.phase)
+                .await;
+            self.alert_run_end(access.project(), run_id, report).await;
         }
         if !recorded.revoked_tokens.is_empty() {
             self.tokens.forget(&recorded.revoked_tokens);
