@@ -1,5 +1,6 @@
 //! Pruning under a project's retention policy: which ended runs go, whose outputs are emptied,
-//! and doing it in one transaction with its event.
+//! and doing it in transactions that each write their event (the caller cuts a long plan into
+//! parts, see [`PrunePlan::parts`]).
 //!
 //! What later runs depend on is never pruned:
 //! - unfinished runs (no final phase) are not looked at;
