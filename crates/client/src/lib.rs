@@ -14,6 +14,7 @@
 
 mod configs;
 mod error;
+mod ledgers;
 mod project;
 mod retention;
 mod retry;

@@ -4,7 +4,10 @@
 use crate::JobError;
 use async_trait::async_trait;
 use polyphemus_client::{Client, PreviousStateQuery};
-use polyphemus_model::{Config, ConfigId, PatchRun, ProjectName, RunId, VersionNumber};
+use polyphemus_model::{
+    Config, ConfigId, LedgerEntries, LedgerName, LookupLedger, PatchRun, ProjectName, RecordLedger,
+    RunId, VersionNumber,
+};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -43,6 +46,20 @@ pub trait RunApi: Send + Sync {
         state: Map<String, Value>,
     ) -> Result<(), JobError>;
     async fn append_output(&self, target: &RunTarget, text: &str) -> Result<(), JobError>;
+    /// Records entries (at most 5,000) in a ledger of this run's config.
+    async fn record_ledger(
+        &self,
+        target: &RunTarget,
+        ledger: &LedgerName,
+        entries: Map<String, Value>,
+    ) -> Result<(), JobError>;
+    /// The records a ledger of this run's config holds for `names` (at most 5,000).
+    async fn lookup_ledger(
+        &self,
+        target: &RunTarget,
+        ledger: &LedgerName,
+        names: Vec<String>,
+    ) -> Result<LedgerEntries, JobError>;
 }
 
 /// A client error, permanent or transient by its status (see [`JobError::from`]).
@@ -140,6 +157,31 @@ impl RunApi for Client {
         self.patch_run(&target.project, &target.run_id, &patch)
             .await
             .map(|_| ())
+            .map_err(api)
+    }
+
+    async fn record_ledger(
+        &self,
+        target: &RunTarget,
+        ledger: &LedgerName,
+        entries: Map<String, Value>,
+    ) -> Result<(), JobError> {
+        let body = RecordLedger { entries };
+        Client::record_ledger(self, &target.project, &target.run_id, ledger, &body)
+            .await
+            .map(|_| ())
+            .map_err(api)
+    }
+
+    async fn lookup_ledger(
+        &self,
+        target: &RunTarget,
+        ledger: &LedgerName,
+        names: Vec<String>,
+    ) -> Result<LedgerEntries, JobError> {
+        let body = LookupLedger { names };
+        Client::lookup_ledger(self, &target.project, target.config_id, ledger, &body)
+            .await
             .map_err(api)
     }
 }

@@ -2,6 +2,7 @@
 //! a logger whose lines reach the run's output, and cancellation.
 
 use crate::{JobError, RunApi, RunTarget};
+use polyphemus_model::LedgerName;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -89,6 +90,58 @@ impl JobContext {
         self.api.runtime_params(&self.target).await
     }
 
+    /// Records delivered entries in a ledger of this run's config, a batch per request; with no
+    /// entries it opens the ledger (the job ran, and lookups count it).
+    pub async fn record_ledger(
+        &self,
+        ledger: &str,
+        entries: Map<String, Value>,
+    ) -> Result<(), JobError> {
+        let ledger = ledger_name(ledger)?;
+        if entries.is_empty() {
+            return self.api.record_ledger(&self.target, &ledger, entries).await;
+        }
+        let mut batch = Map::new();
+        for (name, record) in entries {
+            batch.insert(name, record);
+            if batch.len() == LEDGER_BATCH {
+                let full = std::mem::take(&mut batch);
+                self.api.record_ledger(&self.target, &ledger, full).await?;
+            }
+        }
+        if !batch.is_empty() {
+            self.api.record_ledger(&self.target, &ledger, batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a ledger of this run's config is open, and the records it holds for `names`
+    /// (asked a batch at a time: the cost follows the names, not the config's history).
+    pub async fn lookup_ledger(
+        &self,
+        ledger: &str,
+        names: &[String],
+    ) -> Result<(bool, Map<String, Value>), JobError> {
+        let ledger = ledger_name(ledger)?;
+        let mut open = false;
+        let mut found = Map::new();
+        // No names still asks once: whether the ledger is open.
+        let batches: Vec<&[String]> = if names.is_empty() {
+            vec![&[]]
+        } else {
+            names.chunks(LEDGER_BATCH).collect()
+        };
+        for batch in batches {
+            let answer = self
+                .api
+                .lookup_ledger(&self.target, &ledger, batch.to_vec())
+                .await?;
+            open |= answer.open;
+            found.extend(answer.entries);
+        }
+        Ok((open, found))
+    }
+
     /// Merges top-level keys into this run's state.
     pub async fn update_state(&self, state: Map<String, Value>) -> Result<(), JobError> {
         self.api.update_state(&self.target, state).await
@@ -111,4 +164,12 @@ impl JobContext {
     pub fn cancellation(&self) -> watch::Receiver<bool> {
         self.cancelled.clone()
     }
+}
+
+/// Entries per ledger request: a batch of long paths with their records stays well under the
+/// API's 1 MiB request limit.
+const LEDGER_BATCH: usize = 1_000;
+
+fn ledger_name(ledger: &str) -> Result<LedgerName, JobError> {
+    LedgerName::parse(ledger).map_err(|error| JobError::Config(format!("ledger: {}", error.reason)))
 }

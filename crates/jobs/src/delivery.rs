@@ -106,6 +106,7 @@ pub(crate) async fn record_failure(
     }
     if state.get(keys.done).is_none() {
         record.insert(keys.done.into(), json!({}));
+        context.record_ledger(keys.done, Map::new()).await?;
     }
     if record.is_empty() {
         return Ok(());
@@ -256,6 +257,7 @@ where
             Some(Value::Object(done)) => done,
             _ => Map::new(),
         },
+        unrecorded: Map::new(),
         bytes: state.get(keys.bytes).and_then(Value::as_u64).unwrap_or(0),
         failures: Vec::new(),
         any_transient: false,
@@ -287,15 +289,11 @@ where
                 progress.bytes, keys.verbed
             );
             context.log(&line).await?;
-            context
-                .update_state(progress.state(keys, destination))
-                .await?;
+            progress.save(context, keys, destination).await?;
         }
     }
     drop(deliveries);
-    context
-        .update_state(progress.state(keys, destination))
-        .await?;
+    progress.save(context, keys, destination).await?;
     let seconds = started.elapsed().as_secs_f64().max(0.001);
     context
         .log(&format!(
@@ -315,6 +313,8 @@ where
 /// What a delivery run has done so far.
 struct Progress {
     done: Map<String, Value>,
+    /// Delivered since the last save, for the config's ledger.
+    unrecorded: Map<String, Value>,
     bytes: u64,
     failures: Vec<Value>,
     /// Whether one of the failures may pass on another attempt.
@@ -332,6 +332,8 @@ impl Progress {
         match result {
             Ok(delivered) => {
                 self.bytes += delivered.size;
+                self.unrecorded
+                    .insert(file.relative.clone(), delivered.record.clone());
                 self.done.insert(file.relative.clone(), delivered.record);
             }
             Err(error) => {
@@ -343,6 +345,20 @@ impl Progress {
             }
         }
         Ok(())
+    }
+
+    /// Records what was delivered since the last save in the config's ledger (first: a file
+    /// in the ledger is never delivered again, even if this run then fails), then the
+    /// progress in the run's state.
+    async fn save(
+        &mut self,
+        context: &JobContext,
+        keys: &Keys,
+        destination: &str,
+    ) -> Result<(), JobError> {
+        let delivered = std::mem::take(&mut self.unrecorded);
+        context.record_ledger(keys.done, delivered).await?;
+        context.update_state(self.state(keys, destination)).await
     }
 
     fn state(&self, keys: &Keys, destination: &str) -> Map<String, Value> {

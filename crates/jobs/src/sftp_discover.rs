@@ -2,8 +2,9 @@
 //! they were last copied (by this config's earlier runs), skipping files too young to be
 //! complete, and records them in the run's state as `files` for `copy_to_storage` and
 //! `copy_to_sftp`. A file counts as done when every delivery job that has run for this config
-//! recorded it unchanged (`copied`, and `deposited` once `copy_to_sftp` has run), so a file
-//! one of them missed is listed again.
+//! recorded it unchanged in its ledger (`copied`, and `deposited` once `copy_to_sftp` has run),
+//! so a file one of them missed is listed again. The ledgers hold every file delivered however
+//! many runs ago, and are asked only about the files listed now.
 
 use crate::sftp::{list_files, RemoteFile, SftpConnection, SftpSettings};
 use crate::{EtlJob, JobContext, JobError};
@@ -12,8 +13,8 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// How many earlier runs' `copied` records are read to decide what is new.
-const HISTORY_RUNS: u32 = 1000;
+/// The ledgers the delivery jobs record in (`copy_to_storage`, `copy_to_sftp`).
+pub const DELIVERY_LEDGERS: [&str; 2] = ["copied", "deposited"];
 /// Files per run unless the runtime param `max_files` says fewer: keeps a run's state (a record
 /// per file) well under the API's 1 MiB request limit; the rest wait for the next run.
 pub const DEFAULT_MAX_FILES: usize = 2000;
@@ -40,31 +41,26 @@ pub struct Copied {
     pub mtime: Option<i64>,
 }
 
-/// The newest record of each path among earlier runs' `copied` maps (given newest first).
-pub fn copied_before(history: &[Value]) -> HashMap<String, Copied> {
-    let mut known = HashMap::new();
-    for copied in history.iter().filter_map(Value::as_object) {
-        for (path, record) in copied {
-            if known.contains_key(path) {
-                continue;
-            }
-            if let Some(size) = record["size"].as_u64() {
-                let mtime = record["mtime"].as_i64();
-                known.insert(path.clone(), Copied { size, mtime });
-            }
-        }
-    }
-    known
+/// The size and mtime of each record of a ledger's entries (others are left out).
+fn records(entries: &Map<String, Value>) -> HashMap<String, Copied> {
+    entries
+        .iter()
+        .filter_map(|(path, record)| {
+            let size = record["size"].as_u64()?;
+            let mtime = record["mtime"].as_i64();
+            Some((path.clone(), Copied { size, mtime }))
+        })
+        .collect()
 }
 
 /// The files delivered before, unchanged, by every delivery job that has run for this config:
-/// `histories` holds each job's done records (`copied`, `deposited`), newest first; a job
-/// that never ran (no history) does not count.
-pub fn delivered_before(histories: &[&[Value]]) -> HashMap<String, Copied> {
-    let mut ran = histories
+/// `ledgers` holds, for each delivery ledger, whether it is open and its records of the files
+/// asked about; a ledger never opened (its job never ran for this config) does not count.
+pub fn delivered_before(ledgers: &[(bool, Map<String, Value>)]) -> HashMap<String, Copied> {
+    let mut ran = ledgers
         .iter()
-        .filter(|history| !history.is_empty())
-        .map(|history| copied_before(history));
+        .filter(|(open, _)| *open)
+        .map(|(_, entries)| records(entries));
     let Some(mut known) = ran.next() else {
         return HashMap::new();
     };
@@ -153,9 +149,16 @@ impl EtlJob for SftpDiscover {
             .await?;
         let connection = SftpConnection::connect(&settings).await?;
         let files = list_files(&connection.sftp, &root, recursive).await?;
-        let copied = context.previous_values("copied", HISTORY_RUNS).await?;
-        let deposited = context.previous_values("deposited", HISTORY_RUNS).await?;
-        let known = delivered_before(&[&copied, &deposited]);
+        let listed: Vec<String> = files
+            .iter()
+            .filter(|file| pattern.is_match(&file.relative))
+            .map(|file| file.relative.clone())
+            .collect();
+        let mut ledgers = Vec::with_capacity(DELIVERY_LEDGERS.len());
+        for ledger in DELIVERY_LEDGERS {
+            ledgers.push(context.lookup_ledger(ledger, &listed).await?);
+        }
+        let known = delivered_before(&ledgers);
         let now = chrono::Utc::now().timestamp();
         let scan = select(files, &pattern, min_age_s, now, &known, Some(max_files));
 
@@ -219,15 +222,22 @@ mod tests {
         }
     }
 
+    fn ledger(open: bool, entries: Value) -> (bool, Map<String, Value>) {
+        match entries {
+            Value::Object(entries) => (open, entries),
+            _ => (open, Map::new()),
+        }
+    }
+
     #[test]
     fn selects_new_and_changed_files_that_match_and_are_old_enough() {
-        let history = vec![
-            json!({"a.fastq.gz": {"key": "a", "size": 10, "sha256": "x", "mtime": 100}}),
-            json!({"a.fastq.gz": {"key": "a", "size": 5, "sha256": "x", "mtime": 50},
+        let copied = ledger(
+            true,
+            json!({"a.fastq.gz": {"key": "a", "size": 10, "sha256": "x", "mtime": 100},
                    "b.fastq.gz": {"key": "b", "size": 7, "sha256": "x", "mtime": 100}}),
-        ];
-        let known = copied_before(&history);
-        assert_eq!(known["a.fastq.gz"].size, 10, "the newest record wins");
+        );
+        let known = delivered_before(&[copied, ledger(false, json!({}))]);
+        assert_eq!(known["a.fastq.gz"].size, 10);
         let files = vec![
             file("a.fastq.gz", 10, 100), // copied before, unchanged
             file("b.fastq.gz", 7, 200),  // same size, newer mtime: changed
@@ -252,29 +262,29 @@ mod tests {
 
     #[test]
     fn a_file_is_known_only_when_every_delivery_recorded_it_unchanged() {
-        let copied = vec![json!({
+        let copied = json!({
             "a": {"key": "a", "size": 1, "mtime": 10},
             "b": {"key": "b", "size": 2, "mtime": 10},
             "c": {"key": "c", "size": 3, "mtime": 10},
-        })];
-        let known = delivered_before(&[&copied, &[]]);
+        });
+        let known = delivered_before(&[ledger(true, copied.clone()), ledger(false, json!({}))]);
         assert_eq!(
             known.len(),
             3,
             "no deposit ran for this config: copied alone counts"
         );
-        let known = delivered_before(&[&[], &copied]);
+        let known = delivered_before(&[ledger(false, json!({})), ledger(true, copied.clone())]);
         assert_eq!(known.len(), 3, "nor does a copy that never ran");
-        let deposited = vec![json!({
+        let deposited = json!({
             "a": {"path": "/d/a", "size": 1, "mtime": 10},
             "b": {"path": "/d/b", "size": 2, "mtime": 9},
-        })];
-        let known = delivered_before(&[&copied, &deposited]);
+        });
+        let known = delivered_before(&[ledger(true, copied.clone()), ledger(true, deposited)]);
         let mut names: Vec<&String> = known.keys().collect();
         names.sort();
         assert_eq!(names, ["a"], "b was deposited older, c not at all");
-        let failed_deposit = vec![json!({})];
-        assert!(delivered_before(&[&copied, &failed_deposit]).is_empty());
+        let failed_deposit = ledger(true, json!({}));
+        assert!(delivered_before(&[ledger(true, copied), failed_deposit]).is_empty());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod config;
 mod ids;
+mod ledger;
 mod names;
 mod notifications;
 mod numbers;
@@ -23,6 +24,7 @@ mod workflows;
 
 pub use config::*;
 pub use ids::*;
+pub use ledger::*;
 pub use names::*;
 pub use notifications::*;
 pub use numbers::*;

@@ -139,6 +139,13 @@ text_name!(
 );
 
 text_name!(
+    /// A config's ledger (`copied`, `deposited`): 1-128 letters, digits, `_`, `-` or `.`.
+    LedgerName,
+    "^[A-Za-z0-9_.-]{1,128}$",
+    |value| check_key("ledger", value)
+);
+
+text_name!(
     /// A run id: the orchestrator's workflow uid (a UUID for Argo; any 1-128 visible ASCII).
     RunId,
     "^[A-Za-z0-9_.:-]{1,128}$",

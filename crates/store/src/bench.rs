@@ -73,3 +73,64 @@ pub async fn seed_runs(
         Ok::<_, StoreError>(())
     })
 }
+
+/// Inserts `count` ended (`Succeeded`) runs of a config version, each holding a copy of
+/// `state`, with its keys indexed as `change_run` would: the history of a config that has
+/// run for years, in one statement per table. Run ids are `{prefix}-{n}`.
+pub async fn seed_ended_runs(
+    store: &Store,
+    project: &ProjectName,
+    (config_id, version_number): (ConfigId, VersionNumber),
+    prefix: &str,
+    state: &serde_json::Map<String, serde_json::Value>,
+    count: i64,
+) -> Result<(), StoreError> {
+    let at = now();
+    let insert_runs = match store.backend() {
+        Backend::Postgres => {
+            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+             final_phase, created_at, updated_at) \
+             SELECT $1 || '-' || n, $1, $2, $3, $4, $5, 'Succeeded', $6, $6 \
+             FROM generate_series(1, $7::bigint) AS n"
+        }
+        Backend::Sqlite => {
+            "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $7) \
+             INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+             final_phase, created_at, updated_at) \
+             SELECT $1 || '-' || n, $1, $2, $3, $4, $5, 'Succeeded', $6, $6 FROM series"
+        }
+    };
+    let index_keys = match store.backend() {
+        Backend::Postgres => {
+            "INSERT INTO run_state_keys (config_id, key, run_seq) \
+             SELECT r.config_id, k.key, r.seq FROM runs r CROSS JOIN jsonb_object_keys($2) AS k(key) \
+             WHERE r.config_id = $1 AND r.name = $3 ON CONFLICT DO NOTHING"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO run_state_keys (config_id, key, run_seq) \
+             SELECT r.config_id, k.key, r.seq FROM runs r, json_each($2) k \
+             WHERE r.config_id = $1 AND r.name = $3 ON CONFLICT DO NOTHING"
+        }
+    };
+    on_writer!(store, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(insert_runs)
+            .bind(prefix)
+            .bind(project)
+            .bind(config_id)
+            .bind(version_number)
+            .bind(sqlx::types::Json(state))
+            .bind(at)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(index_keys)
+            .bind(config_id)
+            .bind(sqlx::types::Json(state))
+            .bind(prefix)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
+}

@@ -10,6 +10,7 @@ pub mod bench;
 mod configs;
 mod error;
 mod events;
+mod ledgers;
 mod notifications;
 mod prune;
 mod records;
@@ -23,6 +24,7 @@ mod status;
 mod tokens;
 
 pub use error::StoreError;
+pub use ledgers::{LedgerFound, LedgerRow};
 pub use notifications::{ChannelRecord, NewChannelRecord};
 pub use prune::{PruneCandidate, PrunePlan};
 pub use records::*;

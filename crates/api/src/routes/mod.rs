@@ -1,6 +1,7 @@
 //! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
 
 pub mod configs;
+pub mod ledgers;
 pub mod notifications;
 pub mod ops;
 pub mod project;
@@ -22,6 +23,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(project::router())
         .merge(notifications::router())
         .merge(retention::router())
+        .merge(ledgers::router())
 }
 
 pub(crate) type Problem = polyphemus_model::Problem;

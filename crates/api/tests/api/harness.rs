@@ -390,6 +390,18 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
+
+    /// Records a registered run's end with `phase`, as its exit handler would.
+    pub async fn ended_run(&self, project: &str, run_id: &str, phase: &str) {
+        let (status, body) = self
+            .put(
+                &format!("/projects/{project}/runs/{run_id}/metadata"),
+                &self.admin,
+                serde_json::json!({"phase": phase, "started_at": "2026-12-01T10:00:00Z", "nodes": {}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 }
 
 pub fn valid_config(host: &str) -> Value {

@@ -15,6 +15,7 @@ mod configs;
 mod ended_runs;
 mod errors;
 mod http_limits;
+mod ledgers;
 mod notifications;
 mod ops;
 mod reload;

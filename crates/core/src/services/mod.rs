@@ -4,6 +4,7 @@ mod cancel;
 mod configs;
 mod cursor;
 mod launch;
+mod ledgers;
 mod notifications;
 mod recovery;
 mod retention;

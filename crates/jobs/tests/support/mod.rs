@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use polyphemus_jobs::{find_job, run_job, JobContext, JobError, JobOutcome, RunApi, RunTarget};
-use polyphemus_model::{Config, ConfigId, VersionNumber};
+use polyphemus_model::{Config, ConfigId, LedgerEntries, LedgerName, VersionNumber};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,8 @@ pub struct MemoryApi {
     pub output: Mutex<String>,
     /// Earlier runs' states, newest first.
     pub history: Mutex<Vec<Map<String, Value>>>,
+    /// The config's ledgers: name -> entries (a ledger present is open).
+    pub ledgers: Mutex<BTreeMap<String, Map<String, Value>>>,
 }
 
 impl MemoryApi {
@@ -104,6 +106,40 @@ impl RunApi for MemoryApi {
     async fn append_output(&self, _: &RunTarget, text: &str) -> Result<(), JobError> {
         self.output.lock().expect("lock").push_str(text);
         Ok(())
+    }
+    async fn record_ledger(
+        &self,
+        _: &RunTarget,
+        ledger: &LedgerName,
+        entries: Map<String, Value>,
+    ) -> Result<(), JobError> {
+        let mut ledgers = self.ledgers.lock().expect("lock");
+        ledgers
+            .entry(ledger.to_string())
+            .or_default()
+            .extend(entries);
+        Ok(())
+    }
+    async fn lookup_ledger(
+        &self,
+        _: &RunTarget,
+        ledger: &LedgerName,
+        names: Vec<String>,
+    ) -> Result<LedgerEntries, JobError> {
+        let ledgers = self.ledgers.lock().expect("lock");
+        let held = ledgers.get(ledger.as_str());
+        let entries = names
+            .into_iter()
+            .filter_map(|name| {
+                let record = held?.get(&name)?.clone();
+                Some((name, record))
+            })
+            .collect();
+        Ok(LedgerEntries {
+            ledger: ledger.clone(),
+            open: held.is_some(),
+            entries,
+        })
     }
 }
 
