@@ -279,6 +279,30 @@ impl TestApp {
             .expect("connect to the test database")
     }
 
+    /// Runs raw SQL statements on the server's database, one by one (on either store).
+    pub async fn raw_execute(&self, statements: &[&str]) {
+        if let Some(path) = &self.sqlite_path {
+            let url = format!("sqlite://{}", path.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+            for statement in statements {
+                sqlx::query(statement)
+                    .execute(&pool)
+                    .await
+                    .expect(statement);
+            }
+            pool.close().await;
+        } else {
+            let pool = self.raw_postgres_pool().await;
+            for statement in statements {
+                sqlx::query(statement)
+                    .execute(&pool)
+                    .await
+                    .expect(statement);
+            }
+            pool.close().await;
+        }
+    }
+
     pub async fn token(&self, project: &str, role: Role) -> String {
         self.services
             .tokens

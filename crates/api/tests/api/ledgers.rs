@@ -12,6 +12,7 @@ crate::both_stores!(
     a_file_recorded_ten_thousand_runs_ago_is_still_found,
     only_a_going_run_of_the_config_records,
     bad_input_is_refused_naming_the_field,
+    the_ledgers_start_from_what_earlier_runs_recorded_in_their_state,
 );
 
 async fn record(app: &TestApp, token: &str, run: &str, ledger: &str, entries: Value) -> Value {
@@ -39,7 +40,7 @@ async fn lookup(app: &TestApp, token: &str, config_id: i64, ledger: &str, names:
 }
 
 fn file(size: u64, mtime: i64) -> Value {
-    json!({"size": size, "mtime": mtime, "key": "core-a/x"})
+    json!({"size": size, "mtime": mtime, "key": "core-a/x", "sha256": "0".repeat(64)})
 }
 
 async fn a_lookup_finds_the_newest_record_of_each_name(app: TestApp) {
@@ -261,4 +262,51 @@ async fn bad_input_is_refused_naming_the_field(app: TestApp) {
         )
         .await;
     assert!(status.is_client_error(), "{status} {body}");
+}
+
+/// Runs from before ledgers existed recorded deliveries only in their state: the migration
+/// fills the ledgers from it, so an upgrade copies nothing again.
+async fn the_ledgers_start_from_what_earlier_runs_recorded_in_their_state(app: TestApp) {
+    let id = app.create_config("labors", json!({})).await;
+    let states = [
+        (
+            "r1",
+            json!({"copied": {"a": file(1, 10), "b": file(2, 10)}}),
+        ),
+        ("r2", json!({"copied": {"a": file(3, 30)}, "deposited": {}})),
+        ("r3", json!({"files": {"c": file(1, 1)}})),
+    ];
+    for (run, state) in &states {
+        app.register_run("labors", run, id, 1).await;
+        let (status, body) = app
+            .patch(
+                &format!("/projects/labors/runs/{run}"),
+                &app.admin,
+                json!({ "state": state }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        app.ended_run("labors", run, "Succeeded").await;
+    }
+    // Back to the schema before ledgers, then migrate again.
+    app.raw_execute(&[
+        "DROP TABLE ledger_entries",
+        "DROP TABLE ledgers",
+        "DELETE FROM _sqlx_migrations WHERE description = 'ledgers'",
+    ])
+    .await;
+    app.store.migrate().await.expect("migrate");
+
+    let copied = lookup(&app, &app.admin, id, "copied", &["a", "b", "c"]).await;
+    assert_eq!(copied["open"], true);
+    assert_eq!(
+        copied["entries"],
+        json!({"a": file(3, 30), "b": file(2, 10)}),
+        "the newest record of each file; files only discovered are not delivered"
+    );
+    let deposited = lookup(&app, &app.admin, id, "deposited", &["a"]).await;
+    assert_eq!(
+        deposited,
+        json!({"ledger": "deposited", "open": true, "entries": {}})
+    );
 }
