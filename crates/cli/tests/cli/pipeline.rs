@@ -5,6 +5,9 @@
 use crate::harness::{block_on, Server};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
+use polyphemus_model::{ConfigId, VersionNumber};
+use polyphemus_store::bench::seed_ended_runs;
+use polyphemus_store::{Store, StoreOptions};
 use polyphemus_testkit::{required_in_ci, S3Server, Sshd, WebhookReceiver};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -158,27 +161,14 @@ pub(crate) fn node_names(shown: &Value) -> Vec<String> {
     names
 }
 
-#[test]
-fn sftp_to_storage_copies_new_files_and_fails_readably() {
-    let Some((mut sshd, s3)) = servers() else {
-        return;
-    };
-    s3.create_bucket("sequencing-raw");
-    let hook = WebhookReceiver::start();
-    let reads = b"@r1\nACGTACGT\n+\nIIIIIIII\n".repeat(4096);
-    sshd.put_file("run-0412/sample-1.fastq.gz", &reads);
-    sshd.put_file("run-0412/sample-2.fastq.gz", b"second sample");
-    sshd.put_file("run-0412/SampleSheet.csv", b"not copied: does not match");
-    for file in ["run-0412/sample-1.fastq.gz", "run-0412/sample-2.fastq.gz"] {
-        sshd.age_file(file, 3600);
-    }
-
-    let server = Server::start();
+/// Creates the sftp-to-storage config of [`source_and_storage_config`] with its secrets;
+/// returns its config_id.
+fn pipeline_config(server: &Server, sshd: &Sshd, s3: &S3Server, hook: &str) -> String {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        Value::Object(source_and_storage_config(&sshd, &s3, &hook.url())).to_string(),
+        Value::Object(source_and_storage_config(sshd, s3, hook)).to_string(),
     )
     .expect("config file");
     let created = server
@@ -209,6 +199,27 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
             Some(STORAGE_SECRET),
         )
         .success();
+
+    id
+}
+
+#[test]
+fn sftp_to_storage_copies_new_files_and_fails_readably() {
+    let Some((mut sshd, s3)) = servers() else {
+        return;
+    };
+    s3.create_bucket("sequencing-raw");
+    let hook = WebhookReceiver::start();
+    let reads = b"@r1\nACGTACGT\n+\nIIIIIIII\n".repeat(4096);
+    sshd.put_file("run-0412/sample-1.fastq.gz", &reads);
+    sshd.put_file("run-0412/sample-2.fastq.gz", b"second sample");
+    sshd.put_file("run-0412/SampleSheet.csv", b"not copied: does not match");
+    for file in ["run-0412/sample-1.fastq.gz", "run-0412/sample-2.fastq.gz"] {
+        sshd.age_file(file, 3600);
+    }
+
+    let server = Server::start();
+    let id = pipeline_config(&server, &sshd, &s3, &hook.url());
 
     // First run: both samples are copied, the webhook hears about it.
     let first = launch_and_wait(&server, &id);
@@ -322,6 +333,66 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
         let leaks = files_containing(server.data_dir.parent().expect("dir"), secret.as_bytes());
         assert!(leaks.is_empty(), "secret written to {leaks:?}");
     }
+}
+
+/// A file copied once is not copied again, however many runs came since: the config's ledger
+/// answers, not a history of runs (here 10,000 of them, each with a `copied` record of its
+/// own, more than any run-by-run history reaches).
+#[test]
+fn a_file_copied_ten_thousand_runs_ago_is_not_copied_again() {
+    let Some((sshd, s3)) = servers() else {
+        return;
+    };
+    s3.create_bucket("sequencing-raw");
+    let hook = WebhookReceiver::start();
+    sshd.put_file("old.fastq.gz", b"copied by the first run");
+    sshd.age_file("old.fastq.gz", 3600);
+    let server = Server::start();
+    let id = pipeline_config(&server, &sshd, &s3, &hook.url());
+    let first = launch_and_wait(&server, &id);
+    assert_eq!(first["metadata"]["phase"], "Succeeded", "{first}");
+    assert_eq!(object_keys(&s3), ["core-a/old.fastq.gz"]);
+
+    let later = json!({
+        "copied": {"elsewhere.fastq.gz": {"key": "core-a/elsewhere.fastq.gz", "size": 1,
+                    "mtime": 1, "sha256": "0".repeat(64)}},
+        "bytes_copied": 1,
+    });
+    block_on(async {
+        let store = Store::connect(&server.database_url, &StoreOptions::default())
+            .await
+            .expect("store");
+        seed_ended_runs(
+            &store,
+            &first["project_name"]
+                .as_str()
+                .expect("project")
+                .parse()
+                .expect("name"),
+            (
+                ConfigId::new(id.parse().expect("id")),
+                VersionNumber::new(1),
+            ),
+            "later",
+            later.as_object().expect("state"),
+            10_000,
+        )
+        .await
+        .expect("seed runs");
+        store.close().await;
+    });
+
+    sshd.put_file("new.fastq.gz", b"new since");
+    sshd.age_file("new.fastq.gz", 3600);
+    let next = launch_and_wait(&server, &id);
+    assert_eq!(next["metadata"]["phase"], "Succeeded", "{next}");
+    let copied: Vec<&String> = next["state"]["copied"]
+        .as_object()
+        .expect("copied")
+        .keys()
+        .collect();
+    assert_eq!(copied, ["new.fastq.gz"], "{}", next["state"]);
+    assert_eq!(next["state"]["scan"]["unchanged"], 1, "{}", next["state"]);
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
