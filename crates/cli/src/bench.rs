@@ -32,6 +32,9 @@ pub struct BenchApiArgs {
     pub many_runs: i64,
 }
 
+mod ledger;
+pub use ledger::{bench_ledger, BenchLedgerArgs};
+
 const PROJECT: &str = "bench";
 
 fn bench_project() -> Result<ProjectName, InvalidValue> {
@@ -90,42 +93,60 @@ async fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
     Ok(format!("{prefix}/{name}"))
 }
 
+/// A server of our own over a fresh database at `url`, on a loopback port in this process.
+struct Served {
+    bench: Bench,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    async fn start(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let store = Store::connect(
+            url,
+            &StoreOptions {
+                max_connections: pool_size,
+            },
+        )
+        .await?;
+        store.migrate().await?;
+        let keys = SecretKeys::from_base64(&SecretKeys::generate_base64())?;
+        let services = Services::new(store.clone(), Registry::builtin(), keys);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let app = crate::server::app(services.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let token = services
+            .tokens
+            .issue_user(
+                "bench",
+                BTreeMap::from([("*".to_owned(), Role::Admin)]),
+                chrono::Duration::hours(2),
+            )
+            .await?
+            .token;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(usize::try_from(pool_size).unwrap_or(32))
+            .build()?;
+        let bench = Bench {
+            store,
+            base: format!("http://{address}/api/v1"),
+            http,
+            token,
+        };
+        Ok(Self { bench, server })
+    }
+
+    async fn stop(self) {
+        self.server.abort();
+        self.bench.store.close().await;
+    }
+}
+
 async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Result<()> {
     println!("\n## {label}");
     let pool_size = u32::try_from(args.clients).unwrap_or(32);
-    let store = Store::connect(
-        url,
-        &StoreOptions {
-            max_connections: pool_size,
-        },
-    )
-    .await?;
-    store.migrate().await?;
-    let keys = SecretKeys::from_base64(&SecretKeys::generate_base64())?;
-    let services = Services::new(store.clone(), Registry::builtin(), keys);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let app = crate::server::app(services.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let token = services
-        .tokens
-        .issue_user(
-            "bench",
-            BTreeMap::from([("*".to_owned(), Role::Admin)]),
-            chrono::Duration::hours(2),
-        )
-        .await?
-        .token;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .build()?;
-    let bench = Bench {
-        store,
-        base: format!("http://{address}/api/v1"),
-        http,
-        token,
-    };
-
+    let served = Served::start(url, pool_size).await?;
+    let bench = &served.bench;
     let (api, raw) = bench.merges(args).await?;
     println!(
         "(a) run-state merges/s, {} clients: API {api:.0}/s, direct SQL {raw:.0}/s, ratio {:.0}%",
@@ -145,8 +166,7 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
         "(c) project status median with 1,000 configs: {:.2} ms",
         ms(status)
     );
-    server.abort();
-    bench.store.close().await;
+    served.stop().await;
     Ok(())
 }
 

@@ -68,6 +68,8 @@ enum EngineCommand {
 enum BenchCommand {
     /// Run-state merges/s (API vs direct SQL), previous_state and status latency, per store.
     Api(bench::BenchApiArgs),
+    /// What sftp_discover's "copied before?" check costs with 10 and with 100,000 earlier runs.
+    Ledger(bench::BenchLedgerArgs),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => server::token(&cli.global, command).await?,
         Command::Prune(args) => server::prune(&cli.global, args).await?,
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
+        Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(args).await?,
         Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {
             return step_commands::write_run_metadata(&cli.global, args).await
