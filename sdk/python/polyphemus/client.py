@@ -31,6 +31,9 @@ _USER_AGENT = "polyphemus-python/0.1.0"
 
 JsonObject = Dict[str, Any]
 
+#: Entries or names per ledger request (as the Rust jobs send them).
+LEDGER_BATCH = 1000
+
 
 def is_retryable_status(status: int) -> bool:
     """429 Too Many Requests and every 5xx except 501 Not Implemented."""
@@ -250,6 +253,36 @@ class Client:
             query.append(("limit", str(int(limit))))
         segments = ["projects", self.project, "configs", self._need_config_id(), "previous_state"]
         return self.get(segments, query=query)
+
+    def record_ledger(self, ledger: str, entries: Mapping[str, Mapping[str, Any]]) -> int:
+        """Records ``{name: record}`` in a ledger of this run's config (each record a dict,
+        replacing that name's earlier one), in batches; an empty ``entries`` opens the ledger.
+        Returns how many entries were written. Safe to send again."""
+        items = list(entries.items())
+        segments = ["projects", self.project, "runs", self._need_run_id(), "ledgers", ledger]
+        written = 0
+        for start in range(0, max(len(items), 1), LEDGER_BATCH):
+            batch = dict(items[start : start + LEDGER_BATCH])
+            _, answer = self.request("POST", segments, {"entries": batch}, idempotent=True)
+            written += int(answer.get("recorded", 0))
+        return written
+
+    def lookup_ledger(self, ledger: str, names: Iterable[str]) -> Tuple[bool, JsonObject]:
+        """Whether any run of this config recorded in ``ledger``, and the newest record of
+        each of ``names`` it holds. One index probe per name, however many runs came before."""
+        wanted = list(names)
+        segments = [
+            "projects", self.project, "configs", self._need_config_id(),
+            "ledgers", ledger, "lookup",
+        ]
+        opened = False
+        found: JsonObject = {}
+        for start in range(0, max(len(wanted), 1), LEDGER_BATCH):
+            body = {"names": wanted[start : start + LEDGER_BATCH]}
+            _, answer = self.request("POST", segments, body, idempotent=True)
+            opened = opened or bool(answer.get("open"))
+            found.update(answer.get("entries") or {})
+        return opened, found
 
     def register_run(self, name: Optional[str] = None) -> Tuple[JsonObject, bool]:
         """Registers this run (idempotent on the server); returns the run and whether it was

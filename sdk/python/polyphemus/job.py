@@ -13,7 +13,7 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from .client import Client
 from .errors import PERMANENT_EXIT_CODE, TRANSIENT_EXIT_CODE, Cancelled, ConfigurationError
@@ -177,6 +177,14 @@ class JobContext:
     def runtime_params(self) -> JsonObject:
         """The config's runtime params (``{}`` when none are set)."""
         return self.client.runtime_params()
+
+    def record_ledger(self, ledger: str, entries: Mapping[str, Mapping[str, Any]]) -> int:
+        """Records what this run delivered in a ledger of the config (see the client)."""
+        return self.client.record_ledger(ledger, entries)
+
+    def lookup_ledger(self, ledger: str, names: Iterable[str]) -> Tuple[bool, JsonObject]:
+        """Whether the ledger is open, and its records of ``names`` (see the client)."""
+        return self.client.lookup_ledger(ledger, names)
 
     def update_state(self, state: Mapping[str, Any]) -> JsonObject:
         """Merges top-level keys into this run's state; returns the merged state."""

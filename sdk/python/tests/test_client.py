@@ -80,6 +80,21 @@ def test_previous_state_across_two_runs(server, config, task_token):
     assert third.previous_state(["cursor"], collect=True, limit=1) == {"cursor": ["2024-02-01"]}
 
 
+def test_a_ledger_remembers_what_any_earlier_run_delivered(server, config, task_token):
+    first = server.run_client(config, server.register_run(config), task_token)
+    assert first.lookup_ledger("copied", ["a"]) == (False, {})
+    many = {f"f{n}": {"size": n} for n in range(1500)}
+    assert first.record_ledger("copied", many) == 1500
+    second = server.run_client(config, server.register_run(config), task_token)
+    second.record_ledger("copied", {"f3": {"size": 30}})
+    opened, found = second.lookup_ledger("copied", ["f3", "f1499", "missing"])
+    assert opened
+    assert found == {"f3": {"size": 30}, "f1499": {"size": 1499}}
+    with pytest.raises(polyphemus.PolyphemusError) as refused:
+        second.record_ledger("copied", {"bad": 3})
+    assert refused.value.status == 400 or refused.value.status == 422
+
+
 def test_api_errors_carry_the_problem(server, config, task_token):
     client = server.run_client(config, server.register_run(config), task_token)
     with pytest.raises(polyphemus.PolyphemusError) as raised:
