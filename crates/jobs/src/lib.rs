@@ -8,6 +8,7 @@ mod copy_to_sftp;
 mod copy_to_storage;
 mod delivery;
 mod error;
+mod notify_message;
 mod notify_webhook;
 mod registry;
 pub mod sftp;

@@ -1,10 +1,14 @@
 //! `notify_webhook`: POSTs a JSON summary of the run (status, failed steps, files copied, bytes,
-//! failures, files deposited when the workflow deposits, link) to the config's `webhook_url`, with retries. Skipped by `pre` when no URL is
-//! set. The workflow passes its status and failures (`--arg workflow_status=…`,
-//! `--arg workflow_failures={{workflow.failures}}`), so it can report a failed run from `onExit`.
+//! failures, files deposited when the workflow deposits, link) with a Slack-compatible `text`
+//! and `blocks`, to the secret `webhook_url` (or, deprecated, the config's), with retries.
+//! Skipped by `pre` when no URL is set. The workflow passes its status and failures
+//! (`--arg workflow_status=…`, `--arg workflow_failures={{workflow.failures}}`), so it can
+//! report a failed run from `onExit`. The URL never reaches a log: it may hold a token.
 
+use crate::notify_message::{message, WebhookFormat};
 use crate::{EtlJob, FailureKind, JobContext, JobError, JobOutcome};
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
@@ -27,6 +31,28 @@ impl Default for NotifyWebhook {
                 .unwrap_or_default(),
             server_url: std::env::var("POLYPHEMUS_URL").ok(),
         }
+    }
+}
+
+/// Where the webhook URL was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlFrom {
+    Secret,
+    /// Configs made before the URL became a secret: still honoured, with a warning.
+    Config,
+}
+
+/// The secret `webhook_url`, else the config's.
+fn webhook_url(context: &JobContext) -> Option<(String, UrlFrom)> {
+    let secret = context
+        .secret("webhook_url")
+        .map(|url| url.expose_secret().trim().to_owned())
+        .filter(|url| !url.is_empty());
+    match secret {
+        Some(url) => Some((url, UrlFrom::Secret)),
+        None => context
+            .config_str("webhook_url")
+            .map(|url| (url.to_owned(), UrlFrom::Config)),
     }
 }
 
@@ -117,7 +143,10 @@ impl NotifyWebhook {
                         return Err(JobError::Permanent(last));
                     }
                 }
-                Err(error) => last = format!("the webhook could not be reached: {error}"),
+                Err(error) => {
+                    let error = error.without_url();
+                    last = format!("the webhook could not be reached: {error}");
+                }
             }
             if attempt < ATTEMPTS {
                 tokio::time::sleep(delay).await;
@@ -137,23 +166,41 @@ impl EtlJob for NotifyWebhook {
     }
 
     async fn pre(&self, context: &mut JobContext) -> Result<bool, JobError> {
-        if context.config_str("webhook_url").is_none() {
-            context
-                .log("no webhook_url is set; nothing to notify")
-                .await?;
-            return Ok(false);
+        match webhook_url(context) {
+            None => {
+                context
+                    .log("no webhook_url secret is set; nothing to notify")
+                    .await?;
+                Ok(false)
+            }
+            Some((_, UrlFrom::Config)) => {
+                context
+                    .log(
+                        "webhook_url is set in the config, where whoever may read the config \
+                         sees it: set it as the secret webhook_url instead",
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Some((_, UrlFrom::Secret)) => Ok(true),
         }
-        Ok(true)
     }
 
     async fn process(&self, context: &mut JobContext) -> Result<(), JobError> {
-        let url = context
-            .config_str("webhook_url")
-            .ok_or_else(|| JobError::Config("webhook_url is not set".into()))?
-            .to_owned();
+        let (url, _) = webhook_url(context)
+            .ok_or_else(|| JobError::Config("the secret webhook_url is not set".into()))?;
         let state = context.run_state().await?;
-        let summary = self.summary(context, &state);
-        let status = self.deliver(&url, &summary).await?;
+        let mut payload = self.summary(context, &state);
+        let (text, blocks) = message(&payload);
+        let format = WebhookFormat::choose(context.config_str("webhook_format"), &url);
+        if format == WebhookFormat::Slack {
+            payload = Value::Object(Map::new());
+        }
+        if let Some(fields) = payload.as_object_mut() {
+            fields.insert("text".into(), json!(text));
+            fields.insert("blocks".into(), blocks);
+        }
+        let status = self.deliver(&url, &payload).await?;
         context.values.insert("status".into(), json!(status));
         context
             .log(&format!("notified the webhook ({status})"))
@@ -162,9 +209,8 @@ impl EtlJob for NotifyWebhook {
 
     async fn post(&self, context: &mut JobContext, outcome: &JobOutcome) -> Result<(), JobError> {
         // The host only: a webhook URL may carry a token in its path or query.
-        let host = context
-            .config_str("webhook_url")
-            .and_then(|url| reqwest::Url::parse(url).ok())
+        let host = webhook_url(context)
+            .and_then(|(url, _)| reqwest::Url::parse(&url).ok())
             .and_then(|url| url.host_str().map(str::to_owned));
         let outcome = match outcome {
             JobOutcome::Done => "sent",

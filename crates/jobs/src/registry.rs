@@ -67,12 +67,16 @@ pub fn job_specs() -> Vec<JobSpec> {
         ),
         spec(
             "notify_webhook",
-            "Posts a JSON summary of the run to a webhook; skipped when no webhook_url is set.",
+            "Posts the run's summary, with a Slack-compatible text and blocks, to the secret \
+             webhook_url; skipped when it is not set.",
             json!({
                 "type": "object",
-                "properties": {"webhook_url": {"type": "string"}},
+                "properties": {
+                    "webhook_url": {"type": "string"},
+                    "webhook_format": {"type": "string", "enum": ["auto", "slack", "json"]},
+                },
             }),
-            &[],
+            &["webhook_url"],
         ),
     ]
 }
@@ -146,7 +150,7 @@ mod tests {
             }
         }
         let secrets: usize = specs.iter().map(|spec| spec.secrets.len()).sum();
-        assert_eq!(secrets, 9, "every secret name written here parses");
+        assert_eq!(secrets, 10, "every secret name written here parses");
         assert!(find_job("nope").is_none());
     }
 }

@@ -82,6 +82,79 @@ async fn summary_is_delivered_after_retries_and_recorded_in_state() {
         .contains("[notify_webhook] notified the webhook (204)"));
 }
 
+/// The URL as a secret: the payload carries Slack's `text` and `blocks` beside the summary,
+/// and neither the output nor the state shows the URL.
+#[tokio::test]
+async fn the_secret_url_gets_a_slack_compatible_message_and_never_shows() {
+    let (url, receiver) = start_receiver(0).await;
+    let url = format!("{url}?token=hook-Secret-7731");
+    let api = Arc::new(MemoryApi {
+        secrets: [("webhook_url".to_owned(), url)].into(),
+        ..MemoryApi::default()
+    });
+    let mut context = context(Arc::clone(&api), "notify_webhook").await;
+    context
+        .args
+        .insert("workflow_status".into(), "Failed".into());
+    context.args.insert(
+        "workflow_failures".into(),
+        json!([{"displayName": "discover(1)", "phase": "Failed",
+                "message": "config: neither the secret private_key nor the secret password is set"}])
+        .to_string(),
+    );
+    let job = find_job("notify_webhook").expect("registered");
+    assert_eq!(run_job(job.as_ref(), &mut context).await, JobOutcome::Done);
+    let received = receiver.received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1);
+    let body = &received[0];
+    assert_eq!(
+        body["text"],
+        "Failed: config 3 v2 in project labors: discover: config: neither the secret \
+         private_key nor the secret password is set"
+    );
+    assert_eq!(body["blocks"][0]["type"], "section");
+    assert_eq!(body["blocks"][0]["text"]["type"], "mrkdwn");
+    assert!(body["blocks"][1]["text"]["text"]
+        .as_str()
+        .is_some_and(|text| text.starts_with("• *discover*: config: neither")));
+    assert_eq!(
+        body["status"], "Failed",
+        "the summary is still there: {body}"
+    );
+    let output = api.output();
+    let state = serde_json::to_string(&api.state()).expect("state");
+    for shown in [&output, &state] {
+        assert!(!shown.contains("hook-Secret-7731"), "{shown}");
+    }
+    assert_eq!(api.state()["notification"]["host"], "127.0.0.1");
+}
+
+/// `webhook_format: slack` sends what Slack's webhooks take, and nothing else; a URL still in
+/// the config is used with a warning to move it to the secret.
+#[tokio::test]
+async fn the_slack_format_sends_text_and_blocks_alone() {
+    let (url, receiver) = start_receiver(0).await;
+    let api = Arc::new(MemoryApi {
+        config: json!({"webhook_url": url, "webhook_format": "slack"}),
+        ..MemoryApi::default()
+    });
+    let mut context = context(Arc::clone(&api), "notify_webhook").await;
+    context
+        .args
+        .insert("workflow_status".into(), "Succeeded".into());
+    let job = find_job("notify_webhook").expect("registered");
+    assert_eq!(run_job(job.as_ref(), &mut context).await, JobOutcome::Done);
+    let received = receiver.received.lock().expect("lock").clone();
+    let mut keys: Vec<&String> = received[0].as_object().expect("object").keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["blocks", "text"], "{}", received[0]);
+    assert!(
+        api.output().contains("set it as the secret webhook_url"),
+        "{}",
+        api.output()
+    );
+}
+
 #[tokio::test]
 async fn pre_skips_without_a_url_and_post_still_records() {
     let api = Arc::new(MemoryApi {

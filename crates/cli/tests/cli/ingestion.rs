@@ -24,8 +24,8 @@ fn servers() -> Option<(Sshd, Sshd, S3Server)> {
     Some((Sshd::start(), Sshd::start(), S3Server::start()))
 }
 
-fn config(source: &Sshd, deposit: &Sshd, root: &Path, s3: &S3Server, hook: &str) -> Value {
-    let mut config = source_and_storage_config(source, s3, hook);
+fn config(source: &Sshd, deposit: &Sshd, root: &Path, s3: &S3Server) -> Value {
+    let mut config = source_and_storage_config(source, s3);
     config.extend(deposit.config_keys("deposit_"));
     config.insert("deposit_root".into(), json!(root.display().to_string()));
     Value::Object(config)
@@ -137,7 +137,7 @@ fn ingestion_copies_and_deposits_in_parallel_once_and_refuses_a_wrong_deposit_ho
 
     let server = Server::start();
     let dir = tempfile::tempdir().expect("dir");
-    let values = config(&source, &deposit, &root, &s3, &hook.url());
+    let values = config(&source, &deposit, &root, &s3);
     let created = server
         .cli(&[
             "configs",
@@ -157,6 +157,7 @@ fn ingestion_copies_and_deposits_in_parallel_once_and_refuses_a_wrong_deposit_ho
     set_secret(&server, &id, "password", &source.password);
     set_secret(&server, &id, "storage_secret_key", STORAGE_SECRET);
     set_secret(&server, &id, "deposit_private_key", &deposit.private_key);
+    set_secret(&server, &id, "webhook_url", &hook.url());
 
     // First run: both samples reach the bucket and the deposit host, in parallel steps.
     let first = launch_and_wait(&server, &id);

@@ -26,13 +26,9 @@ fn servers() -> Option<(Sshd, S3Server)> {
     Some((Sshd::start(), S3Server::start()))
 }
 
-/// The config keys of sftp-to-storage for `sshd`, `s3` and the webhook `hook`: `.fastq.gz`
-/// files an hour old to `sequencing-raw/core-a/`.
-pub(crate) fn source_and_storage_config(
-    sshd: &Sshd,
-    s3: &S3Server,
-    hook: &str,
-) -> Map<String, Value> {
+/// The config keys of sftp-to-storage for `sshd` and `s3`: `.fastq.gz` files an hour old to
+/// `sequencing-raw/core-a/` (the webhook's URL is a secret).
+pub(crate) fn source_and_storage_config(sshd: &Sshd, s3: &S3Server) -> Map<String, Value> {
     let mut config = sshd.config_keys("");
     let more = json!({
         "root": sshd.root.display().to_string(),
@@ -42,7 +38,6 @@ pub(crate) fn source_and_storage_config(
         "bucket": "sequencing-raw",
         "prefix": "core-a",
         "storage_access_key_id": "polyphemus",
-        "webhook_url": hook,
     });
     config.extend(more.as_object().cloned().unwrap_or_default());
     config
@@ -168,7 +163,7 @@ fn pipeline_config(server: &Server, sshd: &Sshd, s3: &S3Server, hook: &str) -> S
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        Value::Object(source_and_storage_config(sshd, s3, hook)).to_string(),
+        Value::Object(source_and_storage_config(sshd, s3)).to_string(),
     )
     .expect("config file");
     let created = server
@@ -199,7 +194,9 @@ fn pipeline_config(server: &Server, sshd: &Sshd, s3: &S3Server, hook: &str) -> S
             Some(STORAGE_SECRET),
         )
         .success();
-
+    server
+        .cli_with_stdin(&["secrets", "set", &id, "webhook_url", "-"], Some(hook))
+        .success();
     id
 }
 
@@ -253,6 +250,11 @@ fn sftp_to_storage_copies_new_files_and_fails_readably() {
     assert_eq!(received[0]["status"], "Succeeded", "{received:?}");
     assert_eq!(received[0]["files_copied"], 2);
     assert_eq!(received[0]["run_id"], first["run_id"]);
+    let text = received[0]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("Succeeded: config"),
+        "Slack's text: {text}"
+    );
 
     // Second run: only the new file.
     sshd.put_file("run-0413/sample-3.fastq.gz", b"third");
