@@ -7,6 +7,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+mod backfills;
 mod configs;
 mod error;
 mod events;
@@ -22,6 +23,7 @@ mod schedule_pause;
 mod status;
 mod tokens;
 
+pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
 pub use error::StoreError;
 pub use notifications::{ChannelRecord, NewChannelRecord};
 pub use prune::{PruneCandidate, PrunePlan};
