@@ -164,7 +164,10 @@ impl BackfillSpan {
     /// [`MAX_BACKFILL_WINDOWS`] windows.
     pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, every: Every) -> Result<Self, InvalidValue> {
         if to <= from {
-            return Err(InvalidValue::new("to", format!("must be after from ({from})")));
+            return Err(InvalidValue::new(
+                "to",
+                format!("must be after from ({from})"),
+            ));
         }
         let span = Self { from, to, every };
         if span.windows() > MAX_BACKFILL_WINDOWS {
@@ -263,33 +266,56 @@ mod tests {
 
     #[test]
     fn intervals_read_with_a_unit_or_as_seconds() {
-        for (text, seconds) in [("90s", 90), ("30m", 1_800), ("6h", 21_600), ("1d", 86_400), ("3600", 3_600)] {
-            assert_eq!(Every::parse("every", text).map(Every::seconds), Ok(seconds), "{text}");
+        for (text, seconds) in [
+            ("90s", 90),
+            ("30m", 1_800),
+            ("6h", 21_600),
+            ("1d", 86_400),
+            ("3600", 3_600),
+        ] {
+            assert_eq!(
+                Every::parse("every", text).map(Every::seconds),
+                Ok(seconds),
+                "{text}"
+            );
         }
         for bad in ["0d", "", "d", "1w", "-1h", "1.5h", "99999999999999999d"] {
             let error = Every::parse("every", bad).expect_err(bad);
             assert_eq!(error.field, "every");
             assert!(error.reason.contains("s, m, h or d"), "{error}");
         }
-        assert_eq!(Every::parse("every", "90m").map(|e| e.to_string()), Ok("90m".into()));
-        assert_eq!(Every::parse("every", "24h").map(|e| e.to_string()), Ok("1d".into()));
+        assert_eq!(
+            Every::parse("every", "90m").map(|e| e.to_string()),
+            Ok("90m".into())
+        );
+        assert_eq!(
+            Every::parse("every", "24h").map(|e| e.to_string()),
+            Ok("1d".into())
+        );
     }
 
     #[test]
     fn instants_read_as_rfc_3339_or_dates() {
         assert_eq!(at("2026-11-01"), at("2026-11-01T00:00:00Z"));
         assert_eq!(at("2026-11-01T02:00:00+02:00"), at("2026-11-01"));
-        assert_eq!(parse_instant("from", "yesterday").map_err(|e| e.field), Err("from"));
+        assert_eq!(
+            parse_instant("from", "yesterday").map_err(|e| e.field),
+            Err("from")
+        );
     }
 
     #[test]
     fn windows_cover_the_span_and_the_last_is_cut_at_to() {
         let every = Every::parse("every", "1d").expect("1d");
-        let span = BackfillSpan::new(at("2026-11-01"), at("2026-11-03T12:00:00Z"), every).expect("span");
+        let span =
+            BackfillSpan::new(at("2026-11-01"), at("2026-11-03T12:00:00Z"), every).expect("span");
         assert_eq!(span.windows(), 3);
         let window = |i| span.window(i).map(|w| (w.start_time, w.end_time));
         assert_eq!(window(0), Some((at("2026-11-01"), at("2026-11-02"))));
-        assert_eq!(window(2), Some((at("2026-11-03"), at("2026-11-03T12:00:00Z"))));
+        assert_eq!(
+            window(2),
+            Some((at("2026-11-03"), at("2026-11-03T12:00:00Z")))
+        );
         assert_eq!(window(3), None);
         let exact = BackfillSpan::new(at("2026-11-01"), at("2026-11-06"), every).expect("span");
         assert_eq!(exact.windows(), 5);

@@ -20,6 +20,7 @@ pub struct Run {
     /// What this run was launched with (a backfill's window: `start_time`, `end_time`,
     /// `backfill_id`); jobs see them laid over the config's runtime params.
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
     pub params: Value,
     pub output: String,
     /// Whether output was dropped at the server's limit (the output then ends with a marker).

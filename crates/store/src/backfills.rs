@@ -100,9 +100,8 @@ impl Store {
         project: &ProjectName,
         id: BackfillId,
     ) -> Result<BackfillRecord, StoreError> {
-        let sql = format!(
-            "SELECT {BACKFILL_COLUMNS} FROM backfills WHERE id = $1 AND project_name = $2"
-        );
+        let sql =
+            format!("SELECT {BACKFILL_COLUMNS} FROM backfills WHERE id = $1 AND project_name = $2");
         Ok(on_reader!(self, pool =>
             sqlx::query_as(&sql).bind(id).bind(project).fetch_one(pool).await)?)
     }

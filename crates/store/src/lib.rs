@@ -5,9 +5,9 @@
 //! On SQLite every write goes through a one-connection pool, so write transactions never
 //! interleave and never meet `SQLITE_BUSY`; reads use their own pool.
 
+mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
-mod backfills;
 mod configs;
 mod error;
 mod events;

@@ -1,5 +1,6 @@
 //! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
 
+pub mod backfills;
 pub mod configs;
 pub mod notifications;
 pub mod ops;
@@ -22,6 +23,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(project::router())
         .merge(notifications::router())
         .merge(retention::router())
+        .merge(backfills::router())
 }
 
 pub(crate) type Problem = polyphemus_model::Problem;

@@ -47,7 +47,10 @@ impl Services {
         let mut backfill = item.backfill;
         if let Some(run_id) = backfill.current_run_id.clone() {
             let ended = if item.current_run_gone {
-                Some(format!("run {run_id} of {} is gone", window_name(&backfill)))
+                Some(format!(
+                    "run {run_id} of {} is gone",
+                    window_name(&backfill)
+                ))
             } else {
                 match item.current_phase {
                     None => return Ok(false),
@@ -78,7 +81,11 @@ impl Services {
         failure: Option<String>,
     ) -> Result<Option<BackfillRecord>, CoreError> {
         let settled = match &failure {
-            None => self.store.settle_backfill_success(backfill.id, run_id).await?,
+            None => {
+                self.store
+                    .settle_backfill_success(backfill.id, run_id)
+                    .await?
+            }
             Some(reason) => {
                 self.store
                     .settle_backfill_failure(backfill.id, run_id, reason)

@@ -74,7 +74,11 @@ impl Services {
     }
 
     /// One backfill with the runs of each window launched so far.
-    pub async fn get_backfill(&self, access: &Access, id: BackfillId) -> Result<Backfill, CoreError> {
+    pub async fn get_backfill(
+        &self,
+        access: &Access,
+        id: BackfillId,
+    ) -> Result<Backfill, CoreError> {
         access.require(Role::Viewer)?;
         let record = self.backfill_record(access, id).await?;
         let runs = self.store.backfill_runs(id).await?;
@@ -83,13 +87,22 @@ impl Services {
 
     /// Stops a running backfill; a run of it still active is left to finish (its end is
     /// recorded, and `resume` continues after it).
-    pub async fn stop_backfill(&self, access: &Access, id: BackfillId) -> Result<Backfill, CoreError> {
+    pub async fn stop_backfill(
+        &self,
+        access: &Access,
+        id: BackfillId,
+    ) -> Result<Backfill, CoreError> {
         access.require(Role::Editor)?;
         let event = self.backfill_event(access, id, "backfill.stopped");
         let record = self
             .store
-            .change_backfill_state(access.project(), id, &[BackfillState::Running],
-                BackfillState::Stopped, event)
+            .change_backfill_state(
+                access.project(),
+                id,
+                &[BackfillState::Running],
+                BackfillState::Stopped,
+                event,
+            )
             .await
             .or_not_found(|| format!("backfill {id}"))?;
         self.get_backfill(access, record.id).await
@@ -97,7 +110,11 @@ impl Services {
 
     /// Resumes a stopped or failed backfill from the first window not yet succeeded; 409 when
     /// another backfill of the config runs meanwhile.
-    pub async fn resume_backfill(&self, access: &Access, id: BackfillId) -> Result<Backfill, CoreError> {
+    pub async fn resume_backfill(
+        &self,
+        access: &Access,
+        id: BackfillId,
+    ) -> Result<Backfill, CoreError> {
         access.require(Role::Editor)?;
         let event = self.backfill_event(access, id, "backfill.resumed");
         let from = [BackfillState::Stopped, BackfillState::Failed];
@@ -115,7 +132,11 @@ impl Services {
         self.get_backfill(access, record.id).await
     }
 
-    async fn backfill_record(&self, access: &Access, id: BackfillId) -> Result<BackfillRecord, CoreError> {
+    async fn backfill_record(
+        &self,
+        access: &Access,
+        id: BackfillId,
+    ) -> Result<BackfillRecord, CoreError> {
         self.store
             .get_backfill(access.project(), id)
             .await
@@ -123,7 +144,12 @@ impl Services {
     }
 
     fn backfill_event(&self, access: &Access, id: BackfillId, action: &str) -> NewEvent {
-        NewEvent::new(access.project(), access.actor(), action, json!({"backfill_id": id}))
+        NewEvent::new(
+            access.project(),
+            access.actor(),
+            action,
+            json!({"backfill_id": id}),
+        )
     }
 
     /// 409 naming the config's running backfill.
@@ -174,7 +200,11 @@ fn to_wire(record: BackfillRecord, runs: Vec<(i64, RunId)>) -> Backfill {
             Some(last) if last.index == index => last.run_ids.push(run_id),
             _ => {
                 if let Some(found) = window(index) {
-                    window_runs.push(WindowRuns { index, window: found, run_ids: vec![run_id] });
+                    window_runs.push(WindowRuns {
+                        index,
+                        window: found,
+                        run_ids: vec![run_id],
+                    });
                 }
             }
         }
