@@ -10,6 +10,7 @@ mod delivery;
 mod error;
 mod notify_webhook;
 mod registry;
+pub mod scan_window;
 pub mod sftp;
 mod sftp_discover;
 mod sftp_errors;
