@@ -294,7 +294,7 @@ impl Store {
              updated_at = $3 WHERE id = $1 AND current_run_id = $2 RETURNING {BACKFILL_COLUMNS}"
         );
         self.settle(&sql, id, Some(run_id), None, |record| {
-            (record.state == BackfillState::Done).then(|| "backfill.done")
+            (record.state == BackfillState::Done).then_some("backfill.done")
         })
         .await
     }
@@ -313,7 +313,7 @@ impl Store {
              updated_at = $3 WHERE id = $1 AND current_run_id = $2 RETURNING {BACKFILL_COLUMNS}"
         );
         self.settle(&sql, id, Some(run_id), Some(reason), |record| {
-            (record.state == BackfillState::Failed).then(|| "backfill.failed")
+            (record.state == BackfillState::Failed).then_some("backfill.failed")
         })
         .await
     }
