@@ -48,6 +48,7 @@ pub struct AppState {
         (name = "workflows", description = "Workflow manifests"),
         (name = "configs", description = "Versioned configs and secrets"),
         (name = "runtime", description = "Schedules, runtime params and launching"),
+        (name = "backfills", description = "One run per time window, one after another"),
         (name = "notifications", description = "Where a project's alerts go"),
         (name = "runs", description = "Runs, state, output and run metadata"),
         (name = "projects", description = "Status page, event log and retention policy"),

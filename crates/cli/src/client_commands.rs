@@ -1,9 +1,10 @@
 //! Client subcommands over the HTTP API (configs, secrets, runtime, runs, status, events,
-//! retention).
+//! retention, backfills).
 //!
 //! Each resource has its own module; they share the connection (`Context`), the `--project`
 //! argument and the output helpers (tables by default, JSON with `--output json`).
 
+mod backfills;
 mod configs;
 mod diff;
 mod input;
@@ -57,6 +58,11 @@ pub enum ClientCommand {
     Notifications(notifications::NotificationsArgs),
     /// Show or set the project's retention policy (what `polyphemus prune` removes).
     Retention(retention::RetentionArgs),
+    /// Backfill or rescan: run a config once per window of --from..--to, one after another,
+    /// each with its window (`start_time`, `end_time`) in the run's params.
+    Backfill(backfills::BackfillArgs),
+    /// List, show, stop or resume a config's backfills.
+    Backfills(backfills::BackfillsArgs),
 }
 
 /// `--project P`, shared by every subcommand of a resource.
@@ -117,6 +123,8 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
         ClientCommand::Status(args) => project::show_status(&context, args).await,
         ClientCommand::Events(args) => project::list_events(&context, args).await,
         ClientCommand::Retention(args) => retention::run(&context, args).await,
+        ClientCommand::Backfill(args) => backfills::start(&context, args).await,
+        ClientCommand::Backfills(args) => backfills::run(&context, args).await,
     };
     outcome.map(|()| ExitCode::SUCCESS).map_err(make_readable)
 }

@@ -12,6 +12,7 @@
 //! connection errors, timeouts, 5xx and 429; PATCH and config creation are retried only when
 //! the connection could not be made at all. The token is never logged nor displayed.
 
+mod backfills;
 mod configs;
 mod error;
 mod ledgers;

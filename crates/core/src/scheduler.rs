@@ -51,11 +51,11 @@ impl Scheduler {
         self.tick_at(Utc::now()).await
     }
 
-    /// Claims what is due at `now` and launches it (the clock is a parameter for tests), and
-    /// reports runs gone past their expected duration.
+    /// Claims what is due at `now` and launches it (the clock is a parameter for tests),
+    /// reports runs gone past their expected duration, and advances running backfills.
     pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<usize, CoreError> {
         self.report_overdue(now).await;
-        let mut launched = 0;
+        let mut launched = self.services.advance_backfills(now).await;
         loop {
             let due = self
                 .services

@@ -38,7 +38,8 @@ pub trait RunApi: Send + Sync {
         key: &str,
         limit: u32,
     ) -> Result<Vec<Value>, JobError>;
-    /// The config's runtime params (`{}` when none are set).
+    /// The config's runtime params (`{}` when none are set) with this run's params laid over
+    /// them (a backfill's window: the run's keys win).
     async fn runtime_params(&self, target: &RunTarget) -> Result<Value, JobError>;
     async fn update_state(
         &self,
@@ -128,10 +129,16 @@ impl RunApi for Client {
     }
 
     async fn runtime_params(&self, target: &RunTarget) -> Result<Value, JobError> {
-        self.get_runtime(&target.project, target.config_id)
+        let config = self
+            .get_runtime(&target.project, target.config_id)
             .await
             .map(|runtime| runtime.config)
-            .map_err(api)
+            .map_err(api)?;
+        let run = self
+            .get_run(&target.project, &target.run_id)
+            .await
+            .map_err(api)?;
+        Ok(overlay(config, run.params))
     }
 
     async fn update_state(
@@ -183,5 +190,36 @@ impl RunApi for Client {
         Client::lookup_ledger(self, &target.project, target.config_id, ledger, &body)
             .await
             .map_err(api)
+    }
+}
+
+/// `run` params laid over the config's runtime params: each top-level key of `run` wins.
+pub fn overlay(config: Value, run: Value) -> Value {
+    let mut merged = match config {
+        Value::Object(config) => config,
+        _ => Map::new(),
+    };
+    if let Value::Object(run) = run {
+        merged.extend(run);
+    }
+    Value::Object(merged)
+}
+
+#[cfg(test)]
+mod overlay_tests {
+    use super::overlay;
+    use serde_json::json;
+
+    #[test]
+    fn the_runs_params_win_over_the_configs() {
+        let merged = overlay(
+            json!({"max_files": 10, "start_time": "old"}),
+            json!({"start_time": "2026-11-01T00:00:00Z", "backfill_id": 1}),
+        );
+        assert_eq!(
+            merged,
+            json!({"max_files": 10, "start_time": "2026-11-01T00:00:00Z", "backfill_id": 1})
+        );
+        assert_eq!(overlay(json!(null), json!({})), json!({}));
     }
 }

@@ -85,7 +85,8 @@ impl JobContext {
         self.api.previous_values(&self.target, key, limit).await
     }
 
-    /// The config's runtime params (as set in its runtime config; `{}` when none).
+    /// The config's runtime params (`{}` when none) with the run's own params (a backfill's
+    /// window) laid over them.
     pub async fn runtime_params(&self) -> Result<Value, JobError> {
         self.api.runtime_params(&self.target).await
     }

@@ -11,6 +11,7 @@ mod error;
 mod notify_message;
 mod notify_webhook;
 mod registry;
+pub mod scan_window;
 pub mod sftp;
 mod sftp_discover;
 mod sftp_errors;

@@ -6,6 +6,7 @@
 //! so a file one of them missed is listed again. The ledgers hold every file delivered however
 //! many runs ago, and are asked only about the files listed now.
 
+use crate::scan_window::{recorded_end, ScanWindow, WindowParams, SCAN_WINDOW_KEY};
 use crate::sftp::{list_files, RemoteFile, SftpConnection, SftpSettings};
 use crate::{EtlJob, JobContext, JobError};
 use async_trait::async_trait;
@@ -122,16 +123,22 @@ impl EtlJob for SftpDiscover {
 
     async fn process(&self, context: &mut JobContext) -> Result<(), JobError> {
         let settings = SftpSettings::from_context(context)?;
-        let root = context
-            .config_str("root")
-            .ok_or_else(|| JobError::Config("root is not set".into()))?
-            .to_owned();
+        let runtime_params = context.runtime_params().await?;
+        let window_params = WindowParams::parse(&runtime_params)?;
+        let root = match &window_params.override_root_path {
+            Some(root) => root.clone(),
+            None => context
+                .config_str("root")
+                .ok_or_else(|| JobError::Config("root is not set".into()))?
+                .to_owned(),
+        };
+        let window = scan_window(context, &window_params).await?;
         let recursive = context.config["recursive"].as_bool().unwrap_or(true);
         let pattern_text = context.config_str("file_regex").unwrap_or(".*");
         let pattern = Regex::new(pattern_text)
             .map_err(|error| JobError::Config(format!("file_regex: {error}")))?;
         let min_age_s = context.config["min_age_s"].as_i64().unwrap_or(300);
-        let max_files = context.runtime_params().await?["max_files"]
+        let max_files = runtime_params["max_files"]
             .as_u64()
             .and_then(|max| usize::try_from(max).ok())
             .map_or(DEFAULT_MAX_FILES, |max| max.min(DEFAULT_MAX_FILES));
@@ -149,6 +156,15 @@ impl EtlJob for SftpDiscover {
             .await?;
         let connection = SftpConnection::connect(&settings).await?;
         let files = list_files(&connection.sftp, &root, recursive).await?;
+        let (files, outside_window) = within(files, &window);
+        if let Some(start) = window.start {
+            context
+                .log(&format!(
+                    "scan window {start} to {}: {outside_window} file(s) modified outside it",
+                    window.end
+                ))
+                .await?;
+        }
         let listed: Vec<String> = files
             .iter()
             .filter(|file| pattern.is_match(&file.relative))
@@ -206,8 +222,35 @@ impl EtlJob for SftpDiscover {
             }),
         );
         state.insert("last_scan_at".into(), json!(chrono::Utc::now()));
+        state.insert(SCAN_WINDOW_KEY.into(), window.to_state());
         context.update_state(state).await
     }
+}
+
+/// The window this run scans: its params, else after the window the previous run recorded.
+async fn scan_window(context: &JobContext, params: &WindowParams) -> Result<ScanWindow, JobError> {
+    let previous_end = if params.start_time.is_some() {
+        None
+    } else {
+        let previous = context.previous_state(&[SCAN_WINDOW_KEY]).await?;
+        previous.get(SCAN_WINDOW_KEY).and_then(recorded_end)
+    };
+    Ok(params.window(previous_end, chrono::Utc::now()))
+}
+
+/// The files modified in the window (all of them when it has no start: the first scan sees
+/// everything, as before windows), and how many were left out.
+fn within(files: Vec<RemoteFile>, window: &ScanWindow) -> (Vec<RemoteFile>, usize) {
+    if window.start.is_none() {
+        return (files, 0);
+    }
+    let listed = files.len();
+    let kept: Vec<RemoteFile> = files
+        .into_iter()
+        .filter(|file| window.contains(file.mtime))
+        .collect();
+    let outside = listed - kept.len();
+    (kept, outside)
 }
 
 #[cfg(test)]

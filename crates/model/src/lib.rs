@@ -4,6 +4,7 @@
 //! Field names follow `shared/spec/http-api.md`. Both the server (OpenAPI via `utoipa`) and the
 //! typed client use these types, so the two cannot drift.
 
+mod backfill;
 mod config;
 mod ids;
 mod ledger;
@@ -22,6 +23,7 @@ mod stored_text;
 pub mod text;
 mod workflows;
 
+pub use backfill::*;
 pub use config::*;
 pub use ids::*;
 pub use ledger::*;

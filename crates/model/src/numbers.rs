@@ -69,6 +69,12 @@ integer_id!(
     "version_number"
 );
 
+integer_id!(
+    /// Names one backfill of a config.
+    BackfillId(i64),
+    "backfill_id"
+);
+
 impl VersionNumber {
     pub const FIRST: Self = Self(1);
 

@@ -17,6 +17,11 @@ pub struct Run {
     pub config_id: ConfigId,
     pub version_number: VersionNumber,
     pub state: Value,
+    /// What this run was launched with (a backfill's window: `start_time`, `end_time`,
+    /// `backfill_id`); jobs see them laid over the config's runtime params.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub params: Value,
     pub output: String,
     /// Whether output was dropped at the server's limit (the output then ends with a marker).
     #[serde(default)]
@@ -26,6 +31,10 @@ pub struct Run {
     pub output_pruned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -5,6 +5,7 @@
 //! On SQLite every write goes through a one-connection pool, so write transactions never
 //! interleave and never meet `SQLITE_BUSY`; reads use their own pool.
 
+mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod configs;
@@ -23,6 +24,7 @@ mod schedule_pause;
 mod status;
 mod tokens;
 
+pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
 pub use error::StoreError;
 pub use ledgers::{LedgerFound, LedgerRow};
 pub use notifications::{ChannelRecord, NewChannelRecord};

@@ -197,6 +197,7 @@ pub(crate) struct RunRow {
     pub config_id: ConfigId,
     pub version_number: VersionNumber,
     pub state: Json<Value>,
+    pub params: Json<Value>,
     pub output: String,
     pub output_truncated: bool,
     pub output_pruned_at: Option<DateTime<Utc>>,
@@ -222,6 +223,7 @@ impl From<RunRow> for RunRecord {
                 config_id: row.config_id,
                 version_number: row.version_number,
                 state: row.state.0,
+                params: row.params.0,
                 output: row.output,
                 output_truncated: row.output_truncated,
                 output_pruned_at: row.output_pruned_at,
@@ -240,6 +242,8 @@ pub struct NewRun {
     pub project_name: ProjectName,
     pub config_id: ConfigId,
     pub version_number: VersionNumber,
+    /// What the run is launched with (`{}` for most runs).
+    pub params: serde_json::Map<String, Value>,
 }
 
 /// What a run PATCH changes; all parts are applied in one statement.

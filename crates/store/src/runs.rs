@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 const RUN_COLUMNS: &str = "seq, run_id, name, project_name, config_id, version_number, state, \
-    output, output_truncated, output_pruned_at, created_at, updated_at";
+    params, output, output_truncated, output_pruned_at, created_at, updated_at";
 
 impl Store {
     /// Registers a run; the same registration again is `AlreadyRegistered`, and a run id that
@@ -25,8 +25,8 @@ impl Store {
     ) -> Result<(RunRecord, RegisterOutcome), StoreError> {
         let at = now();
         let insert = format!(
-            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
+            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, created_at, updated_at, params) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
         );
         let select = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1");
         let (row, outcome) = on_writer!(self, pool => {
@@ -38,6 +38,7 @@ impl Store {
                 .bind(new.config_id)
                 .bind(new.version_number)
                 .bind(at)
+                .bind(Json(&new.params))
                 .fetch_optional(&mut *tx)
                 .await?;
             let result = match inserted {

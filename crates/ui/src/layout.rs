@@ -136,6 +136,9 @@ pub fn notice(key: Option<&str>) -> Markup {
         Some("channel-removed") => "Channel removed.",
         Some("test-delivered") => "Test alert delivered.",
         Some("retention") => "Retention policy saved.",
+        Some("backfill-started") => "Backfill started.",
+        Some("backfill-stop") => "Backfill stopped; its active run is left to finish.",
+        Some("backfill-resume") => "Backfill resumed.",
         _ => return html! {},
     };
     html! { p.notice.good role="status" { (text) } }

@@ -25,8 +25,8 @@ pub(crate) struct UiState {
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
     use pages::{
-        configs, dashboard, events, history, notifications, paused, projects, retention, runs,
-        runtime, signin,
+        backfills, configs, dashboard, events, history, notifications, paused, projects, retention,
+        runs, runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))
@@ -76,6 +76,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route(
             "/projects/{project}/configs/{config_id}/runtime/resume",
             post(paused::resume),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/backfills",
+            get(backfills::list_backfills).post(backfills::start_backfill),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/backfills/{backfill_id}/{action}",
+            post(backfills::act_on_backfill),
         )
         .route(
             "/projects/{project}/configs/{config_id}/launch",

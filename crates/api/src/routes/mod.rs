@@ -1,5 +1,6 @@
 //! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
 
+pub mod backfills;
 pub mod configs;
 pub mod ledgers;
 pub mod notifications;
@@ -24,6 +25,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(retention::router())
         .merge(ledgers::router())
+        .merge(backfills::router())
 }
 
 pub(crate) type Problem = polyphemus_model::Problem;

@@ -7,6 +7,7 @@ mod argo_contract;
 mod argo_control;
 mod argo_double;
 mod argo_nodes;
+mod backfills;
 mod cancel;
 
 mod access;

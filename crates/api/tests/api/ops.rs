@@ -135,6 +135,24 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     // #13: the retention policy.
     ("get", "/api/v1/projects/{project}/retention"),
     ("put", "/api/v1/projects/{project}/retention"),
+    // #13: backfills.
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/backfills",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/backfills",
+    ),
+    ("get", "/api/v1/projects/{project}/backfills/{backfill_id}"),
+    (
+        "post",
+        "/api/v1/projects/{project}/backfills/{backfill_id}/stop",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/backfills/{backfill_id}/resume",
+    ),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {

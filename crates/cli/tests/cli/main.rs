@@ -4,6 +4,7 @@
 mod harness;
 
 mod argo_parity;
+mod backfills;
 mod cancel;
 mod configs;
 mod errors;

@@ -9,7 +9,7 @@ use polyphemus_model::{
     VersionNumber,
 };
 use polyphemus_store::{ConfigRecord, NewEvent, NewRun};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// Parameters the server sets on every run from the config version.
@@ -148,6 +148,27 @@ impl Services {
         workflow_yaml: String,
         extra_parameters: Vec<(String, String)>,
     ) -> Result<Run, CoreError> {
+        let launch = Launch {
+            actor,
+            project,
+            record,
+            workflow_yaml,
+            extra_parameters,
+            params: Map::new(),
+        };
+        self.submit_launch(launch).await
+    }
+
+    /// [`Services::submit_run`] with run params (what jobs see over the runtime params).
+    pub(crate) async fn submit_launch(&self, launch: Launch<'_>) -> Result<Run, CoreError> {
+        let Launch {
+            actor,
+            project,
+            record,
+            workflow_yaml,
+            extra_parameters,
+            params,
+        } = launch;
         let orchestrator = self.require_orchestrator()?;
         // Where the orchestrator lets us choose the uid, the task token is bound to this one run
         // and handed to its steps. Argo assigns its own uid, and a token written into the
@@ -220,6 +241,7 @@ impl Services {
             project_name: project.clone(),
             config_id: record.config_id,
             version_number: record.version_number,
+            params,
         };
         let (run, _) = self.store.register_run(&new, event).await?;
         tokio::spawn(self.clone().record_when_finished(
@@ -264,6 +286,17 @@ impl Services {
             }
         }
     }
+}
+
+/// One run to submit: the config version, its workflow, and what it is launched with.
+pub(crate) struct Launch<'a> {
+    pub actor: &'a str,
+    pub project: &'a ProjectName,
+    pub record: &'a ConfigRecord,
+    pub workflow_yaml: String,
+    pub extra_parameters: Vec<(String, String)>,
+    /// The run's params (`runs.params`).
+    pub params: Map<String, Value>,
 }
 
 /// The lifetime of a run's task token: the workflow's own `spec.activeDeadlineSeconds` plus

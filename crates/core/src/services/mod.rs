@@ -1,5 +1,7 @@
 //! The services: one struct holding what every rule needs, with one module per resource.
 
+mod backfill_driver;
+mod backfills;
 mod cancel;
 mod configs;
 mod cursor;

@@ -1,5 +1,6 @@
 //! One module per page group; handlers are thin: read the session, call a service, render.
 
+pub mod backfills;
 pub mod configs;
 pub mod dashboard;
 pub mod events;

@@ -40,6 +40,7 @@ impl Services {
             project_name: access.project().clone(),
             config_id: request.config_id,
             version_number: request.version_number,
+            params: serde_json::Map::new(),
         };
         let (record, outcome) = self.store.register_run(&new, event).await?;
         Ok((record.run, outcome))

@@ -87,6 +87,7 @@ async fn config_page(
                 a.button href={ (base) "/versions" } { "History" }
                 a.button href={ (base) "/runtime" } { "Schedule" }
                 a.button href={ (base) "/runs" } { "Runs" }
+                a.button href={ (base) "/backfills" } { "Backfills" }
                 @if editor {
                     form method="post" action={ (base) "/launch" } {
                         (csrf_field(session))
