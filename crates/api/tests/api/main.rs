@@ -14,6 +14,7 @@ mod concurrency;
 mod configs;
 mod ended_runs;
 mod errors;
+mod find_runs;
 mod http_limits;
 mod notifications;
 mod ops;
