@@ -135,6 +135,8 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     // #13: the retention policy.
     ("get", "/api/v1/projects/{project}/retention"),
     ("put", "/api/v1/projects/{project}/retention"),
+    // #14: finding any run of a project.
+    ("get", "/api/v1/projects/{project}/runs"),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
