@@ -7,6 +7,7 @@ mod argo_parity;
 mod cancel;
 mod configs;
 mod errors;
+mod find_runs;
 mod hostile_steps;
 mod ingestion;
 mod jobs;
