@@ -154,7 +154,10 @@ fn make_readable(error: anyhow::Error, project: &ProjectName) -> anyhow::Error {
             let cause = find_root_cause(client_error);
             anyhow!("{client_error} ({cause})")
         }
-        Error::Api { status: 404, problem } if !problem.detail.contains("project") => {
+        Error::Api {
+            status: 404,
+            problem,
+        } if !problem.detail.contains("project") => {
             anyhow!("{client_error} in project \"{project}\"")
         }
         Error::Api { status: 401, .. } => anyhow!(

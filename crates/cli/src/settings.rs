@@ -51,18 +51,29 @@ pub struct GlobalArgs {
     )]
     pub secret_key: Option<String>,
     /// Project to work in (default `default`; `token create` needs it given, `*` for all).
-    #[arg(long, env = "POLYPHEMUS_PROJECT", global = true)]
+    #[arg(long, env = "POLYPHEMUS_PROJECT", global = true, value_parser = parse_project)]
     pub project: Option<String>,
     /// Output format of client commands.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
     pub output: OutputFormat,
 }
 
+/// A project name, or `*` (all projects, for `token create`): a bad one is a usage error.
+fn parse_project(text: &str) -> Result<String, String> {
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    ProjectName::parse(text)
+        .map(|name| name.to_string())
+        .map_err(|error| error.reason)
+}
+
 impl GlobalArgs {
     /// The project `--project` / `POLYPHEMUS_PROJECT` names, `default` when neither does.
     pub fn project(&self) -> anyhow::Result<ProjectName> {
         let name = self.project.as_deref().unwrap_or(DEFAULT_PROJECT);
-        ProjectName::parse(name).map_err(|error| anyhow::anyhow!("--project {name:?}: {}", error.reason))
+        ProjectName::parse(name)
+            .map_err(|error| anyhow::anyhow!("--project {name:?}: {}", error.reason))
     }
 
     pub fn database_url(&self) -> String {

@@ -5,9 +5,7 @@ use crate::client_commands::parse_value;
 use crate::settings::GlobalArgs;
 use clap::Args;
 use polyphemus_jobs::{FailureKind, JobContext, JobError, JobFailure, JobOutcome, RunTarget};
-use polyphemus_model::{
-    ConfigId, RegisterRun, RunId, SyncRunRequest, VersionNumber, WorkflowType,
-};
+use polyphemus_model::{ConfigId, RegisterRun, RunId, SyncRunRequest, VersionNumber, WorkflowType};
 use std::process::ExitCode;
 use std::sync::Arc;
 

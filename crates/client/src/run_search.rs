@@ -31,7 +31,10 @@ impl Client {
             &mut url,
             [
                 ("phase", filter.phase.map(|p| p.as_str().to_owned())),
-                ("workflow_type", filter.workflow_type.as_ref().map(|w| w.to_string())),
+                (
+                    "workflow_type",
+                    filter.workflow_type.as_ref().map(|w| w.to_string()),
+                ),
                 ("config_id", filter.config_id.map(|c| c.to_string())),
                 ("since", time(filter.since)),
                 ("until", time(filter.until)),

@@ -67,12 +67,17 @@ fn run_filter(query: &ProjectRunsQuery) -> Result<RunFilter, CoreError> {
             .transpose()?,
         workflow_type: present(&query.workflow_type)
             .map(|text| {
-                WorkflowType::parse(text.as_str()).map_err(|e| unprocessable("workflow_type", &e.reason))
+                WorkflowType::parse(text.as_str())
+                    .map_err(|e| unprocessable("workflow_type", &e.reason))
             })
             .transpose()?,
         config_id: query.config_id,
-        since: present(&query.since).map(|t| parse_time("since", &t)).transpose()?,
-        until: present(&query.until).map(|t| parse_time("until", &t)).transpose()?,
+        since: present(&query.since)
+            .map(|t| parse_time("since", &t))
+            .transpose()?,
+        until: present(&query.until)
+            .map(|t| parse_time("until", &t))
+            .transpose()?,
     })
 }
 

@@ -65,7 +65,11 @@ async fn project_runs_list_newest_first_with_phase_and_duration(app: TestApp) {
     report(&app, "uid-a", "Succeeded").await;
     let (status, page) = app.get("/projects/labors/runs", &app.admin).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(ids(&page), ["uid-b", "uid-a"], "newest first, this project only");
+    assert_eq!(
+        ids(&page),
+        ["uid-b", "uid-a"],
+        "newest first, this project only"
+    );
     let newest = &page["items"][0];
     assert_eq!(newest["phase"], "Pending", "not reported yet");
     assert_eq!(newest["duration_s"], Value::Null);
@@ -91,16 +95,31 @@ async fn project_runs_filter_by_phase_config_and_workflow_type(app: TestApp) {
     let list = |query: &str| list_ids(&app, query.to_owned());
     assert_eq!(list("phase=Failed").await, ["uid-bad"]);
     assert_eq!(list("phase=failed").await, ["uid-bad"], "any case");
-    assert_eq!(list("phase=Pending").await, ["uid-new"], "unreported runs are pending");
-    assert_eq!(list("phase=Running").await, ["uid-going"]);
-    assert_eq!(list(&format!("config_id={first}")).await, ["uid-bad", "uid-ok"]);
-    assert_eq!(list("workflow_type=ingestion").await, ["uid-going", "uid-new"]);
     assert_eq!(
-        list(&format!("workflow_type=ingestion&phase=Running&config_id={second}")).await,
+        list("phase=Pending").await,
+        ["uid-new"],
+        "unreported runs are pending"
+    );
+    assert_eq!(list("phase=Running").await, ["uid-going"]);
+    assert_eq!(
+        list(&format!("config_id={first}")).await,
+        ["uid-bad", "uid-ok"]
+    );
+    assert_eq!(
+        list("workflow_type=ingestion").await,
+        ["uid-going", "uid-new"]
+    );
+    assert_eq!(
+        list(&format!(
+            "workflow_type=ingestion&phase=Running&config_id={second}"
+        ))
+        .await,
         ["uid-going"]
     );
     assert!(list("workflow_type=no-such-type").await.is_empty());
-    assert!(list(&format!("config_id={first}&phase=Running")).await.is_empty());
+    assert!(list(&format!("config_id={first}&phase=Running"))
+        .await
+        .is_empty());
 }
 
 /// A time in a query string (`+` would read as a space).
@@ -116,8 +135,16 @@ async fn project_runs_filter_by_since_and_until(app: TestApp) {
     let (_, page) = app.get("/projects/labors/runs", &app.admin).await;
     let boundary = query_time(&page["items"][0]["created_at"]);
     let list = |query: String| list_ids(&app, query);
-    assert_eq!(list(format!("since={boundary}")).await, ["uid-new"], "since is inclusive");
-    assert_eq!(list(format!("until={boundary}")).await, ["uid-old"], "until is exclusive");
+    assert_eq!(
+        list(format!("since={boundary}")).await,
+        ["uid-new"],
+        "since is inclusive"
+    );
+    assert_eq!(
+        list(format!("until={boundary}")).await,
+        ["uid-old"],
+        "until is exclusive"
+    );
     assert_eq!(
         list("since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00%2B02:00".into()).await,
         ["uid-new", "uid-old"]
@@ -134,12 +161,18 @@ async fn project_runs_page_with_a_cursor(app: TestApp) {
     assert_eq!(ids(&first), ["uid-5", "uid-4"]);
     let cursor = first["next_cursor"].as_str().expect("a next page");
     let (_, second) = app
-        .get(&format!("/projects/labors/runs?limit=2&cursor={cursor}"), &app.admin)
+        .get(
+            &format!("/projects/labors/runs?limit=2&cursor={cursor}"),
+            &app.admin,
+        )
         .await;
     assert_eq!(ids(&second), ["uid-3", "uid-2"]);
     let cursor = second["next_cursor"].as_str().expect("a last page");
     let (_, last) = app
-        .get(&format!("/projects/labors/runs?limit=2&cursor={cursor}"), &app.admin)
+        .get(
+            &format!("/projects/labors/runs?limit=2&cursor={cursor}"),
+            &app.admin,
+        )
         .await;
     assert_eq!(ids(&last), ["uid-1"]);
     assert_eq!(last["next_cursor"], Value::Null);
@@ -159,12 +192,20 @@ async fn unknown_phase_or_bad_time_is_422_naming_the_parameter(app: TestApp) {
         let (status, problem) = app
             .get(&format!("/projects/labors/runs?{query}"), &app.admin)
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {problem}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {problem}"
+        );
         assert_eq!(problem["errors"][0]["pointer"], field, "{problem}");
     }
     let viewer = app.token("elsewhere", polyphemus_model::Role::Viewer).await;
     let (status, _) = app.get("/projects/labors/runs", &viewer).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a project the token cannot see");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a project the token cannot see"
+    );
 }
 
 const UID: &str = "3f1c2a9b-5d7e-4c1a-9f00-0123456789ab";
@@ -178,7 +219,13 @@ async fn register_named(app: &TestApp, run_id: &str, name: &str, config_id: i64)
 async fn run_is_found_by_uid_workflow_name_or_uid_prefix(app: TestApp) {
     let id = app.create_config("labors", json!({})).await;
     register_named(&app, UID, "sftp-to-storage-8ql46", id).await;
-    register_named(&app, "77aa0000-0000-4000-8000-000000000000", "sftp-to-storage-zz001", id).await;
+    register_named(
+        &app,
+        "77aa0000-0000-4000-8000-000000000000",
+        "sftp-to-storage-zz001",
+        id,
+    )
+    .await;
     report(&app, UID, "Failed").await;
     for reference in [UID, "sftp-to-storage-8ql46", "3f1c2a9b", "3f1c2a9b-5d7e"] {
         let (status, run) = app
@@ -188,13 +235,20 @@ async fn run_is_found_by_uid_workflow_name_or_uid_prefix(app: TestApp) {
         assert_eq!(run["run_id"], UID, "{reference}");
     }
     let (status, metadata) = app
-        .get("/projects/labors/runs/sftp-to-storage-8ql46/metadata", &app.admin)
+        .get(
+            "/projects/labors/runs/sftp-to-storage-8ql46/metadata",
+            &app.admin,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{metadata}");
     assert_eq!(metadata["run_id"], UID);
     app.create_config("other", json!({})).await;
     let (status, _) = app.get("/projects/other/runs/3f1c2a9b", &app.admin).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "prefixes stay in their project");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "prefixes stay in their project"
+    );
     let (status, _) = app.get("/projects/labors/runs/3f1c2a9bX", &app.admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -206,8 +260,14 @@ async fn ambiguous_uid_prefix_is_409_listing_the_candidates(app: TestApp) {
     let (status, problem) = app.get("/projects/labors/runs/abcdef12", &app.admin).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let detail = problem["detail"].as_str().expect("detail");
-    assert!(detail.contains("abcdef12-0000-4000-8000-000000000001 (wf-one)"), "{detail}");
-    assert!(detail.contains("abcdef12-9999-4000-8000-000000000002 (wf-two)"), "{detail}");
+    assert!(
+        detail.contains("abcdef12-0000-4000-8000-000000000001 (wf-one)"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("abcdef12-9999-4000-8000-000000000002 (wf-two)"),
+        "{detail}"
+    );
     let (status, run) = app
         .get("/projects/labors/runs/abcdef12-9", &app.admin)
         .await;

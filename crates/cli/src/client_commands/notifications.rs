@@ -4,7 +4,7 @@
 
 use super::input::read_json;
 use super::output::{emit, new_table, print_json, print_table};
-use super::{Context};
+use super::Context;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use polyphemus_model::{AlertEvent, ChannelSettings, NewChannel};

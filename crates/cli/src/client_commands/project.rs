@@ -10,8 +10,7 @@ use polyphemus_client::ListEvents;
 use polyphemus_model::{ConfigId, RunId, RunPhase};
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-}
+pub struct StatusArgs {}
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -27,10 +26,7 @@ pub struct EventsArgs {
 }
 
 pub async fn show_status(context: &Context, _args: StatusArgs) -> anyhow::Result<()> {
-    let rows = context
-        .client
-        .get_project_status(&context.project)
-        .await?;
+    let rows = context.client.get_project_status(&context.project).await?;
     if context.json() {
         return print_json(&rows);
     }

@@ -2,7 +2,7 @@
 //! serve's background pruning may remove).
 
 use super::output::{format_time, new_details, print_json, print_table};
-use super::{Context};
+use super::Context;
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_model::{PutRetentionPolicy, RetentionPolicy};
 use std::fmt::Display;

@@ -3,7 +3,7 @@
 
 use super::output::{emit, print_json};
 use super::watch::watch_run;
-use super::{Context};
+use super::Context;
 use anyhow::{anyhow, Context as _};
 use clap::Args;
 use polyphemus_model::{ConfigId, SubmitWorkflow, VersionNumber};

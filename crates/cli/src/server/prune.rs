@@ -36,7 +36,11 @@ pub fn run_dirs(global: &GlobalArgs) -> Option<RunDirs> {
 pub async fn prune(global: &GlobalArgs, args: PruneArgs) -> anyhow::Result<()> {
     global.require_data_dir()?;
     // Only the project --project names, if any; every project with a policy otherwise.
-    let project = global.project.is_some().then(|| global.project()).transpose()?;
+    let project = global
+        .project
+        .is_some()
+        .then(|| global.project())
+        .transpose()?;
     let store = super::open_store(global).await?;
     let pruner = Pruner::new(store, run_dirs(global));
     let reports = pruner

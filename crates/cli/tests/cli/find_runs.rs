@@ -20,7 +20,10 @@ fn register(server: &Server, id: &str, runs: &[(&str, &str, Option<&str>)]) {
                 config_id: id.parse().expect("id"),
                 version_number: VersionNumber::FIRST,
             };
-            client.register_run(&project, &register).await.expect("register");
+            client
+                .register_run(&project, &register)
+                .await
+                .expect("register");
             if let Some(phase) = phase {
                 let report: RunStatusReport = serde_json::from_value(json!({
                     "phase": phase, "startedAt": "2026-01-01T00:00:00Z",
@@ -43,19 +46,33 @@ fn runs_list_filters_by_phase_and_shows_phase_and_duration() {
     register(
         &server,
         &id,
-        &[("uid-ok", "wf-ok", Some("Succeeded")), ("uid-bad", "wf-bad", Some("Failed"))],
+        &[
+            ("uid-ok", "wf-ok", Some("Succeeded")),
+            ("uid-bad", "wf-bad", Some("Failed")),
+        ],
     );
     let table = server.cli(&["runs", "list"]).success();
-    assert!(table.stdout.contains("PHASE") && table.stdout.contains("DURATION"), "{table:?}");
+    assert!(
+        table.stdout.contains("PHASE") && table.stdout.contains("DURATION"),
+        "{table:?}"
+    );
     assert!(table.stdout.contains("90.0s"), "{table:?}");
     let failed = server
         .cli(&["--output", "json", "runs", "list", "--phase", "failed"])
         .success()
         .json();
-    let ids: Vec<&Value> = failed.as_array().expect("array").iter().map(|r| &r["run_id"]).collect();
+    let ids: Vec<&Value> = failed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| &r["run_id"])
+        .collect();
     assert_eq!(ids, [&json!("uid-bad")]);
     let by_config = server.cli(&["--output", "json", "runs", "list", &id, "--since", "1d"]);
-    assert_eq!(by_config.success().json().as_array().expect("array").len(), 2);
+    assert_eq!(
+        by_config.success().json().as_array().expect("array").len(),
+        2
+    );
     let bad = server.cli(&["runs", "list", "--phase", "done"]);
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("must be one of"), "{bad:?}");
@@ -65,9 +82,16 @@ fn runs_list_filters_by_phase_and_shows_phase_and_duration() {
 fn runs_show_takes_a_uid_prefix_or_workflow_name() {
     let server = Server::start();
     let id = create_config(&server, "nightly");
-    register(&server, &id, &[(UID, "sftp-to-storage-8ql46", Some("Failed"))]);
+    register(
+        &server,
+        &id,
+        &[(UID, "sftp-to-storage-8ql46", Some("Failed"))],
+    );
     for reference in ["3f1c2a9b", "sftp-to-storage-8ql46"] {
-        let shown = server.cli(&["--output", "json", "runs", "show", reference]).success().json();
+        let shown = server
+            .cli(&["--output", "json", "runs", "show", reference])
+            .success()
+            .json();
         assert_eq!(shown["run_id"], UID, "{reference}");
         assert_eq!(shown["metadata"]["phase"], "Failed", "{reference}");
     }
@@ -86,9 +110,16 @@ fn project_from_the_environment_is_named_in_a_404() {
         .args(["configs", "show", "3"]);
     let output = run(show, None);
     assert_eq!(output.code, 1, "{output:?}");
-    assert!(output.stderr.contains("in project \"labors\""), "{output:?}");
+    assert!(
+        output.stderr.contains("in project \"labors\""),
+        "{output:?}"
+    );
     let flag = server.cli(&["--project", "elsewhere", "runs", "show", "uid-x"]);
-    assert!(flag.stderr.contains("run uid-x not found in project \"elsewhere\""), "{flag:?}");
+    assert!(
+        flag.stderr
+            .contains("run uid-x not found in project \"elsewhere\""),
+        "{flag:?}"
+    );
 }
 
 #[test]
@@ -99,7 +130,10 @@ fn token_list_refuses_a_data_dir_that_does_not_exist() {
     list.arg("--data-dir").arg(&missing).args(["token", "list"]);
     let output = run(list, None);
     assert_ne!(output.code, 0, "{output:?}");
-    assert!(output.stderr.contains(&missing.display().to_string()), "{output:?}");
+    assert!(
+        output.stderr.contains(&missing.display().to_string()),
+        "{output:?}"
+    );
     assert!(!missing.exists(), "no empty data dir was made");
 }
 
@@ -112,7 +146,10 @@ fn token_list_prints_json() {
         .args(["--output", "json", "token", "list"]);
     let output = run(list, None).success();
     let tokens = output.json();
-    assert!(tokens.as_array().is_some_and(|t| !t.is_empty()), "{output:?}");
+    assert!(
+        tokens.as_array().is_some_and(|t| !t.is_empty()),
+        "{output:?}"
+    );
     assert!(tokens[0]["id"].is_string(), "{output:?}");
 }
 
