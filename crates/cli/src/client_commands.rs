@@ -14,6 +14,7 @@ pub(crate) mod output;
 mod packages;
 mod project;
 mod retention;
+mod run_list;
 mod runs;
 mod runtime;
 mod secrets;
@@ -23,7 +24,7 @@ mod workflows;
 
 use crate::settings::{GlobalArgs, OutputFormat};
 use anyhow::{anyhow, Context as _};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use polyphemus_client::Client;
 use polyphemus_model::{InvalidValue, ProjectName};
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ pub enum ClientCommand {
     Launch(runtime::LaunchArgs),
     /// Run an Argo workflow file for a config version, like `argo submit`.
     Submit(submit::SubmitArgs),
-    /// List runs of a config, show one with its state and metadata, print its output.
+    /// List the project's runs, show one with its state and metadata, print its output.
     Runs(runs::RunsArgs),
     /// Show the project dashboard: every config's pipeline state, last and next run.
     Status(project::StatusArgs),
@@ -65,20 +66,6 @@ pub enum ClientCommand {
     Backfills(backfills::BackfillsArgs),
 }
 
-/// `--project P`, shared by every subcommand of a resource.
-#[derive(Debug, Clone, Args)]
-pub struct ProjectArg {
-    /// Project to work in.
-    #[arg(
-        long,
-        env = "POLYPHEMUS_PROJECT",
-        default_value = "default",
-        global = true,
-        value_parser = parse_value::<ProjectName>
-    )]
-    pub project: ProjectName,
-}
-
 /// Parses an argument into a type of the vocabulary; the message is only the reason, since
 /// clap already names the argument and quotes the value.
 pub(crate) fn parse_value<T>(value: &str) -> Result<T, String>
@@ -88,9 +75,10 @@ where
     value.parse().map_err(|error: InvalidValue| error.reason)
 }
 
-/// What every command needs: the connected client and the output format.
+/// What every command needs: the connected client, the project and the output format.
 pub struct Context {
     pub client: Client,
+    pub project: ProjectName,
     pub output: OutputFormat,
 }
 
@@ -108,6 +96,7 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
     }
     let context = Context {
         client: connect(global)?,
+        project: global.project()?,
         output: global.output,
     };
     let outcome = match command {
@@ -126,7 +115,9 @@ pub async fn run(global: &GlobalArgs, command: ClientCommand) -> anyhow::Result<
         ClientCommand::Backfill(args) => backfills::start(&context, args).await,
         ClientCommand::Backfills(args) => backfills::run(&context, args).await,
     };
-    outcome.map(|()| ExitCode::SUCCESS).map_err(make_readable)
+    outcome
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|error| make_readable(error, &context.project))
 }
 
 /// The client for `--url`, with `--token`/`POLYPHEMUS_TOKEN` or the embedded default's admin
@@ -159,8 +150,9 @@ fn read_admin_token(global: &GlobalArgs) -> anyhow::Result<String> {
     Ok(token.to_owned())
 }
 
-/// Client errors as one line; a connection failure also says why (refused, timed out …).
-fn make_readable(error: anyhow::Error) -> anyhow::Error {
+/// Client errors as one line; a connection failure also says why (refused, timed out …), and
+/// a 404 names the project it looked in.
+fn make_readable(error: anyhow::Error, project: &ProjectName) -> anyhow::Error {
     use polyphemus_client::Error;
     let Some(client_error) = error.downcast_ref::<Error>() else {
         return error;
@@ -169,6 +161,12 @@ fn make_readable(error: anyhow::Error) -> anyhow::Error {
         Error::Connect { .. } | Error::Transport { .. } => {
             let cause = find_root_cause(client_error);
             anyhow!("{client_error} ({cause})")
+        }
+        Error::Api {
+            status: 404,
+            problem,
+        } if !problem.detail.contains("project") => {
+            anyhow!("{client_error} in project \"{project}\"")
         }
         Error::Api { status: 401, .. } => anyhow!(
             "{client_error} (check --token, POLYPHEMUS_TOKEN or the admin token file in --data-dir)"

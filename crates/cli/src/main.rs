@@ -84,7 +84,7 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Serve(_) | Command::Scheduler(_)) {
         settings::scrub_environment();
     }
-    settings::init_tracing(&cli.command_name());
+    settings::init_tracing(&cli.command_name(), cli.log_format());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,6 +105,14 @@ fn main() -> ExitCode {
 }
 
 impl Cli {
+    fn log_format(&self) -> settings::LogFormat {
+        match &self.command {
+            Command::Serve(args) => args.log_format,
+            Command::Scheduler(args) => args.log_format,
+            _ => settings::LogFormat::Text,
+        }
+    }
+
     fn command_name(&self) -> String {
         match &self.command {
             Command::Serve(_) => "serve".into(),

@@ -16,7 +16,7 @@ pub use prune::{prune, PruneArgs, PruneIntervalArgs};
 pub use sandbox_args::SandboxArgs;
 pub use tokens::{token, TokenCommand};
 
-use crate::settings::GlobalArgs;
+use crate::settings::{GlobalArgs, LogFormat};
 use anyhow::{bail, Context};
 use clap::Args;
 use polyphemus_core::orchestrators::argo::ArgoOrchestrator;
@@ -62,6 +62,9 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub pruning: PruneIntervalArgs,
+    /// Server log lines on stderr: `text`, or `json` (one object per line, for collectors).
+    #[arg(long, env = "POLYPHEMUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +92,9 @@ pub struct SchedulerCommandArgs {
     pub sandbox: SandboxArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Log lines on stderr: `text`, or `json` (one object per line).
+    #[arg(long, env = "POLYPHEMUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Creates the data dir (0700) when the embedded default uses it.
@@ -296,6 +302,7 @@ fn with_local_orchestrator(
 
 /// `polyphemus scheduler`: the scheduler alone, until SIGINT/SIGTERM.
 pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyhow::Result<()> {
+    global.require_data_dir()?;
     let services = args
         .limits
         .apply(open_services(global, &args.packages).await?)?;

@@ -1,8 +1,13 @@
 //! Where things are: data dir, store URL, server URL, token, output format; and logging.
 
 use clap::{Args, ValueEnum};
+use polyphemus_model::ProjectName;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
+
+/// The project of commands not told another.
+pub const DEFAULT_PROJECT: &str = "default";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
@@ -45,12 +50,32 @@ pub struct GlobalArgs {
         hide = true
     )]
     pub secret_key: Option<String>,
+    /// Project to work in (default `default`; `token create` needs it given, `*` for all).
+    #[arg(long, env = "POLYPHEMUS_PROJECT", global = true, value_parser = parse_project)]
+    pub project: Option<String>,
     /// Output format of client commands.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
     pub output: OutputFormat,
 }
 
+/// A project name, or `*` (all projects, for `token create`): a bad one is a usage error.
+fn parse_project(text: &str) -> Result<String, String> {
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    ProjectName::parse(text)
+        .map(|name| name.to_string())
+        .map_err(|error| error.reason)
+}
+
 impl GlobalArgs {
+    /// The project `--project` / `POLYPHEMUS_PROJECT` names, `default` when neither does.
+    pub fn project(&self) -> anyhow::Result<ProjectName> {
+        let name = self.project.as_deref().unwrap_or(DEFAULT_PROJECT);
+        ProjectName::parse(name)
+            .map_err(|error| anyhow::anyhow!("--project {name:?}: {}", error.reason))
+    }
+
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
@@ -60,6 +85,19 @@ impl GlobalArgs {
 
     pub fn is_postgres(&self) -> bool {
         self.database_url().starts_with("postgres")
+    }
+
+    /// Commands that only use an existing installation (`token`, `prune`, `scheduler`)
+    /// refuse a data dir that is not there rather than start an empty one.
+    pub fn require_data_dir(&self) -> anyhow::Result<()> {
+        if self.is_postgres() || self.data_dir.is_dir() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "data dir {} does not exist (start `polyphemus serve` there first, or pass \
+             --data-dir / POLYPHEMUS_DATA_DIR / DATABASE_URL)",
+            self.data_dir.display()
+        )
     }
 
     pub fn admin_token_path(&self) -> PathBuf {
@@ -88,8 +126,17 @@ pub fn scrub_environment() {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level (info for the server).
-pub fn init_tracing(command: &str) {
+/// How the server writes its logs: lines for people, or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level (info for the server). Colour
+/// only on a terminal, so logs sent to a file or a collector hold no escape codes.
+pub fn init_tracing(command: &str, format: LogFormat) {
     let default = match command {
         "serve" => "info",
         // Seeding 100,000 rows trips sqlx's slow-statement warning; that is expected there.
@@ -97,8 +144,13 @@ pub fn init_tracing(command: &str) {
         _ => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }

@@ -5,9 +5,7 @@ use crate::client_commands::parse_value;
 use crate::settings::GlobalArgs;
 use clap::Args;
 use polyphemus_jobs::{FailureKind, JobContext, JobError, JobFailure, JobOutcome, RunTarget};
-use polyphemus_model::{
-    ConfigId, ProjectName, RegisterRun, RunId, SyncRunRequest, VersionNumber, WorkflowType,
-};
+use polyphemus_model::{ConfigId, RegisterRun, RunId, SyncRunRequest, VersionNumber, WorkflowType};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -22,14 +20,6 @@ pub struct WriteRunMetadataArgs {
     /// The workflow's namespace (`{{workflow.namespace}}`).
     #[arg(long)]
     pub namespace: String,
-    /// The project of the run.
-    #[arg(
-        long,
-        env = "POLYPHEMUS_PROJECT",
-        default_value = "default",
-        value_parser = parse_value::<ProjectName>
-    )]
-    pub project: ProjectName,
 }
 
 /// Has the server read the workflow's status and logs from the orchestrator and store them
@@ -44,7 +34,8 @@ pub async fn write_run_metadata(
         workflow_name: Some(args.workflow_name),
         namespace: Some(args.namespace),
     };
-    let metadata = match client.sync_run(&args.project, &args.run_id, &request).await {
+    let project = global.project()?;
+    let metadata = match client.sync_run(&project, &args.run_id, &request).await {
         Ok(metadata) => metadata,
         Err(error) => {
             let kind = FailureKind::of_client(&error);
@@ -76,14 +67,6 @@ pub struct RunJobArgs {
     /// The run id (`{{workflow.uid}}`).
     #[arg(long, value_parser = parse_value::<RunId>)]
     pub run_id: RunId,
-    /// The project of the run.
-    #[arg(
-        long,
-        env = "POLYPHEMUS_PROJECT",
-        default_value = "default",
-        value_parser = parse_value::<ProjectName>
-    )]
-    pub project: ProjectName,
     /// The workflow's name, to register the run if nobody did (`argo submit` straight to Argo).
     #[arg(long)]
     pub workflow_name: Option<String>,
@@ -144,8 +127,11 @@ async fn load_context(
     // The step's URL and token come from its environment, which another attempt shares.
     let client = crate::client_commands::connect(global)
         .map_err(|error| JobError::Permanent(format!("{error:#}")))?;
+    let project = global
+        .project()
+        .map_err(|error| JobError::Permanent(format!("{error:#}")))?;
     let target = RunTarget {
-        project: args.project,
+        project,
         config_id: args.config_id,
         version_number: args.version_number,
         run_id: args.run_id,

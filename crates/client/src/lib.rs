@@ -19,12 +19,14 @@ mod ledgers;
 mod project;
 mod retention;
 mod retry;
+mod run_search;
 mod runs;
 
 pub use configs::ListConfigs;
 pub use error::Error;
 pub use project::ListEvents;
 pub use retry::{is_retryable_status, Attempt, Idempotency, RetryPolicy};
+pub use run_search::ListProjectRuns;
 pub use runs::{ListRuns, PreviousStateQuery, RunRegistration};
 
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};

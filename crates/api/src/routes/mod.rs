@@ -7,6 +7,7 @@ pub mod notifications;
 pub mod ops;
 pub mod project;
 pub mod retention;
+pub mod run_search;
 pub mod runs;
 pub mod runtime;
 pub mod workflows;

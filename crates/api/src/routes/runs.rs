@@ -19,7 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(register_run))
+        .routes(routes!(register_run, super::run_search::list_project_runs))
         .routes(routes!(get_run, patch_run))
         .routes(routes!(list_config_runs))
         .routes(routes!(get_previous_state))

@@ -15,6 +15,7 @@ mod concurrency;
 mod configs;
 mod ended_runs;
 mod errors;
+mod find_runs;
 mod http_limits;
 mod ledgers;
 mod notifications;

@@ -153,6 +153,21 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/projects/{project}/backfills/{backfill_id}/resume",
     ),
+    // #13: ledgers of what a config's runs delivered.
+    (
+        "post",
+        "/api/v1/projects/{project}/runs/{run_id}/ledgers/{ledger}",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/ledgers/{ledger}/lookup",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{project}/configs/{config_id}/ledgers",
+    ),
+    // #14: finding any run of a project.
+    ("get", "/api/v1/projects/{project}/runs"),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {

@@ -3,7 +3,7 @@
 
 use super::output::{emit, format_time, new_details, new_table, print_json, print_table};
 use super::runs::find_metadata;
-use super::{parse_value, Context, ProjectArg};
+use super::{parse_value, Context};
 use anyhow::bail;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
@@ -14,8 +14,6 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct BackfillArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     /// The config to backfill (its latest version runs).
     #[arg(value_parser = parse_value::<ConfigId>)]
     config_id: ConfigId,
@@ -44,8 +42,6 @@ struct WatchArgs {
 
 #[derive(Debug, Args)]
 pub struct BackfillsArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: BackfillsCommand,
 }
@@ -81,7 +77,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub async fn start(context: &Context, args: BackfillArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     let text = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let body = StartBackfill {
         from: text(args.from),
@@ -97,7 +93,7 @@ pub async fn start(context: &Context, args: BackfillArgs) -> anyhow::Result<()> 
 }
 
 pub async fn run(context: &Context, args: BackfillsArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     let client = &context.client;
     match args.command {
         BackfillsCommand::List { config_id } => {

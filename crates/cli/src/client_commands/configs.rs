@@ -5,7 +5,7 @@ use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, new_table, print_json,
     print_table,
 };
-use super::{diff, parse_value, Context, ProjectArg};
+use super::{diff, parse_value, Context};
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_client::ListConfigs;
 use polyphemus_model::{
@@ -16,8 +16,6 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 pub struct ConfigsArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: ConfigsCommand,
 }
@@ -98,7 +96,7 @@ enum ConfigsCommand {
 }
 
 pub async fn run(context: &Context, args: ConfigsArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     match args.command {
         ConfigsCommand::List { workflow_type, all } => {
             list_configs(context, project, workflow_type, all).await

@@ -4,15 +4,13 @@
 
 use super::input::read_json;
 use super::output::{emit, new_table, print_json, print_table};
-use super::{Context, ProjectArg};
+use super::Context;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use polyphemus_model::{AlertEvent, ChannelSettings, NewChannel};
 
 #[derive(Debug, Args)]
 pub struct NotificationsArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: NotificationsCommand,
 }
@@ -55,7 +53,7 @@ fn parse_event(text: &str) -> Result<AlertEvent, String> {
 }
 
 pub async fn run(context: &Context, args: NotificationsArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     let client = &context.client;
     match args.command {
         NotificationsCommand::List => {

@@ -3,22 +3,17 @@
 use super::output::{
     format_or_dash, format_time, hint, new_table, print_json, print_table, state_cell,
 };
-use super::{parse_value, Context, ProjectArg};
+use super::{parse_value, Context};
 use clap::Args;
 use comfy_table::Cell;
 use polyphemus_client::ListEvents;
 use polyphemus_model::{ConfigId, RunId, RunPhase};
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-    #[command(flatten)]
-    project: ProjectArg,
-}
+pub struct StatusArgs {}
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     /// Only events of this config.
     #[arg(long, value_parser = parse_value::<ConfigId>)]
     config_id: Option<ConfigId>,
@@ -30,11 +25,8 @@ pub struct EventsArgs {
     all: bool,
 }
 
-pub async fn show_status(context: &Context, args: StatusArgs) -> anyhow::Result<()> {
-    let rows = context
-        .client
-        .get_project_status(&args.project.project)
-        .await?;
+pub async fn show_status(context: &Context, _args: StatusArgs) -> anyhow::Result<()> {
+    let rows = context.client.get_project_status(&context.project).await?;
     if context.json() {
         return print_json(&rows);
     }
@@ -73,7 +65,7 @@ pub async fn show_status(context: &Context, args: StatusArgs) -> anyhow::Result<
 }
 
 pub async fn list_events(context: &Context, args: EventsArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     let mut query = ListEvents {
         config_id: args.config_id,
         limit: Some(if args.all { 500 } else { args.limit }),

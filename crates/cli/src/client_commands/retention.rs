@@ -2,15 +2,13 @@
 //! serve's background pruning may remove).
 
 use super::output::{format_time, new_details, print_json, print_table};
-use super::{Context, ProjectArg};
+use super::Context;
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_model::{PutRetentionPolicy, RetentionPolicy};
 use std::fmt::Display;
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: RetentionCommand,
 }
@@ -59,7 +57,7 @@ fn parse_count(text: &str) -> Result<Count, String> {
 }
 
 pub async fn run(context: &Context, args: RetentionArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     let policy = match args.command {
         RetentionCommand::Show => context.client.get_retention(project).await?,
         RetentionCommand::Set {

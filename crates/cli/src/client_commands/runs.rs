@@ -5,42 +5,33 @@ use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, new_table, print_json,
     print_table, state_cell,
 };
-use super::{parse_value, watch, Context, ProjectArg};
+use super::{parse_value, watch, Context};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use comfy_table::Cell;
-use polyphemus_client::ListRuns;
-use polyphemus_model::{ConfigId, ProjectName, Run, RunId, RunMetadata, StopMode};
-use serde_json::{json, Value};
+use polyphemus_model::{ProjectName, Run, RunId, RunMetadata, StopMode};
+use serde_json::json;
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: RunsCommand,
 }
 
 #[derive(Debug, Subcommand)]
 enum RunsCommand {
-    /// List the runs of a config, newest first.
-    List {
-        /// Config id (the ID column of `polyphemus configs list`).
-        #[arg(value_parser = parse_value::<ConfigId>)]
-        config_id: ConfigId,
-        /// Every page, not only the newest 50 runs.
-        #[arg(long)]
-        all: bool,
-    },
+    /// List the project's runs, newest first, with phase and duration (filters: --config,
+    /// --phase, --workflow-type, --since, --until).
+    List(super::run_list::ListArgs),
     /// Show a run: its config version, state and the orchestrator's metadata.
     Show {
-        /// Run id (the orchestrator's workflow uid).
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
     },
     /// Wait until a run ends, then show it; exits non-zero unless it succeeded.
     Watch {
-        /// Run id (the orchestrator's workflow uid).
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
         /// How often to ask the server.
@@ -49,31 +40,33 @@ enum RunsCommand {
     },
     /// Print a run's output (its log text).
     Logs {
-        /// Run id (the orchestrator's workflow uid).
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
     },
     /// Stop a run: running steps end, exit handlers still run (`argo stop`).
     Stop {
-        /// Run id (the orchestrator's workflow uid).
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
     },
     /// Terminate a run: everything ends at once, exit handlers do not run (`argo terminate`).
     Terminate {
-        /// Run id (the orchestrator's workflow uid).
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
     },
 }
 
 pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     match args.command {
-        RunsCommand::List { config_id, all } => list_runs(context, project, config_id, all).await,
+        RunsCommand::List(args) => super::run_list::list_runs(context, args).await,
         RunsCommand::Show { run_id } => show_run(context, project, &run_id).await,
         RunsCommand::Watch { run_id, poll } => {
-            watch::watch_run(context, project, &run_id, poll).await
+            // The server resolves a workflow name or uid prefix; the watch polls by uid.
+            let run = context.client.get_run(project, &run_id).await?;
+            watch::watch_run(context, project, &run.run_id, poll).await
         }
         RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
         RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
@@ -105,67 +98,6 @@ async fn stop_run(
     Ok(())
 }
 
-async fn list_runs(
-    context: &Context,
-    project: &ProjectName,
-    config_id: ConfigId,
-    all: bool,
-) -> anyhow::Result<()> {
-    let mut query = ListRuns {
-        limit: all.then_some(500),
-        cursor: None,
-    };
-    let mut runs = Vec::new();
-    loop {
-        let page = context
-            .client
-            .list_config_runs(project, config_id, &query)
-            .await?;
-        runs.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) if all => query.cursor = Some(cursor),
-            Some(_) => {
-                hint("more runs: list them all with --all");
-                break;
-            }
-            None => break,
-        }
-    }
-    if context.json() {
-        return print_json(&runs);
-    }
-    if runs.is_empty() {
-        hint(&format!("config {config_id} has no runs yet"));
-        return Ok(());
-    }
-    let mut table = new_table([
-        "RUN ID",
-        "NAME",
-        "VERSION",
-        "CREATED",
-        "UPDATED",
-        "STATE KEYS",
-    ]);
-    for run in &runs {
-        table.add_row([
-            run.run_id.to_string(),
-            run.name.clone(),
-            run.version_number.to_string(),
-            format_time(Some(run.created_at)),
-            format_time(Some(run.updated_at)),
-            join_state_keys(&run.state),
-        ]);
-    }
-    print_table(&table)
-}
-
-fn join_state_keys(state: &Value) -> String {
-    match state.as_object() {
-        Some(map) if !map.is_empty() => map.keys().cloned().collect::<Vec<_>>().join(", "),
-        _ => "-".to_owned(),
-    }
-}
-
 /// The run's metadata, or `None` while the orchestrator has not reported.
 pub(super) async fn find_metadata(
     context: &Context,
@@ -181,7 +113,7 @@ pub(super) async fn find_metadata(
 
 async fn show_run(context: &Context, project: &ProjectName, run_id: &RunId) -> anyhow::Result<()> {
     let run = context.client.get_run(project, run_id).await?;
-    let metadata = find_metadata(context, project, run_id).await?;
+    let metadata = find_metadata(context, project, &run.run_id).await?;
     print_run_and_metadata(context, &run, metadata.as_ref())
 }
 

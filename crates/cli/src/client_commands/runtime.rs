@@ -5,7 +5,7 @@ use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, print_json, print_table,
 };
 use super::watch::watch_run;
-use super::{parse_value, Context, ProjectArg};
+use super::{parse_value, Context};
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_model::{
     ConcurrencyPolicy, ConfigId, CronExpr, LaunchRequest, PutRuntimeConfig, RuntimeConfig,
@@ -14,8 +14,6 @@ use polyphemus_model::{
 
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: RuntimeCommand,
 }
@@ -114,8 +112,6 @@ fn parse_text_setting(text: &str) -> Result<Setting<String>, String> {
 
 #[derive(Debug, Args)]
 pub struct LaunchArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     /// Config id (the ID column of `polyphemus configs list`).
     #[arg(value_parser = parse_value::<ConfigId>)]
     config_id: ConfigId,
@@ -134,7 +130,7 @@ pub struct LaunchArgs {
 }
 
 pub async fn run(context: &Context, args: RuntimeArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     match args.command {
         RuntimeCommand::Show { config_id } => {
             let runtime = context.client.get_runtime(project, config_id).await?;
@@ -253,11 +249,11 @@ pub async fn launch(context: &Context, args: LaunchArgs) -> anyhow::Result<()> {
     };
     let run = context
         .client
-        .launch_config(&args.project.project, args.config_id, &body)
+        .launch_config(&context.project, args.config_id, &body)
         .await?;
     if args.watch {
         hint(&format!("launched run {}", run.run_id));
-        return watch_run(context, &args.project.project, &run.run_id, args.poll).await;
+        return watch_run(context, &context.project, &run.run_id, args.poll).await;
     }
     if context.json() {
         return print_json(&run);

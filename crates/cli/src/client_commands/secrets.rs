@@ -3,14 +3,12 @@
 
 use super::input::read_secret;
 use super::output::{emit, print_json};
-use super::{parse_value, Context, ProjectArg};
+use super::{parse_value, Context};
 use clap::{Args, Subcommand};
 use polyphemus_model::{ConfigId, SecretsPatch};
 
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     #[command(subcommand)]
     command: SecretsCommand,
 }
@@ -39,7 +37,7 @@ enum SecretsCommand {
 }
 
 pub async fn run(context: &Context, args: SecretsArgs) -> anyhow::Result<()> {
-    let project = &args.project.project;
+    let project = &context.project;
     let (config_id, name, value) = match args.command {
         SecretsCommand::Set {
             config_id,

@@ -3,7 +3,7 @@
 
 use super::output::{emit, print_json};
 use super::watch::watch_run;
-use super::{Context, ProjectArg};
+use super::Context;
 use anyhow::{anyhow, Context as _};
 use clap::Args;
 use polyphemus_model::{ConfigId, SubmitWorkflow, VersionNumber};
@@ -12,8 +12,6 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    #[command(flatten)]
-    project: ProjectArg,
     /// The Argo Workflow YAML (`-` reads stdin).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: PathBuf,
@@ -41,7 +39,7 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("reading {}", args.file.display()))?
     };
-    let project = &args.project.project;
+    let project = &context.project;
     let body = SubmitWorkflow {
         workflow_yaml,
         version_number,

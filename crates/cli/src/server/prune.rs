@@ -3,19 +3,15 @@
 //! retention policies say.
 
 use crate::client_commands::output::{emit, hint, new_table, print_json, print_table};
-use crate::client_commands::parse_value;
 use crate::settings::GlobalArgs;
 use clap::Args;
 use comfy_table::Cell;
 use polyphemus_core::retention::Pruner;
 use polyphemus_core::run_dirs::RunDirs;
-use polyphemus_model::{ProjectName, PruneReport};
+use polyphemus_model::PruneReport;
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Only this project (default: every project whose retention policy prunes something).
-    #[arg(long, value_parser = parse_value::<ProjectName>)]
-    pub project: Option<ProjectName>,
     /// Say what would go and how much space it frees; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -38,10 +34,17 @@ pub fn run_dirs(global: &GlobalArgs) -> Option<RunDirs> {
 }
 
 pub async fn prune(global: &GlobalArgs, args: PruneArgs) -> anyhow::Result<()> {
+    global.require_data_dir()?;
+    // Only the project --project names, if any; every project with a policy otherwise.
+    let project = global
+        .project
+        .is_some()
+        .then(|| global.project())
+        .transpose()?;
     let store = super::open_store(global).await?;
     let pruner = Pruner::new(store, run_dirs(global));
     let reports = pruner
-        .prune(args.project.as_ref(), chrono::Utc::now(), args.dry_run)
+        .prune(project.as_ref(), chrono::Utc::now(), args.dry_run)
         .await?;
     if global.output == crate::settings::OutputFormat::Json {
         return print_json(&reports);

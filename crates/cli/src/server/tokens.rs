@@ -20,9 +20,6 @@ pub enum TokenCommand {
         /// Who the token is for (recorded as actor in the event log).
         #[arg(long)]
         name: String,
-        /// Project the role applies to, or `*` for all projects.
-        #[arg(long)]
-        project: String,
         /// `task` makes a project task token for workflow steps (read a config's versions and
         /// secrets, write its runs): bound to one config with `--config-id`, or to every
         /// config of the project with `--all-configs`. Argo steps use one.
@@ -47,16 +44,20 @@ pub enum TokenCommand {
 }
 
 pub async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {
+    global.require_data_dir()?;
     let services = open_services(global, &PackageArgs::default()).await?;
     match command {
         TokenCommand::Create {
             name,
-            project,
             role,
             config_id,
             all_configs,
             ttl,
         } => {
+            // The global `--project`, here without a default: a token's reach is said aloud.
+            let Some(project) = global.project.clone() else {
+                bail!("token create needs --project P (or `*` for all projects)");
+            };
             let ttl = parse_ttl(&ttl).map_err(|e| anyhow!("--ttl {e}"))?;
             let issued = if role == "task" {
                 let grant = task_grant(&services, project, config_id, all_configs).await?;

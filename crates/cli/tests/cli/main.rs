@@ -8,6 +8,7 @@ mod backfills;
 mod cancel;
 mod configs;
 mod errors;
+mod find_runs;
 mod hostile_steps;
 mod ingestion;
 mod jobs;

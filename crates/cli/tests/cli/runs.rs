@@ -43,9 +43,10 @@ fn runs_show_state_metadata_and_logs() {
             .expect("metadata");
     });
 
+    // #14: the list shows phase and duration (no longer the state keys: `runs show` has them).
     let out = server.cli(&["runs", "list", &id]).success();
     assert!(
-        out.stdout.contains("run-1") && out.stdout.contains("last_scan"),
+        out.stdout.contains("run-1") && out.stdout.contains("Succeeded"),
         "{out:#?}"
     );
     let out = server.cli(&["runs", "show", "run-1"]).success();

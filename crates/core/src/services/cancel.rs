@@ -17,7 +17,8 @@ impl Services {
         run_id: &RunId,
         mode: StopMode,
     ) -> Result<Run, CoreError> {
-        let run = self.visible_run(access, run_id, Role::Viewer).await?.run;
+        let run = self.find_run(access, run_id, Role::Viewer).await?.run;
+        let run_id = &run.run_id;
         access.require(Role::Editor)?;
         let orchestrator = self.require_orchestrator()?;
         if let Some(phase) = self.run_phase(access, run_id).await? {

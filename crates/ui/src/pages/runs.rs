@@ -125,7 +125,9 @@ pub async fn show_run(
     let run_id = run_id_in_path(&run_id)?;
     let access = session.principal.access(&project);
     let services = &state.services;
+    // The path may hold a workflow name or a uid prefix: the rest of the page uses the uid.
     let run = services.get_run(&access, &run_id).await?;
+    let run_id = run.run_id.clone();
     let metadata = metadata_of(&state, &access, &run_id).await?;
     let finished = is_final(metadata.as_ref());
     let output = if finished || !run.output.is_empty() {

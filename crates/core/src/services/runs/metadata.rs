@@ -73,7 +73,11 @@ impl Services {
         access: &Access,
         run_id: &RunId,
     ) -> Result<RunMetadata, CoreError> {
-        self.visible_run(access, run_id, Role::Viewer).await?;
+        let run_id = &self
+            .find_run(access, run_id, Role::Viewer)
+            .await?
+            .run
+            .run_id;
         let record = self
             .store
             .get_run_metadata(access.project(), run_id)

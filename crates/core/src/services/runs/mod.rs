@@ -1,6 +1,7 @@
 //! Run rules, one module per part: registration and reach, state and output, orchestrator
 //! metadata.
 
+mod find;
 mod metadata;
 mod registration;
 mod state;

@@ -67,8 +67,9 @@ impl Services {
         Ok(record)
     }
 
+    /// A run by its uid, workflow name or a unique uid prefix.
     pub async fn get_run(&self, access: &Access, run_id: &RunId) -> Result<Run, CoreError> {
-        Ok(self.visible_run(access, run_id, Role::Viewer).await?.run)
+        Ok(self.find_run(access, run_id, Role::Viewer).await?.run)
     }
 
     /// Like [`Self::visible_run`] but reads only the run's scope, which is cached: the path of
