@@ -1,6 +1,10 @@
-//! The time window a scan covers, from the run's params: a backfill's `start_time`/`end_time`,
-//! else the previous run's recorded end (or `initial_start_scan_time` for the first run) to
-//! `override_interval` later (or now). Kept apart from listing so it is tested alone.
+//! The time window a scan covers, from the run's params: a backfill's `start_time`/`end_time`;
+//! else, with `override_interval`, windows that follow one another (each from the end the
+//! previous run recorded, or `initial_start_scan_time`, to an interval later); else from
+//! `initial_start_scan_time` (if set) to now. Without a window every file counts: the ledgers
+//! know what was copied, so a file arriving late with an old mtime (`rsync -t`) is still
+//! copied. A window never ends past what has settled (now minus `min_age_s`), so a file too
+//! young for this scan falls in the next one. Kept apart from listing so it is tested alone.
 
 use crate::JobError;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -43,16 +47,22 @@ impl WindowParams {
         })
     }
 
-    /// The window to scan, given the end the previous run recorded and the time now.
-    pub fn window(&self, previous_end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ScanWindow {
-        let start = self
-            .start_time
-            .or(previous_end)
-            .or(self.initial_start_scan_time);
+    /// The window to scan, given the end the previous run recorded and the newest mtime a
+    /// file may have to be settled (now minus `min_age_s`).
+    pub fn window(
+        &self,
+        previous_end: Option<DateTime<Utc>>,
+        settled: DateTime<Utc>,
+    ) -> ScanWindow {
+        let start = match (self.start_time, self.override_interval) {
+            (Some(start), _) => Some(start),
+            (None, Some(_)) => previous_end.or(self.initial_start_scan_time),
+            (None, None) => self.initial_start_scan_time,
+        };
         let end = match (self.end_time, start, self.override_interval) {
             (Some(end), _, _) => end,
-            (None, Some(start), Some(interval)) => start + interval,
-            _ => now,
+            (None, Some(start), Some(interval)) => (start + interval).min(settled),
+            _ => settled,
         };
         ScanWindow { start, end }
     }
@@ -140,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn the_previous_end_starts_the_next_scan_else_the_initial_start() {
+    fn the_initial_start_bounds_every_scan_unless_windows_follow_one_another() {
         let now = at("2026-12-01T00:00:00Z");
         let given = params(json!({"initial_start_scan_time": "2026-01-01T00:00:00Z"}));
         let first = given.window(None, now);
@@ -149,7 +159,20 @@ mod tests {
             (Some(at("2026-01-01T00:00:00Z")), now)
         );
         let next = given.window(Some(at("2026-11-30T00:00:00Z")), now);
+        assert_eq!(
+            next.start,
+            Some(at("2026-01-01T00:00:00Z")),
+            "without override_interval a late file with an old mtime is still seen"
+        );
+        let following = params(json!({"initial_start_scan_time": "2026-01-01T00:00:00Z",
+            "override_interval": "1d"}));
+        assert_eq!(
+            following.window(None, now).start,
+            Some(at("2026-01-01T00:00:00Z"))
+        );
+        let next = following.window(Some(at("2026-11-30T00:00:00Z")), now);
         assert_eq!(next.start, Some(at("2026-11-30T00:00:00Z")));
+        assert_eq!(next.end, now, "never past what has settled");
         assert_eq!(
             params(json!({})).window(None, now),
             ScanWindow {

@@ -132,12 +132,13 @@ impl EtlJob for SftpDiscover {
                 .ok_or_else(|| JobError::Config("root is not set".into()))?
                 .to_owned(),
         };
-        let window = scan_window(context, &window_params).await?;
         let recursive = context.config["recursive"].as_bool().unwrap_or(true);
         let pattern_text = context.config_str("file_regex").unwrap_or(".*");
         let pattern = Regex::new(pattern_text)
             .map_err(|error| JobError::Config(format!("file_regex: {error}")))?;
         let min_age_s = context.config["min_age_s"].as_i64().unwrap_or(300);
+        let settled = chrono::Utc::now() - chrono::Duration::seconds(min_age_s.max(0));
+        let window = scan_window(context, &window_params, settled).await?;
         let max_files = runtime_params["max_files"]
             .as_u64()
             .and_then(|max| usize::try_from(max).ok())
@@ -228,14 +229,19 @@ impl EtlJob for SftpDiscover {
 }
 
 /// The window this run scans: its params, else after the window the previous run recorded.
-async fn scan_window(context: &JobContext, params: &WindowParams) -> Result<ScanWindow, JobError> {
-    let previous_end = if params.start_time.is_some() {
+async fn scan_window(
+    context: &JobContext,
+    params: &WindowParams,
+    settled: chrono::DateTime<chrono::Utc>,
+) -> Result<ScanWindow, JobError> {
+    // Only windows that follow one another start where the previous run's ended.
+    let previous_end = if params.start_time.is_some() || params.override_interval.is_none() {
         None
     } else {
         let previous = context.previous_state(&[SCAN_WINDOW_KEY]).await?;
         previous.get(SCAN_WINDOW_KEY).and_then(recorded_end)
     };
-    Ok(params.window(previous_end, chrono::Utc::now()))
+    Ok(params.window(previous_end, settled))
 }
 
 /// The files modified in the window (all of them when it has no start: the first scan sees

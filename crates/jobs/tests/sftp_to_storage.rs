@@ -122,6 +122,46 @@ async fn new_files_are_copied_once_with_their_checksums() {
     assert_eq!(keys(&api.state(), "files"), ["a.fastq.gz"]);
 }
 
+/// A backfill window lists only the files modified in it, and the run records the window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_lists_only_the_files_modified_in_it() {
+    let Some(sshd) = sshd() else { return };
+    for (name, age_s) in [
+        ("old.fastq.gz", 3 * 86_400),
+        ("in.fastq.gz", 86_400),
+        ("new.fastq.gz", 600),
+    ] {
+        sshd.put_file(name, b"reads");
+        sshd.age_file(name, age_s);
+    }
+    let now = chrono::Utc::now();
+    let text =
+        |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (start, end) = (
+        text(now - chrono::Duration::days(2)),
+        text(now - chrono::Duration::hours(12)),
+    );
+    let storage = storage_dir();
+    let api = Arc::new(MemoryApi {
+        config: sftp_config(&sshd, &format!("file://{}", storage.path().display())),
+        secrets: password(&sshd),
+        runtime: json!({"start_time": start, "end_time": end}),
+        ..MemoryApi::default()
+    });
+    assert_eq!(run(&api, "sftp_discover").await, JobOutcome::Done);
+    let state = api.state();
+    assert_eq!(keys(&state, "files"), ["in.fastq.gz"]);
+    assert_eq!(
+        state["scan_window"],
+        json!({"start_time": start, "end_time": end})
+    );
+    assert!(
+        api.output().contains("2 file(s) modified outside it"),
+        "{}",
+        api.output()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_auth_and_multipart_upload_to_s3() {
     let Some(sshd) = sshd() else { return };

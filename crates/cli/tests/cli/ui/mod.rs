@@ -1,6 +1,7 @@
 //! The web UI in a real headless Chromium over WebDriver (chromedriver), against a real
 //! `polyphemus serve`: what a person does with a mouse and keyboard, with a screenshot of each
 //! page under `target/ui-screenshots/`.
+mod backfills;
 mod browser;
 mod schedules;
 
