@@ -85,7 +85,7 @@ spec:
     activeDeadlineSeconds: 1
     container:
       image: busybox
-      command: [sh, -c, "sleep 300 & echo $! > pid; echo started; wait"]
+      command: [sh, -c, "sleep 297 & echo $! > pid; echo started; wait"]
 "#)
     .await;
     assert!(
@@ -100,25 +100,28 @@ spec:
         .as_deref()
         .unwrap_or_default()
         .contains("deadline"));
-    let pid_file = common::work_dir()
-        .join(wf.name())
-        .join("work")
-        .join(&slow.id)
-        .join("pid");
-    let pid = std::fs::read_to_string(&pid_file)
-        .expect("pid written")
-        .trim()
-        .to_string();
+    // The pid the step wrote is its pid in the sandbox's own PID namespace, which means
+    // another process (or none) on the host: look for the background sleep by its command line.
     std::thread::sleep(Duration::from_millis(200));
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or("gone");
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|entry| {
+            let dir = entry.path();
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next())
+                == Some("Z");
+            cmdline == b"sleep\0297\0" && !zombie
+        })
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(
-        state == "gone" || state == "Z",
-        "background sleep {pid} survived: state {state}"
+        survivors.is_empty(),
+        "background sleep survived: {survivors:?}"
     );
 }
 
