@@ -54,7 +54,7 @@ fn a_backfill_is_started_stopped_and_resumed_in_the_browser() {
         wait_for_text(c, ".notice", "Backfill started", 30).await;
         let row = text_of(c, "table.backfills tbody tr").await;
         assert!(row.contains("running") && row.contains("0/3"), "{row}");
-        screenshot(c, "17-backfill-running").await;
+        screenshot(c, "18-backfill-running").await;
 
         click(c, "table.backfills form[action$='/stop'] button").await;
         wait_for_text(c, ".notice", "Backfill stopped", 30).await;
