@@ -115,7 +115,7 @@ spec:
                 .next()
                 .and_then(|s| s.split_whitespace().next())
                 == Some("Z");
-            cmdline == b"sleep\0297\0" && !zombie
+            cmdline == b"sleep\x00297\x00" && !zombie
         })
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
