@@ -76,6 +76,19 @@ impl Store {
             sqlx::query_as(&sql).bind(project).fetch_all(pool).await)?)
     }
 
+    /// One channel of the project, if it has one of that id.
+    pub async fn get_channel(
+        &self,
+        project: &ProjectName,
+        id: i64,
+    ) -> Result<Option<ChannelRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notification_channels WHERE project_name = $1 AND id = $2"
+        );
+        Ok(on_reader!(self, pool =>
+            sqlx::query_as(&sql).bind(project).bind(id).fetch_optional(pool).await)?)
+    }
+
     /// Deletes a channel of the project and records it; `NotFound` when there is none.
     pub async fn delete_channel(
         &self,

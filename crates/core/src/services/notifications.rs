@@ -86,10 +86,8 @@ impl Services {
         access.require(Role::Admin)?;
         let record = self
             .store
-            .list_channels(access.project())
+            .get_channel(access.project(), id)
             .await?
-            .into_iter()
-            .find(|channel| channel.id == id)
             .ok_or_else(|| CoreError::not_found(format!("notification channel {id}")))?;
         let alert = Alert {
             event: AlertEvent::RunFailed,
