@@ -23,6 +23,7 @@ mod ops;
 mod reload;
 mod retention;
 mod retention_prune;
+mod run_failure;
 mod run_output;
 mod run_tokens;
 mod runs;

@@ -134,6 +134,9 @@ pub(super) fn print_run_and_metadata(
 }
 
 fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
+    if let Some(failure) = metadata.and_then(|m| m.failure.as_deref()) {
+        emit(&format!("failed: {failure}\n"))?;
+    }
     let mut details = new_details();
     details.add_row(["run id", run.run_id.as_str()]);
     details.add_row(["name", &run.name]);
@@ -184,16 +187,22 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
     }
     if let Some(metadata) = metadata.filter(|m| !m.report.nodes.is_empty()) {
         emit("\nnodes:")?;
-        let mut table = new_table([
-            "NODE", "TYPE", "PHASE", "STARTED", "FINISHED", "RETRIES", "MESSAGE",
-        ]);
-        for node in metadata.report.nodes.values() {
+        let mut table = new_table(["NODE", "TYPE", "PHASE", "DURATION", "RETRIES", "MESSAGE"]);
+        for entry in metadata.report.tree() {
+            let node = entry.node;
+            let name = node.display_name.as_deref().unwrap_or(&node.name);
+            let took = match (node.started_at, node.finished_at) {
+                (Some(start), Some(end)) => Some(format!(
+                    "{:.1}s",
+                    (end - start).num_milliseconds() as f64 / 1000.0
+                )),
+                _ => None,
+            };
             table.add_row([
-                Cell::new(node.display_name.as_deref().unwrap_or(&node.name)),
+                Cell::new(format!("{}{name}", "  ".repeat(entry.depth))),
                 Cell::new(&node.node_type),
                 state_cell(node.phase.as_str()),
-                Cell::new(format_time(node.started_at)),
-                Cell::new(format_time(node.finished_at)),
+                Cell::new(format_or_dash(took)),
                 Cell::new(format_or_dash(node.retries)),
                 Cell::new(format_or_dash(node.message.as_deref())),
             ]);

@@ -174,6 +174,9 @@ pub async fn show_run(
             }
         }
         p.run-phase { "Phase: " span #run-phase { (badge(phase.as_str())) } }
+        @if let Some(failure) = metadata.as_ref().and_then(|m| m.failure.as_deref()) {
+            p.notice.bad #run-failure { strong { "Why it failed: " } (failure) }
+        }
         @if !finished { p.muted.live-note { "This run is still going; the page refreshes itself." } }
         dl.summary {
             dt { "Run id" } dd { code { (run.run_id) } }
