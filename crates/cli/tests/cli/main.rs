@@ -18,6 +18,7 @@ mod packages;
 mod pipeline;
 mod prune;
 mod retries;
+mod run_failure;
 mod runs;
 mod runtime;
 mod secrets;
