@@ -6,6 +6,7 @@
 
 mod backfill;
 mod config;
+mod config_actions;
 mod ids;
 mod ledger;
 mod names;
@@ -27,6 +28,7 @@ mod workflows;
 
 pub use backfill::*;
 pub use config::*;
+pub use config_actions::*;
 pub use ids::*;
 pub use ledger::*;
 pub use names::*;

@@ -11,6 +11,7 @@ mod backfills;
 mod cancel;
 
 mod access;
+mod acting_on_failures;
 mod concurrency;
 mod configs;
 mod ended_runs;

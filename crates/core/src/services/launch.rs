@@ -48,6 +48,7 @@ impl Services {
             }
             None => self.latest_record(access, config_id).await?,
         };
+        self.refuse_archived(access, config_id).await?;
         if !force {
             self.refuse_overlap(access, config_id).await?;
         }
@@ -73,7 +74,7 @@ impl Services {
     }
 
     /// 409 when a run of the config is still active and its policy does not allow overlap.
-    async fn refuse_overlap(&self, access: &Access, config_id: ConfigId) -> Result<(), CoreError> {
+    pub(crate) async fn refuse_overlap(&self, access: &Access, config_id: ConfigId) -> Result<(), CoreError> {
         let policy = self
             .store
             .get_runtime(access.project(), config_id)
