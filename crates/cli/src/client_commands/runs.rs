@@ -1,4 +1,4 @@
-//! `polyphemus runs list|show|logs`: runs of a config, their state, metadata and output.
+//! `polyphemus runs list|show|logs|resubmit`: runs of a config, their state, metadata and output.
 
 use super::input::parse_interval;
 use super::output::{
@@ -38,6 +38,8 @@ enum RunsCommand {
         #[arg(long, default_value = "2s", value_parser = parse_interval)]
         poll: i64,
     },
+    /// Run a run's config version again with the same run params (a backfill window stays).
+    Resubmit(super::resubmit::ResubmitArgs),
     /// Print a run's output (its log text).
     Logs {
         /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
@@ -68,6 +70,7 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
             let run = context.client.get_run(project, &run_id).await?;
             watch::watch_run(context, project, &run.run_id, poll).await
         }
+        RunsCommand::Resubmit(args) => super::resubmit::resubmit(context, args).await,
         RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
         RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
         RunsCommand::Terminate { run_id } => {

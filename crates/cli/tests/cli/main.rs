@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod acting_on_failures;
 mod argo_parity;
 mod backfills;
 mod cancel;

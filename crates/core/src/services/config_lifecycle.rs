@@ -85,6 +85,25 @@ impl Services {
         })
     }
 
+    /// Whether the config is archived, and since when.
+    pub async fn config_archive(
+        &self,
+        access: &Access,
+        config_id: ConfigId,
+    ) -> Result<ConfigArchive, CoreError> {
+        access.require(Role::Viewer)?;
+        let archived_at = self
+            .store
+            .config_archived_at(access.project(), config_id)
+            .await
+            .or_not_found(|| format!("config {config_id}"))?;
+        Ok(ConfigArchive {
+            config_id,
+            archived: archived_at.is_some(),
+            archived_at,
+        })
+    }
+
     /// 409 when the config is archived: an archived config is not launched.
     pub(crate) async fn refuse_archived(
         &self,
