@@ -75,8 +75,13 @@ fn is_leaf(node: &NodeReport) -> bool {
 /// The step's display name without the attempt suffix a retry adds (`discover(1)`).
 pub fn step_name(node: &NodeReport) -> &str {
     let name = node.display_name.as_deref().unwrap_or(&node.name);
-    match name.strip_suffix(')').and_then(|rest| rest.rsplit_once('(')) {
-        Some((step, attempt)) if !attempt.is_empty() && attempt.bytes().all(|b| b.is_ascii_digit()) => {
+    match name
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+    {
+        Some((step, attempt))
+            if !attempt.is_empty() && attempt.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             step
         }
         _ => name,
@@ -86,9 +91,13 @@ pub fn step_name(node: &NodeReport) -> &str {
 fn sort_by_start(nodes: &BTreeMap<String, NodeReport>, ids: &mut [&str]) {
     // Not started yet sorts last; the name keeps the order stable.
     ids.sort_by_key(|id| {
-        nodes
-            .get(*id)
-            .map(|node| (node.started_at.is_none(), node.started_at, node.name.clone()))
+        nodes.get(*id).map(|node| {
+            (
+                node.started_at.is_none(),
+                node.started_at,
+                node.name.clone(),
+            )
+        })
     });
 }
 
@@ -98,7 +107,13 @@ mod tests {
     use crate::RunPhase;
     use chrono::{TimeZone, Utc};
 
-    fn node(name: &str, node_type: &str, phase: RunPhase, at: u32, children: &[&str]) -> NodeReport {
+    fn node(
+        name: &str,
+        node_type: &str,
+        phase: RunPhase,
+        at: u32,
+        children: &[&str],
+    ) -> NodeReport {
         NodeReport {
             name: format!("wf.{name}"),
             display_name: Some(name.to_owned()),
@@ -116,9 +131,15 @@ mod tests {
         let mut failed = node("discover(1)", "Pod", RunPhase::Failed, 3, &[]);
         failed.message = Some("config: no password".into());
         let nodes = [
-            ("wf", node("wf", "Steps", RunPhase::Failed, 0, &["retry", "notify"])),
+            (
+                "wf",
+                node("wf", "Steps", RunPhase::Failed, 0, &["retry", "notify"]),
+            ),
             ("notify", node("notify", "Pod", RunPhase::Succeeded, 5, &[])),
-            ("retry", node("discover", "Retry", RunPhase::Failed, 1, &["a1", "a0"])),
+            (
+                "retry",
+                node("discover", "Retry", RunPhase::Failed, 1, &["a1", "a0"]),
+            ),
             ("a0", node("discover(0)", "Pod", RunPhase::Failed, 1, &[])),
             ("a1", failed),
         ];
@@ -127,7 +148,10 @@ mod tests {
             started_at: None,
             finished_at: None,
             message: Some("child 'wf-1' failed".into()),
-            nodes: nodes.into_iter().map(|(id, n)| (id.to_owned(), n)).collect(),
+            nodes: nodes
+                .into_iter()
+                .map(|(id, n)| (id.to_owned(), n))
+                .collect(),
         }
     }
 
@@ -135,13 +159,19 @@ mod tests {
     fn tree_puts_children_under_parents_in_start_order() {
         let report = report();
         let tree: Vec<(usize, &str)> = report.tree().iter().map(|t| (t.depth, t.id)).collect();
-        assert_eq!(tree, [(0, "wf"), (1, "retry"), (2, "a0"), (2, "a1"), (1, "notify")]);
+        assert_eq!(
+            tree,
+            [(0, "wf"), (1, "retry"), (2, "a0"), (2, "a1"), (1, "notify")]
+        );
     }
 
     #[test]
     fn failure_names_the_first_failed_leaf_without_attempt_suffix() {
         let mut report = report();
-        assert_eq!(report.failure().as_deref(), Some("discover: config: no password"));
+        assert_eq!(
+            report.failure().as_deref(),
+            Some("discover: config: no password")
+        );
         if let Some(attempt) = report.nodes.get_mut("a1") {
             attempt.message = None;
         }

@@ -25,8 +25,8 @@ pub(crate) struct UiState {
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
     use pages::{
-        backfills, configs, dashboard, events, history, lifecycle, notifications, paused, projects, retention,
-        runs, runtime, signin,
+        backfills, configs, dashboard, events, history, lifecycle, notifications, paused, projects,
+        retention, runs, runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))

@@ -47,7 +47,10 @@ async fn resubmit_makes_a_run_of_the_same_version_and_params(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{run}");
     assert_ne!(run["run_id"], "orig");
-    assert_eq!(run["version_number"], 1, "the run's version, not the latest");
+    assert_eq!(
+        run["version_number"], 1,
+        "the run's version, not the latest"
+    );
     assert_eq!(run["config_id"], id);
     let expected: Value = serde_json::from_str(window).expect("window");
     assert_eq!(run["params"], expected);
@@ -80,7 +83,10 @@ async fn resubmit_over_an_active_run_is_409_unless_forced(app: TestApp) {
 async fn restore_makes_the_next_version_with_the_config_of_k(app: TestApp) {
     let id = config_with_two_versions(&app).await;
     let (_, first) = app
-        .get(&format!("/projects/labors/configs/{id}/versions/1"), &app.admin)
+        .get(
+            &format!("/projects/labors/configs/{id}/versions/1"),
+            &app.admin,
+        )
         .await;
     let restore = format!("/projects/labors/configs/{id}/versions/1/restore");
     let (status, restored) = app.post(&restore, &app.admin, json!({})).await;
@@ -94,7 +100,11 @@ async fn restore_makes_the_next_version_with_the_config_of_k(app: TestApp) {
         .await;
     assert_eq!(latest["version_number"], 3);
     let (status, problem) = app.post(&restore, &app.admin, json!({})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "already the latest config: {problem}");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "already the latest config: {problem}"
+    );
     let (status, _) = app
         .post(
             &format!("/projects/labors/configs/{id}/versions/9/restore"),
@@ -131,16 +141,27 @@ async fn archive_hides_the_config_stops_its_schedule_and_refuses_launch(app: Tes
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, archived) = app
-        .post(&format!("/projects/labors/configs/{id}/archive"), &app.admin, json!({}))
+        .post(
+            &format!("/projects/labors/configs/{id}/archive"),
+            &app.admin,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{archived}");
     assert_eq!(archived["archived"], true);
     assert_eq!(status_ids(&app, "").await, [json!(kept)]);
-    assert_eq!(status_ids(&app, "?archived=true").await, [json!(id), json!(kept)]);
+    assert_eq!(
+        status_ids(&app, "?archived=true").await,
+        [json!(id), json!(kept)]
+    );
 
     let scheduler = Scheduler::new(app.services.clone(), std::time::Duration::from_secs(60));
     let later = Utc::now() + Duration::hours(2);
-    assert_eq!(scheduler.tick_at(later).await.expect("tick"), 0, "off the schedule");
+    assert_eq!(
+        scheduler.tick_at(later).await.expect("tick"),
+        0,
+        "off the schedule"
+    );
     let launch = format!("/projects/labors/configs/{id}/launch");
     let (status, problem) = app.post(&launch, &app.admin, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
@@ -151,21 +172,36 @@ async fn archive_hides_the_config_stops_its_schedule_and_refuses_launch(app: Tes
         "{problem}"
     );
     let (status, versions) = app
-        .get(&format!("/projects/labors/configs/{id}/versions"), &app.admin)
+        .get(
+            &format!("/projects/labors/configs/{id}/versions"),
+            &app.admin,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "history is kept: {versions}");
 
     let (status, back) = app
-        .post(&format!("/projects/labors/configs/{id}/unarchive"), &app.admin, json!({}))
+        .post(
+            &format!("/projects/labors/configs/{id}/unarchive"),
+            &app.admin,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{back}");
     assert_eq!(back["archived"], false);
     assert_eq!(status_ids(&app, "").await, [json!(id), json!(kept)]);
-    assert_eq!(scheduler.tick_at(later).await.expect("tick"), 1, "scheduled again");
+    assert_eq!(
+        scheduler.tick_at(later).await.expect("tick"),
+        1,
+        "scheduled again"
+    );
     assert_eq!(events_named(&app, id, "config.archived").await.len(), 1);
     assert_eq!(events_named(&app, id, "config.unarchived").await.len(), 1);
     let (status, _) = app
-        .post("/projects/labors/configs/999/archive", &app.admin, json!({}))
+        .post(
+            "/projects/labors/configs/999/archive",
+            &app.admin,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -187,5 +223,9 @@ async fn viewer_may_not_resubmit_restore_or_archive(app: TestApp) {
     let (_, runs) = app
         .get(&format!("/projects/labors/configs/{id}/runs"), &app.admin)
         .await;
-    assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "nothing launched");
+    assert_eq!(
+        runs["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing launched"
+    );
 }

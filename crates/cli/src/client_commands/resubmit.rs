@@ -30,7 +30,10 @@ pub async fn resubmit(context: &Context, args: ResubmitArgs) -> anyhow::Result<(
         .resubmit_run(&context.project, &args.run_id, &body)
         .await?;
     if args.watch {
-        hint(&format!("resubmitted {} as run {}", args.run_id, run.run_id));
+        hint(&format!(
+            "resubmitted {} as run {}",
+            args.run_id, run.run_id
+        ));
         return watch_run(context, &context.project, &run.run_id, args.poll).await;
     }
     if context.json() {

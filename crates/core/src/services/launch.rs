@@ -74,7 +74,11 @@ impl Services {
     }
 
     /// 409 when a run of the config is still active and its policy does not allow overlap.
-    pub(crate) async fn refuse_overlap(&self, access: &Access, config_id: ConfigId) -> Result<(), CoreError> {
+    pub(crate) async fn refuse_overlap(
+        &self,
+        access: &Access,
+        config_id: ConfigId,
+    ) -> Result<(), CoreError> {
         let policy = self
             .store
             .get_runtime(access.project(), config_id)

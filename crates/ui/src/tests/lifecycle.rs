@@ -39,9 +39,14 @@ async fn restore_in_the_history_makes_the_next_version() {
     let app = app().await;
     let editor = app.token(Role::Editor).await;
     two_versions(&app, &editor).await;
-    let (_, page) = app.get("/projects/labors/configs/1/versions", &editor).await;
+    let (_, page) = app
+        .get("/projects/labors/configs/1/versions", &editor)
+        .await;
     assert!(page.contains("/configs/1/versions/1/restore"), "{page}");
-    assert!(!page.contains("/configs/1/versions/2/restore"), "not the latest");
+    assert!(
+        !page.contains("/configs/1/versions/2/restore"),
+        "not the latest"
+    );
     let csrf = app.csrf(&editor);
     let (status, _) = app
         .post(
@@ -74,15 +79,27 @@ async fn archive_hides_the_config_from_the_dashboard_until_unarchived() {
     let (status, _) = app.post(archive, &editor, &[("_csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, page) = app.get("/projects/labors/configs/1", &editor).await;
-    assert!(page.contains("Unarchive") && page.contains("Archived on"), "{page}");
-    assert!(!page.contains("/configs/1/launch"), "no Launch while archived");
+    assert!(
+        page.contains("Unarchive") && page.contains("Archived on"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/configs/1/launch"),
+        "no Launch while archived"
+    );
     let (_, dashboard) = app.get("/projects/labors", &editor).await;
-    assert!(!dashboard.contains("/projects/labors/configs/1\""), "{dashboard}");
+    assert!(
+        !dashboard.contains("/projects/labors/configs/1\""),
+        "{dashboard}"
+    );
     let unarchive = "/projects/labors/configs/1/unarchive";
     let (status, _) = app.post(unarchive, &editor, &[("_csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, dashboard) = app.get("/projects/labors", &editor).await;
-    assert!(dashboard.contains("/projects/labors/configs/1\""), "{dashboard}");
+    assert!(
+        dashboard.contains("/projects/labors/configs/1\""),
+        "{dashboard}"
+    );
 }
 
 #[tokio::test]
@@ -120,5 +137,8 @@ async fn a_failed_run_page_heads_with_the_reason_and_offers_resubmit() {
     assert!(page.contains("/runs/run-1/resubmit"), "{page}");
     let viewer = app.token(Role::Viewer).await;
     let (_, page) = app.get("/projects/labors/runs/run-1", &viewer).await;
-    assert!(!page.contains("/runs/run-1/resubmit"), "viewers get no button");
+    assert!(
+        !page.contains("/runs/run-1/resubmit"),
+        "viewers get no button"
+    );
 }
