@@ -32,7 +32,7 @@ const MAX_DEADLINE_S: i64 = 365 * 86_400;
 impl Services {
     /// Submits the config version (latest when not given) to the orchestrator. While a run of
     /// the config is active this is 409 naming it, unless `force` or the config's concurrency
-    /// policy is `Allow`.
+    /// policy is `Allow`. An archived config is always 409.
     pub async fn launch(
         &self,
         access: &Access,
