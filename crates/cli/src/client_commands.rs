@@ -5,6 +5,7 @@
 //! argument and the output helpers (tables by default, JSON with `--output json`).
 
 mod backfills;
+mod config_lifecycle;
 mod configs;
 mod diff;
 mod input;
@@ -13,6 +14,7 @@ mod notifications;
 pub(crate) mod output;
 mod packages;
 mod project;
+mod resubmit;
 mod retention;
 mod run_list;
 mod runs;

@@ -16,6 +16,7 @@ mod backfills;
 mod configs;
 mod error;
 mod ledgers;
+mod lifecycle;
 mod project;
 mod retention;
 mod retry;

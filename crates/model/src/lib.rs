@@ -6,9 +6,11 @@
 
 mod backfill;
 mod config;
+mod config_actions;
 mod ids;
 mod ledger;
 mod names;
+mod node_tree;
 mod notifications;
 mod numbers;
 mod outcome;
@@ -26,9 +28,11 @@ mod workflows;
 
 pub use backfill::*;
 pub use config::*;
+pub use config_actions::*;
 pub use ids::*;
 pub use ledger::*;
 pub use names::*;
+pub use node_tree::*;
 pub use notifications::*;
 pub use numbers::*;
 pub use outcome::*;

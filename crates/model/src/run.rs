@@ -89,6 +89,9 @@ pub struct NodeReport {
     pub message: Option<String>,
     #[serde(default)]
     pub retries: Option<i32>,
+    /// Ids (keys of `nodes`) of the nodes this one started, as Argo lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
 }
 
 /// Stored run metadata: the report plus fields derived from it.
@@ -102,6 +105,10 @@ pub struct RunMetadata {
     pub retries: i32,
     /// Names of the nodes that failed or errored.
     pub failed_nodes: Vec<String>,
+    /// Why a failed run failed: its first failed step and that step's message
+    /// (`discover: config: …`); the orchestrator's own headline stays in `message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -76,6 +76,9 @@ pub struct PipelineStatus {
     pub next_run_at: Option<DateTime<Utc>>,
     /// Set while the schedule is paused after failures.
     pub paused: Option<SchedulePause>,
+    /// When the config was archived (only listed with `?archived=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the event log: who did what. Never holds a secret value.

@@ -8,6 +8,7 @@
 mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
+mod config_archive;
 mod configs;
 mod error;
 mod events;

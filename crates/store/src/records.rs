@@ -309,6 +309,7 @@ pub struct StatusRecord {
     pub paused_at: Option<DateTime<Utc>>,
     pub paused_reason: Option<String>,
     pub paused_run_ids: Option<Json<Vec<RunId>>>,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 impl StatusRecord {

@@ -103,7 +103,7 @@ fn decide(runtime: &DueRuntime, at: DateTime<Utc>) -> DueAction {
 }
 
 impl Store {
-    /// Claims up to `limit` runtime configs due at `at` (paused ones are not); `reschedule`
+    /// Claims up to `limit` runtime configs due at `at` (paused or archived ones are not); `reschedule`
     /// gives each one's next due time after `at` (so a scheduler that was down submits once,
     /// not once per missed tick). A skipped due time is recorded as `run.skipped` in the same
     /// transaction; one to launch marks a launch in progress until
@@ -129,7 +129,8 @@ impl Store {
              rc.launch_claimed_at, (SELECT r.run_id {active}) AS active_run_id, \
              (SELECT r.name {active}) AS active_run_name FROM runtime_configs rc \
              JOIN config_heads h ON h.config_id = rc.config_id \
-             WHERE NOT rc.disabled AND rc.paused_at IS NULL AND rc.next_run_at <= $1 \
+             WHERE NOT rc.disabled AND rc.paused_at IS NULL AND h.archived_at IS NULL \
+             AND rc.next_run_at <= $1 \
              ORDER BY rc.next_run_at LIMIT $2{lock}"
         );
         let stamp = now();

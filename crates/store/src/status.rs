@@ -9,6 +9,7 @@ impl Store {
     pub async fn project_status(
         &self,
         project: &ProjectName,
+        include_archived: bool,
     ) -> Result<Vec<StatusRecord>, StoreError> {
         let rows: Vec<StatusRecord> = on_reader!(self, pool => sqlx::query_as(
             "SELECT h.config_id, h.latest_version AS version_number, h.workflow_type, c.workflow_name, \
@@ -18,16 +19,17 @@ impl Store {
                m.finished_at AS last_finished_at, \
                (SELECT s.finished_at FROM run_metadata s WHERE s.config_id = h.config_id \
                   AND s.phase = 'Succeeded' AND s.finished_at IS NOT NULL \
-                  ORDER BY s.finished_at DESC LIMIT 1) AS last_success_at \
+                  ORDER BY s.finished_at DESC LIMIT 1) AS last_success_at, h.archived_at \
              FROM config_heads h \
              JOIN configs c ON c.config_id = h.config_id AND c.version_number = h.latest_version \
              LEFT JOIN runtime_configs rc ON rc.config_id = h.config_id \
              LEFT JOIN runs lr ON lr.seq = \
                (SELECT r.seq FROM runs r WHERE r.config_id = h.config_id ORDER BY r.seq DESC LIMIT 1) \
              LEFT JOIN run_metadata m ON m.run_seq = lr.seq \
-             WHERE h.project_name = $1 ORDER BY h.config_id",
+             WHERE h.project_name = $1 AND ($2 OR h.archived_at IS NULL) ORDER BY h.config_id",
         )
         .bind(project)
+        .bind(include_archived)
         .fetch_all(pool)
         .await)?;
         Ok(rows)

@@ -139,6 +139,9 @@ pub fn notice(key: Option<&str>) -> Markup {
         Some("backfill-started") => "Backfill started.",
         Some("backfill-stop") => "Backfill stopped; its active run is left to finish.",
         Some("backfill-resume") => "Backfill resumed.",
+        Some("restored") => "Version restored as the latest version.",
+        Some("archived") => "Archived: hidden from the dashboard, schedule off, not launched.",
+        Some("unarchived") => "Unarchived.",
         _ => return html! {},
     };
     html! { p.notice.good role="status" { (text) } }

@@ -25,8 +25,8 @@ pub(crate) struct UiState {
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
     use pages::{
-        backfills, configs, dashboard, events, history, notifications, paused, projects, retention,
-        runs, runtime, signin,
+        backfills, configs, dashboard, events, history, lifecycle, notifications, paused, projects,
+        retention, runs, runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))
@@ -101,6 +101,22 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route(
             "/projects/{project}/runs/{run_id}/terminate",
             post(runs::terminate_run),
+        )
+        .route(
+            "/projects/{project}/runs/{run_id}/resubmit",
+            post(lifecycle::resubmit_run),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/versions/{version_number}/restore",
+            post(lifecycle::restore_version),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/archive",
+            post(lifecycle::archive_config),
+        )
+        .route(
+            "/projects/{project}/configs/{config_id}/unarchive",
+            post(lifecycle::unarchive_config),
         )
         .layer(axum::middleware::map_response(page_headers))
         .route("/assets/ui.css", get(assets::css))

@@ -3,6 +3,7 @@
 pub mod backfills;
 pub mod configs;
 pub mod ledgers;
+pub mod lifecycle;
 pub mod notifications;
 pub mod ops;
 pub mod project;
@@ -27,6 +28,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(retention::router())
         .merge(ledgers::router())
         .merge(backfills::router())
+        .merge(lifecycle::router())
 }
 
 pub(crate) type Problem = polyphemus_model::Problem;

@@ -17,17 +17,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_events))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatusQuery {
+    /// Also list archived configs (hidden by default).
+    #[serde(default)]
+    pub archived: bool,
+}
+
 /// Every config's pipeline state, last run, last success and next run.
 #[utoipa::path(get, path = "/projects/{project}/status", tag = "projects",
-    params(("project" = String, Path)),
+    params(("project" = String, Path), StatusQuery),
     responses((status = 200, body = Vec<PipelineStatus>), (status = 404, body = super::Problem)))]
 pub async fn get_project_status(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(project): ApiPath<ProjectName>,
+    ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> Result<Json<Vec<PipelineStatus>>, ApiError> {
     let access = caller.access(&project);
-    Ok(Json(state.services.project_status(&access).await?))
+    Ok(Json(
+        state
+            .services
+            .project_status(&access, query.archived)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

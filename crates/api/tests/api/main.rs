@@ -11,6 +11,7 @@ mod backfills;
 mod cancel;
 
 mod access;
+mod acting_on_failures;
 mod concurrency;
 mod configs;
 mod ended_runs;
@@ -23,6 +24,7 @@ mod ops;
 mod reload;
 mod retention;
 mod retention_prune;
+mod run_failure;
 mod run_output;
 mod run_tokens;
 mod runs;

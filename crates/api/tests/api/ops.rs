@@ -110,6 +110,20 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
 
 /// Routes beyond the spec, each noted on its issue.
 const EXTENSION_ROUTES: &[(&str, &str)] = &[
+    // #14: acting on what failed.
+    ("post", "/api/v1/projects/{project}/runs/{run_id}/resubmit"),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/versions/{version_number}/restore",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/archive",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{project}/configs/{config_id}/unarchive",
+    ),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/sync"),
     (
         "post",

@@ -1,11 +1,12 @@
-//! `polyphemus configs list|show|create|update|versions|diff`: versioned configs.
+//! `polyphemus configs list|show|create|update|versions|diff|restore|archive|unarchive`:
+//! versioned configs.
 
 use super::input::read_json;
 use super::output::{
     emit, format_json, format_or_dash, format_time, hint, new_details, new_table, print_json,
     print_table,
 };
-use super::{diff, parse_value, Context};
+use super::{config_lifecycle, diff, parse_value, Context};
 use clap::{ArgGroup, Args, Subcommand};
 use polyphemus_client::ListConfigs;
 use polyphemus_model::{
@@ -93,6 +94,27 @@ enum ConfigsCommand {
         #[arg(value_parser = parse_value::<VersionNumber>)]
         to_version: VersionNumber,
     },
+    /// Make version N+1 with the config of an older version (secrets stay as they are).
+    Restore {
+        /// Config id (the ID column of `polyphemus configs list`).
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
+        /// The version whose config to restore.
+        #[arg(value_parser = parse_value::<VersionNumber>)]
+        version: VersionNumber,
+    },
+    /// Archive a config: hidden from status, schedule off, not launched; history kept.
+    Archive {
+        /// Config id (the ID column of `polyphemus configs list`).
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
+    },
+    /// Bring an archived config back.
+    Unarchive {
+        /// Config id (the ID column of `polyphemus configs list`).
+        #[arg(value_parser = parse_value::<ConfigId>)]
+        config_id: ConfigId,
+    },
 }
 
 pub async fn run(context: &Context, args: ConfigsArgs) -> anyhow::Result<()> {
@@ -140,6 +162,15 @@ pub async fn run(context: &Context, args: ConfigsArgs) -> anyhow::Result<()> {
             from_version,
             to_version,
         } => diff::diff_versions(context, project, config_id, from_version, to_version).await,
+        ConfigsCommand::Restore { config_id, version } => {
+            config_lifecycle::restore(context, config_id, version).await
+        }
+        ConfigsCommand::Archive { config_id } => {
+            config_lifecycle::set_archived(context, config_id, true).await
+        }
+        ConfigsCommand::Unarchive { config_id } => {
+            config_lifecycle::set_archived(context, config_id, false).await
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `polyphemus runs list|show|logs`: runs of a config, their state, metadata and output.
+//! `polyphemus runs list|show|logs|resubmit`: runs of a config, their state, metadata and output.
 
 use super::input::parse_interval;
 use super::output::{
@@ -38,6 +38,8 @@ enum RunsCommand {
         #[arg(long, default_value = "2s", value_parser = parse_interval)]
         poll: i64,
     },
+    /// Run a run's config version again with the same run params (a backfill window stays).
+    Resubmit(super::resubmit::ResubmitArgs),
     /// Print a run's output (its log text).
     Logs {
         /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
@@ -68,6 +70,7 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
             let run = context.client.get_run(project, &run_id).await?;
             watch::watch_run(context, project, &run.run_id, poll).await
         }
+        RunsCommand::Resubmit(args) => super::resubmit::resubmit(context, args).await,
         RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
         RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
         RunsCommand::Terminate { run_id } => {
@@ -134,6 +137,9 @@ pub(super) fn print_run_and_metadata(
 }
 
 fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
+    if let Some(failure) = metadata.and_then(|m| m.failure.as_deref()) {
+        emit(&format!("failed: {failure}\n"))?;
+    }
     let mut details = new_details();
     details.add_row(["run id", run.run_id.as_str()]);
     details.add_row(["name", &run.name]);
@@ -184,16 +190,22 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
     }
     if let Some(metadata) = metadata.filter(|m| !m.report.nodes.is_empty()) {
         emit("\nnodes:")?;
-        let mut table = new_table([
-            "NODE", "TYPE", "PHASE", "STARTED", "FINISHED", "RETRIES", "MESSAGE",
-        ]);
-        for node in metadata.report.nodes.values() {
+        let mut table = new_table(["NODE", "TYPE", "PHASE", "DURATION", "RETRIES", "MESSAGE"]);
+        for entry in metadata.report.tree() {
+            let node = entry.node;
+            let name = node.display_name.as_deref().unwrap_or(&node.name);
+            let took = match (node.started_at, node.finished_at) {
+                (Some(start), Some(end)) => Some(format!(
+                    "{:.1}s",
+                    (end - start).num_milliseconds() as f64 / 1000.0
+                )),
+                _ => None,
+            };
             table.add_row([
-                Cell::new(node.display_name.as_deref().unwrap_or(&node.name)),
+                Cell::new(format!("{}{name}", "  ".repeat(entry.depth))),
                 Cell::new(&node.node_type),
                 state_cell(node.phase.as_str()),
-                Cell::new(format_time(node.started_at)),
-                Cell::new(format_time(node.finished_at)),
+                Cell::new(format_or_dash(took)),
                 Cell::new(format_or_dash(node.retries)),
                 Cell::new(format_or_dash(node.message.as_deref())),
             ]);

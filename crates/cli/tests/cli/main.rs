@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod acting_on_failures;
 mod argo_parity;
 mod backfills;
 mod cancel;
@@ -18,6 +19,7 @@ mod packages;
 mod pipeline;
 mod prune;
 mod retries;
+mod run_failure;
 mod runs;
 mod runtime;
 mod secrets;

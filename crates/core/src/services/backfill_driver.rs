@@ -148,6 +148,8 @@ impl Services {
         window: BackfillWindow,
     ) -> Result<RunId, CoreError> {
         let access = Principal::system().access(&backfill.project_name);
+        // An archived config is not launched: its backfill fails saying so.
+        self.refuse_archived(&access, backfill.config_id).await?;
         let record = self.latest_record(&access, backfill.config_id).await?;
         let workflow_yaml = self.launchable(&record)?.workflow_yaml.clone();
         let run = self

@@ -378,7 +378,7 @@ pub(crate) fn unprocessable(detail: String, pointer: &str, message: String) -> C
     }
 }
 
-fn schema_failure(manifest: &Manifest, errors: Vec<FieldError>) -> CoreError {
+pub(crate) fn schema_failure(manifest: &Manifest, errors: Vec<FieldError>) -> CoreError {
     let what = if errors.iter().all(|e| e.pointer.starts_with("/config")) {
         "config does not match the schema"
     } else {

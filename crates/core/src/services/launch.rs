@@ -32,7 +32,7 @@ const MAX_DEADLINE_S: i64 = 365 * 86_400;
 impl Services {
     /// Submits the config version (latest when not given) to the orchestrator. While a run of
     /// the config is active this is 409 naming it, unless `force` or the config's concurrency
-    /// policy is `Allow`.
+    /// policy is `Allow`. An archived config is always 409.
     pub async fn launch(
         &self,
         access: &Access,
@@ -48,6 +48,7 @@ impl Services {
             }
             None => self.latest_record(access, config_id).await?,
         };
+        self.refuse_archived(access, config_id).await?;
         if !force {
             self.refuse_overlap(access, config_id).await?;
         }
@@ -73,7 +74,11 @@ impl Services {
     }
 
     /// 409 when a run of the config is still active and its policy does not allow overlap.
-    async fn refuse_overlap(&self, access: &Access, config_id: ConfigId) -> Result<(), CoreError> {
+    pub(crate) async fn refuse_overlap(
+        &self,
+        access: &Access,
+        config_id: ConfigId,
+    ) -> Result<(), CoreError> {
         let policy = self
             .store
             .get_runtime(access.project(), config_id)

@@ -3,12 +3,14 @@
 mod backfill_driver;
 mod backfills;
 mod cancel;
+mod config_lifecycle;
 mod configs;
 mod cursor;
 mod launch;
 mod ledgers;
 mod notifications;
 mod recovery;
+mod resubmit;
 mod retention;
 mod run_scopes;
 mod runs;

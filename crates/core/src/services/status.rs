@@ -9,9 +9,17 @@ use polyphemus_model::{
 use std::collections::BTreeSet;
 
 impl Services {
-    pub async fn project_status(&self, access: &Access) -> Result<Vec<PipelineStatus>, CoreError> {
+    /// Every config's pipeline state; archived configs only with `include_archived`.
+    pub async fn project_status(
+        &self,
+        access: &Access,
+        include_archived: bool,
+    ) -> Result<Vec<PipelineStatus>, CoreError> {
         access.require(Role::Viewer)?;
-        let rows = self.store.project_status(access.project()).await?;
+        let rows = self
+            .store
+            .project_status(access.project(), include_archived)
+            .await?;
         if rows.is_empty() && !self.store.project_exists(access.project()).await? {
             return Err(CoreError::not_found(format!(
                 "project {}",
@@ -43,6 +51,7 @@ impl Services {
                     last_success_at: row.last_success_at,
                     next_run_at: row.next_run_at,
                     paused,
+                    archived_at: row.archived_at,
                 }
             })
             .collect())

@@ -75,6 +75,10 @@ pub fn report_from_workflow(workflow: &Value) -> Result<RunStatusReport, CoreErr
                 finished_at: time(&node["finishedAt"]),
                 message: text(&node["message"]),
                 retries,
+                children: node["children"]
+                    .as_array()
+                    .map(|ids| ids.iter().filter_map(text).collect())
+                    .unwrap_or_default(),
             },
         );
     }

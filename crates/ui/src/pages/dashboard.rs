@@ -27,7 +27,7 @@ pub async fn show_dashboard(
     let access = session.principal.access(&project);
     let services = &state.services;
     // A project with no configs yet is empty, not unknown, to those who may see it.
-    let rows = match services.project_status(&access).await {
+    let rows = match services.project_status(&access, false).await {
         Ok(rows) => rows,
         Err(CoreError::NotFound(_)) if session.can(&project, Role::Viewer) => Vec::new(),
         Err(other) => return Err(other.into()),

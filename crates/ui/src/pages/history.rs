@@ -1,13 +1,13 @@
 //! Version history of a config and a side-by-side diff of any two versions.
 
 use crate::error::UiError;
-use crate::layout::{time, Page};
+use crate::layout::{csrf_field, time, Page};
 use crate::pages::{config_crumbs, project_name};
 use crate::session::Session;
 use crate::UiState;
 use axum::extract::{Path, Query, State};
 use maud::{html, Markup};
-use polyphemus_model::{Config, ConfigId, VersionNumber};
+use polyphemus_model::{Config, ConfigId, Role, VersionNumber};
 use serde::Deserialize;
 use similar::{DiffOp, TextDiff};
 
@@ -35,6 +35,8 @@ pub async fn show_history(
     let a = query.a.unwrap_or(b.previous());
     let left = services.config_version(&access, config_id, a).await?;
     let right = services.config_version(&access, config_id, b).await?;
+    let editor = session.can(&project, Role::Editor);
+    let base = crate::pages::config_href(&project, config_id);
     Ok(Page {
         title: "History".to_owned(),
         session: Some(&session),
@@ -46,13 +48,28 @@ pub async fn show_history(
         div.table-wrap {
             table {
                 caption { (versions.len()) " version" @if versions.len() != 1 { "s" } ", oldest first" }
-                thead { tr { th scope="col" { "Version" } th scope="col" { "Saved" } th scope="col" { "Comment" } } }
+                thead {
+                    tr {
+                        th scope="col" { "Version" } th scope="col" { "Saved" } th scope="col" { "Comment" }
+                        @if editor { th scope="col" { span.visually-hidden { "Actions" } } }
+                    }
+                }
                 tbody {
                     @for version in &versions {
                         tr {
                             td { "v" (version.version_number) }
                             td { (time(Some(version.created_at))) }
                             td { (version.comment.as_deref().unwrap_or("—")) }
+                            @if editor {
+                                td {
+                                    @if version.version_number != latest {
+                                        form method="post" action={ (base) "/versions/" (version.version_number) "/restore" } {
+                                            (csrf_field(&session))
+                                            button type="submit" aria-label={ "Restore v" (version.version_number) } { "Restore" }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

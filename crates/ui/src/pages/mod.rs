@@ -5,6 +5,7 @@ pub mod configs;
 pub mod dashboard;
 pub mod events;
 pub mod history;
+pub mod lifecycle;
 pub mod notifications;
 pub mod paused;
 pub mod projects;

@@ -144,6 +144,7 @@ pub async fn show_run(
         .as_ref()
         .map_or(RunPhase::Pending, |m| m.report.phase);
     let may_end = !finished && session.can(&project, Role::Editor);
+    let may_resubmit = finished && session.can(&project, Role::Editor);
     let run_path = format!("/projects/{project}/runs/{}", run.run_id);
     Ok(Page {
         title: run.name.clone(),
@@ -154,6 +155,14 @@ pub async fn show_run(
     .render(html! {
         div.title-row {
             h1 { "Run " (run.name) }
+            @if may_resubmit {
+                div.actions {
+                    form method="post" action={ (run_path) "/resubmit" } {
+                        (csrf_field(&session))
+                        button type="submit" title="A new run of the same config version and run params" { "Resubmit" }
+                    }
+                }
+            }
             @if may_end {
                 div.actions {
                     form method="post" action={ (run_path) "/stop" } {
@@ -174,6 +183,9 @@ pub async fn show_run(
             }
         }
         p.run-phase { "Phase: " span #run-phase { (badge(phase.as_str())) } }
+        @if let Some(failure) = metadata.as_ref().and_then(|m| m.failure.as_deref()) {
+            p.notice.bad #run-failure { strong { "Why it failed: " } (failure) }
+        }
         @if !finished { p.muted.live-note { "This run is still going; the page refreshes itself." } }
         dl.summary {
             dt { "Run id" } dd { code { (run.run_id) } }

@@ -2,6 +2,7 @@
 
 mod access;
 mod forms;
+mod lifecycle;
 mod packages;
 mod retention;
 

@@ -160,18 +160,22 @@ fn metadata_from_record(record: RunMetadataRecord) -> Result<RunMetadata, CoreEr
     let run_id = &record.run_id;
     let nodes = serde_json::from_value(record.nodes.0)
         .map_err(|e| CoreError::Internal(format!("stored nodes of run {run_id}: {e}")))?;
+    let report = RunStatusReport {
+        phase: record.phase,
+        started_at: record.started_at,
+        finished_at: record.finished_at,
+        message: record.message,
+        nodes,
+    };
+    // Derived from the stored nodes on read, so metadata stored before this field has it too.
+    let failure = report.failure();
     Ok(RunMetadata {
         run_id: record.run_id,
-        report: RunStatusReport {
-            phase: record.phase,
-            started_at: record.started_at,
-            finished_at: record.finished_at,
-            message: record.message,
-            nodes,
-        },
+        report,
         duration_s: record.duration_s,
         retries: record.retries,
         failed_nodes: record.failed_nodes.0,
+        failure,
         updated_at: record.updated_at,
     })
 }

@@ -61,6 +61,7 @@ async fn config_page(
     let refused = state.services.refused_by_package(&config);
     let base = config_href(project, config_id);
     let runtime = state.services.get_runtime(access, config_id).await?;
+    let archive = state.services.config_archive(access, config_id).await?;
     let recent = state
         .services
         .list_runs(
@@ -89,6 +90,12 @@ async fn config_page(
                 a.button href={ (base) "/runs" } { "Runs" }
                 a.button href={ (base) "/backfills" } { "Backfills" }
                 @if editor {
+                    form method="post" action={ (base) @if archive.archived { "/unarchive" } @else { "/archive" } } {
+                        (csrf_field(session))
+                        button type="submit" { @if archive.archived { "Unarchive" } @else { "Archive" } }
+                    }
+                }
+                @if editor && !archive.archived {
                     form method="post" action={ (base) "/launch" } {
                         (csrf_field(session))
                         @if refused.is_empty() {
@@ -101,6 +108,9 @@ async fn config_page(
             }
         }
         (notice(notice_key))
+        @if let Some(at) = archive.archived_at {
+            p.notice.bad role="note" { "Archived on " (time(Some(at))) ": hidden from the dashboard, its schedule is off and it is not launched." }
+        }
         @if !refused.is_empty() {
             (package_changed(&config, &refused, editor.then(|| format!("{base}/edit"))))
         }
