@@ -31,7 +31,7 @@ impl RunStatusReport {
             .unwrap_or(first);
         let step = step_name(leaf);
         Some(match leaf.message.as_deref().filter(|m| !m.is_empty()) {
-            Some(message) => format!("{step}: {message}"),
+            Some(message) => format!("{step}: {}", reason(message)),
             None => format!("{step}: {}", leaf.phase.as_str()),
         })
     }
@@ -73,6 +73,34 @@ fn is_leaf(node: &NodeReport) -> bool {
 }
 
 /// The step's display name without the attempt suffix a retry adds (`discover(1)`).
+/// The reason in a step's message: the local engine's `Error (exit code 78): <stderr tail>`
+/// ends with `run_job`'s line `error: <job> failed: permanent: process: <why>`, of which
+/// `<why>` is what a person needs; any other message is kept whole.
+fn reason(message: &str) -> &str {
+    let Some(tail) = message
+        .strip_prefix("Error (exit code ")
+        .and_then(|rest| rest.split_once("): "))
+        .map(|(_, tail)| tail)
+    else {
+        return message;
+    };
+    let Some(line) = tail.lines().rev().find(|line| line.contains(" failed: ")) else {
+        return tail.trim();
+    };
+    let after = line
+        .split_once(" failed: ")
+        .map_or(line, |(_, after)| after);
+    let why = ["permanent: ", "transient, may be retried: "]
+        .iter()
+        .find_map(|kind| after.strip_prefix(kind))
+        .unwrap_or(after);
+    ["pre: ", "process: ", "post: "]
+        .iter()
+        .find_map(|phase| why.strip_prefix(phase))
+        .unwrap_or(why)
+        .trim()
+}
+
 pub fn step_name(node: &NodeReport) -> &str {
     let name = node.display_name.as_deref().unwrap_or(&node.name);
     match name
@@ -178,5 +206,20 @@ mod tests {
         assert_eq!(report.failure().as_deref(), Some("discover: Failed"));
         report.phase = RunPhase::Succeeded;
         assert_eq!(report.failure(), None);
+    }
+
+    #[test]
+    fn the_reason_of_a_local_engine_step_is_its_jobs_own_message() {
+        let message =
+            "Error (exit code 78): [sftp_discover] listing\nerror: sftp_discover failed: \
+                       permanent: process: config: neither the secret private_key nor the secret \
+                       password is set";
+        assert_eq!(
+            reason(message),
+            "config: neither the secret private_key nor the secret password is set"
+        );
+        assert_eq!(reason("Error (exit code 3)"), "Error (exit code 3)");
+        assert_eq!(reason("Error (exit code 1): killed"), "killed");
+        assert_eq!(reason("child 'x' failed"), "child 'x' failed");
     }
 }
