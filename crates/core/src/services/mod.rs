@@ -7,6 +7,7 @@ mod configs;
 mod cursor;
 mod launch;
 mod ledgers;
+mod live_status;
 mod notifications;
 mod recovery;
 mod retention;
