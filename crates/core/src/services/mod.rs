@@ -11,6 +11,7 @@ mod live_status;
 mod notifications;
 mod recovery;
 mod retention;
+mod run_logs;
 mod run_scopes;
 mod runs;
 mod runtime;
