@@ -15,6 +15,7 @@ mod packages;
 mod project;
 mod retention;
 mod run_list;
+mod run_logs;
 mod runs;
 mod runtime;
 mod secrets;

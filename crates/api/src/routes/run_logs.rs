@@ -60,6 +60,9 @@ pub async fn get_run_logs(
     };
     let mut response =
         ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
+    if query.follow {
+        response.extensions_mut().insert(crate::serve::Streaming);
+    }
     if query.download {
         // A run id is a UUID or an orchestrator name: nothing to quote in a file name.
         let disposition = format!("attachment; filename=\"run-{run_id}.log\"");

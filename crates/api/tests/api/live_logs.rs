@@ -60,7 +60,11 @@ async fn following_the_logs_shows_each_line_before_the_run_ends(app: TestApp) {
             .expect("more before the end");
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
-    assert_eq!(phase(&app, &run).await, "Running", "seen while it runs");
+    let seen_at = phase(&app, &run).await;
+    assert!(
+        ["Pending", "Running"].contains(&seen_at.as_str()),
+        "seen at {seen_at}"
+    );
     while let Some(chunk) = tokio::time::timeout(Duration::from_secs(30), response.chunk())
         .await
         .expect("the stream ends with the run")
