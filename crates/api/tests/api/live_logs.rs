@@ -1,5 +1,6 @@
 //! A run's node logs while it goes: `follow=true` streams a step's lines as it prints them and
-//! ends with the run; without it the answer is the logs so far; `node` keeps one node's.
+//! ends with the run; without it the answer is the logs so far; `node` keeps one node's. What
+//! jobs appended to the output stays in it, before the steps' logs, once the run ends.
 
 use crate::both_stores;
 use crate::harness::TestApp;
@@ -9,7 +10,8 @@ use std::time::{Duration, Instant};
 
 both_stores!(
     following_the_logs_shows_each_line_before_the_run_ends,
-    logs_without_follow_answer_what_was_printed_and_download_as_a_file
+    logs_without_follow_answer_what_was_printed_and_download_as_a_file,
+    output_appended_through_the_api_is_kept_when_the_run_ends
 );
 
 const TICKER: &str = r#"
@@ -105,4 +107,33 @@ async fn logs_without_follow_answer_what_was_printed_and_download_as_a_file(app:
     let text = response.text().await.expect("text");
     assert!(text.contains("=== tick ===\ntick 1\n"), "{text:?}");
     assert!(text.contains("=== quiet ===\nfrom quiet\n"), "{text:?}");
+}
+
+async fn output_appended_through_the_api_is_kept_when_the_run_ends(app: TestApp) {
+    let run = submit(&app, TICKER).await;
+    let (status, answer) = app
+        .patch(
+            &run,
+            &app.admin,
+            serde_json::json!({"append_output": "from the job\n"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while phase(&app, &run).await != "Succeeded" {
+        assert!(Instant::now() < deadline, "the run did not succeed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The final sync may run twice (exit hook, then the server's own): the logs are replaced,
+    // the appended part stays once.
+    let (_, body) = app
+        .post(&format!("{run}/sync"), &app.admin, serde_json::json!({}))
+        .await;
+    assert_eq!(body["phase"], "Succeeded", "{body}");
+    let (_, stored) = app.get(&run, &app.admin).await;
+    let output = stored["output"].as_str().expect("output");
+    assert!(output.starts_with("from the job\n=== tick"), "{output:?}");
+    assert_eq!(output.matches("from the job").count(), 1, "{output:?}");
+    assert_eq!(output.matches("tick 4\n").count(), 1, "{output:?}");
+    assert!(output.contains("from quiet\n"), "{output:?}");
 }
