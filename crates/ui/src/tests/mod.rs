@@ -4,6 +4,7 @@ mod access;
 mod forms;
 mod packages;
 mod retention;
+mod run_logs;
 
 use crate::form::{self, Errors, Raw};
 use axum::body::Body;
