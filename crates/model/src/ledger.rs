@@ -94,11 +94,11 @@ mod tests {
 
     #[test]
     fn names_are_checked_by_count_and_length() {
-        let ok = vec!["a/b.fastq.gz".to_owned()];
+        let ok = ["a/b.fastq.gz".to_owned()];
         assert!(check_ledger_names("names", ok.iter(), false).is_ok());
         assert!(check_ledger_names("names", [].iter(), false).is_err());
         assert!(check_ledger_names("entries", [].iter(), true).is_ok());
-        let long = vec!["x".repeat(MAX_LEDGER_NAME_BYTES + 1)];
+        let long = ["x".repeat(MAX_LEDGER_NAME_BYTES + 1)];
         assert!(check_ledger_names("names", long.iter(), false).is_err());
         let many: Vec<String> = (0..=MAX_LEDGER_BATCH).map(|n| n.to_string()).collect();
         let error = check_ledger_names("names", many.iter(), false).unwrap_err();

@@ -109,8 +109,8 @@ async fn a_lookup_finds_the_newest_record_of_each_name(app: TestApp) {
         .iter()
         .map(|l| {
             (
-                l["ledger"].as_str().unwrap().to_owned(),
-                l["entries"].as_u64().unwrap(),
+                l["ledger"].as_str().expect("ledger").to_owned(),
+                l["entries"].as_u64().expect("entries"),
             )
         })
         .collect();
