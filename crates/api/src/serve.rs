@@ -124,9 +124,9 @@ async fn serve_connection(
         let request = request.map(|body| Body::new(TimeoutBody::new(body_timeout, body)));
         let response = app.clone().oneshot(request);
         async move {
-            let response = response.await;
-            drop(handling);
             response
+                .await
+                .map(|response| keep_handling(response, handling))
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -153,6 +153,30 @@ async fn serve_connection(
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not `Send`; it is dropped before this returns.
     let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// Marks a response whose body goes on long after its handler returned (a followed log).
+#[derive(Debug, Clone, Copy)]
+pub struct Streaming;
+
+/// A marked response's request counts as handled until its body ends, so the idle timeout
+/// does not cut a follow while its run is quiet; any other ends being handled here.
+fn keep_handling(
+    response: axum::response::Response,
+    handling: Handling,
+) -> axum::response::Response {
+    if response.extensions().get::<Streaming>().is_none() {
+        return response;
+    }
+    response.map(|body| {
+        Body::from_stream(futures::StreamExt::map(
+            body.into_data_stream(),
+            move |piece| {
+                let _handling = &handling;
+                piece
+            },
+        ))
+    })
 }
 
 /// Counts a request as being handled while it lives.

@@ -17,6 +17,7 @@ mod project;
 mod resubmit;
 mod retention;
 mod run_list;
+mod run_logs;
 mod runs;
 mod runtime;
 mod secrets;

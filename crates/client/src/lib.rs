@@ -20,6 +20,7 @@ mod lifecycle;
 mod project;
 mod retention;
 mod retry;
+mod run_logs;
 mod run_search;
 mod runs;
 
@@ -27,6 +28,7 @@ pub use configs::ListConfigs;
 pub use error::Error;
 pub use project::ListEvents;
 pub use retry::{is_retryable_status, Attempt, Idempotency, RetryPolicy};
+pub use run_logs::RunLogs;
 pub use run_search::ListProjectRuns;
 pub use runs::{ListRuns, PreviousStateQuery, RunRegistration};
 

@@ -86,6 +86,33 @@ impl OutputLimit {
         kept
     }
 
+    /// The output a run ends with: what its jobs appended (within the limit already), then
+    /// its steps' logs, cut to the limit with the marker. An output that already ends with the
+    /// marker is full: the logs stay in the steps' log files.
+    pub fn join_logs(self, appended: &str, logs: &str) -> CappedText {
+        if appended.is_empty() {
+            return self.cap(logs.to_owned());
+        }
+        let mut text = appended.to_owned();
+        if appended.ends_with(&self.marker()) {
+            return CappedText {
+                text,
+                truncated: true,
+            };
+        }
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let truncated = (text.len() + logs.len()) as u64 > self.room();
+        if truncated {
+            let piece = self.cap_append(text.len() as u64, logs);
+            text.push_str(&piece);
+        } else {
+            text.push_str(logs);
+        }
+        CappedText { text, truncated }
+    }
+
     fn room_before_marker(self, current: u64) -> usize {
         usize::try_from(self.room().saturating_sub(current)).unwrap_or(usize::MAX)
     }
@@ -151,6 +178,19 @@ mod tests {
         let piece = limit.cap_append(900, &"x".repeat(500));
         assert_eq!(900 + piece.len() as u64, 1024);
         assert!(piece.ends_with(&limit.marker()));
+    }
+
+    #[test]
+    fn logs_join_the_appended_output_within_the_limit() {
+        let limit = OutputLimit::new(1024).unwrap();
+        let joined = limit.join_logs("from the job", "=== step ===\nhi\n");
+        assert_eq!(joined.text, "from the job\n=== step ===\nhi\n");
+        assert!(!joined.truncated);
+        let joined = limit.join_logs(&"a".repeat(600), &"b".repeat(600));
+        assert!(joined.truncated && joined.text.len() as u64 == 1024);
+        assert!(joined.text.starts_with(&"a".repeat(600)));
+        let full = limit.cap("c".repeat(2000)).text;
+        assert_eq!(limit.join_logs(&full, "more").text, full);
     }
 
     #[test]

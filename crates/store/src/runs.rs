@@ -8,7 +8,7 @@ use crate::{
     on_reader, on_writer, Backend, NewEvent, NewRun, NewRunMetadata, RecordedMetadata,
     RegisterOutcome, RunMetadataRecord, RunRecord, RunScope, Store, StoreError,
 };
-use polyphemus_model::{CappedText, ConfigId, ProjectName, RunId, RunPhase};
+use polyphemus_model::{CappedText, ConfigId, OutputLimit, ProjectName, RunId, RunPhase};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -175,17 +175,19 @@ impl Store {
         Ok(found)
     }
 
-    /// Stores (or replaces) the orchestrator's report of a run, with the run's output when the
-    /// orchestrator's sync gives it (the one write of output a run that ended still takes).
-    /// In one transaction: a final phase marks the run ended (state and output writes are then
-    /// refused) and revokes the task tokens minted for it. Once ended, only another final
-    /// report replaces the metadata (`RunEnded` otherwise).
+    /// Stores (or replaces) the orchestrator's report of a run. With a final phase and the
+    /// steps' `logs` (the orchestrator's sync), the run's output becomes what its jobs appended
+    /// followed by the logs, within `limit`: the one write of output a run that ended still
+    /// takes, and a later final sync replaces only the logs. In one transaction: a final phase
+    /// marks the run ended (state and output writes are then refused) and revokes the task
+    /// tokens minted for it. Once ended, only another final report replaces the metadata
+    /// (`RunEnded` otherwise).
     pub async fn put_run_metadata(
         &self,
         project: &ProjectName,
         run_id: &RunId,
         metadata: &NewRunMetadata,
-        output: Option<&CappedText>,
+        logs: Option<(&str, OutputLimit)>,
     ) -> Result<RecordedMetadata, StoreError> {
         let at = now();
         let final_phase = metadata.phase.is_final().then_some(metadata.phase);
@@ -208,9 +210,24 @@ impl Store {
                 .await?;
             let ended_now = final_phase.is_some()
                 && before.is_some_and(|(phase,)| phase.is_none());
+            let output = match logs.filter(|_| final_phase.is_some()) {
+                Some((logs, limit)) => {
+                    let stored: (String, Option<i64>) = sqlx::query_as(
+                        "SELECT output, api_output_bytes FROM runs \
+                         WHERE run_id = $1 AND project_name = $2",
+                    )
+                    .bind(run_id)
+                    .bind(project)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Some(ended_output(stored, logs, limit))
+                }
+                None => None,
+            };
             let ended: Option<(i64,)> = sqlx::query_as(
                 "UPDATE runs SET final_phase = $3, output = COALESCE($4, output), \
                  output_truncated = COALESCE($6, output_truncated), \
+                 api_output_bytes = COALESCE($7, api_output_bytes), \
                  updated_at = CASE WHEN $4 IS NULL THEN updated_at ELSE $5 END \
                  WHERE run_id = $1 AND project_name = $2 AND (final_phase IS NULL OR $3 IS NOT NULL) \
                  RETURNING seq",
@@ -218,9 +235,10 @@ impl Store {
             .bind(run_id)
             .bind(project)
             .bind(final_phase)
-            .bind(output.map(|capped| capped.text.as_str()))
+            .bind(output.as_ref().map(|(capped, _)| capped.text.as_str()))
             .bind(at)
-            .bind(output.map(|capped| capped.truncated))
+            .bind(output.as_ref().map(|(capped, _)| capped.truncated))
+            .bind(output.as_ref().map(|(_, appended)| *appended))
             .fetch_optional(&mut *tx)
             .await?;
             // Unchanged: the transaction is dropped (rolled back) before asking why.
@@ -294,4 +312,20 @@ impl Store {
         .await)?;
         Ok(record)
     }
+}
+
+/// The output a run ends with, and the length of what its jobs appended: the whole stored
+/// output the first time, its first `api_output_bytes` at a later final sync.
+fn ended_output(
+    (stored, appended_bytes): (String, Option<i64>),
+    logs: &str,
+    limit: OutputLimit,
+) -> (CappedText, i64) {
+    let appended = match appended_bytes.and_then(|n| usize::try_from(n).ok()) {
+        // A pruned output no longer holds the appended part: it stays empty.
+        Some(bytes) => stored.get(..bytes).unwrap_or(""),
+        None => stored.as_str(),
+    };
+    let length = i64::try_from(appended.len()).unwrap_or(i64::MAX);
+    (limit.join_logs(appended, logs), length)
 }

@@ -26,7 +26,7 @@ pub(crate) struct UiState {
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
     use pages::{
         backfills, configs, dashboard, events, history, lifecycle, notifications, paused, projects,
-        retention, runs, runtime, signin,
+        retention, run_logs, runs, runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))
@@ -94,6 +94,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
             get(runs::list_runs),
         )
         .route("/projects/{project}/runs/{run_id}", get(runs::show_run))
+        .route(
+            "/projects/{project}/runs/{run_id}/logs",
+            get(run_logs::download_logs),
+        )
         .route(
             "/projects/{project}/runs/{run_id}/stop",
             post(runs::stop_run),

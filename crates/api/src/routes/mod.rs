@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod ops;
 pub mod project;
 pub mod retention;
+pub mod run_logs;
 pub mod run_search;
 pub mod runs;
 pub mod runtime;
@@ -23,6 +24,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(configs::router())
         .merge(runtime::router())
         .merge(runs::router())
+        .merge(run_logs::router())
         .merge(project::router())
         .merge(notifications::router())
         .merge(retention::router())

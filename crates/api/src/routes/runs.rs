@@ -204,7 +204,8 @@ pub async fn get_run_metadata(
 }
 
 /// Reads the run's workflow status and node logs from the orchestrator and stores them as run
-/// metadata and output (the `onExit` hook's call; an extension of the spec).
+/// metadata and, once the status is final, as the output after what the jobs appended (the
+/// `onExit` hook's call; an extension of the spec).
 #[utoipa::path(post, path = "/projects/{project}/runs/{run_id}/sync", tag = "runs",
     params(("project" = String, Path), ("run_id" = String, Path)), request_body = SyncRunRequest,
     responses((status = 200, body = RunMetadata), (status = 404, body = super::Problem),

@@ -19,6 +19,8 @@ mod errors;
 mod find_runs;
 mod http_limits;
 mod ledgers;
+mod live_logs;
+mod live_status;
 mod notifications;
 mod ops;
 mod reload;

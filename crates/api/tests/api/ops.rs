@@ -182,6 +182,8 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     ),
     // #14: finding any run of a project.
     ("get", "/api/v1/projects/{project}/runs"),
+    // #14: a run's node logs, followed as they come.
+    ("get", "/api/v1/projects/{project}/runs/{run_id}/logs"),
 ];
 
 async fn openapi_covers_every_route_of_the_spec(app: TestApp) {

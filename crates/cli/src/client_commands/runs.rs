@@ -40,11 +40,18 @@ enum RunsCommand {
     },
     /// Run a run's config version again with the same run params (a backfill window stays).
     Resubmit(super::resubmit::ResubmitArgs),
-    /// Print a run's output (its log text).
+    /// Print a run's output (its log text); with --follow or --node, its steps' logs from
+    /// the orchestrator.
     Logs {
         /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
+        /// Print the steps' lines as they come, until the run ends.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only this node's log (its name or display name).
+        #[arg(long)]
+        node: Option<String>,
     },
     /// Stop a run: running steps end, exit handlers still run (`argo stop`).
     Stop {
@@ -71,7 +78,15 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
             watch::watch_run(context, project, &run.run_id, poll).await
         }
         RunsCommand::Resubmit(args) => super::resubmit::resubmit(context, args).await,
-        RunsCommand::Logs { run_id } => show_logs(context, project, &run_id).await,
+        RunsCommand::Logs {
+            run_id,
+            follow,
+            node,
+        } if follow || node.is_some() => {
+            let node = node.as_deref();
+            super::run_logs::print_node_logs(context, project, &run_id, node, follow).await
+        }
+        RunsCommand::Logs { run_id, .. } => show_logs(context, project, &run_id).await,
         RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
         RunsCommand::Terminate { run_id } => {
             stop_run(context, project, &run_id, StopMode::Terminate).await

@@ -4,7 +4,7 @@
 use super::runs::{find_metadata, print_run_and_metadata};
 use super::Context;
 use anyhow::bail;
-use polyphemus_model::{ProjectName, RunId, RunPhase};
+use polyphemus_model::{ProjectName, RunId, RunMetadata, RunPhase};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,9 @@ pub async fn watch_run(
             break metadata;
         }
         spinner.draw(&format!(
-            "run {run_id}: {phase} ({}s)",
-            started.elapsed().as_secs()
+            "run {run_id}: {phase} ({}s){}",
+            started.elapsed().as_secs(),
+            metadata.as_ref().map(running_steps).unwrap_or_default()
         ));
         tokio::time::sleep(poll).await;
     };
@@ -45,6 +46,22 @@ pub async fn watch_run(
             }
         }
         _ => Ok(()),
+    }
+}
+
+/// The steps running now, for the spinner: `: copy, notify` (the server records them live).
+fn running_steps(metadata: &RunMetadata) -> String {
+    let running: Vec<&str> = metadata
+        .report
+        .nodes
+        .values()
+        .filter(|node| node.node_type == "Pod" && node.phase == RunPhase::Running)
+        .map(|node| node.display_name.as_deref().unwrap_or(&node.name))
+        .collect();
+    if running.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", running.join(", "))
     }
 }
 

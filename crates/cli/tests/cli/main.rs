@@ -13,6 +13,7 @@ mod find_runs;
 mod hostile_steps;
 mod ingestion;
 mod jobs;
+mod live_logs;
 mod local_engine;
 mod notifications;
 mod packages;

@@ -200,6 +200,10 @@ impl Orchestrator for LocalOrchestrator {
         })
     }
 
+    fn reports_live_status(&self) -> bool {
+        true
+    }
+
     fn launched(&self, name: &str) -> bool {
         // The engine makes `<work dir>/<name>/` at submit: a run registered by an external
         // tool (POST /runs) or launched by a server with another data dir has none here.

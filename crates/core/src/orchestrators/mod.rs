@@ -142,6 +142,12 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether the server may read a running workflow's status every half second to record
+    /// it as it changes (the local engine's is in memory; Argo's is a request to the cluster).
+    fn reports_live_status(&self) -> bool {
+        false
+    }
+
     /// Whether runs go on when this server stops (Argo's run in the cluster; the local
     /// engine's are child processes of the server).
     fn outlives_server(&self) -> bool {

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 impl Services {
     /// Reads the run's workflow from the orchestrator and stores its status as run metadata
-    /// and its node logs as the run's output. The run is read once, its metadata written once.
+    /// and, when final, its node logs as the run's output after what the jobs appended. The run
+    /// is read once, its metadata written once.
     pub async fn sync_run_from_orchestrator(
         &self,
         access: &Access,

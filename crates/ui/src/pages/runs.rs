@@ -202,6 +202,7 @@ pub async fn show_run(
         }
         @if let Some(metadata) = &metadata { (nodes(&run, metadata)) }
         h2 #output-heading { "Output" }
+        p { a.button href={ (run_path) "/logs" } download { "Download the steps' logs" } }
         @if let Some(at) = run.output_pruned_at {
             p.muted { "The output was removed by the project's retention policy on " (time(Some(at))) "." }
         } @else if output.is_empty() {

@@ -5,6 +5,7 @@ mod forms;
 mod lifecycle;
 mod packages;
 mod retention;
+mod run_logs;
 
 use crate::form::{self, Errors, Raw};
 use axum::body::Body;

@@ -32,7 +32,8 @@ impl Services {
     }
 
     /// Checks and stores a report for a run the caller was already found to reach, with the
-    /// run's output when the orchestrator's sync gives it. A final phase ends the run: its task
+    /// steps' logs when the orchestrator's sync gives them (kept after what the jobs appended,
+    /// once the report is final). A final phase ends the run: its task
     /// token is revoked in the same transaction, and at once on this server.
     pub(crate) async fn store_run_metadata(
         &self,
@@ -43,10 +44,10 @@ impl Services {
     ) -> Result<RunMetadata, CoreError> {
         check_report(report)?;
         let derived = derive_metadata(report)?;
-        let output = output.map(|text| self.output_limit.cap(text));
+        let logs = output.as_deref().map(|text| (text, self.output_limit));
         let recorded = self
             .store
-            .put_run_metadata(access.project(), run_id, &derived, output.as_ref())
+            .put_run_metadata(access.project(), run_id, &derived, logs)
             .await
             .map_err(|error| match error {
                 StoreError::RunEnded(phase) => CoreError::Conflict(format!(
