@@ -93,6 +93,7 @@ impl OutputLimit {
         if appended.is_empty() {
             return self.cap(logs.to_owned());
         }
+        let logs = &lines_not_in(appended, logs);
         let mut text = appended.to_owned();
         if appended.ends_with(&self.marker()) {
             return CappedText {
@@ -116,6 +117,15 @@ impl OutputLimit {
     fn room_before_marker(self, current: u64) -> usize {
         usize::try_from(self.room().saturating_sub(current)).unwrap_or(usize::MAX)
     }
+}
+
+/// The lines of `logs` that `appended` does not already hold as whole lines: a job's `log()`
+/// writes each line both to its step's log and through the API, and the output keeps it once.
+fn lines_not_in(appended: &str, logs: &str) -> String {
+    let seen: std::collections::HashSet<&str> = appended.lines().collect();
+    logs.split_inclusive('\n')
+        .filter(|line| !seen.contains(line.trim_end_matches(['\n', '\r'])))
+        .collect()
 }
 
 impl Default for OutputLimit {
@@ -191,6 +201,14 @@ mod tests {
         assert!(joined.text.starts_with(&"a".repeat(600)));
         let full = limit.cap("c".repeat(2000)).text;
         assert_eq!(limit.join_logs(&full, "more").text, full);
+        let joined = limit.join_logs(
+            "[discover] listing /in\n",
+            "=== discover ===\n[discover] listing /in\nssh: warning\n",
+        );
+        assert_eq!(
+            joined.text, "[discover] listing /in\n=== discover ===\nssh: warning\n",
+            "a line the job both appended and printed is kept once"
+        );
     }
 
     #[test]
