@@ -105,6 +105,16 @@ impl Client {
             .await
     }
 
+    /// The same, archived configs included (each with its `archived_at`).
+    pub async fn get_project_status_with_archived(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<PipelineStatus>> {
+        let mut url = self.url(["projects", project.as_str(), "status"]);
+        url.query_pairs_mut().append_pair("archived", "true");
+        self.get(url).await
+    }
+
     /// One page of the event log.
     pub async fn list_events(
         &self,

@@ -10,7 +10,11 @@ use polyphemus_client::ListEvents;
 use polyphemus_model::{ConfigId, RunId, RunPhase};
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// Also list archived configs (hidden by default).
+    #[arg(long)]
+    archived: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -25,8 +29,15 @@ pub struct EventsArgs {
     all: bool,
 }
 
-pub async fn show_status(context: &Context, _args: StatusArgs) -> anyhow::Result<()> {
-    let rows = context.client.get_project_status(&context.project).await?;
+pub async fn show_status(context: &Context, args: StatusArgs) -> anyhow::Result<()> {
+    let rows = if args.archived {
+        let client = &context.client;
+        client
+            .get_project_status_with_archived(&context.project)
+            .await?
+    } else {
+        context.client.get_project_status(&context.project).await?
+    };
     if context.json() {
         return print_json(&rows);
     }
@@ -52,7 +63,10 @@ pub async fn show_status(context: &Context, _args: StatusArgs) -> anyhow::Result
             Cell::new(row.version_number),
             Cell::new(&row.workflow_type),
             Cell::new(&row.workflow_name),
-            state_cell(row.pipeline_state.as_str()),
+            state_cell(match row.archived_at {
+                Some(_) => "archived",
+                None => row.pipeline_state.as_str(),
+            }),
             Cell::new(format_or_dash(last_run.map(|r| r.run_id.as_str()))),
             Cell::new(format_or_dash(
                 last_run.and_then(|r| r.phase.map(RunPhase::as_str)),

@@ -31,6 +31,11 @@ fn configs_restore_archive_and_unarchive() {
     assert!(out.stdout.contains("archived config"), "{out:#?}");
     let status = server.cli(&["--output", "json", "status"]).success().json();
     assert_eq!(status, json!([]), "hidden from status");
+    let all = server
+        .cli(&["--output", "json", "status", "--archived"])
+        .success()
+        .json();
+    assert!(!all[0]["archived_at"].is_null(), "listed when asked: {all}");
     let out = server.cli(&["launch", &id]);
     assert_ne!(out.code, 0, "{out:#?}");
     assert!(out.stderr.contains("archived"), "{out:#?}");
