@@ -191,8 +191,10 @@ impl Store {
     ) -> Result<RecordedMetadata, StoreError> {
         let at = now();
         let final_phase = metadata.phase.is_final().then_some(metadata.phase);
+        // The stored output is read only when this write replaces it (a final status with logs).
         let lock_run = format!(
-            "SELECT final_phase FROM runs WHERE run_id = $1 AND project_name = $2{}",
+            "SELECT final_phase, CASE WHEN $3 THEN output END, api_output_bytes FROM runs \
+             WHERE run_id = $1 AND project_name = $2{}",
             match self.backend() {
                 Backend::Postgres => " FOR UPDATE",
                 Backend::Sqlite => "",
@@ -203,26 +205,21 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             // Taking the run's row first also orders this write after (or before) any state
             // merge of the same run on PostgreSQL, and tells whether this write ends the run.
-            let before: Option<(Option<RunPhase>,)> = sqlx::query_as(&lock_run)
-                .bind(run_id)
-                .bind(project)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let ended_now = final_phase.is_some()
-                && before.is_some_and(|(phase,)| phase.is_none());
-            let output = match logs.filter(|_| final_phase.is_some()) {
-                Some((logs, limit)) => {
-                    let stored: (String, Option<i64>) = sqlx::query_as(
-                        "SELECT output, api_output_bytes FROM runs \
-                         WHERE run_id = $1 AND project_name = $2",
-                    )
+            let logs = logs.filter(|_| final_phase.is_some());
+            let before: Option<(Option<RunPhase>, Option<String>, Option<i64>)> =
+                sqlx::query_as(&lock_run)
                     .bind(run_id)
                     .bind(project)
-                    .fetch_one(&mut *tx)
+                    .bind(logs.is_some())
+                    .fetch_optional(&mut *tx)
                     .await?;
-                    Some(ended_output(stored, logs, limit))
+            let ended_now = final_phase.is_some()
+                && before.as_ref().is_some_and(|(phase, _, _)| phase.is_none());
+            let output = match (logs, before) {
+                (Some((logs, limit)), Some((_, Some(stored), appended))) => {
+                    Some(ended_output((stored, appended), logs, limit))
                 }
-                None => None,
+                _ => None,
             };
             let ended: Option<(i64,)> = sqlx::query_as(
                 "UPDATE runs SET final_phase = $3, output = COALESCE($4, output), \

@@ -48,14 +48,27 @@ impl Services {
             }
             None => self.latest_record(access, config_id).await?,
         };
-        self.refuse_archived(access, config_id).await?;
+        self.launch_record(access, &record, force, Map::new()).await
+    }
+
+    /// Launches a chosen config version with run params, as [`Services::launch`] does: 409
+    /// while the config is archived or (unless `force`) has an active run, and a refusal event
+    /// when its workflow cannot run. `launch` and `resubmit_run` share it.
+    pub(crate) async fn launch_record(
+        &self,
+        access: &Access,
+        record: &ConfigRecord,
+        force: bool,
+        params: Map<String, Value>,
+    ) -> Result<Run, CoreError> {
+        self.refuse_archived(access, record.config_id).await?;
         if !force {
-            self.refuse_overlap(access, config_id).await?;
+            self.refuse_overlap(access, record.config_id).await?;
         }
-        let manifest = match self.launchable(&record) {
+        let manifest = match self.launchable(record) {
             Ok(manifest) => manifest,
             Err(error) => {
-                let event = super::workflows::refusal_event(access.actor(), &record, &error);
+                let event = super::workflows::refusal_event(access.actor(), record, &error);
                 if let Err(failed) = self.store.record_event(&event).await {
                     tracing::warn!(%failed, "recording a refused launch");
                 }
@@ -63,13 +76,14 @@ impl Services {
             }
         };
         let workflow_yaml = manifest.workflow_yaml.clone();
-        self.submit_run(
-            access.actor(),
-            access.project(),
-            &record,
+        self.submit_launch(Launch {
+            actor: access.actor(),
+            project: access.project(),
+            record,
             workflow_yaml,
-            Vec::new(),
-        )
+            extra_parameters: Vec::new(),
+            params,
+        })
         .await
     }
 

@@ -1,7 +1,6 @@
 //! Resubmitting a run: a new run of the same config version with the same run params (a
 //! backfill's window stays the window), under the config's concurrency policy.
 
-use super::launch::Launch;
 use super::Services;
 use crate::{Access, CoreError};
 use polyphemus_model::{ConfigVersion, Role, Run, RunId};
@@ -21,27 +20,14 @@ impl Services {
         access.require(Role::Editor)?;
         let original = self.find_run(access, run_id, Role::Editor).await?.run;
         let config_id = original.config_id;
-        self.refuse_archived(access, config_id).await?;
-        if !force {
-            self.refuse_overlap(access, config_id).await?;
-        }
         let record = self
             .version_record(
                 access,
                 ConfigVersion::new(config_id, original.version_number),
             )
             .await?;
-        let workflow_yaml = self.launchable(&record)?.workflow_yaml.clone();
-        let run = self
-            .submit_launch(Launch {
-                actor: access.actor(),
-                project: access.project(),
-                record: &record,
-                workflow_yaml,
-                extra_parameters: Vec::new(),
-                params: original.params.as_object().cloned().unwrap_or_default(),
-            })
-            .await?;
+        let params = original.params.as_object().cloned().unwrap_or_default();
+        let run = self.launch_record(access, &record, force, params).await?;
         let mut event = NewEvent::new(
             access.project(),
             access.actor(),
