@@ -101,6 +101,31 @@ impl Store {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// The newest `per_config` runs of each config of the project: by config, newest first
+    /// within one. A config's cut-off `seq` is one lookup on `runs_by_config` and its runs one
+    /// range of it, so the cost grows with configs × `per_config`, not with all runs.
+    pub async fn recent_runs_per_config(
+        &self,
+        project: &ProjectName,
+        per_config: i64,
+    ) -> Result<Vec<RunSummaryRecord>, StoreError> {
+        let rows: Vec<RunSummaryRow> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT r.seq, r.run_id, r.name, r.config_id, r.version_number, h.workflow_type, \
+             m.phase, m.started_at, m.finished_at, m.duration_s, r.created_at \
+             FROM config_heads h \
+             JOIN runs r ON r.config_id = h.config_id AND r.seq >= COALESCE( \
+               (SELECT c.seq FROM runs c WHERE c.config_id = h.config_id \
+                ORDER BY c.seq DESC LIMIT 1 OFFSET $2), 0) \
+             LEFT JOIN run_metadata m ON m.run_seq = r.seq \
+             WHERE h.project_name = $1 ORDER BY r.config_id, r.seq DESC",
+        )
+        .bind(project)
+        .bind(per_config.max(1) - 1)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     /// Runs of the project whose workflow name is `name` (Argo names are unique in a
     /// namespace, but two namespaces may share one), at most `limit`.
     pub async fn runs_named(

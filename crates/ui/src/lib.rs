@@ -2,11 +2,13 @@
 //! with its CSS and JS embedded so it works offline and without JavaScript.
 
 mod assets;
+mod charts;
 mod error;
 mod form;
 mod layout;
 mod pages;
 mod session;
+mod sort;
 
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
@@ -26,7 +28,7 @@ pub(crate) struct UiState {
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
     use pages::{
         backfills, configs, dashboard, events, history, lifecycle, notifications, paused, projects,
-        retention, run_logs, runs, runtime, signin,
+        retention, run_list, run_logs, runs, runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))
@@ -91,7 +93,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         )
         .route(
             "/projects/{project}/configs/{config_id}/runs",
-            get(runs::list_runs),
+            get(run_list::list_runs),
         )
         .route("/projects/{project}/runs/{run_id}", get(runs::show_run))
         .route(

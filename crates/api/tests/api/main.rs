@@ -23,6 +23,7 @@ mod live_logs;
 mod live_status;
 mod notifications;
 mod ops;
+mod recent_runs;
 mod reload;
 mod retention;
 mod retention_prune;

@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod paused;
 pub mod projects;
 pub mod retention;
+pub mod run_list;
 pub mod run_logs;
 pub mod runs;
 pub mod runtime;

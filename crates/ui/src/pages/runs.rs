@@ -1,25 +1,16 @@
-//! Runs of a config (newest first) and one run's page: node tree from its Argo-shaped metadata,
-//! output log (live while running) and state.
+//! One run's page: node tree from its Argo-shaped metadata, output log (live while running)
+//! and state; and ending a run early.
 
 use crate::error::UiError;
 use crate::layout::{badge, csrf_field, duration, json_block, time, Page};
-use crate::pages::{config_crumbs, next_page_href, project_name, run_id as run_id_in_path};
+use crate::pages::{config_crumbs, project_name, run_id as run_id_in_path};
 use crate::session::{PostForm, Session};
 use crate::UiState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{html, Markup};
-use polyphemus_core::services::PageRequest;
 use polyphemus_core::{Access, CoreError};
-use polyphemus_model::{ConfigId, ProjectName, Role, Run, RunId, RunMetadata, RunPhase, StopMode};
-use serde::Deserialize;
-
-const RUNS_PER_PAGE: i64 = 25;
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    cursor: Option<String>,
-}
+use polyphemus_model::{Role, Run, RunId, RunMetadata, RunPhase, StopMode};
 
 async fn metadata_of(
     state: &UiState,
@@ -34,86 +25,8 @@ async fn metadata_of(
     }
 }
 
-pub fn is_final(metadata: Option<&RunMetadata>) -> bool {
+fn is_final(metadata: Option<&RunMetadata>) -> bool {
     metadata.is_some_and(|m| m.report.phase.is_final())
-}
-
-pub async fn list_runs(
-    State(state): State<UiState>,
-    session: Session,
-    Path((project, config_id)): Path<(String, ConfigId)>,
-    Query(query): Query<PageQuery>,
-) -> Result<Markup, UiError> {
-    let project = project_name(&project)?;
-    let access = session.principal.access(&project);
-    let services = &state.services;
-    let config = services.latest_config(&access, config_id).await?;
-    let page = PageRequest::parse(Some(RUNS_PER_PAGE), query.cursor.as_deref())?;
-    let runs = services.list_runs(&access, config_id, page).await?;
-    let rows = with_metadata(&state, &access, &runs.items).await?;
-    let live = rows.iter().any(|(_, m)| !is_final(m.as_ref()));
-    let path = format!("/projects/{project}/configs/{config_id}/runs");
-    Ok(Page {
-        title: "Runs".to_owned(),
-        session: Some(&session),
-        crumbs: config_crumbs(&project, config_id, &config.workflow_name),
-        live,
-    }
-    .render(html! {
-        h1 { "Runs of " (config.workflow_name) }
-        (runs_table(&project, &rows))
-        @if let Some(next) = next_page_href(&path, runs.next_cursor.as_deref()) {
-            p { a href=(next) { "Older runs" } }
-        }
-    }))
-}
-
-/// Each run with what the orchestrator reported of it, if anything yet.
-pub async fn with_metadata<'a>(
-    state: &UiState,
-    access: &Access,
-    runs: &'a [Run],
-) -> Result<Vec<(&'a Run, Option<RunMetadata>)>, UiError> {
-    let mut rows = Vec::new();
-    for run in runs {
-        rows.push((run, metadata_of(state, access, &run.run_id).await?));
-    }
-    Ok(rows)
-}
-
-/// Runs newest first with phase, start and duration.
-pub fn runs_table(project: &ProjectName, rows: &[(&Run, Option<RunMetadata>)]) -> Markup {
-    html! {
-        @if rows.is_empty() {
-            p.empty { "No runs yet." }
-        } @else {
-            div.table-wrap {
-                table.runs.stack {
-                    caption { "Newest first" }
-                    thead {
-                        tr {
-                            th scope="col" { "Run" }
-                            th scope="col" { "Version" }
-                            th scope="col" { "Phase" }
-                            th scope="col" { "Started" }
-                            th scope="col" { "Duration" }
-                        }
-                    }
-                    tbody {
-                        @for (run, metadata) in rows {
-                            tr {
-                                td data-label="Run" { a href={ "/projects/" (project) "/runs/" (run.run_id) } { (run.name) } }
-                                td data-label="Version" { "v" (run.version_number) }
-                                td data-label="Phase" { (badge(metadata.as_ref().map_or(RunPhase::Pending, |m| m.report.phase).as_str())) }
-                                td data-label="Started" { (time(metadata.as_ref().and_then(|m| m.report.started_at).or(Some(run.created_at)))) }
-                                td data-label="Duration" { (duration(metadata.as_ref().and_then(|m| m.duration_s))) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 pub async fn show_run(

@@ -1,11 +1,13 @@
 //! Route tests of the UI over a real SQLite store: sessions, CSRF, roles, forms.
 
 mod access;
+mod charts;
 mod forms;
 mod lifecycle;
 mod packages;
 mod retention;
 mod run_logs;
+mod sorting;
 
 use crate::form::{self, Errors, Raw};
 use axum::body::Body;

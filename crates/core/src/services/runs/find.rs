@@ -3,11 +3,15 @@
 
 use super::super::{PageRequest, Services};
 use crate::{Access, CoreError};
-use polyphemus_model::{Page, Role, RunFilter, RunId, RunSummary, MIN_RUN_ID_PREFIX};
+use polyphemus_model::{ConfigId, Page, Role, RunFilter, RunId, RunSummary, MIN_RUN_ID_PREFIX};
 use polyphemus_store::{RunCandidate, RunRecord};
+use std::collections::BTreeMap;
 
 /// How many candidates an ambiguous reference lists.
 const MAX_CANDIDATES: i64 = 10;
+
+/// The most recent runs per config one call returns.
+const MAX_RECENT_PER_CONFIG: i64 = 100;
 
 impl Services {
     /// The project's runs that pass `filter`, newest first.
@@ -32,6 +36,30 @@ impl Services {
             items: records.into_iter().map(|r| r.summary).collect(),
             next_cursor,
         })
+    }
+
+    /// The newest `per_config` runs (at most `MAX_RECENT_PER_CONFIG`) of every config of the
+    /// project that has runs, newest first, in one query.
+    pub async fn recent_runs_by_config(
+        &self,
+        access: &Access,
+        per_config: i64,
+    ) -> Result<BTreeMap<ConfigId, Vec<RunSummary>>, CoreError> {
+        access.require(Role::Viewer)?;
+        let per_config = per_config.clamp(1, MAX_RECENT_PER_CONFIG);
+        let records = self
+            .store
+            .recent_runs_per_config(access.project(), per_config)
+            .await?;
+        let mut by_config: BTreeMap<ConfigId, Vec<RunSummary>> = BTreeMap::new();
+        for record in records {
+            let summary = record.summary;
+            by_config
+                .entry(summary.config_id)
+                .or_default()
+                .push(summary);
+        }
+        Ok(by_config)
     }
 
     /// Like `visible_run`, but `reference` may also be the run's workflow name or a unique

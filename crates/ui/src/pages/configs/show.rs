@@ -1,10 +1,12 @@
-//! A config's page: its values, whether each secret is set, and the secrets form.
+//! A config's page: its last runs' durations as a chart, its values, whether each secret is
+//! set, and the secrets form.
 
 use super::{form_errors, secret_input, secret_pointer};
+use crate::charts::{duration_bars, BAR_RUNS};
 use crate::error::UiError;
 use crate::form::{self, Errors};
 use crate::layout::{csrf_field, notice, time, Page};
-use crate::pages::{config_href, project_crumbs, project_name, runs};
+use crate::pages::{config_href, project_crumbs, project_name, run_list};
 use crate::session::{PostForm, Session};
 use crate::UiState;
 use axum::extract::{Path, Query, State};
@@ -13,12 +15,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use polyphemus_core::services::PageRequest;
 use polyphemus_core::Access;
-use polyphemus_model::{Config, ConfigId, FieldError, Role, SecretsPatch, WorkflowManifest};
+use polyphemus_model::{
+    Config, ConfigId, FieldError, Role, RunFilter, RunSummary, SecretsPatch, WorkflowManifest,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// How many of a config's runs its page lists.
-const RECENT_RUNS: i64 = 5;
+/// How many of a config's runs its page lists (the chart shows more).
+const RECENT_RUNS: usize = 5;
 
 #[derive(Deserialize)]
 pub struct NoticeQuery {
@@ -62,16 +66,8 @@ async fn config_page(
     let base = config_href(project, config_id);
     let runtime = state.services.get_runtime(access, config_id).await?;
     let archive = state.services.config_archive(access, config_id).await?;
-    let recent = state
-        .services
-        .list_runs(
-            access,
-            config_id,
-            PageRequest::parse(Some(RECENT_RUNS), None)?,
-        )
-        .await?;
-    let rows = runs::with_metadata(state, access, &recent.items).await?;
-    let live = rows.iter().any(|(_, m)| !runs::is_final(m.as_ref()));
+    let recent = recent_runs(state, access, config_id).await?;
+    let live = recent.iter().any(|run| !run.phase.is_final());
     Ok(Page {
         title: config.workflow_name.clone(),
         session: Some(session),
@@ -127,8 +123,9 @@ async fn config_page(
             }
         }))
         h2 { "Recent runs" }
-        (runs::runs_table(project, &rows))
-        @if recent.next_cursor.is_some() {
+        (duration_bars(project, &recent))
+        (run_list::runs_table(project, recent.get(..RECENT_RUNS).unwrap_or(&recent), None))
+        @if recent.len() > RECENT_RUNS {
             p { a href={ (base) "/runs" } { "All runs" } }
         }
         h2 { "Settings" }
@@ -140,6 +137,24 @@ async fn config_page(
             (secrets_section(session, &base, manifest, &config, editor, &secret_errors))
         }
     }))
+}
+
+/// The config's last runs, newest first, for the chart and the table, in one query.
+async fn recent_runs(
+    state: &UiState,
+    access: &Access,
+    config_id: ConfigId,
+) -> Result<Vec<RunSummary>, UiError> {
+    let filter = RunFilter {
+        config_id: Some(config_id),
+        ..RunFilter::default()
+    };
+    let page = PageRequest::parse(Some(BAR_RUNS as i64), None)?;
+    Ok(state
+        .services
+        .list_project_runs(access, &filter, page)
+        .await?
+        .items)
 }
 
 /// Why this config cannot be launched: its workflow package changed and the new config schema
