@@ -112,9 +112,12 @@ fn oldest_first(runs: &[RunSummary], limit: usize) -> Vec<&RunSummary> {
     chosen
 }
 
-/// Bar-chart geometry in viewBox units.
-const SLOT: f64 = 10.0;
-const BAR_WIDTH: f64 = 7.0;
+/// Bar-chart geometry in viewBox units: a wide, low picture whose slots share the width.
+const CHART_WIDTH: f64 = 500.0;
+/// The fewest slots: a few runs do not make fat bars.
+const MIN_SLOTS: usize = 20;
+/// The share of a slot its bar fills.
+const BAR_SHARE: f64 = 0.7;
 const PLOT_TOP: f64 = 2.0;
 const PLOT_HEIGHT: f64 = 80.0;
 const CHART_HEIGHT: f64 = 96.0;
@@ -147,9 +150,8 @@ pub fn duration_bars(project: &ProjectName, runs: &[RunSummary]) -> Markup {
     }
     let rate = SuccessRate::of(runs.get(..shown.len()).unwrap_or(runs));
     let longest = longest(&shown);
-    // Room for at least ten bars, so a few runs do not make fat bars.
-    let slots = shown.len().max(10) as f64;
-    let width = slots * SLOT;
+    let slot = CHART_WIDTH / shown.len().max(MIN_SLOTS) as f64;
+    let width = CHART_WIDTH;
     let label = format!(
         "Durations of the last {} runs, oldest first; {}",
         shown.len(),
@@ -169,13 +171,13 @@ pub fn duration_bars(project: &ProjectName, runs: &[RunSummary]) -> Markup {
                 defs {
                     pattern #bars-hatch width="4" height="4" patternUnits="userSpaceOnUse"
                         patternTransform="rotate(45)" {
-                        rect.hatch-bg width="4" height="4";
-                        line.hatch-line x1="0" y1="0" x2="0" y2="4";
+                        rect.hatch-bg width="4" height="4" {}
+                        line.hatch-line x1="0" y1="0" x2="0" y2="4" {}
                     }
                 }
-                line.axis x1="0" y1=(PLOT_TOP + PLOT_HEIGHT) x2=(width) y2=(PLOT_TOP + PLOT_HEIGHT);
+                line.axis x1="0" y1=(PLOT_TOP + PLOT_HEIGHT) x2=(width) y2=(PLOT_TOP + PLOT_HEIGHT) {}
                 @for (i, run) in shown.iter().enumerate() {
-                    (bar(project, run, i as f64 * SLOT, longest))
+                    (bar(project, run, (i as f64 * slot, slot), longest))
                 }
             }
             (legend())
@@ -183,7 +185,8 @@ pub fn duration_bars(project: &ProjectName, runs: &[RunSummary]) -> Markup {
     }
 }
 
-fn bar(project: &ProjectName, run: &RunSummary, x: f64, longest: f64) -> Markup {
+/// One run's bar in the slot at `x` of width `slot`.
+fn bar(project: &ProjectName, run: &RunSummary, (x, slot): (f64, f64), longest: f64) -> Markup {
     let outcome = Outcome::of(run.phase);
     let height = bar_height(run.duration_s, longest);
     let drawn = height.unwrap_or(NO_DURATION_HEIGHT);
@@ -197,10 +200,10 @@ fn bar(project: &ProjectName, run: &RunSummary, x: f64, longest: f64) -> Markup 
         a href=(run_href(project, run)) data-run=(run.run_id) {
             title { (describe(run)) }
             // The whole column takes the tap, not only the bar.
-            rect.hit x=(x) y="0" width=(SLOT) height=(CHART_HEIGHT);
-            rect class=(class) x=(x + (SLOT - BAR_WIDTH) / 2.0) y=(base - drawn)
-                width=(BAR_WIDTH) height=(drawn);
-            text.glyph x=(x + SLOT / 2.0) y=(CHART_HEIGHT - 2.0) aria-hidden="true" {
+            rect.hit x=(x) y="0" width=(slot) height=(CHART_HEIGHT) {}
+            rect class=(class) x=(x + slot * (1.0 - BAR_SHARE) / 2.0) y=(base - drawn)
+                width=(slot * BAR_SHARE) height=(drawn) {}
+            text.glyph x=(x + slot / 2.0) y=(CHART_HEIGHT - 2.0) aria-hidden="true" {
                 (outcome.glyph())
             }
         }
@@ -249,14 +252,14 @@ pub fn outcome_strip(project: &ProjectName, runs: &[RunSummary]) -> Markup {
         svg.strip role="group" aria-label=(label) viewBox={ "0 0 " (width) " " (SQUARE_STEP) }
             width="100%" preserveAspectRatio="xMinYMid meet" {
             @for i in 0..empty {
-                rect.sq.empty x=(i as f64 * SQUARE_STEP + 1.0) y="1" width=(SQUARE) height=(SQUARE);
+                rect.sq.empty x=(i as f64 * SQUARE_STEP + 1.0) y="1" width=(SQUARE) height=(SQUARE) {}
             }
             @for (i, run) in shown.iter().enumerate() {
                 @let x = (empty + i) as f64 * SQUARE_STEP + 1.0;
                 @let outcome = Outcome::of(run.phase);
                 a href=(run_href(project, run)) data-run=(run.run_id) {
                     title { (describe(run)) }
-                    rect class={ "sq " (outcome.class()) } x=(x) y="1" width=(SQUARE) height=(SQUARE);
+                    rect class={ "sq " (outcome.class()) } x=(x) y="1" width=(SQUARE) height=(SQUARE) {}
                     text.glyph x=(x + SQUARE / 2.0) y=(SQUARE - 0.5) aria-hidden="true" { (outcome.glyph()) }
                 }
             }

@@ -120,7 +120,10 @@ fn duration_bars_draw_one_linked_bar_per_run_oldest_on_the_left() {
     assert!(svg.contains("1 of 3 succeeded (33%)"), "{svg}");
     assert!(svg.contains("<title>wf-1: Failed, 1m 00s, started 2026-12-01 10:00:00 UTC</title>"));
     assert!(svg.contains("role=\"group\"") && svg.contains("aria-label=\"Durations of the last 5"));
-    assert!(svg.contains("viewBox=\"0 0 100 96\"") && svg.contains("preserveAspectRatio"));
+    assert!(svg.contains("viewBox=\"0 0 500 96\"") && svg.contains("preserveAspectRatio"));
+    // HTML has no self-closing SVG: an unclosed rect would swallow what follows it.
+    assert_eq!(count(&svg, "<rect"), count(&svg, "</rect>"));
+    assert_eq!(count(&svg, "<line"), count(&svg, "</line>"));
 }
 
 #[test]
@@ -176,6 +179,7 @@ fn outcome_strip_fills_empty_slots_first_and_links_each_run() {
         "empties first"
     );
     assert!(strip.contains("Last 3 outcomes, oldest first: Failed, Succeeded, Running"));
+    assert_eq!(count(&strip, "<rect"), count(&strip, "</rect>"));
 }
 
 #[test]
