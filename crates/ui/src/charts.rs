@@ -152,16 +152,13 @@ pub fn duration_bars(project: &ProjectName, runs: &[RunSummary]) -> Markup {
     let longest = longest(&shown);
     let slot = CHART_WIDTH / shown.len().max(MIN_SLOTS) as f64;
     let width = CHART_WIDTH;
-    let label = format!(
-        "Durations of the last {} runs, oldest first; {}",
-        shown.len(),
-        rate.sentence()
-    );
+    let last = last_runs(shown.len());
+    let label = format!("Durations of {last}, oldest first; {}", rate.sentence());
     html! {
         figure.chart {
             figcaption {
                 strong.rate { (rate.sentence()) }
-                " · durations of the last " (shown.len()) " runs, oldest on the left, longest "
+                " · durations of " (last) ", oldest on the left, longest "
                 (duration(Some(longest)))
             }
             // A group, not an image: an image's children are hidden from assistive technology,
@@ -182,6 +179,13 @@ pub fn duration_bars(project: &ProjectName, runs: &[RunSummary]) -> Markup {
             }
             (legend())
         }
+    }
+}
+
+fn last_runs(count: usize) -> String {
+    match count {
+        1 => "the last run".to_owned(),
+        n => format!("the last {n} runs"),
     }
 }
 

@@ -179,7 +179,7 @@ fn status_table(
     let th = |label: &str, column| sort::th(label, column, Some(links));
     html! {
         div.table-wrap {
-            table.status.stack {
+            table.status.stack.sortable {
                 caption { (rows.len()) " config" @if rows.len() != 1 { "s" } }
                 thead {
                     tr {

@@ -148,7 +148,7 @@ pub fn runs_table(
             p.empty { "No runs yet." }
         } @else {
             div.table-wrap {
-                table.runs.stack {
+                table.runs.stack.sortable[links.is_some()] {
                     caption { (caption(links)) }
                     thead {
                         tr {

@@ -201,6 +201,8 @@ fn run_names_are_escaped_in_titles() {
         assert!(!markup.contains("<script>"), "{markup}");
         assert!(markup.contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;"));
     }
+    let one = duration_bars(&project(), std::slice::from_ref(&hostile)).into_string();
+    assert!(one.contains("durations of the last run,"), "{one}");
 }
 
 #[test]

@@ -188,6 +188,10 @@ fn run_pictures_show_outcomes_open_runs_and_the_dashboard_sorts_in_the_browser()
             .await
             .expect("dashboard");
         wait_for_text(c, "table.status", "zulu nightly", 30).await;
+        // The rows are cards here; the sort links stay, as a row above them.
+        click(c, "table.status th a[data-sort='config']").await;
+        wait_for_text(c, "table.status th[aria-sort='ascending']", "Config", 30).await;
+        assert_eq!(row_names(c).await, ["alpha hourly", "zulu nightly"]);
         assert!(
             fits_width(c, "svg.strip").await,
             "the strip is wider than a phone"
