@@ -75,13 +75,18 @@ impl Store {
                 "julianday(r.created_at) < julianday($7)",
             ),
         };
+        // A plain `config_id = $3` lets PostgreSQL's generic plan take `runs_by_config`; behind
+        // `$3 IS NULL OR` it walks every run of the project (a config's page lists its runs).
+        let config = match filter.config_id {
+            Some(_) => "r.config_id = $3",
+            None => "($3 IS NULL OR r.config_id = $3)",
+        };
         let sql = format!(
             "SELECT r.seq, r.run_id, r.name, r.config_id, r.version_number, h.workflow_type, \
              m.phase, m.started_at, m.finished_at, m.duration_s, r.created_at \
              FROM runs r JOIN config_heads h ON h.config_id = r.config_id \
              LEFT JOIN run_metadata m ON m.run_seq = r.seq \
-             WHERE r.project_name = $1 AND r.seq < $2 \
-             AND ($3 IS NULL OR r.config_id = $3) \
+             WHERE r.project_name = $1 AND r.seq < $2 AND {config} \
              AND ($4 IS NULL OR h.workflow_type = $4) \
              AND ($5 IS NULL OR COALESCE(m.phase, 'Pending') = $5) \
              AND ($6 IS NULL OR {since}) AND ($7 IS NULL OR {until}) \
@@ -102,27 +107,39 @@ impl Store {
     }
 
     /// The newest `per_config` runs of each config of the project: by config, newest first
-    /// within one. A config's cut-off `seq` is one lookup on `runs_by_config` and its runs one
-    /// range of it, so the cost grows with configs × `per_config`, not with all runs.
+    /// within one. Each config's runs are one backward range of `runs_by_config`, so the cost
+    /// grows with configs × `per_config`, not with all runs.
     pub async fn recent_runs_per_config(
         &self,
         project: &ProjectName,
         per_config: i64,
     ) -> Result<Vec<RunSummaryRecord>, StoreError> {
-        let rows: Vec<RunSummaryRow> = on_reader!(self, pool => sqlx::query_as(
+        // PostgreSQL evaluates a correlated bound per joined row over a scan of every run, so
+        // it takes LATERAL; SQLite has no LATERAL but turns the bound into an index range.
+        let runs = match self.backend() {
+            Backend::Postgres => {
+                "CROSS JOIN LATERAL (SELECT c.seq, c.run_id, c.name, c.config_id, \
+                 c.version_number, c.created_at FROM runs c WHERE c.config_id = h.config_id \
+                 ORDER BY c.seq DESC LIMIT $2) r"
+            }
+            Backend::Sqlite => {
+                "JOIN runs r ON r.config_id = h.config_id AND r.seq >= COALESCE( \
+                 (SELECT c.seq FROM runs c WHERE c.config_id = h.config_id \
+                  ORDER BY c.seq DESC LIMIT 1 OFFSET $2 - 1), 0)"
+            }
+        };
+        let sql = format!(
             "SELECT r.seq, r.run_id, r.name, r.config_id, r.version_number, h.workflow_type, \
              m.phase, m.started_at, m.finished_at, m.duration_s, r.created_at \
-             FROM config_heads h \
-             JOIN runs r ON r.config_id = h.config_id AND r.seq >= COALESCE( \
-               (SELECT c.seq FROM runs c WHERE c.config_id = h.config_id \
-                ORDER BY c.seq DESC LIMIT 1 OFFSET $2), 0) \
+             FROM config_heads h {runs} \
              LEFT JOIN run_metadata m ON m.run_seq = r.seq \
-             WHERE h.project_name = $1 ORDER BY r.config_id, r.seq DESC",
-        )
-        .bind(project)
-        .bind(per_config.max(1) - 1)
-        .fetch_all(pool)
-        .await)?;
+             WHERE h.project_name = $1 ORDER BY r.config_id, r.seq DESC"
+        );
+        let rows: Vec<RunSummaryRow> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(project)
+            .bind(per_config.max(1))
+            .fetch_all(pool)
+            .await)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
