@@ -13,6 +13,7 @@ mod notifications;
 mod recovery;
 mod resubmit;
 mod retention;
+mod run_log_download;
 mod run_logs;
 mod run_scopes;
 mod runs;

@@ -1,4 +1,4 @@
-//! The run page's Download: the run's whole node logs as a text file.
+//! The run page's Download: the run's whole node logs as a text file, streamed.
 
 use crate::error::UiError;
 use crate::pages::{project_name, run_id as run_id_in_path};
@@ -18,14 +18,17 @@ pub async fn download_logs(
     let access = session.principal.access(&project);
     // The path may hold a workflow name or a uid prefix: the file is named by the uid.
     let run = state.services.get_run(&access, &run_id).await?;
-    let text = state.services.run_logs(&access, &run.run_id, None).await?;
+    let pieces = state
+        .services
+        .download_run_logs(&access, &run.run_id, None)
+        .await?;
     let disposition = format!("attachment; filename=\"run-{}.log\"", run.run_id);
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        text,
+        axum::body::Body::from_stream(pieces),
     )
         .into_response())
 }
