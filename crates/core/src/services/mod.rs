@@ -151,4 +151,5 @@ impl Services {
     }
 }
 pub use recovery::Recovery;
+pub use run_logs::Streaming;
 pub use runs::{parse_status_report, PreviousStateQuery};

@@ -3,6 +3,7 @@
 //! page under `target/ui-screenshots/`.
 mod backfills;
 mod browser;
+mod run_actions;
 mod schedules;
 
 use crate::harness::{block_on, create_config, Server};
