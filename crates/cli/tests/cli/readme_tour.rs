@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// The server address the tour's commands name (the CLI's default); rewritten to the test's.
 const TOUR_URL: &str = "http://127.0.0.1:8080";
 /// Far more than a block needs (the slowest waits for two short runs).
-const BLOCK_TIMEOUT: Duration = Duration::from_secs(90);
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[test]
 fn readme_tour_runs_as_written() {
@@ -184,7 +184,7 @@ impl Tour {
             Some(code) => format!("exited {code}"),
             None => {
                 let _ = Command::new("kill")
-                    .args(["-KILL", &format!("-{}", child.id())])
+                    .args(["-s", "KILL", "--", &format!("-{}", child.id())])
                     .status();
                 let _ = child.wait();
                 format!("did not end within {BLOCK_TIMEOUT:?}")
