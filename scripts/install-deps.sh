@@ -13,6 +13,9 @@ command -v sftp >/dev/null 2>&1 || missing+=(openssh-client)
 # Headless Chromium and its WebDriver for the web UI's browser tests.
 [ -x /usr/bin/chromedriver ] || missing+=(chromium chromium-driver)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# The README's tour (crates/cli/tests/cli/readme_tour.rs) talks to the API with curl and jq.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

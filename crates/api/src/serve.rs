@@ -155,9 +155,7 @@ async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
 }
 
-/// Marks a response whose body goes on long after its handler returned (a followed log).
-#[derive(Debug, Clone, Copy)]
-pub struct Streaming;
+pub use polyphemus_core::services::Streaming;
 
 /// A marked response's request counts as handled until its body ends, so the idle timeout
 /// does not cut a follow while its run is quiet; any other ends being handled here.

@@ -40,7 +40,11 @@ pub struct EngineRunArgs {
     #[arg(short = 'w', long = "watch")]
     pub watch: bool,
     /// Where runs keep node directories and logs (default: /var/tmp/polyphemus-engine).
-    #[arg(long = "work-dir", value_name = "DIR")]
+    #[arg(
+        long = "work-dir",
+        value_name = "DIR",
+        env = "POLYPHEMUS_ENGINE_WORK_DIR"
+    )]
     pub work_dir: Option<PathBuf>,
 }
 

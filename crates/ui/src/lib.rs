@@ -98,7 +98,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route("/projects/{project}/runs/{run_id}", get(runs::show_run))
         .route(
             "/projects/{project}/runs/{run_id}/logs",
-            get(run_logs::download_logs),
+            get(run_logs::run_logs),
         )
         .route(
             "/projects/{project}/runs/{run_id}/stop",

@@ -24,7 +24,8 @@ pub struct LogsQuery {
     /// Stream what the steps print, until the run's workflow ends.
     #[serde(default)]
     pub follow: bool,
-    /// Answer as a file to save (`Content-Disposition: attachment`).
+    /// Answer as a file to save (`Content-Disposition: attachment`), every byte of each log
+    /// (without it, at most the last 256 KiB of each node's).
     #[serde(default)]
     pub download: bool,
 }
@@ -50,6 +51,12 @@ pub async fn get_run_logs(
             .follow_run_logs(&access, &run_id, query.node)
             .await?;
         Body::from_stream(pieces)
+    } else if query.download {
+        let pieces = state
+            .services
+            .download_run_logs(&access, &run_id, query.node)
+            .await?;
+        Body::from_stream(pieces)
     } else {
         Body::from(
             state
@@ -60,7 +67,7 @@ pub async fn get_run_logs(
     };
     let mut response =
         ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
-    if query.follow {
+    if query.follow || query.download {
         response.extensions_mut().insert(crate::serve::Streaming);
     }
     if query.download {

@@ -117,6 +117,29 @@ impl ArgoDouble {
         );
     }
 
+    /// The entrypoint's first step starts, as Argo reports a running pod: a Running Pod node
+    /// under the Running root.
+    pub fn start_first_step(&self, name: &str) {
+        let mut inner = self.lock();
+        let workflow = inner.workflows.get_mut(name).expect("workflow");
+        let spec = workflow["spec"].clone();
+        let entry = spec["templates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["name"] == spec["entrypoint"])
+            .cloned()
+            .unwrap_or_default();
+        let step = &entry["steps"][0][0];
+        let display = step["name"].as_str().expect("a first step");
+        let template = step["template"].as_str().unwrap_or_default();
+        let node_name = format!("{name}[0].{display}");
+        let (id, _) = node_ids(name, &node_name, template);
+        let nodes = &mut workflow["status"]["nodes"];
+        nodes[&id] = pod_node(&id, &node_name, display, template, "Running", 1);
+        nodes[name]["children"] = json!([id]);
+    }
+
     /// Ends the workflow as Argo would report it: one Pod node per step (with logs), the exit
     /// handler's node, the root's phase.
     pub fn finish(&self, name: &str, outcome: Outcome) {

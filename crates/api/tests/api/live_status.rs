@@ -85,3 +85,47 @@ async fn a_running_run_shows_its_running_step_then_its_end(app: TestApp) {
     let (_, later) = app.get(&format!("{run}/metadata"), &app.admin).await;
     assert_eq!(later["phase"], "Succeeded", "{later}");
 }
+
+/// Argo's runs the same, from Argo: the status read at the poll interval is recorded while the
+/// workflow runs, and the end is seen by that same look (no second poll of Argo).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_argo_run_shows_its_running_step_then_its_end() {
+    use crate::argo::{app_with, final_metadata, launch, settings, TOKEN};
+    use crate::argo_double::{ArgoDouble, Outcome};
+    let double = ArgoDouble::start(Some(TOKEN)).await;
+    let app = app_with(settings(&double.url)).await;
+    let config_id = app.create_config("labors", json!({"password": "pw"})).await;
+    let run = launch(&app, config_id).await;
+    let run_id = run["run_id"].as_str().expect("run_id");
+    let name = run["name"].as_str().expect("name");
+    let path = format!("/projects/labors/runs/{run_id}");
+
+    double.start_first_step(name);
+    let running = metadata_until(&app, &path, |m| {
+        node_phase(m, "discover").as_deref() == Some("Running")
+    })
+    .await;
+    assert_eq!(running["phase"], "Running", "{running}");
+    let (status, page) = app.get("/projects/labors/status", &app.admin).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page[0]["last_run"]["phase"], "Running", "{page}");
+
+    // Over a second at a 100 ms poll: about ten looks at the workflow, not twice that.
+    let gets = || {
+        double
+            .requests()
+            .iter()
+            .filter(|r| r.method == "get" && r.path.ends_with(name))
+            .count()
+    };
+    let before = gets();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let looks = gets() - before;
+    assert!((1..=14).contains(&looks), "{looks} looks in a second");
+
+    double.finish(name, Outcome::Succeeded);
+    let ended = final_metadata(&app, run_id).await;
+    assert_eq!(ended["phase"], "Succeeded", "{ended}");
+    assert_eq!(node_phase(&ended, "discover").as_deref(), Some("Succeeded"));
+    double.assert_contract_kept();
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 pub const BIN: &str = env!("CARGO_BIN_EXE_polyphemus");
 
 /// Variables that would point the binary at another server, store or project.
-const ISOLATED_ENV: [&str; 7] = [
+pub const ISOLATED_ENV: [&str; 7] = [
     "DATABASE_URL",
     "POLYPHEMUS_URL",
     "POLYPHEMUS_TOKEN",

@@ -19,6 +19,7 @@ mod notifications;
 mod packages;
 mod pipeline;
 mod prune;
+mod readme_tour;
 mod retries;
 mod run_failure;
 mod runs;

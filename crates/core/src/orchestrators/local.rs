@@ -1,7 +1,8 @@
 //! The local orchestrator: runs workflows with the embedded engine as child processes of this
 //! server. Steps reach the API at `server_url` with the run's task token, as pods would.
 
-use super::{NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
+use super::node_log::file_pieces;
+use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
     read_tail, Engine, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions,
@@ -200,7 +201,12 @@ impl Orchestrator for LocalOrchestrator {
         })
     }
 
-    fn reports_live_status(&self) -> bool {
+    fn live_status_every(&self) -> Option<std::time::Duration> {
+        // In memory: cheap to read often.
+        Some(std::time::Duration::from_millis(500))
+    }
+
+    fn notifies_finish(&self) -> bool {
         true
     }
 
@@ -340,6 +346,30 @@ impl Orchestrator for LocalOrchestrator {
                     .collect());
             }
             self.stored_logs(name, tail_bytes)
+        })
+    }
+
+    fn node_log_pieces<'a>(
+        &'a self,
+        workflow: &'a Value,
+        node_id: &'a str,
+    ) -> BoxFuture<'a, Result<LogPieces, OrchestratorError>> {
+        Box::pin(async move {
+            let name = workflow["metadata"]["name"].as_str().unwrap_or_default();
+            if !self.launched(name) || node_id.contains('/') {
+                return Err(OrchestratorError::NotFound(name.to_owned()));
+            }
+            let logs_dir = self.options.work_dir.join(name).join("logs");
+            let interleaved = logs_dir.join(format!("{node_id}.log"));
+            // As `node_log`: the interleaved log, or an older engine's two streams.
+            let paths = if interleaved.exists() {
+                vec![interleaved]
+            } else {
+                ["stdout", "stderr"]
+                    .map(|stream| logs_dir.join(format!("{node_id}.{stream}.log")))
+                    .into()
+            };
+            Ok(file_pieces(paths))
         })
     }
 

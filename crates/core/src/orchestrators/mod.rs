@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub use node_log::NodeLog;
+pub use node_log::{LogPieces, NodeLog};
 
 /// A workflow to start.
 #[derive(Debug)]
@@ -142,9 +142,16 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         false
     }
 
-    /// Whether the server may read a running workflow's status every half second to record
-    /// it as it changes (the local engine's is in memory; Argo's is a request to the cluster).
-    fn reports_live_status(&self) -> bool {
+    /// How often the server reads a running workflow's status to record it as it changes;
+    /// `None` records it at the end only.
+    fn live_status_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Whether [`Orchestrator::wait_finished`] is told of the end (the local engine) rather
+    /// than polling for it (Argo): a polling one is not asked while the live status is read,
+    /// since that read sees the end as well.
+    fn notifies_finish(&self) -> bool {
         false
     }
 
@@ -196,6 +203,14 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
         tail_bytes: u64,
     ) -> BoxFuture<'a, Result<BTreeMap<String, NodeLog>, OrchestratorError>>;
+
+    /// Node `node_id`'s whole log from its start, a piece at a time; nothing when it printed
+    /// nothing. `workflow` is the object [`Orchestrator::workflow`] answered.
+    fn node_log_pieces<'a>(
+        &'a self,
+        workflow: &'a Value,
+        node_id: &'a str,
+    ) -> BoxFuture<'a, Result<LogPieces, OrchestratorError>>;
 
     /// `argo stop` (exit handlers still run) or `argo terminate` (they do not).
     fn stop<'a>(

@@ -286,10 +286,9 @@ impl Services {
         let Some(orchestrator) = self.orchestrator.clone() else {
             return;
         };
-        let finished = orchestrator.wait_finished(&namespace, &name);
         let run = (&run_id, name.as_str(), namespace.as_str());
         let finished = self
-            .watch_live_status(orchestrator.as_ref(), &project, run, finished)
+            .watch_until_finished(orchestrator.as_ref(), &project, run)
             .await;
         if let Err(error) = finished {
             tracing::warn!(%run_id, %error, "lost sight of a run");

@@ -13,6 +13,7 @@ mod notifications;
 mod recovery;
 mod resubmit;
 mod retention;
+mod run_log_download;
 mod run_logs;
 mod run_scopes;
 mod runs;
@@ -150,4 +151,5 @@ impl Services {
     }
 }
 pub use recovery::Recovery;
+pub use run_logs::Streaming;
 pub use runs::{parse_status_report, PreviousStateQuery};

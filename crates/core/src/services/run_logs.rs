@@ -18,6 +18,12 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 /// a note, so a follow never holds more than this per node.
 const FOLLOW_TAIL_BYTES: u64 = 256 * 1024;
 
+/// Marks an HTTP answer whose body goes on long after its handler returned (a followed log):
+/// the server counts its request as being handled until the body ends, so the idle timeout
+/// does not cut a follow while its run is quiet. Set by the API and the UI alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Streaming;
+
 /// Which run's logs a follow reads, and how far it got in each node's log.
 struct Follow {
     orchestrator: Arc<dyn Orchestrator>,
@@ -27,6 +33,8 @@ struct Follow {
     sent: HashMap<String, u64>,
     last_node: Option<String>,
     ended: bool,
+    /// The most of each node's log read per look.
+    tail_bytes: u64,
 }
 
 impl Services {
@@ -38,12 +46,25 @@ impl Services {
         run_id: &RunId,
         node: Option<String>,
     ) -> Result<String, CoreError> {
+        self.run_logs_ending(access, run_id, node, FOLLOW_TAIL_BYTES)
+            .await
+    }
+
+    /// [`Services::run_logs`] keeping at most the last `tail_bytes` of each node's log.
+    pub async fn run_logs_ending(
+        &self,
+        access: &Access,
+        run_id: &RunId,
+        node: Option<String>,
+        tail_bytes: u64,
+    ) -> Result<String, CoreError> {
         let run = self.find_run(access, run_id, Role::Viewer).await?.run;
         let Some(orchestrator) = self.orchestrator.clone() else {
             return Ok(run.output);
         };
         let namespace = orchestrator.namespace().to_owned();
         let mut follow = Follow::new(orchestrator, run.name, namespace, node);
+        follow.tail_bytes = tail_bytes;
         match follow.look().await {
             Ok(text) => Ok(text),
             Err(OrchestratorError::NotFound(_)) => Ok(run.output),
@@ -106,6 +127,7 @@ impl Follow {
             sent: HashMap::new(),
             last_node: None,
             ended: false,
+            tail_bytes: FOLLOW_TAIL_BYTES,
         }
     }
 
@@ -124,7 +146,7 @@ impl Follow {
             .map_err(|error| OrchestratorError::Unavailable(error.to_string()))?;
         let logs = self
             .orchestrator
-            .logs(&self.namespace, &self.name, FOLLOW_TAIL_BYTES)
+            .logs(&self.namespace, &self.name, self.tail_bytes)
             .await?;
         let mut text = String::new();
         for (id, node) in ordered_nodes(&report.nodes, &logs) {

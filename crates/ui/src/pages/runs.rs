@@ -43,10 +43,13 @@ pub async fn show_run(
     let run_id = run.run_id.clone();
     let metadata = metadata_of(&state, &access, &run_id).await?;
     let finished = is_final(metadata.as_ref());
-    let output = if finished || !run.output.is_empty() {
-        run.output.clone()
+    // While it goes: the steps' logs so far (the page's script then follows them); what jobs
+    // appended through the API shows apart until the end joins the two.
+    let live_logs = if finished {
+        None
     } else {
-        live_output(&state, &run).await.unwrap_or_default()
+        let logs = services.run_logs_ending(&access, &run_id, None, LIVE_TAIL_BYTES);
+        Some(logs.await.unwrap_or_default())
     };
     let config_name = services
         .config_version(&access, run.config_id, run.version_number)
@@ -116,12 +119,20 @@ pub async fn show_run(
         @if let Some(metadata) = &metadata { (nodes(&run, metadata)) }
         h2 #output-heading { "Output" }
         p { a.button href={ (run_path) "/logs" } download { "Download the steps' logs" } }
-        @if let Some(at) = run.output_pruned_at {
+        @if let Some(logs) = &live_logs {
+            @if !run.output.is_empty() {
+                h3 #appended-heading { "Appended by the job" }
+                pre.log tabindex="0" aria-labelledby="appended-heading" { code { (run.output) } }
+            }
+            p.muted #output-empty hidden[!logs.is_empty()] { "No output yet." }
+            pre.log #output tabindex="0" aria-labelledby="output-heading"
+                data-follow={ (run_path) "/logs?follow=true" } { code { (logs) } }
+        } @else if let Some(at) = run.output_pruned_at {
             p.muted { "The output was removed by the project's retention policy on " (time(Some(at))) "." }
-        } @else if output.is_empty() {
+        } @else if run.output.is_empty() {
             p.muted { "No output yet." }
         } @else {
-            pre.log #output tabindex="0" aria-labelledby="output-heading" { code { (output) } }
+            pre.log #output tabindex="0" aria-labelledby="output-heading" { code { (run.output) } }
         }
         h2 { "State" }
         (json_block(&run.state, "Run state"))
@@ -162,29 +173,6 @@ async fn end_run(
 
 /// How much of each step's log the run page shows while the run goes on.
 const LIVE_TAIL_BYTES: u64 = 64 * 1024;
-
-/// While a run goes on, the end of its nodes' logs as the orchestrator has them so far.
-async fn live_output(state: &UiState, run: &Run) -> Option<String> {
-    let orchestrator = state.services.orchestrator()?;
-    let logs = orchestrator
-        .logs(orchestrator.namespace(), &run.name, LIVE_TAIL_BYTES)
-        .await
-        .ok()?;
-    let mut text = String::new();
-    for (node, log) in logs {
-        text.push_str(&format!("=== {node}\n"));
-        if log.dropped_bytes() > 0 {
-            text.push_str(&format!(
-                "[the last {} of {} bytes]\n",
-                log.text.len(),
-                log.total_bytes
-            ));
-        }
-        text.push_str(&log.text);
-        text.push('\n');
-    }
-    Some(text)
-}
 
 /// Nesting depth of an Argo node from its name (`wf[0].step`, `wf.task`).
 fn depth(run_name: &str, node_name: &str) -> usize {

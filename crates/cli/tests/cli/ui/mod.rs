@@ -4,6 +4,7 @@
 mod backfills;
 mod browser;
 mod charts;
+mod run_actions;
 mod schedules;
 
 use crate::harness::{block_on, create_config, Server};

@@ -2,8 +2,9 @@
 //! the bearer token and retries, and turning Argo's refusals into orchestrator errors.
 
 use super::super::node_log::TailBuffer;
-use super::super::{NodeLog, OrchestratorError};
+use super::super::{LogPieces, NodeLog, OrchestratorError};
 use super::{ArgoOrchestrator, ArgoSettings};
+use futures::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -235,22 +236,90 @@ impl ArgoOrchestrator {
     }
 }
 
-/// One line of Argo Server's log stream (`{"result": {"content": …}}`) into `tail`; false when
-/// the server ended the stream with an error.
-fn log_line(pod: &str, line: &[u8], tail: &mut TailBuffer) -> Result<bool, OrchestratorError> {
+impl ArgoOrchestrator {
+    /// A pod's whole log as Argo Server streams it, a line at a time.
+    pub(super) async fn pod_log_pieces(
+        &self,
+        namespace: &str,
+        name: &str,
+        pod: &str,
+    ) -> Result<LogPieces, OrchestratorError> {
+        let response = self
+            .send(Self::get(
+                vec![namespace, name, "log"],
+                vec![
+                    ("podName", pod.to_owned()),
+                    ("logOptions.container", "main".to_owned()),
+                ],
+            ))
+            .await?;
+        let pod = pod.to_owned();
+        let start = (response, Vec::<u8>::new(), pod);
+        Ok(stream::unfold(Some(start), |reading| async move {
+            let (mut response, mut pending, pod) = reading?;
+            loop {
+                if let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    match parse_log_line(&pod, &line) {
+                        Ok(LogLine::Content(piece)) => {
+                            return Some((Ok(piece), Some((response, pending, pod))))
+                        }
+                        Ok(LogLine::Nothing) => {}
+                        Ok(LogLine::End) => return None,
+                        Err(error) => return Some((Err(error), None)),
+                    }
+                    continue;
+                }
+                match response.chunk().await {
+                    Ok(Some(chunk)) => pending.extend_from_slice(&chunk),
+                    // A last line without its newline.
+                    Ok(None) if !pending.is_empty() => pending.push(b'\n'),
+                    Ok(None) => return None,
+                    Err(error) => {
+                        let error = OrchestratorError::Unavailable(format!(
+                            "reading logs of {pod}: {error}"
+                        ));
+                        return Some((Err(error), None));
+                    }
+                }
+            }
+        })
+        .boxed())
+    }
+}
+
+/// One line of Argo Server's log stream (`{"result": {"content": …}}`).
+enum LogLine {
+    Content(String),
+    /// Nothing to print (a blank line, an entry without content).
+    Nothing,
+    /// The server ended the stream with an error.
+    End,
+}
+
+fn parse_log_line(pod: &str, line: &[u8]) -> Result<LogLine, OrchestratorError> {
     if line.iter().all(u8::is_ascii_whitespace) {
-        return Ok(true);
+        return Ok(LogLine::Nothing);
     }
     let entry: Value = serde_json::from_slice(line).map_err(|e| {
         OrchestratorError::Unavailable(format!("a log line of {pod} is not JSON: {e}"))
     })?;
     if let Some(error) = entry.get("error") {
         tracing::warn!(%pod, message = %error["message"], "Argo Server ended a log stream with an error");
-        return Ok(false);
+        return Ok(LogLine::End);
     }
-    if let Some(content) = entry["result"]["content"].as_str() {
-        tail.push(content);
-        tail.push("\n");
+    Ok(match entry["result"]["content"].as_str() {
+        Some(content) => LogLine::Content(format!("{content}\n")),
+        None => LogLine::Nothing,
+    })
+}
+
+/// One line of the stream into `tail`; false when the server ended the stream with an error.
+fn log_line(pod: &str, line: &[u8], tail: &mut TailBuffer) -> Result<bool, OrchestratorError> {
+    match parse_log_line(pod, line)? {
+        LogLine::Content(content) => tail.push(&content),
+        LogLine::Nothing => {}
+        LogLine::End => return Ok(false),
     }
     Ok(true)
 }

@@ -9,9 +9,10 @@ mod settings;
 pub use render::{pod_name, render_workflow, RenderOptions};
 pub use settings::{ArgoSettings, ArgoToken};
 
-use super::{NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
+use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use client::Call;
 use futures::future::BoxFuture;
+use futures::StreamExt;
 use polyphemus_model::{RunId, RunPhase, StopMode};
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
@@ -43,6 +44,11 @@ impl Orchestrator for ArgoOrchestrator {
 
     fn namespace(&self) -> &str {
         &self.settings.namespace
+    }
+
+    fn live_status_every(&self) -> Option<std::time::Duration> {
+        // The same look that waits for the end: one request per poll.
+        Some(self.settings.poll_interval)
     }
 
     fn outlives_server(&self) -> bool {
@@ -188,6 +194,34 @@ impl Orchestrator for ArgoOrchestrator {
                 }
             }
             Ok(logs)
+        })
+    }
+
+    fn node_log_pieces<'a>(
+        &'a self,
+        workflow: &'a Value,
+        node_id: &'a str,
+    ) -> BoxFuture<'a, Result<LogPieces, OrchestratorError>> {
+        Box::pin(async move {
+            let node = &workflow["status"]["nodes"][node_id];
+            let ran = node["type"] == "Pod"
+                && !matches!(
+                    node["phase"].as_str(),
+                    Some("Pending" | "Skipped" | "Omitted")
+                );
+            let namespace = workflow["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default();
+            let name = workflow["metadata"]["name"].as_str().unwrap_or_default();
+            if !ran {
+                return Ok(futures::stream::empty().boxed());
+            }
+            let pod = pod_name(workflow, node_id, node);
+            match self.pod_log_pieces(namespace, name, &pod).await {
+                // A pod already garbage-collected has no logs left to read.
+                Err(OrchestratorError::NotFound(_)) => Ok(futures::stream::empty().boxed()),
+                other => other,
+            }
         })
     }
 

@@ -81,7 +81,8 @@ pub struct ArgoSettings {
     pub retries: u32,
     /// First backoff; doubles per attempt.
     pub backoff: Duration,
-    /// How often `wait_finished` looks at a running workflow.
+    /// How often a running workflow is looked at: its status recorded as it changes, its end
+    /// noticed.
     pub poll_interval: Duration,
     /// `spec.serviceAccountName` for workflows that set none.
     pub service_account: Option<String>,
