@@ -5,8 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::documents::read_workflow_file;
 use crate::render::render_text;
-use crate::{Engine, EngineOptions, Phase, RunHandle, TemplateLibrary, Workflow, WorkflowObject};
+use crate::{Engine, EngineOptions, Phase, RunHandle, TemplateLibrary, WorkflowObject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -18,7 +19,8 @@ pub enum OutputFormat {
 /// Run an Argo Workflow YAML file on this machine.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EngineRunArgs {
-    /// The Workflow (or WorkflowTemplate) YAML file.
+    /// The workflow file: Workflow, CronWorkflow (its workflowSpec runs) or WorkflowTemplate
+    /// documents, one or several (`---`); each Workflow of it runs.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: PathBuf,
     /// A workflow parameter, `name=value` (repeatable).
@@ -57,69 +59,109 @@ fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-fn print_final(wf: &WorkflowObject, output: OutputFormat) {
+/// The final status of each workflow: JSON (an array when the file had several) or a node
+/// tree each.
+fn print_final(workflows: &[WorkflowObject], output: OutputFormat) {
     let mut stdout = std::io::stdout().lock();
     let text = match output {
-        OutputFormat::Json => match serde_json::to_string_pretty(wf) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot serialize the workflow status: {e}");
-                return;
+        OutputFormat::Json => {
+            let encoded = match workflows {
+                [one] => serde_json::to_string_pretty(one),
+                several => serde_json::to_string_pretty(several),
+            };
+            match encoded {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: cannot serialize the workflow status: {e}");
+                    return;
+                }
             }
-        },
-        OutputFormat::Text => render_text(wf),
+        }
+        OutputFormat::Text => workflows
+            .iter()
+            .map(render_text)
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     let _ = writeln!(stdout, "{}", text.trim_end());
 }
 
 /// Runs the command; returns the process exit code (0 Succeeded, 1 Failed/Error, 2 bad input).
+/// A file with several workflows runs them side by side; 0 only if every one succeeded.
 pub async fn run_command(args: EngineRunArgs) -> i32 {
-    let handle = match submit(&args) {
-        Ok(h) => h,
+    let handles = match submit(&args) {
+        Ok(handles) => handles,
         Err(msg) => {
             eprintln!("error: {msg}");
             return 2;
         }
     };
-    stop_on_ctrl_c(handle.clone());
-    let live = args.watch && std::io::stdout().is_terminal() && args.output == OutputFormat::Text;
-    if live {
-        watch_live(&handle).await;
-    } else if args.watch {
-        eprintln!(
-            "{} submitted (uid {}); --watch needs a terminal, waiting…",
-            handle.name(),
-            handle.uid()
-        );
+    for handle in &handles {
+        stop_on_ctrl_c(handle.clone());
     }
-    let wf = handle.wait().await;
-    print_final(&wf, args.output);
-    if wf.status.phase == Phase::Succeeded {
+    let live = args.watch && std::io::stdout().is_terminal() && args.output == OutputFormat::Text;
+    if live && handles.len() == 1 {
+        watch_live(&handles[0]).await;
+    } else if args.watch {
+        for handle in &handles {
+            eprintln!(
+                "{} submitted (uid {}); --watch needs a terminal and one workflow, waiting…",
+                handle.name(),
+                handle.uid()
+            );
+        }
+    }
+    let mut finished = Vec::new();
+    for handle in &handles {
+        finished.push(handle.wait().await);
+    }
+    print_final(&finished, args.output);
+    if finished
+        .iter()
+        .all(|wf| wf.status.phase == Phase::Succeeded)
+    {
         0
     } else {
         1
     }
 }
 
-/// Reads the parameters, the workflow file and the template library, and submits; the error
-/// to print otherwise (bad input: exit code 2).
-fn submit(args: &EngineRunArgs) -> Result<RunHandle, String> {
+/// Reads the parameters, the workflow file and the template library, and submits each
+/// workflow of the file; the error to print otherwise (bad input: exit code 2).
+fn submit(args: &EngineRunArgs) -> Result<Vec<RunHandle>, String> {
     let params = parse_params(&args.params)?;
     let file = args.file.display();
     let text =
         std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {file}: {e}"))?;
-    let wf = Workflow::from_yaml(&text).map_err(|e| format!("{file}: {e}"))?;
-    let library = match &args.templates {
+    let documents = read_workflow_file(&text).map_err(|e| format!("{file}: {e}"))?;
+    let mut library = match &args.templates {
         Some(dir) => TemplateLibrary::load_dir(dir).map_err(|e| e.to_string())?,
         None => TemplateLibrary::new(),
     };
+    // The file's own templates, over a directory's of the same name.
+    for template in documents.templates {
+        library.add(template).map_err(|e| format!("{file}: {e}"))?;
+    }
     let mut opts = EngineOptions::default();
     if let Some(dir) = &args.work_dir {
         opts.work_dir = dir.clone();
     }
-    Engine::new(opts)
-        .submit(wf, params, &library)
-        .map_err(|e| format!("{file}: {e}"))
+    let engine = Engine::new(opts);
+    // Every workflow is checked before any starts.
+    let mut handles = Vec::new();
+    for workflow in documents.runnable {
+        let handle = engine
+            .submit(workflow, params.clone(), &library)
+            .map_err(|e| format!("{file}: {e}"));
+        match handle {
+            Ok(handle) => handles.push(handle),
+            Err(error) => {
+                handles.iter().for_each(RunHandle::terminate);
+                return Err(error);
+            }
+        }
+    }
+    Ok(handles)
 }
 
 /// Ctrl-C stops the workflow (exit handlers still run); a second one terminates it.

@@ -7,6 +7,7 @@
 //! `WorkflowObject`; `cli::run_command` is `polyphemus engine run`.
 
 pub mod cli;
+mod documents;
 mod driver;
 pub mod error;
 mod exec;
@@ -21,6 +22,7 @@ pub mod status;
 mod template;
 mod validate;
 
+pub use documents::{read_workflow_file, WorkflowFile};
 pub use error::EngineError;
 pub use exec::leftovers::kill_leftovers;
 pub use exec::logs::read_tail;

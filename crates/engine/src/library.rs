@@ -15,6 +15,9 @@ use crate::model::{Invocation, Template, Workflow, WorkflowSpec};
 #[derive(Debug, Clone, Default)]
 pub struct TemplateLibrary {
     templates: HashMap<String, Arc<Workflow>>,
+    /// Documents of the directory that cannot run here, by name, with why: refused only when
+    /// a workflow references them, so one unsupported template nobody uses stops nothing.
+    refused: HashMap<String, String>,
 }
 
 impl TemplateLibrary {
@@ -23,7 +26,8 @@ impl TemplateLibrary {
     }
 
     /// Loads every `*.yaml` / `*.yml` file of `dir` (multi-document files allowed); documents of
-    /// kind `WorkflowTemplate` or `ClusterWorkflowTemplate` are kept.
+    /// kind `WorkflowTemplate` or `ClusterWorkflowTemplate` are kept. A document that does not
+    /// parse or is not supported is kept as refused, its reason given when referenced.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, EngineError> {
         let dir = dir.as_ref();
         let mut lib = Self::new();
@@ -40,18 +44,57 @@ impl TemplateLibrary {
         paths.sort();
         for path in paths {
             let text = std::fs::read_to_string(&path).map_err(|e| EngineError::io(&path, e))?;
-            for doc in text.split("\n---") {
-                if doc.trim().trim_start_matches("---").trim().is_empty() {
-                    continue;
-                }
-                let wf = Workflow::from_yaml(doc)
-                    .map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))?;
-                if wf.kind.ends_with("WorkflowTemplate") {
-                    lib.add(wf)?;
+            for document in serde_yaml::Deserializer::from_str(&text) {
+                // After a syntax error the rest of the file cannot be read (and the iterator
+                // would repeat the error).
+                if !lib.load_document(&path, document) {
+                    break;
                 }
             }
         }
         Ok(lib)
+    }
+
+    /// Keeps one document; false when it is not YAML.
+    fn load_document(&mut self, path: &Path, document: serde_yaml::Deserializer<'_>) -> bool {
+        use serde::Deserialize;
+        let value = match serde_yaml::Value::deserialize(document) {
+            Ok(value) => value,
+            Err(error) => {
+                // No name to refuse it under: a reference to it reads "unknown template".
+                tracing::warn!(path = %path.display(), %error, "a template file is not YAML");
+                return false;
+            }
+        };
+        let kind = value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default();
+        if !kind.ends_with("WorkflowTemplate") {
+            return true;
+        }
+        let name = value
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(|n| n.as_str())
+            .map(str::to_owned);
+        let Some(name) = name else {
+            tracing::warn!(path = %path.display(), "a WorkflowTemplate without metadata.name");
+            return true;
+        };
+        let parsed = serde_yaml::from_value::<Workflow>(value)
+            .map_err(|e| EngineError::Yaml(e.to_string()))
+            .and_then(|wf| crate::validate::validate_document(&wf, false).map(|()| wf));
+        match parsed {
+            Ok(wf) => {
+                self.templates.insert(name, Arc::new(wf));
+            }
+            Err(error) => {
+                self.refused
+                    .insert(name, format!("{}: {error}", path.display()));
+            }
+        }
+        true
     }
 
     /// Adds one template document; it needs a `metadata.name`.
@@ -66,6 +109,21 @@ impl TemplateLibrary {
 
     pub fn get(&self, name: &str) -> Option<&Arc<Workflow>> {
         self.templates.get(name)
+    }
+
+    /// The template named `name`, or why it cannot be used.
+    pub fn lookup(&self, name: &str) -> Result<&Arc<Workflow>, EngineError> {
+        if let Some(workflow) = self.templates.get(name) {
+            return Ok(workflow);
+        }
+        match self.refused.get(name) {
+            Some(why) => Err(EngineError::Invalid(format!(
+                "WorkflowTemplate {name} cannot run here: {why}"
+            ))),
+            None => Err(EngineError::UnknownTemplate(format!(
+                "WorkflowTemplate {name}"
+            ))),
+        }
     }
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
@@ -123,9 +181,8 @@ impl Resolver {
             Origin::Workflow => Ok(&self.spec.templates),
             Origin::Library(name) => self
                 .library
-                .get(name)
-                .map(|w| w.spec.templates.as_slice())
-                .ok_or_else(|| EngineError::UnknownTemplate(format!("WorkflowTemplate {name}"))),
+                .lookup(name)
+                .map(|w| w.spec.templates.as_slice()),
         }
     }
 

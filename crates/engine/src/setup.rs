@@ -175,9 +175,7 @@ fn effective_spec(wf: &Workflow, library: &TemplateLibrary) -> Result<WorkflowSp
     let Some(r) = &wf.spec.workflow_template_ref else {
         return Ok(wf.spec.clone());
     };
-    let base = library
-        .get(&r.name)
-        .ok_or_else(|| EngineError::UnknownTemplate(format!("WorkflowTemplate {}", r.name)))?;
+    let base = library.lookup(&r.name)?;
     let mut spec = base.spec.clone();
     let own = &wf.spec;
     spec.templates.extend(own.templates.iter().cloned());
