@@ -255,7 +255,14 @@ async fn after_a_restart_argo_runs_are_read_again_not_marked_error() {
         metadata["phase"], "Running",
         "read from Argo, not marked Error"
     );
-    let gone = metadata_when_recorded(&app, vanished["run_id"].as_str().expect("run_id")).await;
+    // Its live status may have been recorded as Running before it vanished: wait for the end.
+    let vanished_id = vanished["run_id"].as_str().expect("run_id");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut gone = metadata_when_recorded(&app, vanished_id).await;
+    while gone["phase"] == "Running" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        gone = metadata_when_recorded(&app, vanished_id).await;
+    }
     assert_eq!(gone["phase"], "Error", "{gone}");
     assert!(
         gone["message"]
