@@ -360,16 +360,7 @@ impl Orchestrator for LocalOrchestrator {
                 return Err(OrchestratorError::NotFound(name.to_owned()));
             }
             let logs_dir = self.options.work_dir.join(name).join("logs");
-            let interleaved = logs_dir.join(format!("{node_id}.log"));
-            // As `node_log`: the interleaved log, or an older engine's two streams.
-            let paths = if interleaved.exists() {
-                vec![interleaved]
-            } else {
-                ["stdout", "stderr"]
-                    .map(|stream| logs_dir.join(format!("{node_id}.{stream}.log")))
-                    .into()
-            };
-            Ok(file_pieces(paths))
+            Ok(file_pieces(node_log_files(&logs_dir, node_id)))
         })
     }
 
@@ -399,25 +390,32 @@ fn exe_dir() -> Option<PathBuf> {
     Some(std::env::current_exe().ok()?.parent()?.to_path_buf())
 }
 
-/// The end of node `id`'s log under `logs_dir`, if it printed anything: its interleaved
-/// `<id>.log`, or for a run of an older engine its `<id>.stdout.log` then `<id>.stderr.log`.
+/// The end of node `id`'s log files under `logs_dir`, if it printed anything.
 fn node_log(logs_dir: &Path, id: &str, tail_bytes: u64) -> Option<NodeLog> {
-    let read = |file: String| match read_tail(&logs_dir.join(&file), tail_bytes) {
-        Ok(found) => found,
-        Err(error) => {
-            tracing::warn!(%file, %error, "cannot read a node log");
-            None
-        }
-    };
-    if let Some((text, total_bytes)) = read(format!("{id}.log")) {
-        return Some(NodeLog { text, total_bytes });
-    }
     let mut log = NodeLog::default();
-    for stream in ["stdout", "stderr"] {
-        if let Some((text, total)) = read(format!("{id}.{stream}.log")) {
-            log.text.push_str(&text);
-            log.total_bytes += total;
+    for path in node_log_files(logs_dir, id) {
+        match read_tail(&path, tail_bytes) {
+            Ok(Some((text, total))) => {
+                log.text.push_str(&text);
+                log.total_bytes += total;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error, "cannot read a node log");
+            }
         }
     }
     (log.total_bytes > 0).then_some(log)
+}
+
+/// Node `id`'s log files under `logs_dir`: its interleaved `<id>.log`, or for a run of an
+/// older engine its `<id>.stdout.log` then `<id>.stderr.log`.
+fn node_log_files(logs_dir: &Path, id: &str) -> Vec<PathBuf> {
+    let interleaved = logs_dir.join(format!("{id}.log"));
+    if interleaved.exists() {
+        return vec![interleaved];
+    }
+    ["stdout", "stderr"]
+        .map(|stream| logs_dir.join(format!("{id}.{stream}.log")))
+        .into()
 }

@@ -172,12 +172,7 @@ impl Orchestrator for ArgoOrchestrator {
                 .cloned()
                 .unwrap_or_default();
             for (id, node) in &nodes {
-                let ran = node["type"] == "Pod"
-                    && !matches!(
-                        node["phase"].as_str(),
-                        Some("Pending" | "Skipped" | "Omitted")
-                    );
-                if !ran {
+                if !pod_ran(node) {
                     continue;
                 }
                 let pod = pod_name(&workflow, id, node);
@@ -204,16 +199,11 @@ impl Orchestrator for ArgoOrchestrator {
     ) -> BoxFuture<'a, Result<LogPieces, OrchestratorError>> {
         Box::pin(async move {
             let node = &workflow["status"]["nodes"][node_id];
-            let ran = node["type"] == "Pod"
-                && !matches!(
-                    node["phase"].as_str(),
-                    Some("Pending" | "Skipped" | "Omitted")
-                );
             let namespace = workflow["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or_default();
             let name = workflow["metadata"]["name"].as_str().unwrap_or_default();
-            if !ran {
+            if !pod_ran(node) {
                 return Ok(futures::stream::empty().boxed());
             }
             let pod = pod_name(workflow, node_id, node);
@@ -245,4 +235,13 @@ impl Orchestrator for ArgoOrchestrator {
             Ok(())
         })
     }
+}
+
+/// Whether a node is a pod that started, and so may have a log to read.
+fn pod_ran(node: &Value) -> bool {
+    node["type"] == "Pod"
+        && !matches!(
+            node["phase"].as_str(),
+            Some("Pending" | "Skipped" | "Omitted")
+        )
 }
