@@ -19,7 +19,7 @@ impl Dir {
         }
     }
 
-    fn aria(self) -> &'static str {
+    pub fn aria(self) -> &'static str {
         match self {
             Self::Asc => "ascending",
             Self::Desc => "descending",
@@ -101,16 +101,9 @@ pub fn th<C: Column>(label: &str, column: C, links: Option<&Links<C>>) -> Markup
     }
 }
 
-/// `name=value&` with the value percent-encoded, for [`Links::keep`].
+/// `name=value&` with the value form-encoded, for [`Links::keep`].
 pub fn keep_param(name: &str, value: &str) -> String {
-    let mut encoded = String::new();
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(byte as char)
-            }
-            other => encoded.push_str(&format!("%{other:02X}")),
-        }
-    }
-    format!("{name}={encoded}&")
+    // Encoding a pair of strings cannot fail.
+    let encoded = serde_urlencoded::to_string([(name, value)]).unwrap_or_default();
+    format!("{encoded}&")
 }

@@ -127,10 +127,7 @@ fn caption(links: Option<&Links<RunColumn>>) -> String {
         Some(order) => format!(
             "Sorted by {}, {} (within this page; pages go newest first)",
             order.column.key(),
-            match order.dir {
-                sort::Dir::Asc => "ascending",
-                sort::Dir::Desc => "descending",
-            }
+            order.dir.aria()
         ),
         None => "Newest first".to_owned(),
     }
