@@ -11,6 +11,7 @@ mod documents;
 mod driver;
 pub mod error;
 mod exec;
+mod images;
 pub mod expr;
 mod library;
 pub mod model;

@@ -137,7 +137,8 @@ impl Checker {
             // value the engine gives every step (e.g. the run's POLYPHEMUS_TOKEN).
             self.extra(&format!("{path}.env[{}]", e.name), &e.extra, &["valueFrom"])?;
         }
-        if c.command.is_empty() {
+        let known_entrypoint = c.image.as_deref().and_then(crate::images::entrypoint);
+        if c.command.is_empty() && known_entrypoint.is_none() {
             return Err(EngineError::unsupported(
                 format!("{path}.command"),
                 "a command is required (the image's entrypoint is unknown on the host)",

@@ -149,19 +149,27 @@ impl<'a> Children<'a> {
     }
 
     /// Records a finished child's `{kind}.{name}.*` variables; a loop's (`children` given)
-    /// are aggregated under `outcome`'s id and phase.
+    /// are aggregated under `outcome`'s id and phase. A skipped or omitted step gets its
+    /// template's declared outputs as Argo gives them: `valueFrom.default`, else absent.
     pub fn settle(
         &self,
         scope: &mut Scope,
-        name: &str,
+        step: &StepLike,
         outcome: &Outcome,
         children: Option<&[Outcome]>,
     ) {
+        let name = &step.call.name;
         match children {
             Some(c) => {
                 outputs::add_aggregate(scope, self.kind, name, &outcome.id, outcome.phase, c)
             }
             None => outputs::add_node(scope, self.kind, name, outcome),
+        }
+        let skipped = matches!(outcome.phase, Phase::Skipped | Phase::Omitted);
+        if skipped && children.is_none() && outcome.outputs.is_empty() {
+            if let Ok(resolved) = self.ctx.resolver.resolve_call(&step.call, &self.origin) {
+                outputs::add_skipped(scope, self.kind, name, &resolved.template);
+            }
         }
     }
 }

@@ -284,10 +284,10 @@ impl Dag<'_> {
 
     /// Records a finished task and its `tasks.<name>.*` variables.
     fn settle(&mut self, i: usize, td: TaskDone) {
-        let name = &self.graph.tasks[i].call.name;
+        let task = &self.graph.tasks[i];
         let children = td.children.as_deref();
         self.children
-            .settle(&mut self.scope, name, &td.outcome, children);
+            .settle(&mut self.scope, task, &td.outcome, children);
         self.done[i] = Some(td);
         if self.dag_fail_fast && !self.decided_failed {
             self.decided_failed = failed_target(&self.graph, &self.done).is_some();

@@ -4,6 +4,7 @@
 mod children;
 mod dag;
 mod dag_phase;
+mod env_expand;
 pub mod depends;
 mod invoke;
 pub mod leftovers;
