@@ -4,8 +4,8 @@
 mod children;
 mod dag;
 mod dag_phase;
-mod env_expand;
 pub mod depends;
+mod env_expand;
 mod invoke;
 pub mod leftovers;
 pub mod logs;

@@ -125,6 +125,10 @@ mod tests {
             dates("unixEpoch", &[t]).unwrap().unwrap(),
             json!(1709622489)
         );
-        assert!(dates("dateInZone", &[json!("2006"), json!(0), json!("Europe/Paris")]).is_err());
+        assert!(dates(
+            "dateInZone",
+            &[json!("2006"), json!(0), json!("Europe/Paris")]
+        )
+        .is_err());
     }
 }
