@@ -15,6 +15,7 @@ pub mod expr;
 mod images;
 mod library;
 pub mod model;
+mod pod_spec_patch;
 mod render;
 mod run;
 mod setup;
