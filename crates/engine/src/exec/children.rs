@@ -17,11 +17,10 @@ use crate::state::NewNode;
 use crate::status::{NodeType, Phase};
 use crate::template::Scope;
 
-/// A group's `failFast`: once tripped, no further child starts.
+/// A template's own `failFast: true`: once tripped, no further child starts.
 ///
-/// Steps hand it to every child (checked when the child gets its `parallelism` permit,
-/// tripped by any failed child); a DAG trips it itself when a failure is handled neither by
-/// `continueOn` nor by a `depends`, and checks it before starting a task.
+/// Steps and DAGs hand it to every child (checked when the child gets its `parallelism`
+/// permit, tripped by any failed child); a DAG also checks it before starting a task.
 #[derive(Clone, Default)]
 pub struct FailFast(Arc<AtomicBool>);
 
