@@ -16,9 +16,6 @@ const SPEC_IGNORED: &[&str] = &[
     "ttlSecondsAfterFinished",
     "podMetadata",
     "podSpecPatch",
-    "volumes",
-    "volumeClaimTemplates",
-    "volumeClaimGC",
     "nodeSelector",
     "affinity",
     "tolerations",
@@ -59,7 +56,6 @@ const TEMPLATE_IGNORED: &[&str] = &[
     "serviceAccountName",
     "automountServiceAccountToken",
     "archiveLocation",
-    "volumes",
     "priorityClassName",
     "priority",
     "schedulerName",
@@ -73,8 +69,6 @@ const TEMPLATE_IGNORED: &[&str] = &[
 
 const CONTAINER_IGNORED: &[&str] = &[
     "resources",
-    "volumeMounts",
-    "volumeDevices",
     "imagePullPolicy",
     "securityContext",
     "ports",
@@ -88,8 +82,17 @@ const CONTAINER_IGNORED: &[&str] = &[
     "stdin",
     "stdinOnce",
     "tty",
-    "envFrom",
 ];
+
+/// Fields honoured by `volumes`/`sync` and checked there (`crate::volumes::decl`).
+const SPEC_HONOURED: &[&str] = &[
+    "volumes",
+    "volumeClaimTemplates",
+    "volumeClaimGC",
+    "synchronization",
+];
+const TEMPLATE_HONOURED: &[&str] = &["volumes", "synchronization"];
+const CONTAINER_HONOURED: &[&str] = &["volumeMounts", "envFrom"];
 
 /// Collects ignored field paths; the first unsupported one is an error.
 struct Checker {
@@ -98,8 +101,18 @@ struct Checker {
 
 impl Checker {
     fn extra(&mut self, path: &str, extra: &Extra, ignorable: &[&str]) -> Result<(), EngineError> {
+        let honoured = match path {
+            "spec" => SPEC_HONOURED,
+            p if p.ends_with(".container") || p.ends_with(".script") => CONTAINER_HONOURED,
+            p if p.starts_with("spec.templates[") && p.ends_with(']') && !p.contains("].") => {
+                TEMPLATE_HONOURED
+            }
+            _ => &[],
+        };
         for (key, value) in extra {
-            if ignorable.contains(&key.as_str()) {
+            if honoured.contains(&key.as_str()) {
+                continue;
+            } else if ignorable.contains(&key.as_str()) {
                 self.ignored.push(format!("{path}.{key}"));
             } else if !value.is_null() {
                 return Err(EngineError::unsupported(
@@ -116,7 +129,10 @@ impl Checker {
             let here = format!("{path}.parameters[{}]", p.name);
             self.extra(&here, &p.extra, &[])?;
             if let Some(vf) = &p.value_from {
-                self.extra(&format!("{here}.valueFrom"), &vf.extra, &[])?;
+                // `configMapKeyRef` is read at submit (`volumes::env::check_params`).
+                let mut rest = vf.extra.clone();
+                rest.remove("configMapKeyRef");
+                self.extra(&format!("{here}.valueFrom"), &rest, &[])?;
             }
         }
         Ok(())
@@ -132,10 +148,15 @@ impl Checker {
 
     fn container(&mut self, path: &str, c: &Container) -> Result<(), EngineError> {
         self.extra(path, &c.extra, CONTAINER_IGNORED)?;
+        crate::volumes::decl::mounts(path, &c.extra)?;
+        crate::volumes::decl::env_from(path, &c.extra)?;
         for e in &c.env {
-            // Secrets and ConfigMaps are Kubernetes objects: a `valueFrom` variable keeps the
-            // value the engine gives every step (e.g. the run's POLYPHEMUS_TOKEN).
-            self.extra(&format!("{path}.env[{}]", e.name), &e.extra, &["valueFrom"])?;
+            // `valueFrom` reads a Secret or ConfigMap key (`volumes::env`).
+            let here = format!("{path}.env[{}]", e.name);
+            let mut rest = e.extra.clone();
+            rest.remove("valueFrom");
+            self.extra(&here, &rest, &[])?;
+            crate::volumes::decl::env_value_from(&here, &e.extra)?;
         }
         if c.command.is_empty() {
             return Err(EngineError::unsupported(
@@ -167,6 +188,7 @@ impl Checker {
             return Err(EngineError::Invalid("a template has no `name`".into()));
         }
         self.extra(&path, &t.extra, TEMPLATE_IGNORED)?;
+        crate::volumes::decl::volumes(&path, &t.extra)?;
         if let Some(i) = &t.inputs {
             self.extra(&format!("{path}.inputs"), &i.extra, &[])?;
             self.params(&format!("{path}.inputs"), &i.parameters)?;
@@ -266,6 +288,9 @@ pub fn validate_document(wf: &Workflow, log: bool) -> Result<(), EngineError> {
         c.ignored.push(format!("metadata.{key}"));
     }
     c.extra("spec", &wf.spec.extra, SPEC_IGNORED)?;
+    crate::volumes::decl::volumes("spec", &wf.spec.extra)?;
+    crate::volumes::decl::claim_templates(&wf.spec.extra)?;
+    crate::volumes::decl::claim_gc(&wf.spec.extra)?;
     c.arguments("spec", &wf.spec.arguments)?;
     if let Some(hooks) = &wf.spec.hooks {
         check_hooks("spec.hooks", hooks)?;
