@@ -50,11 +50,19 @@ pub struct EngineRunArgs {
     pub work_dir: Option<PathBuf>,
     /// A directory of Kubernetes Secret and ConfigMap YAML files that `secretKeyRef`,
     /// `configMapKeyRef`, `envFrom`, secret/configMap volumes and semaphores read.
-    #[arg(long = "k8s-objects", value_name = "DIR", env = "POLYPHEMUS_K8S_OBJECTS")]
+    #[arg(
+        long = "k8s-objects",
+        value_name = "DIR",
+        env = "POLYPHEMUS_K8S_OBJECTS"
+    )]
     pub k8s_objects: Option<PathBuf>,
     /// Where `persistentVolumeClaim`s live, one directory per claim under `local/`
     /// (default: `<work dir>/.volumes`); they survive runs.
-    #[arg(long = "volumes-dir", value_name = "DIR", env = "POLYPHEMUS_VOLUMES_DIR")]
+    #[arg(
+        long = "volumes-dir",
+        value_name = "DIR",
+        env = "POLYPHEMUS_VOLUMES_DIR"
+    )]
     pub volumes_dir: Option<PathBuf>,
 }
 

@@ -77,12 +77,7 @@ impl K8sObjects {
         let entries = std::fs::read_dir(dir).map_err(|e| EngineError::io(dir, e))?;
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                )
-            })
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
             .collect();
         paths.sort();
         let mut objects = Self::new();

@@ -28,12 +28,11 @@ mod volumes;
 pub use documents::{read_workflow_file, WorkflowFile};
 pub use error::EngineError;
 pub use exec::leftovers::kill_leftovers;
-pub use k8s_objects::K8sObjects;
-pub use sync::LockManager;
 pub use exec::logs::read_tail;
 pub use exec::node::parse_duration;
 pub use exec::process::{private_tmp_available, Isolation};
 pub use exec::sandbox::{running_as_root, StepUser, Support as SandboxSupport, DEFAULT_STEP_USER};
+pub use k8s_objects::K8sObjects;
 pub use library::TemplateLibrary;
 pub use model::Workflow;
 pub use render::render_text;
@@ -42,3 +41,4 @@ pub use setup::check_startable;
 pub use status::{
     NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject, WorkflowStatus,
 };
+pub use sync::LockManager;

@@ -15,12 +15,12 @@ use crate::exec::sandbox::{self, Plan, StepUser, Support};
 use crate::exec::{Call, RunCtx};
 use crate::k8s_objects::K8sObjects;
 use crate::library::{Origin, TemplateLibrary};
-use crate::sync::{LockManager, RunLocks};
-use crate::volumes::{Placement, RunK8s};
 use crate::model::Workflow;
 use crate::setup;
 use crate::state::Shared;
 use crate::status::{Phase, WorkflowObject};
+use crate::sync::{LockManager, RunLocks};
+use crate::volumes::{Placement, RunK8s};
 
 /// Where and how the engine runs workflows.
 #[derive(Debug, Clone)]

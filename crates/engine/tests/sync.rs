@@ -37,7 +37,12 @@ fn pod_spans(runs: &[WorkflowObject]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     runs.iter()
         .flat_map(|wf| wf.status.nodes.values())
         .filter(|n| n.node_type == NodeType::Pod)
-        .map(|n| (n.started_at.expect("started"), n.finished_at.expect("finished")))
+        .map(|n| {
+            (
+                n.started_at.expect("started"),
+                n.finished_at.expect("finished"),
+            )
+        })
         .collect()
 }
 
@@ -45,7 +50,12 @@ fn pod_spans(runs: &[WorkflowObject]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
 fn most_at_once(spans: &[(DateTime<Utc>, DateTime<Utc>)]) -> usize {
     spans
         .iter()
-        .map(|(start, _)| spans.iter().filter(|(s, e)| s <= start && start < e).count())
+        .map(|(start, _)| {
+            spans
+                .iter()
+                .filter(|(s, e)| s <= start && start < e)
+                .count()
+        })
         .max()
         .unwrap_or(0)
 }
@@ -81,10 +91,20 @@ async fn a_workflow_mutex_makes_two_concurrent_runs_serial_and_the_waiting_one_p
         waiting.status.message.as_deref(),
         Some(format!("Waiting for {lock} lock. Lock status: 0/1").as_str())
     );
-    let sync = waiting.status.synchronization.expect("synchronization status");
+    let sync = waiting
+        .status
+        .synchronization
+        .expect("synchronization status");
     assert_eq!(sync["mutex"]["waiting"][0]["mutex"], lock.as_str());
-    let holding = first.status().status.synchronization.expect("holder status");
-    assert_eq!(holding["mutex"]["holding"][0]["holder"], format!("local/{}", first.name()));
+    let holding = first
+        .status()
+        .status
+        .synchronization
+        .expect("holder status");
+    assert_eq!(
+        holding["mutex"]["holding"][0]["holder"],
+        format!("local/{}", first.name())
+    );
     let runs = [first.wait().await, second.wait().await];
     assert!(runs.iter().all(|wf| wf.status.phase == Phase::Succeeded));
     assert_eq!(most_at_once(&pod_spans(&runs)), 1, "{:?}", pod_spans(&runs));
@@ -93,7 +113,9 @@ async fn a_workflow_mutex_makes_two_concurrent_runs_serial_and_the_waiting_one_p
 #[tokio::test]
 async fn a_template_semaphore_of_size_two_lets_two_of_three_run_at_once() {
     let key = format!("k{}", uuid::Uuid::new_v4().simple());
-    let engine = engine_with(&format!("kind: ConfigMap\nmetadata: {{name: my-config}}\ndata: {{{key}: '2'}}\n"));
+    let engine = engine_with(&format!(
+        "kind: ConfigMap\nmetadata: {{name: my-config}}\ndata: {{{key}: '2'}}\n"
+    ));
     let yaml = format!(
         r#"
 kind: Workflow
@@ -127,7 +149,10 @@ spec:
         .expect("a waiting node");
     let lock = format!("local/ConfigMap/my-config/{key}");
     assert_eq!(node.phase, Phase::Pending);
-    assert_eq!(node.synchronization_status.as_ref().expect("status")["waiting"], lock.as_str());
+    assert_eq!(
+        node.synchronization_status.as_ref().expect("status")["waiting"],
+        lock.as_str()
+    );
     assert_eq!(
         node.message.as_deref(),
         Some(format!("Waiting for {lock} lock. Lock status: 0/2").as_str())
@@ -165,13 +190,18 @@ async fn a_semaphore_without_its_config_map_is_refused_naming_it() {
         .err()
         .expect("refused")
         .to_string();
-    assert!(err.contains("ConfigMap absent-config") && err.contains("workflow"), "{err}");
+    assert!(
+        err.contains("ConfigMap absent-config") && err.contains("workflow"),
+        "{err}"
+    );
 }
 
 /// Argo's examples (image-only sleeps shortened); `my-config` as Argo's docs define it.
 #[tokio::test]
 async fn argo_synchronization_examples_succeed() {
-    let engine = engine_with("kind: ConfigMap\nmetadata: {name: my-config}\ndata: {workflow: '1', template: '2'}\n");
+    let engine = engine_with(
+        "kind: ConfigMap\nmetadata: {name: my-config}\ndata: {workflow: '1', template: '2'}\n",
+    );
     let examples = [
         "kind: Workflow\nmetadata: {generateName: synchronization-wf-level-}\nspec:\n  entrypoint: hello-world\n  synchronization:\n    semaphores:\n      - configMapKeyRef: {name: my-config, key: workflow}\n  templates:\n    - name: hello-world\n      container: {image: busybox, command: [echo], args: [\"hello world\"]}\n",
         "kind: Workflow\nmetadata: {generateName: synchronization-wf-level-}\nspec:\n  entrypoint: hello-world\n  synchronization:\n    mutexes:\n      - name: test\n  templates:\n    - name: hello-world\n      container: {image: busybox, command: [echo], args: [\"hello world\"]}\n",

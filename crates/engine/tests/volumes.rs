@@ -55,7 +55,10 @@ fn sandboxed() -> bool {
             .err()
             .expect("refused without a sandbox")
             .to_string();
-        assert!(err.contains("volumeMounts") && err.contains("sandbox"), "{err}");
+        assert!(
+            err.contains("volumeMounts") && err.contains("sandbox"),
+            "{err}"
+        );
     }
     yes
 }
@@ -91,7 +94,10 @@ async fn a_claim_keeps_its_files_between_runs_of_a_scope_and_not_across_scopes()
     let first = run_in(&engine, &write, Some("project-a")).await;
     assert_eq!(first.status.phase, Phase::Succeeded, "{:?}", first.status);
     let second = run_in(&engine, &write, Some("project-a")).await;
-    assert_eq!(common::result(common::node(&second, "")), Some("first\nfirst"));
+    assert_eq!(
+        common::result(common::node(&second, "")),
+        Some("first\nfirst")
+    );
     let other = run_in(&engine, &write, Some("project-b")).await;
     assert_eq!(common::result(common::node(&other, "")), Some("first"));
 }
@@ -247,7 +253,7 @@ spec:
         items: [{key: colour, path: nested/colour.txt}]
     container:
       image: alpine
-      command: [sh, -c, 'cat /etc/conf/nested/colour.txt; ls /etc/conf; echo "$APP_size $APP_colour"']
+      command: [sh, -c, 'cat /etc/conf/nested/colour.txt; echo; ls /etc/conf; echo "$APP_size $APP_colour"']
       envFrom: [{configMapRef: {name: settings}, prefix: APP_}]
       volumeMounts: [{name: conf, mountPath: /etc/conf}]
 "#;
@@ -265,8 +271,10 @@ async fn a_read_only_mount_cannot_be_written() {
         return;
     }
     let claim = format!("ro-{}", uuid::Uuid::new_v4().simple());
-    let yaml = claim_workflow(&claim, "touch /mnt/claim/x && echo wrote || echo refused")
-        .replace("mountPath: /mnt/claim}", "mountPath: /mnt/claim, readOnly: true}");
+    let yaml = claim_workflow(&claim, "touch /mnt/claim/x && echo wrote || echo refused").replace(
+        "mountPath: /mnt/claim}",
+        "mountPath: /mnt/claim, readOnly: true}",
+    );
     let wf = run_in(&common::engine(), &yaml, None).await;
     assert_eq!(common::result(common::node(&wf, "")), Some("refused"));
 }
@@ -274,7 +282,10 @@ async fn a_read_only_mount_cannot_be_written() {
 #[tokio::test]
 async fn a_missing_secret_is_refused_before_anything_runs_naming_it() {
     common::init_tracing();
-    let env_only = SECRETS.replace("      volumeMounts:\n      - {name: my-secret-vol, mountPath: \"/secret/mountpath\"}\n", "");
+    let env_only = SECRETS.replace(
+        "      volumeMounts:\n      - {name: my-secret-vol, mountPath: \"/secret/mountpath\"}\n",
+        "",
+    );
     for yaml in [SECRETS, env_only.as_str()] {
         let wf = Workflow::from_yaml(yaml).expect("valid");
         let err = common::engine()
@@ -291,7 +302,10 @@ async fn a_missing_secret_is_refused_before_anything_runs_naming_it() {
         .err()
         .expect("refused")
         .to_string();
-    assert!(err.contains("mypassword") && err.contains("MYSECRETPASSWORD"), "{err}");
+    assert!(
+        err.contains("mypassword") && err.contains("MYSECRETPASSWORD"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -368,14 +382,17 @@ spec:
             .err()
             .expect("refused without the ConfigMap")
             .to_string();
-        assert!(err.contains("ConfigMap simple-parameters") && err.contains("msg"), "{err}");
+        assert!(
+            err.contains("ConfigMap simple-parameters") && err.contains("msg"),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn host_path_volumes_are_refused_naming_the_field() {
     let yaml = "kind: Workflow\nmetadata: {name: hp}\nspec:\n  entrypoint: m\n  volumes:\n  - {name: h, hostPath: {path: /etc}}\n  templates:\n  - name: m\n    container: {image: x, command: [true]}\n";
-    let err = Workflow::from_yaml(yaml).err().expect("refused").to_string();
+    let err = Workflow::from_yaml(yaml).expect_err("refused").to_string();
     assert!(err.contains("spec.volumes[h].hostPath"), "{err}");
 }
 

@@ -80,10 +80,16 @@ pub(crate) struct ClaimSource {
 pub(crate) struct EmptyDirSource {
     /// `Memory` or the default: both are a directory here; no size is enforced.
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted, not refused, and without effect on one machine")]
+    #[expect(
+        dead_code,
+        reason = "accepted, not refused, and without effect on one machine"
+    )]
     pub medium: Option<String>,
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted, not refused, and without effect on one machine")]
+    #[expect(
+        dead_code,
+        reason = "accepted, not refused, and without effect on one machine"
+    )]
     pub size_limit: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -151,7 +157,10 @@ pub(crate) struct ClaimTemplate {
     pub metadata: ClaimMeta,
     /// Access modes and storage requests: a directory has neither.
     #[serde(default)]
-    #[expect(dead_code, reason = "accepted, not refused, and without effect on one machine")]
+    #[expect(
+        dead_code,
+        reason = "accepted, not refused, and without effect on one machine"
+    )]
     pub spec: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -280,7 +289,10 @@ fn source(here: &str, v: &Volume) -> Result<Source, EngineError> {
     }
     if let Some(c) = &v.persistent_volume_claim {
         let c: ClaimSource = parse(&format!("{here}.persistentVolumeClaim"), c)?;
-        check_name(&format!("{here}.persistentVolumeClaim.claimName"), &c.claim_name)?;
+        check_name(
+            &format!("{here}.persistentVolumeClaim.claimName"),
+            &c.claim_name,
+        )?;
         return Ok(Source::Claim {
             claim: c.claim_name,
             read_only: c.read_only,
@@ -304,7 +316,10 @@ fn source(here: &str, v: &Volume) -> Result<Source, EngineError> {
         )));
     }
     for item in &o.items {
-        check_relative(&format!("{here}.{field}.items[{}].path", item.key), &item.path)?;
+        check_relative(
+            &format!("{here}.{field}.items[{}].path", item.key),
+            &item.path,
+        )?;
     }
     Ok(if secret {
         Source::Secret(o)

@@ -148,7 +148,10 @@ fn config_map_ref(path: &str, p: &Parameter) -> Result<Option<(String, String)>,
 /// Gives every parameter with `valueFrom.configMapKeyRef` (workflow arguments, template
 /// inputs) its value from the ConfigMap, as Argo does when the workflow starts (an argument
 /// still wins); a missing ConfigMap or key falls back to `valueFrom.default`, else refuses.
-pub(crate) fn check_params(spec: &mut WorkflowSpec, objects: &K8sObjects) -> Result<(), EngineError> {
+pub(crate) fn check_params(
+    spec: &mut WorkflowSpec,
+    objects: &K8sObjects,
+) -> Result<(), EngineError> {
     let mut params: Vec<(String, &mut Parameter)> = Vec::new();
     if let Some(args) = spec.arguments.as_mut() {
         for p in &mut args.parameters {

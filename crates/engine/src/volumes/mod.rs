@@ -45,7 +45,9 @@ pub(crate) struct Placement<'a> {
 
 /// The container of a pod template (a script's too).
 pub(crate) fn container_of(t: &Template) -> Option<&Container> {
-    t.container.as_ref().or(t.script.as_ref().map(|s| &s.container))
+    t.container
+        .as_ref()
+        .or(t.script.as_ref().map(|s| &s.container))
 }
 
 impl RunK8s {
@@ -102,17 +104,18 @@ impl RunK8s {
         };
         let here = format!("spec.templates[{}]", t.name);
         let mounts = decl::mounts(&format!("{here}.container"), &c.extra)?;
+        for m in &mounts {
+            let source = self.lookup(t, &m.name)?;
+            files::check_source(&self.objects, &source, m)?;
+        }
+        env::check(&self.objects, &here, c, given)?;
         if !mounts.is_empty() && !sandboxed {
             return Err(EngineError::unsupported(
                 format!("{here}.container.volumeMounts"),
                 "mounting a volume needs the step sandbox (root or user namespaces), which this host does not offer",
             ));
         }
-        for m in &mounts {
-            let source = self.lookup(t, &m.name)?;
-            files::check_source(&self.objects, &source, m)?;
-        }
-        env::check(&self.objects, &here, c, given)
+        Ok(())
     }
 
     /// Host directories for `t`'s mounts in node `node_id` (created as needed), with where
