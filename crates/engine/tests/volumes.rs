@@ -250,6 +250,7 @@ spec:
     - name: conf
       configMap:
         name: settings
+        defaultMode: 256
         items: [{key: colour, path: nested/colour.txt}]
     container:
       image: alpine

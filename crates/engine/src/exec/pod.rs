@@ -240,6 +240,7 @@ pub async fn run(
         Some(sem) => sem.clone().acquire_owned().await.ok(),
         None => None,
     };
+    let volumes = ctx.k8s.pod_volumes(&id);
     let (spec, image) = match prepare(ctx, &id, &t).await {
         Ok(s) => s,
         Err(e) => return fail(Phase::Error, e.to_string()),
@@ -251,7 +252,7 @@ pub async fn run(
     });
     let log_path = spec.logs.clone();
     let done = process::run(spec, ctx.shared.clone()).await;
-    ctx.k8s.node_done(&id);
+    drop(volumes);
     let stdout = String::from_utf8_lossy(&done.stdout);
     let mut outputs = NodeOutputs {
         parameters: Vec::new(),

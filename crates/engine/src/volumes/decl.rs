@@ -334,6 +334,12 @@ fn unreachable_source<T>(here: &str) -> Result<T, EngineError> {
 
 /// A claim or object name becomes a directory name: one path component.
 fn check_name(path: &str, name: &str) -> Result<(), EngineError> {
+    if name.contains("{{") {
+        return Err(EngineError::unsupported(
+            path,
+            "a claim name with a `{{…}}` variable is not supported",
+        ));
+    }
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
         return Err(EngineError::Invalid(format!(
             "{path}: `{name}` is not a valid name"

@@ -59,12 +59,21 @@ pub(super) fn check_source(
     }
 }
 
-/// Writes the files of a `secret`/`configMap` volume into `dir` (read-only to steps).
+/// A node's volume directory: only the engine passes it (steps see its volumes through their
+/// mounts), so no other user of the host reads a secret written there.
+pub(super) fn private_dir(dir: &Path) -> Result<(), EngineError> {
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| EngineError::io(dir, e))
+}
+
+/// Writes the files of a `secret`/`configMap` volume into `dir` (read-only to steps); they
+/// belong to the step user, so that a `defaultMode: 0400` still lets the step read them.
 pub(super) fn write_object(
     objects: &K8sObjects,
-    source: &Source,
-    o: &ObjectSource,
+    (source, o): (&Source, &ObjectSource),
     dir: &Path,
+    reader: Option<&StepUser>,
 ) -> Result<(), EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let (data, _) = object(objects, source, o);
@@ -97,6 +106,10 @@ pub(super) fn write_object(
             std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
         }
         std::fs::write(&file, bytes).map_err(|e| EngineError::io(&file, e))?;
+        if let Some(user) = reader {
+            std::os::unix::fs::chown(&file, Some(user.uid), Some(user.gid))
+                .map_err(|e| EngineError::io(&file, e))?;
+        }
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o777))
             .map_err(|e| EngineError::io(&file, e))?;
     }

@@ -135,12 +135,13 @@ impl RunK8s {
 
     fn bind(&self, node_id: &str, source: &Source, m: &VolumeMount) -> Result<Bind, EngineError> {
         let node_dir = self.run_dir.join("volumes").join(node_id);
+        files::private_dir(&node_dir)?;
         let (base, read_only) = match source {
             Source::Claim { claim, read_only } => (self.claims_dir.join(claim), *read_only),
             Source::EmptyDir => (node_dir.join(&m.name), false),
             Source::Secret(o) | Source::ConfigMap(o) => {
                 let dir = node_dir.join(&m.name);
-                files::write_object(&self.objects, source, o, &dir)?;
+                files::write_object(&self.objects, (source, o), &dir, self.step_user.as_ref())?;
                 (dir, true)
             }
         };
@@ -175,8 +176,13 @@ impl RunK8s {
         env::resolve(&self.objects, c, given)
     }
 
-    /// A node's pod ended: its emptyDirs and object files go with it.
-    pub fn node_done(&self, node_id: &str) {
+    /// Removes node `node_id`'s emptyDirs and object files when dropped (its pod ended, or
+    /// was killed by a deadline or stop).
+    pub fn pod_volumes<'a>(&'a self, node_id: &'a str) -> PodVolumes<'a> {
+        PodVolumes { run: self, node_id }
+    }
+
+    fn node_done(&self, node_id: &str) {
         let dir = self.run_dir.join("volumes").join(node_id);
         if dir.exists() {
             if let Err(error) = std::fs::remove_dir_all(&dir) {
@@ -203,5 +209,17 @@ impl RunK8s {
                 }
             }
         }
+    }
+}
+
+/// See [`RunK8s::pod_volumes`].
+pub(crate) struct PodVolumes<'a> {
+    run: &'a RunK8s,
+    node_id: &'a str,
+}
+
+impl Drop for PodVolumes<'_> {
+    fn drop(&mut self) {
+        self.run.node_done(self.node_id);
     }
 }
