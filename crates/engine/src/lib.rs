@@ -12,6 +12,7 @@ mod driver;
 pub mod error;
 mod exec;
 pub mod expr;
+mod k8s_check;
 pub mod k8s_objects;
 mod library;
 pub mod model;

@@ -14,7 +14,7 @@ use crate::exec::process::Isolation;
 use crate::exec::sandbox::{self, Plan, StepUser, Support};
 use crate::exec::{Call, RunCtx};
 use crate::k8s_objects::K8sObjects;
-use crate::library::{Origin, TemplateLibrary};
+use crate::library::TemplateLibrary;
 use crate::model::Workflow;
 use crate::setup;
 use crate::state::Shared;
@@ -215,17 +215,14 @@ impl Engine {
         let objects = self.opts.objects.overlaid(&options.objects);
         crate::volumes::check_params(&mut wf.spec, &objects)?;
         let checked = setup::check(&wf, &params, library)?;
-        crate::sync::check(&checked.spec, &self.opts.namespace, &objects)?;
         let uid = options.uid.unwrap_or_else(uuid::Uuid::new_v4);
         let (name, generate) = setup::run_name(&wf, &uid)?;
         let uid = uid.to_string();
         let env: Vec<(String, String)> =
             self.opts.env.iter().chain(&options.env).cloned().collect();
         let k8s = self.run_k8s(&checked, objects, &name, options.scope.as_deref())?;
-        for t in &checked.spec.templates {
-            let resolved = checked.resolver.by_name(&Origin::Workflow, &t.name)?;
-            k8s.check_template(&resolved.template, self.private_tmp(), &env)?;
-        }
+        let sandboxed = self.private_tmp();
+        crate::k8s_check::check(&checked, &k8s, &self.opts.namespace, (sandboxed, &env))?;
         let run_dir = setup::create_run_dir(&self.opts.work_dir, &name)?;
         let sandbox = self.plan(&run_dir, &env);
         let private_tmp = sandbox.is_some();

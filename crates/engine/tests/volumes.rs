@@ -10,6 +10,8 @@
 //! - parameters_from_a_config_map (Argo's arguments-/global-parameters-from-configmap.yaml)
 //! - host_path_volumes_are_refused_naming_the_field
 //! - the_cli_reads_the_objects_directory
+//! - a_library_template_reading_a_missing_secret_is_refused_naming_both
+//! - argo_volumes_existing_appends_across_runs
 
 mod common;
 
@@ -418,4 +420,68 @@ async fn the_cli_reads_the_objects_directory() {
         volumes_dir: None,
     };
     assert_eq!(polyphemus_engine::cli::run_command(args).await, 0);
+}
+
+#[tokio::test]
+async fn a_library_template_reading_a_missing_secret_is_refused_naming_both() {
+    common::init_tracing();
+    let mut lib = TemplateLibrary::new();
+    let template = "kind: WorkflowTemplate\nmetadata: {name: lib}\nspec:\n  templates:\n  - name: t\n    container:\n      image: x\n      command: [env]\n      env:\n      - name: PW\n        valueFrom: {secretKeyRef: {name: vault, key: pw}}\n";
+    lib.add(Workflow::from_yaml(template).expect("valid"))
+        .expect("added");
+    let yaml = "kind: Workflow\nmetadata: {generateName: uses-lib-}\nspec:\n  entrypoint: m\n  templates:\n  - name: m\n    steps:\n    - - {name: s, templateRef: {name: lib, template: t}}\n";
+    let wf = Workflow::from_yaml(yaml).expect("valid");
+    let err = common::engine()
+        .submit(wf, Vec::new(), &lib)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("WorkflowTemplate lib") && err.contains("Secret vault"),
+        "{err}"
+    );
+}
+
+/// Argo's volumes-existing.yaml: the claim outlives the run, so a second run appends.
+#[tokio::test]
+async fn argo_volumes_existing_appends_across_runs() {
+    if !sandboxed() {
+        return;
+    }
+    let claim = format!("my-existing-volume-{}", uuid::Uuid::new_v4().simple());
+    let yaml = format!(
+        r#"
+kind: Workflow
+metadata: {{generateName: volumes-existing-}}
+spec:
+  entrypoint: volumes-existing-example
+  volumes:
+  - name: workdir
+    persistentVolumeClaim: {{claimName: {claim}}}
+  templates:
+  - name: volumes-existing-example
+    steps:
+    - - {{name: generate, template: append-to-accesslog}}
+    - - {{name: print, template: print-accesslog}}
+  - name: append-to-accesslog
+    container:
+      image: alpine:3.23
+      command: [sh, -c]
+      args: ["echo accessed at: $(date) | tee -a /mnt/vol/accesslog"]
+      volumeMounts: [{{name: workdir, mountPath: /mnt/vol}}]
+  - name: print-accesslog
+    container:
+      image: alpine:3.23
+      command: [sh, -c]
+      args: ["echo 'Volume access log:'; cat /mnt/vol/accesslog"]
+      volumeMounts: [{{name: workdir, mountPath: /mnt/vol}}]
+"#
+    );
+    let engine = common::engine();
+    for lines in [2, 3] {
+        let wf = run_in(&engine, &yaml, None).await;
+        assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
+        let log = common::result(common::node(&wf, "[1].print")).unwrap_or_default();
+        assert_eq!(log.lines().count(), lines, "{log}");
+    }
 }

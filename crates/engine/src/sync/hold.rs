@@ -77,18 +77,3 @@ pub(crate) async fn hold_workflow(
     }
     Ok(Some(held))
 }
-
-/// Refuses, before anything runs, a `synchronization` that is malformed or whose semaphore
-/// size is missing (workflow level and each of the workflow's templates).
-pub(crate) fn check(
-    spec: &WorkflowSpec,
-    namespace: &str,
-    objects: &crate::k8s_objects::K8sObjects,
-) -> Result<(), EngineError> {
-    decl::requests("spec", &spec.extra, namespace, objects)?;
-    for t in &spec.templates {
-        let path = format!("spec.templates[{}]", t.name);
-        decl::requests(&path, &t.extra, namespace, objects)?;
-    }
-    Ok(())
-}

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::state::Shared;
 pub(crate) use decl::{Kind, Request};
-pub(crate) use hold::{check, hold_template, hold_workflow};
+pub(crate) use hold::{hold_template, hold_workflow};
 use status::SyncStatus;
 
 /// The locks of one engine; clones share them (`EngineOptions::locks`).
