@@ -256,9 +256,9 @@ spec:
         items: [{key: colour, path: nested/colour.txt}]
     container:
       image: alpine
-      command: [sh, -c, 'cat /etc/conf/nested/colour.txt; echo; ls /etc/conf; echo "$APP_size $APP_colour"']
+      command: [sh, -c, 'cat /mnt/conf/nested/colour.txt; echo; ls /mnt/conf; echo "$APP_size $APP_colour"']
       envFrom: [{configMapRef: {name: settings}, prefix: APP_}]
-      volumeMounts: [{name: conf, mountPath: /etc/conf}]
+      volumeMounts: [{name: conf, mountPath: /mnt/conf}]
 "#;
     let wf = run_in(&engine_with(objects(cm)), yaml, None).await;
     assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
@@ -327,11 +327,11 @@ spec:
   - name: m
     container:
       image: alpine
-      command: [sh, -c, 'echo "${MISSING-unset} $(ls /s | wc -l)"']
+      command: [sh, -c, 'echo "${MISSING-unset} $(ls /mnt/optional | wc -l)"']
       env:
       - name: MISSING
         valueFrom: {configMapKeyRef: {name: nowhere, key: k, optional: true}}
-      volumeMounts: [{name: s, mountPath: /s}]
+      volumeMounts: [{name: s, mountPath: /mnt/optional}]
 "#;
     let wf = run_in(&common::engine(), yaml, None).await;
     assert_eq!(common::result(common::node(&wf, "")), Some("unset 0"));
