@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::error::EngineError;
 use crate::model::Extra;
 
+pub(crate) use super::env_decl::{env_from, env_value_from, object_label, EnvRef};
+
 /// Parses `value` (the field at `path`) as `T`; unknown fields of `T` are refused by name.
 pub(crate) fn parse<T: DeserializeOwned + HasExtra>(
     path: &str,
@@ -43,9 +45,7 @@ has_extra!(
     KeyToPath,
     VolumeMount,
     ClaimTemplate,
-    ClaimGc,
-    EnvValueFrom,
-    EnvFromSource
+    ClaimGc
 );
 
 /// One entry of `spec.volumes` or a template's `volumes`.
@@ -192,53 +192,8 @@ pub(crate) enum ClaimGcStrategy {
     OnWorkflowCompletion,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct EnvValueFrom {
-    #[serde(default)]
-    pub secret_key_ref: Option<KeyRef>,
-    #[serde(default)]
-    pub config_map_key_ref: Option<KeyRef>,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct KeyRef {
-    pub name: String,
-    pub key: String,
-    #[serde(default)]
-    pub optional: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct EnvFromSource {
-    #[serde(default)]
-    pub prefix: Option<String>,
-    #[serde(default)]
-    pub secret_ref: Option<ObjectRef>,
-    #[serde(default)]
-    pub config_map_ref: Option<ObjectRef>,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ObjectRef {
-    pub name: String,
-    #[serde(default)]
-    pub optional: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
 /// Refuses the first set field of a nested object that the engine does not read.
-fn no_extra(path: &str, extra: &Extra) -> Result<(), EngineError> {
+pub(super) fn no_extra(path: &str, extra: &Extra) -> Result<(), EngineError> {
     match extra.iter().find(|(_, v)| !v.is_null()) {
         Some((key, _)) => Err(EngineError::unsupported(
             format!("{path}.{key}"),
@@ -248,7 +203,7 @@ fn no_extra(path: &str, extra: &Extra) -> Result<(), EngineError> {
     }
 }
 
-fn list(path: &str, value: Option<&Value>) -> Result<Vec<Value>, EngineError> {
+pub(super) fn list(path: &str, value: Option<&Value>) -> Result<Vec<Value>, EngineError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => Ok(items.clone()),
@@ -414,61 +369,4 @@ pub(crate) fn claim_gc(extra: &Extra) -> Result<ClaimGcStrategy, EngineError> {
             "spec.volumeClaimGC.strategy: `{other}` is not OnWorkflowSuccess or OnWorkflowCompletion"
         ))),
     }
-}
-
-/// A container's `envFrom`.
-pub(crate) fn env_from(path: &str, extra: &Extra) -> Result<Vec<EnvFromSource>, EngineError> {
-    let path = format!("{path}.envFrom");
-    let mut out = Vec::new();
-    for (i, item) in list(&path, extra.get("envFrom"))?.iter().enumerate() {
-        let here = format!("{path}[{i}]");
-        let e: EnvFromSource = parse(&here, item)?;
-        if e.secret_ref.is_some() == e.config_map_ref.is_some() {
-            return Err(EngineError::Invalid(format!(
-                "{here}: one of secretRef or configMapRef is required"
-            )));
-        }
-        for r in e.secret_ref.iter().chain(&e.config_map_ref) {
-            no_extra(&here, &r.extra)?;
-        }
-        out.push(e);
-    }
-    Ok(out)
-}
-
-/// An env variable's `valueFrom` (a Secret or ConfigMap key).
-pub(crate) fn env_value_from(path: &str, extra: &Extra) -> Result<Option<EnvRef>, EngineError> {
-    let Some(value) = extra.get("valueFrom").filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let here = format!("{path}.valueFrom");
-    let vf: EnvValueFrom = parse(&here, value)?;
-    for r in vf.secret_key_ref.iter().chain(&vf.config_map_key_ref) {
-        no_extra(&here, &r.extra)?;
-    }
-    match (vf.secret_key_ref, vf.config_map_key_ref) {
-        (Some(r), None) => Ok(Some(EnvRef { secret: true, r })),
-        (None, Some(r)) => Ok(Some(EnvRef { secret: false, r })),
-        _ => Err(EngineError::Invalid(format!(
-            "{here}: one of secretKeyRef or configMapKeyRef is required"
-        ))),
-    }
-}
-
-/// A key of a Secret (`secret`) or ConfigMap.
-#[derive(Debug, Clone)]
-pub(crate) struct EnvRef {
-    pub secret: bool,
-    pub r: KeyRef,
-}
-
-impl EnvRef {
-    /// `Secret <name>` / `ConfigMap <name>`, for messages.
-    pub fn object(&self) -> String {
-        object_label(self.secret, &self.r.name)
-    }
-}
-
-pub(crate) fn object_label(secret: bool, name: &str) -> String {
-    format!("{} {name}", if secret { "Secret" } else { "ConfigMap" })
 }

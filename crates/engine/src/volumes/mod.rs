@@ -8,6 +8,7 @@
 
 pub(crate) mod decl;
 mod env;
+mod env_decl;
 mod files;
 
 use std::path::{Path, PathBuf};
