@@ -38,7 +38,6 @@ const SPEC_IGNORED: &[&str] = &[
     "podDisruptionBudget",
     "archiveLogs",
     "artifactRepositoryRef",
-    "artifactGC",
     "workflowMetadata",
     "hostAliases",
     "metrics",
@@ -126,6 +125,7 @@ impl Checker {
         if let Some(a) = args {
             self.extra(&format!("{path}.arguments"), &a.extra, &[])?;
             self.params(&format!("{path}.arguments"), &a.parameters)?;
+            crate::artifacts::check_arguments(&format!("{path}.arguments"), &a.artifacts)?;
         }
         Ok(())
     }
@@ -175,6 +175,7 @@ impl Checker {
             self.extra(&format!("{path}.outputs"), &o.extra, &[])?;
             self.params(&format!("{path}.outputs"), &o.parameters)?;
         }
+        crate::artifacts::check_template(&path, t)?;
         if let Some(r) = &t.retry_strategy {
             self.extra(&format!("{path}.retryStrategy"), &r.extra, &["affinity"])?;
             if let Some(b) = &r.backoff {
@@ -267,6 +268,9 @@ pub fn validate_document(wf: &Workflow, log: bool) -> Result<(), EngineError> {
     }
     c.extra("spec", &wf.spec.extra, SPEC_IGNORED)?;
     c.arguments("spec", &wf.spec.arguments)?;
+    if let Some(gc) = &wf.spec.artifact_gc {
+        crate::artifacts::check_gc("spec.artifactGC", gc)?;
+    }
     if let Some(hooks) = &wf.spec.hooks {
         check_hooks("spec.hooks", hooks)?;
     }

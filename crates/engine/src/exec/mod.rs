@@ -50,6 +50,8 @@ pub struct RunCtx {
     pub env: Vec<(String, String)>,
     /// `EngineOptions::max_backoff`.
     pub max_backoff: Option<std::time::Duration>,
+    /// Where artifacts are loaded from and saved to.
+    pub artifacts: Arc<crate::artifacts::RunArtifacts>,
 }
 
 impl RunCtx {
@@ -95,6 +97,7 @@ impl RunCtx {
         let Some(decl) = &resolved.template.outputs else {
             return;
         };
+        crate::artifacts::publish_globals(self, &decl.artifacts, &outputs.artifacts);
         for p in &decl.parameters {
             let (Some(global), Some(value)) = (&p.global_name, outputs.param(&p.name)) else {
                 continue;

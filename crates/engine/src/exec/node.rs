@@ -181,8 +181,12 @@ pub(super) async fn run_body(
     for p in &inputs {
         scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
     }
+    crate::artifacts::add_inputs_to_scope(&t, &call.args, &mut scope);
     let id = ctx.id(name);
-    let node_inputs = (!inputs.is_empty()).then_some(NodeInputs { parameters: inputs });
+    let node_inputs = (!inputs.is_empty()).then_some(NodeInputs {
+        parameters: inputs,
+        ..Default::default()
+    });
     let body: BoxFuture<'_, Outcome> = match t.kind() {
         TemplateKind::Pod => Box::pin(pod::run(
             ctx,

@@ -1,0 +1,156 @@
+//! Argo's `Artifact` (inputs, outputs, arguments, and the status record of a saved one) and
+//! its locations: `raw`, `http`, `s3`, plus `archive` and `artifactGC`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{any_string, Extra};
+
+/// One artifact as declared in a template or arguments, and as recorded in node status.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_expression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveStrategy>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recurse_mode: bool,
+    #[serde(default, rename = "artifactGC", skip_serializing_if = "Option::is_none")]
+    pub artifact_gc: Option<ArtifactGc>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<RawArtifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpArtifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Artifact>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Artifact {
+    /// Whether the artifact names where its content is (as opposed to only a `path`).
+    pub fn has_location(&self) -> bool {
+        self.raw.is_some() || self.http.is_some() || self.s3.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RawArtifact {
+    #[serde(default, deserialize_with = "any_string")]
+    pub data: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpArtifact {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<Header>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    pub name: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// An S3 location; without `bucket` (and `endpoint`) it is a key in the default repository.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Artifact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_secret: Option<SecretKeySelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_secret: Option<SecretKeySelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl S3Artifact {
+    /// Whether this names a bucket of its own rather than a key of the default repository.
+    pub fn is_explicit(&self) -> bool {
+        self.bucket.is_some() || self.endpoint.is_some()
+    }
+}
+
+/// A Kubernetes `SecretKeySelector`: key `key` of Secret `name`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeySelector {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveStrategy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub none: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tar: Option<TarStrategy>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TarStrategy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactGc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<GcStrategy>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// When the artifacts a workflow wrote are deleted (Argo's `ArtifactGCStrategy`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum GcStrategy {
+    OnWorkflowCompletion,
+    OnWorkflowDeletion,
+    Never,
+    #[serde(rename = "")]
+    Unset,
+}
