@@ -181,7 +181,11 @@ impl Engine {
         reach.extend(crate::exec::reach::reached_by_env(&own));
         let mut hide = vec![self.opts.work_dir.clone()];
         hide.extend(self.opts.hide.iter().cloned());
-        hide.extend(self.artifact_repository().local_dir().map(Path::to_path_buf));
+        hide.extend(
+            self.artifact_repository()
+                .local_dir()
+                .map(Path::to_path_buf),
+        );
         let plan = Plan::new(
             self.step_user(),
             &hide,
@@ -275,7 +279,12 @@ impl Engine {
             .and_then(|s| u64::try_from(s).ok())
             .map(Duration::from_secs);
         let driven = drive(ctx, main, deadline, checked.exit, stop_rx);
-        let done = spawn_run(driven, base.clone(), (shared.clone(), artifacts), run_dir.clone());
+        let done = spawn_run(
+            driven,
+            base.clone(),
+            (shared.clone(), artifacts),
+            run_dir.clone(),
+        );
         Ok(RunHandle {
             name,
             uid,

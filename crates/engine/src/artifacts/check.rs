@@ -78,9 +78,9 @@ fn check_one(field: &str, a: &Artifact, role: Role) -> Result<(), EngineError> {
     }
     let needs_path = role != Role::Argument && !(role == Role::Output && is_reference(a));
     match &a.path {
-        Some(p) if p.starts_with('/') && !p.contains("{{") && !under_tmp(p) => {
-            Err(EngineError::unsupported(format!("{field}.path"), format!("`{p}` {OUTSIDE_SANDBOX}")))
-        }
+        Some(p) if p.starts_with('/') && !p.contains("{{") && !under_tmp(p) => Err(
+            EngineError::unsupported(format!("{field}.path"), format!("`{p}` {OUTSIDE_SANDBOX}")),
+        ),
         None if needs_path && role == Role::Output => {
             Err(EngineError::Invalid(format!("{field}.path: required")))
         }

@@ -107,7 +107,10 @@ async fn load_key(
     let prefix = format!("{}/", key.trim_end_matches('/'));
     let keys = store.list(key).await?;
     if keys.is_empty() {
-        return Ok(Loaded::Missing(format!("key {key} not found in {}", store.what)));
+        return Ok(Loaded::Missing(format!(
+            "key {key} not found in {}",
+            store.what
+        )));
     }
     for k in keys {
         let Some(rel) = k.strip_prefix(&prefix) else {
@@ -139,7 +142,10 @@ async fn load_http(
     }
     // The URL may carry a token in its query: messages name the field, not the URL.
     let failed = |e: String| EngineError::Invalid(format!("{field}.http: {e}"));
-    let resp = req.send().await.map_err(|e| failed(e.without_url().to_string()))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| failed(e.without_url().to_string()))?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_FOUND {
         return Ok(Loaded::Missing("HTTP 404 Not Found".into()));

@@ -27,7 +27,11 @@ fn effective(a: &Artifact, workflow: GcStrategy) -> GcStrategy {
 
 /// Deletes the saved output artifacts of `status` whose strategy is `when`, marking them
 /// `deleted`; how many objects went. Failures are logged and leave the artifact recorded.
-pub(crate) async fn collect(run: &RunArtifacts, status: &mut WorkflowStatus, when: GcStrategy) -> usize {
+pub(crate) async fn collect(
+    run: &RunArtifacts,
+    status: &mut WorkflowStatus,
+    when: GcStrategy,
+) -> usize {
     let mut deleted = 0;
     for node in status.nodes.values_mut() {
         let Some(outputs) = node.outputs.as_mut() else {

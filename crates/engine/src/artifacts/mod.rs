@@ -61,10 +61,9 @@ impl RunArtifacts {
 
     /// The store and key an artifact record points at (`field` names it in errors).
     pub fn locate(&self, field: &str, a: &Artifact) -> Result<(Store, String), EngineError> {
-        let s3 = a
-            .s3
-            .as_ref()
-            .ok_or_else(|| EngineError::Internal(format!("{field}: not an s3 artifact")))?;
+        let s3 =
+            a.s3.as_ref()
+                .ok_or_else(|| EngineError::Internal(format!("{field}: not an s3 artifact")))?;
         let key = s3
             .key
             .clone()
@@ -104,7 +103,11 @@ pub(crate) fn arguments(
     let mut out = Vec::new();
     for a in declared {
         let field = format!("arguments.artifacts.{}", a.name);
-        let Some(mut resolved) = stage::resolve_reference(&field, a, scope)? else {
+        let found = match stage::resolve_reference(&field, a, scope) {
+            Err(_) if a.optional => None,
+            other => other?,
+        };
+        let Some(mut resolved) = found else {
             if a.optional {
                 continue;
             }
@@ -132,7 +135,8 @@ pub(crate) fn add_to_scope(scope: &mut Scope, base: &str, artifacts: &[Artifact]
 /// that a steps or dag template passes its inputs on with `from: "{{inputs.artifacts.x}}"`.
 pub(crate) fn add_inputs_to_scope(t: &Template, args: &[(String, String)], scope: &mut Scope) {
     for decl in t.inputs.iter().flat_map(|i| i.artifacts.iter()) {
-        let given = argument(args, &decl.name).or_else(|| decl.has_location().then(|| decl.clone()));
+        let given =
+            argument(args, &decl.name).or_else(|| decl.has_location().then(|| decl.clone()));
         if let Some(v) = given.and_then(|a| serde_json::to_value(a).ok()) {
             scope.set(format!("inputs.artifacts.{}", decl.name), v);
         }

@@ -95,7 +95,9 @@ impl ArtifactRepository {
         match (&self.s3, &self.local) {
             (Some(s3), _) => s3.key_format.clone().unwrap_or_else(|| {
                 match s3.key_prefix.as_deref().filter(|p| !p.is_empty()) {
-                    Some(prefix) => format!("{}/{DEFAULT_KEY_FORMAT}", prefix.trim_end_matches('/')),
+                    Some(prefix) => {
+                        format!("{}/{DEFAULT_KEY_FORMAT}", prefix.trim_end_matches('/'))
+                    }
                     None => DEFAULT_KEY_FORMAT.into(),
                 }
             }),
@@ -161,7 +163,10 @@ pub struct Bucket<'a> {
 
 impl Store {
     /// The engine's repository.
-    pub fn repository(repo: &ArtifactRepository, secrets: Option<&Secrets>) -> Result<Store, EngineError> {
+    pub fn repository(
+        repo: &ArtifactRepository,
+        secrets: Option<&Secrets>,
+    ) -> Result<Store, EngineError> {
         if let Some(s3) = &repo.s3 {
             return Store::s3(
                 &Bucket {
@@ -180,8 +185,9 @@ impl Store {
             .local_dir()
             .ok_or_else(|| EngineError::Invalid("artifactRepository: no location".into()))?;
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
-        let fs = LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| EngineError::Internal(format!("artifact repository {}: {e}", dir.display())))?;
+        let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+            EngineError::Internal(format!("artifact repository {}: {e}", dir.display()))
+        })?;
         Ok(Store {
             inner: Arc::new(fs),
             what: format!("artifact repository {}", dir.display()),
@@ -189,7 +195,11 @@ impl Store {
     }
 
     /// The bucket of an explicit `s3` location.
-    pub fn s3_location(field: &str, s3: &S3Artifact, secrets: Option<&Secrets>) -> Result<Store, EngineError> {
+    pub fn s3_location(
+        field: &str,
+        s3: &S3Artifact,
+        secrets: Option<&Secrets>,
+    ) -> Result<Store, EngineError> {
         let bucket = s3.bucket.as_deref().ok_or_else(|| {
             EngineError::Invalid(format!("{field}.bucket: required with `endpoint`"))
         })?;
@@ -216,11 +226,19 @@ impl Store {
             .with_allow_http(url.starts_with("http://"))
             .with_virtual_hosted_style_request(false);
         let access = match b.access_key {
-            Some(sel) => Some(secret(&format!("{}.accessKeySecret", b.field), sel, secrets)?),
+            Some(sel) => Some(secret(
+                &format!("{}.accessKeySecret", b.field),
+                sel,
+                secrets,
+            )?),
             None => std::env::var("AWS_ACCESS_KEY_ID").ok(),
         };
         let secret_key = match b.secret_key {
-            Some(sel) => Some(secret(&format!("{}.secretKeySecret", b.field), sel, secrets)?),
+            Some(sel) => Some(secret(
+                &format!("{}.secretKeySecret", b.field),
+                sel,
+                secrets,
+            )?),
             None => std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
         };
         builder = match (access, secret_key) {
@@ -259,7 +277,11 @@ impl Store {
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, EngineError> {
         let k = self.key(key)?;
         match self.inner.get(&k).await {
-            Ok(r) => r.bytes().await.map(Some).map_err(|e| self.failed("read", key, e)),
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| self.failed("read", key, e)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.failed("read", key, e)),
         }

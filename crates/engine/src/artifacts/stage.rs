@@ -73,7 +73,11 @@ pub(crate) fn resolve_reference(
 fn host_path(p: &str, (work, tmp): (&Path, &Path), private_tmp: bool) -> Option<PathBuf> {
     if p == "/tmp" || p.starts_with("/tmp/") {
         let rest = p.trim_start_matches("/tmp").trim_start_matches('/');
-        Some(if private_tmp { tmp.join(rest) } else { PathBuf::from(p) })
+        Some(if private_tmp {
+            tmp.join(rest)
+        } else {
+            PathBuf::from(p)
+        })
     } else if Path::new(p).is_relative() {
         Some(work.join(p))
     } else {
@@ -181,7 +185,8 @@ async fn save_one(
     let Some(path) = decl.path.clone() else {
         return Err(format!("{field}.path: required"));
     };
-    let src = host_path(&path, dirs, ctx.private_tmp).ok_or_else(|| outside_sandbox(field, &path))?;
+    let src =
+        host_path(&path, dirs, ctx.private_tmp).ok_or_else(|| outside_sandbox(field, &path))?;
     if !src.exists() {
         if decl.optional {
             return Ok(None);
@@ -243,12 +248,20 @@ async fn save(
     let (store, key) = run.locate(field, &probe)?;
     if unarchived && src.is_dir() {
         for file in files_under(src)? {
-            let rel = file.strip_prefix(src).unwrap_or(&file).to_string_lossy().into_owned();
+            let rel = file
+                .strip_prefix(src)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .into_owned();
             let data = std::fs::read(&file).map_err(|e| EngineError::io(&file, e))?;
-            store.put(&format!("{}/{rel}", key.trim_end_matches('/')), data).await?;
+            store
+                .put(&format!("{}/{rel}", key.trim_end_matches('/')), data)
+                .await?;
         }
     } else if unarchived {
-        let data = tokio::fs::read(src).await.map_err(|e| EngineError::io(src, e))?;
+        let data = tokio::fs::read(src)
+            .await
+            .map_err(|e| EngineError::io(src, e))?;
         store.put(&key, data).await?;
     } else {
         let owned = src.to_path_buf();

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use serde::Deserializer;
+
 use super::{any_string, Extra};
 
 /// One artifact as declared in a template or arguments, and as recorded in node status.
@@ -12,7 +14,11 @@ pub struct Artifact {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "file_mode",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mode: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -28,7 +34,11 @@ pub struct Artifact {
     pub sub_path: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recurse_mode: bool,
-    #[serde(default, rename = "artifactGC", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "artifactGC",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub artifact_gc: Option<ArtifactGc>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
@@ -153,4 +163,25 @@ pub enum GcStrategy {
     Never,
     #[serde(rename = "")]
     Unset,
+}
+
+/// A file mode as YAML writers give it: a number (`0755` read as octal by Argo's YAML 1.1
+/// parser, `493`), or a string such as `"0755"`.
+fn file_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::de::Error;
+    let Some(v) = Option::<serde_json::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let parsed = match &v {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::String(s) if s.starts_with('0') && s.len() > 1 => {
+            u32::from_str_radix(s.trim_start_matches("0o").trim_start_matches('0'), 8).ok()
+        }
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    parsed
+        .filter(|m| *m <= 0o7777)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("mode: `{v}` is not a file mode")))
 }

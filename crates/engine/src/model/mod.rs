@@ -93,7 +93,11 @@ pub struct WorkflowSpec {
     pub template_defaults: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_template_ref: Option<WorkflowTemplateRef>,
-    #[serde(default, rename = "artifactGC", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "artifactGC",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub artifact_gc: Option<ArtifactGc>,
     #[serde(flatten)]
     pub extra: Extra,
