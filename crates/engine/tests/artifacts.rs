@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use common::{node, result};
@@ -767,7 +767,7 @@ spec:
     let recorded = &json(&wf, "")["outputs"]["artifacts"];
     assert_eq!(recorded[0]["deleted"], true, "{recorded}");
     assert!(recorded[1].get("deleted").is_none(), "{recorded}");
-    let run_dir = PathBuf::from(engine.options().work_dir.join(wf.name()));
+    let run_dir = engine.options().work_dir.join(wf.name());
     let gone = delete_run_artifacts(&run_dir, &repo, None)
         .await
         .expect("gc");
