@@ -48,6 +48,15 @@ pub struct EngineRunArgs {
         env = "POLYPHEMUS_ENGINE_WORK_DIR"
     )]
     pub work_dir: Option<PathBuf>,
+    /// Where output artifacts go: a YAML file of Argo's `artifactRepository` shape (`s3:` with
+    /// bucket, endpoint, insecure, region, keyFormat, accessKeySecret, secretKeySecret; or
+    /// `local: {path: DIR}`). Default: the directory `<work dir>/.artifacts`.
+    #[arg(
+        long = "artifact-repository",
+        value_name = "FILE",
+        env = "POLYPHEMUS_ENGINE_ARTIFACT_REPOSITORY"
+    )]
+    pub artifact_repository: Option<PathBuf>,
 }
 
 fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -146,6 +155,9 @@ fn submit(args: &EngineRunArgs) -> Result<Vec<RunHandle>, String> {
     if let Some(dir) = &args.work_dir {
         opts.work_dir = dir.clone();
     }
+    if let Some(path) = &args.artifact_repository {
+        opts.artifact_repository = Some(read_repository(path)?);
+    }
     let engine = Engine::new(opts);
     // Every workflow is checked before any starts.
     let mut handles = Vec::new();
@@ -162,6 +174,13 @@ fn submit(args: &EngineRunArgs) -> Result<Vec<RunHandle>, String> {
         }
     }
     Ok(handles)
+}
+
+/// The artifact repository file given with `--artifact-repository`.
+fn read_repository(path: &std::path::Path) -> Result<crate::ArtifactRepository, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    crate::ArtifactRepository::from_yaml(&text).map_err(|e| format!("{shown}: {e}"))
 }
 
 /// Ctrl-C stops the workflow (exit handlers still run); a second one terminates it.

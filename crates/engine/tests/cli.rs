@@ -23,6 +23,7 @@ fn args(file: PathBuf) -> EngineRunArgs {
         output: OutputFormat::Json,
         watch: false,
         work_dir: Some(common::work_dir()),
+        artifact_repository: None,
     }
 }
 

@@ -22,7 +22,7 @@ use crate::model::{S3Artifact, SecretKeySelector};
 pub const DEFAULT_KEY_FORMAT: &str = "{{workflow.name}}/{{pod.name}}";
 
 /// The engine's artifact repository, as in Argo's `artifactRepository` configuration.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ArtifactRepository {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,7 +35,7 @@ pub struct ArtifactRepository {
     pub archive_logs: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct S3Repository {
     #[serde(default)]
@@ -55,7 +55,7 @@ pub struct S3Repository {
     pub secret_key_secret: Option<SecretKeySelector>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocalRepository {
     pub path: PathBuf,

@@ -117,7 +117,7 @@ impl S3Artifact {
 }
 
 /// A Kubernetes `SecretKeySelector`: key `key` of Secret `name`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeySelector {
     #[serde(default)]
