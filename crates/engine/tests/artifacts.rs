@@ -835,3 +835,52 @@ spec:
         "{zip}"
     );
 }
+
+#[derive(clap::Parser)]
+struct RunCli {
+    #[command(flatten)]
+    run: polyphemus_engine::cli::EngineRunArgs,
+}
+
+#[tokio::test]
+async fn engine_run_takes_an_artifact_repository_file() {
+    use clap::Parser;
+    common::init_tracing();
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo_dir = dir.path().join("repo");
+    let repo_file = dir.path().join("repository.yaml");
+    let yaml = format!(
+        "artifactRepository:\n  local:\n    path: {}\n    keyFormat: \"by-cli/{{{{workflow.name}}}}\"\n",
+        repo_dir.display()
+    );
+    std::fs::write(&repo_file, yaml).expect("repository file");
+    let wf_file = dir.path().join("artifact-passing.yaml");
+    std::fs::write(&wf_file, ARTIFACT_PASSING).expect("workflow file");
+    let work = common::work_dir();
+    let cli = RunCli::parse_from([
+        "run".as_ref(),
+        "-f".as_ref(),
+        wf_file.as_os_str(),
+        "--work-dir".as_ref(),
+        work.as_os_str(),
+        "--artifact-repository".as_ref(),
+        repo_file.as_os_str(),
+    ]);
+    assert_eq!(polyphemus_engine::cli::run_command(cli.run).await, 0);
+    let saved = files_under(&repo_dir);
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(
+        saved[0].starts_with("by-cli/artifact-passing-") && saved[0].ends_with("/hello-art.tgz"),
+        "{saved:?}"
+    );
+
+    std::fs::write(&repo_file, "s3: {bucket: b}\nlocal: {path: /x}\n").expect("bad file");
+    let bad = RunCli::parse_from([
+        "run".as_ref(),
+        "-f".as_ref(),
+        wf_file.as_os_str(),
+        "--artifact-repository".as_ref(),
+        repo_file.as_os_str(),
+    ]);
+    assert_eq!(polyphemus_engine::cli::run_command(bad.run).await, 2);
+}

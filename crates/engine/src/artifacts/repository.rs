@@ -185,11 +185,12 @@ impl Store {
             .local_dir()
             .ok_or_else(|| EngineError::Invalid("artifactRepository: no location".into()))?;
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        // Deleting the last file of a directory removes the directory (artifactGC leaves none).
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
             EngineError::Internal(format!("artifact repository {}: {e}", dir.display()))
         })?;
         Ok(Store {
-            inner: Arc::new(fs),
+            inner: Arc::new(fs.with_automatic_cleanup(true)),
             what: format!("artifact repository {}", dir.display()),
         })
     }
