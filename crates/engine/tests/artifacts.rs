@@ -884,3 +884,42 @@ async fn engine_run_takes_an_artifact_repository_file() {
     ]);
     assert_eq!(polyphemus_engine::cli::run_command(bad.run).await, 2);
 }
+
+#[tokio::test]
+async fn an_output_linking_outside_the_node_is_not_read_and_a_sub_path_cannot_climb_out() {
+    let wf = common::run(
+        r#"
+kind: Workflow
+metadata: {generateName: linked-output-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: busybox, command: [ln, -s, /etc/passwd, /tmp/out]}
+    outputs:
+      artifacts: [{name: out, path: /tmp/out}]
+"#,
+    )
+    .await;
+    let n = node(&wf, "");
+    assert_eq!(n.phase, Phase::Error);
+    let msg = n.message.clone().unwrap_or_default();
+    assert!(
+        msg.contains("leads outside the node's directories"),
+        "{msg}"
+    );
+    assert!(n.outputs.as_ref().is_some_and(|o| o.artifacts.is_empty()));
+
+    let climbing = common::run(&ARTIFACT_PASSING.replace(
+        "from: \"{{steps.generate-artifact.outputs.artifacts.hello-art}}\"",
+        "from: \"{{steps.generate-artifact.outputs.artifacts.hello-art}}\"\n            subPath: ../../../etc",
+    ))
+    .await;
+    let consume = node(&climbing, "[1].consume-artifact");
+    assert_eq!(consume.phase, Phase::Error);
+    let msg = consume.message.clone().unwrap_or_default();
+    assert!(
+        msg.contains("subPath: `../../../etc` leads outside the artifact"),
+        "{msg}"
+    );
+}

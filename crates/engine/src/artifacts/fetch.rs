@@ -49,7 +49,16 @@ pub async fn load(
         return Ok(loaded);
     }
     if let Some(sub) = &a.sub_path {
+        let plain = Path::new(sub.trim_start_matches('/'))
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
         let picked = target.join(sub.trim_start_matches('/'));
+        if !plain || (picked.exists() && !super::stage::resolves_inside(&picked, &target)) {
+            let _ = archive::remove_any(&target);
+            return Err(EngineError::Invalid(format!(
+                "{field}.subPath: `{sub}` leads outside the artifact"
+            )));
+        }
         if !picked.exists() {
             let _ = archive::remove_any(&target);
             return Ok(Loaded::Missing(format!("subPath {sub} not found")));
@@ -57,7 +66,8 @@ pub async fn load(
         std::fs::rename(&picked, dest).map_err(|e| EngineError::io(dest, e))?;
         let _ = archive::remove_any(&target);
     }
-    if let Some(mode) = a.mode {
+    // Never through a link: the engine may run as root.
+    if let Some(mode) = a.mode.filter(|_| !dest.is_symlink()) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dest, std::fs::Permissions::from_mode(mode))
             .map_err(|e| EngineError::io(dest, e))?;

@@ -68,21 +68,38 @@ pub(crate) fn resolve_reference(
     Ok(Some(found))
 }
 
-/// Where a path the process sees is on the host: its `/tmp` is the node's tmp dir (when it
-/// has a private one), a relative path is under its working dir.
-fn host_path(p: &str, (work, tmp): (&Path, &Path), private_tmp: bool) -> Option<PathBuf> {
+/// Where a path the process sees is on the host, and the directory it must stay in: its
+/// `/tmp` is the node's tmp dir (when it has a private one), a relative path is under its
+/// working dir.
+fn host_path(
+    p: &str,
+    (work, tmp): (&Path, &Path),
+    private_tmp: bool,
+) -> Option<(PathBuf, PathBuf)> {
     if p == "/tmp" || p.starts_with("/tmp/") {
         let rest = p.trim_start_matches("/tmp").trim_start_matches('/');
-        Some(if private_tmp {
-            tmp.join(rest)
-        } else {
-            PathBuf::from(p)
+        Some(match private_tmp {
+            true => (tmp.join(rest), tmp.to_path_buf()),
+            false => (PathBuf::from(p), PathBuf::from("/tmp")),
         })
     } else if Path::new(p).is_relative() {
-        Some(work.join(p))
+        Some((work.join(p), work.to_path_buf()))
     } else {
         None
     }
+}
+
+/// Whether `p` resolves (symlinks followed) inside `root`. The engine may run as root: a
+/// link a step left must not make it read or write elsewhere on the host.
+pub(super) fn resolves_inside(p: &Path, root: &Path) -> bool {
+    match (p.canonicalize(), root.canonicalize()) {
+        (Ok(p), Ok(root)) => p.starts_with(root),
+        _ => false,
+    }
+}
+
+fn escapes(field: &str, p: &str) -> String {
+    format!("{field}.path: `{p}` leads outside the node's directories (through a symbolic link)")
 }
 
 fn outside_sandbox(field: &str, p: &str) -> String {
@@ -123,8 +140,13 @@ pub(crate) async fn place_inputs(
             return Err(format!("{field} was not supplied"));
         };
         let path = decl.path.clone().ok_or(format!("{field}.path: required"))?;
-        let dest = host_path(&path, dirs, ctx.private_tmp)
+        let (dest, root) = host_path(&path, dirs, ctx.private_tmp)
             .ok_or_else(|| outside_sandbox(&field, &path))?;
+        let parent = dest.parent().unwrap_or(&root);
+        std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e).to_string())?;
+        if !resolves_inside(parent, &root) {
+            return Err(escapes(&field, &path));
+        }
         source.mode = decl.mode.or(source.mode);
         if decl.archive.is_some() {
             source.archive = decl.archive.clone();
@@ -185,7 +207,7 @@ async fn save_one(
     let Some(path) = decl.path.clone() else {
         return Err(format!("{field}.path: required"));
     };
-    let src =
+    let (src, root) =
         host_path(&path, dirs, ctx.private_tmp).ok_or_else(|| outside_sandbox(field, &path))?;
     if !src.exists() {
         if decl.optional {
@@ -194,7 +216,10 @@ async fn save_one(
         // Argo's executor's words for an output that is not there.
         return Err(format!("{path} no such file or directory"));
     }
-    let location = save(&ctx.artifacts, ctx, field, &decl, pod_name, &src)
+    if !resolves_inside(&src, &root) {
+        return Err(escapes(field, &path));
+    }
+    let location = save(ctx, field, &decl, pod_name, &src)
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(Artifact {
@@ -212,13 +237,13 @@ async fn save_one(
 /// Uploads `src` as Argo does: one `.tgz` object (default), or with `archive: none` the file
 /// itself under its own name (a directory: one object per file); the location recorded.
 async fn save(
-    run: &RunArtifacts,
     ctx: &RunCtx,
     field: &str,
     decl: &Artifact,
     pod_name: &str,
     src: &Path,
 ) -> Result<S3Artifact, EngineError> {
+    let run: &RunArtifacts = &ctx.artifacts;
     let unarchived = decl.archive.as_ref().is_some_and(|s| s.none.is_some());
     let level = decl
         .archive
