@@ -923,3 +923,51 @@ spec:
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn dag_tasks_pass_artifacts_and_a_dag_hands_its_input_artifact_on() {
+    let wf = common::run(
+        r#"
+kind: Workflow
+metadata: {generateName: dag-artifacts-}
+spec:
+  entrypoint: main
+  arguments:
+    artifacts: [{name: seed, raw: {data: "seed text"}}]
+  templates:
+  - name: main
+    inputs:
+      artifacts: [{name: seed}]
+    dag:
+      tasks:
+      - name: copy
+        template: copy
+        arguments:
+          artifacts: [{name: in, from: "{{inputs.artifacts.seed}}"}]
+      - name: show
+        depends: copy
+        template: show
+        arguments:
+          artifacts: [{name: in, from: "{{tasks.copy.outputs.artifacts.out}}"}]
+  - name: copy
+    retryStrategy: {limit: 1}
+    inputs:
+      artifacts: [{name: in, path: /tmp/in}]
+    container: {image: busybox, command: [sh, -c, "mkdir /tmp/out && cp /tmp/in /tmp/out/copied"]}
+    outputs:
+      artifacts: [{name: out, path: /tmp/out}]
+  - name: show
+    inputs:
+      artifacts: [{name: in, path: in-dir}]
+    container: {image: busybox, command: [cat, in-dir/copied]}
+"#,
+    )
+    .await;
+    assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status.message);
+    assert_eq!(result(node(&wf, ".show")), Some("seed text"));
+    let retried = node(&wf, ".copy")
+        .outputs
+        .as_ref()
+        .expect("retry node outputs");
+    assert_eq!(retried.artifacts[0].name, "out");
+}
