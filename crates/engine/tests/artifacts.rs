@@ -895,9 +895,9 @@ spec:
   entrypoint: main
   templates:
   - name: main
-    container: {image: busybox, command: [ln, -s, /etc/passwd, /tmp/out]}
+    container: {image: busybox, command: [ln, -s, /etc/passwd, "/tmp/{{workflow.name}}"]}
     outputs:
-      artifacts: [{name: out, path: /tmp/out}]
+      artifacts: [{name: out, path: "/tmp/{{workflow.name}}"}]
 "#,
     )
     .await;
@@ -952,10 +952,10 @@ spec:
   - name: copy
     retryStrategy: {limit: 1}
     inputs:
-      artifacts: [{name: in, path: /tmp/in}]
-    container: {image: busybox, command: [sh, -c, "mkdir /tmp/out && cp /tmp/in /tmp/out/copied"]}
+      artifacts: [{name: in, path: "/tmp/{{workflow.name}}/in"}]
+    container: {image: busybox, command: [sh, -c, "mkdir /tmp/{{workflow.name}}/out && cp /tmp/{{workflow.name}}/in /tmp/{{workflow.name}}/out/copied"]}
     outputs:
-      artifacts: [{name: out, path: /tmp/out}]
+      artifacts: [{name: out, path: "/tmp/{{workflow.name}}/out"}]
   - name: show
     inputs:
       artifacts: [{name: in, path: in-dir}]

@@ -129,6 +129,7 @@ pub(crate) async fn place_inputs(
     let mut placed = Vec::new();
     for decl in t.inputs.iter().flat_map(|i| i.artifacts.iter()) {
         let field = format!("inputs.artifacts.{}", decl.name);
+        let decl = &substituted(decl, scope).map_err(|e| e.to_string())?;
         let source = match super::argument(args, &decl.name) {
             Some(given) => Some(given),
             None => resolve_reference(&field, decl, scope).map_err(|e| e.to_string())?,
@@ -162,6 +163,14 @@ pub(crate) async fn place_inputs(
         }
         if let Some(user) = &ctx.step_user {
             chown_tree(&dest, user).map_err(|e| EngineError::io(&dest, e).to_string())?;
+            // The directories made for it too, so the step may write next to it.
+            for dir in parent
+                .ancestors()
+                .take_while(|d| d.starts_with(&root) && *d != root)
+            {
+                std::os::unix::fs::lchown(dir, Some(user.uid), Some(user.gid))
+                    .map_err(|e| EngineError::io(dir, e).to_string())?;
+            }
         }
         source.path = Some(path);
         source.from = None;
