@@ -55,6 +55,15 @@ impl Scope {
         Value::Object(root)
     }
 
+    /// Whether `s` is one tag naming an absent value (a skipped node's output without a
+    /// default): an argument of it alone is not passed.
+    pub fn is_absent(&self, s: &str) -> bool {
+        let tag = s.trim();
+        tag.strip_prefix("{{")
+            .and_then(|t| t.strip_suffix("}}"))
+            .is_some_and(|inner| self.vars.get(inner.trim()).is_some_and(Value::is_null))
+    }
+
     /// Replaces every `{{…}}` tag in `s`.
     pub fn substitute(&self, s: &str) -> Result<String, EngineError> {
         if !s.contains("{{") {

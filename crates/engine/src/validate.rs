@@ -39,7 +39,6 @@ const SPEC_IGNORED: &[&str] = &[
     "archiveLogs",
     "artifactRepositoryRef",
     "workflowMetadata",
-    "hostAliases",
     "metrics",
     "archiveLocation",
     "serviceAccount",
@@ -62,7 +61,6 @@ const TEMPLATE_IGNORED: &[&str] = &[
     "priorityClassName",
     "priority",
     "schedulerName",
-    "hostAliases",
     "executor",
     "metrics",
     "artifactGC",
@@ -73,14 +71,12 @@ const TEMPLATE_IGNORED: &[&str] = &[
 const CONTAINER_IGNORED: &[&str] = &[
     "resources",
     "volumeMounts",
-    "volumeDevices",
     "imagePullPolicy",
     "securityContext",
     "ports",
     "livenessProbe",
     "readinessProbe",
     "startupProbe",
-    "lifecycle",
     "terminationMessagePath",
     "terminationMessagePolicy",
     "name",
@@ -88,6 +84,27 @@ const CONTAINER_IGNORED: &[&str] = &[
     "stdinOnce",
     "tty",
     "envFrom",
+];
+
+/// Kubernetes fields that would change what a step does, and why the engine cannot honour
+/// them on one machine.
+const REFUSED_WHY: &[(&str, &str)] = &[
+    (
+        "hostAliases",
+        "a step cannot get its own /etc/hosts entries on this machine",
+    ),
+    (
+        "volumeDevices",
+        "raw block devices cannot be given to a step here",
+    ),
+    (
+        "lifecycle",
+        "postStart/preStop hooks are not run by the local engine",
+    ),
+    (
+        "resource",
+        "resource templates create Kubernetes objects: they need a Kubernetes cluster",
+    ),
 ];
 
 /// Collects ignored field paths; the first unsupported one is an error.
@@ -101,10 +118,11 @@ impl Checker {
             if ignorable.contains(&key.as_str()) {
                 self.ignored.push(format!("{path}.{key}"));
             } else if !value.is_null() {
-                return Err(EngineError::unsupported(
-                    format!("{path}.{key}"),
-                    "not supported by the local engine",
-                ));
+                let why = REFUSED_WHY
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or("not supported by the local engine", |(_, why)| why);
+                return Err(EngineError::unsupported(format!("{path}.{key}"), why));
             }
         }
         Ok(())
@@ -137,7 +155,8 @@ impl Checker {
             // value the engine gives every step (e.g. the run's POLYPHEMUS_TOKEN).
             self.extra(&format!("{path}.env[{}]", e.name), &e.extra, &["valueFrom"])?;
         }
-        if c.command.is_empty() {
+        let known_entrypoint = c.image.as_deref().and_then(crate::images::entrypoint);
+        if c.command.is_empty() && known_entrypoint.is_none() {
             return Err(EngineError::unsupported(
                 format!("{path}.command"),
                 "a command is required (the image's entrypoint is unknown on the host)",
@@ -167,6 +186,7 @@ impl Checker {
             return Err(EngineError::Invalid("a template has no `name`".into()));
         }
         self.extra(&path, &t.extra, TEMPLATE_IGNORED)?;
+        check_patch(&format!("{path}.podSpecPatch"), &t.extra)?;
         if let Some(i) = &t.inputs {
             self.extra(&format!("{path}.inputs"), &i.extra, &[])?;
             self.params(&format!("{path}.inputs"), &i.parameters)?;
@@ -226,6 +246,15 @@ impl Checker {
     }
 }
 
+/// A `podSpecPatch` in `extra` may only set container resources.
+fn check_patch(path: &str, extra: &Extra) -> Result<(), EngineError> {
+    match extra.get("podSpecPatch") {
+        Some(Value::String(patch)) => crate::pod_spec_patch::check(path, patch),
+        Some(Value::Null) | None => Ok(()),
+        Some(_) => Err(EngineError::Invalid(format!("{path} must be a string"))),
+    }
+}
+
 fn check_hooks(
     path: &str,
     hooks: &BTreeMap<String, crate::model::LifecycleHook>,
@@ -267,6 +296,7 @@ pub fn validate_document(wf: &Workflow, log: bool) -> Result<(), EngineError> {
         c.ignored.push(format!("metadata.{key}"));
     }
     c.extra("spec", &wf.spec.extra, SPEC_IGNORED)?;
+    check_patch("spec.podSpecPatch", &wf.spec.extra)?;
     c.arguments("spec", &wf.spec.arguments)?;
     if let Some(gc) = &wf.spec.artifact_gc {
         crate::artifacts::check_gc("spec.artifactGC", gc)?;

@@ -17,11 +17,10 @@ use crate::state::NewNode;
 use crate::status::{NodeType, Phase};
 use crate::template::Scope;
 
-/// A group's `failFast`: once tripped, no further child starts.
+/// A template's own `failFast: true`: once tripped, no further child starts.
 ///
-/// Steps hand it to every child (checked when the child gets its `parallelism` permit,
-/// tripped by any failed child); a DAG trips it itself when a failure is handled neither by
-/// `continueOn` nor by a `depends`, and checks it before starting a task.
+/// Steps and DAGs hand it to every child (checked when the child gets its `parallelism`
+/// permit, tripped by any failed child); a DAG also checks it before starting a task.
 #[derive(Clone, Default)]
 pub struct FailFast(Arc<AtomicBool>);
 
@@ -149,19 +148,27 @@ impl<'a> Children<'a> {
     }
 
     /// Records a finished child's `{kind}.{name}.*` variables; a loop's (`children` given)
-    /// are aggregated under `outcome`'s id and phase.
+    /// are aggregated under `outcome`'s id and phase. A skipped or omitted step gets its
+    /// template's declared outputs as Argo gives them: `valueFrom.default`, else absent.
     pub fn settle(
         &self,
         scope: &mut Scope,
-        name: &str,
+        step: &StepLike,
         outcome: &Outcome,
         children: Option<&[Outcome]>,
     ) {
+        let name = &step.call.name;
         match children {
             Some(c) => {
                 outputs::add_aggregate(scope, self.kind, name, &outcome.id, outcome.phase, c)
             }
             None => outputs::add_node(scope, self.kind, name, outcome),
+        }
+        let skipped = matches!(outcome.phase, Phase::Skipped | Phase::Omitted);
+        if skipped && children.is_none() && outcome.outputs.is_empty() {
+            if let Ok(resolved) = self.ctx.resolver.resolve_call(&step.call, &self.origin) {
+                outputs::add_skipped(scope, self.kind, name, &resolved.template);
+            }
         }
     }
 }

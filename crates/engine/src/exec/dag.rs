@@ -1,6 +1,9 @@
 //! `dag` templates: a `DAG` node whose tasks `name.task` start as soon as their dependencies
 //! are done and their `depends` logic holds (else `Omitted`); loop tasks get a `TaskGroup`
-//! node; `failFast` stops new tasks after an unhandled failure; the DAG phase follows Argo's
+//! node. As in Argo's controller, every task's `depends` is evaluated whatever failed before
+//! it; only two things stop new tasks: `dag.failFast` (default true) once a target task's
+//! branch has failed (the DAG's phase is then decided), and the template's own `failFast`
+//! once any child failed. Tasks never started get no node. The DAG phase follows Argo's
 //! target-task rule (an omitted task inherits the failure of the branch above it).
 
 use std::collections::HashMap;
@@ -10,7 +13,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::children::{failed_child, unhandled, Children, FailFast, Started};
-use super::dag_phase::{dep_state, finish};
+use super::dag_phase::{dep_state, failed_target, finish};
 use super::depends::{self, DepState};
 use super::invoke::Prepared;
 use super::{Call, Outcome, RunCtx};
@@ -22,17 +25,11 @@ use crate::template::Scope;
 pub(super) struct TaskDone {
     pub outcome: Outcome,
     pub children: Option<Vec<Outcome>>,
-    /// False for tasks never started because of `failFast`.
-    pub created: bool,
 }
 
 impl TaskDone {
     fn created(outcome: Outcome, children: Option<Vec<Outcome>>) -> Self {
-        TaskDone {
-            outcome,
-            children,
-            created: true,
-        }
+        TaskDone { outcome, children }
     }
 }
 
@@ -43,10 +40,14 @@ pub(super) struct Graph<'a> {
     pub deps: Vec<Vec<usize>>,
     /// Each task's `depends` expression, if any.
     pub logic: Vec<Option<String>>,
+    /// The target tasks (`dag.target`, else the tasks nothing depends on).
+    pub targets: Vec<usize>,
+    /// Whether a task is a target or a dependency of one: only those run (as in Argo).
+    pub needed: Vec<bool>,
 }
 
 impl<'a> Graph<'a> {
-    fn new(tasks: &'a [StepLike]) -> Self {
+    fn new(tasks: &'a [StepLike], target: Option<&str>) -> Self {
         let index: HashMap<&str, usize> = tasks
             .iter()
             .enumerate()
@@ -62,7 +63,30 @@ impl<'a> Graph<'a> {
             })
             .collect();
         let logic = tasks.iter().map(depends::logic_of).collect();
-        Graph { tasks, deps, logic }
+        let mut g = Graph {
+            tasks,
+            deps,
+            logic,
+            targets: Vec::new(),
+            needed: Vec::new(),
+        };
+        g.targets = match target {
+            Some(list) => list
+                .split([' ', ','])
+                .filter_map(|n| index.get(n).copied())
+                .collect(),
+            None => (0..tasks.len())
+                .filter(|i| !g.deps.iter().any(|d| d.contains(i)))
+                .collect(),
+        };
+        g.needed = vec![false; tasks.len()];
+        let mut todo = g.targets.clone();
+        while let Some(i) = todo.pop() {
+            if !std::mem::replace(&mut g.needed[i], true) {
+                todo.extend(g.deps[i].iter().copied());
+            }
+        }
+        g
     }
 }
 
@@ -78,9 +102,13 @@ struct Dag<'a> {
     done: Vec<Option<TaskDone>>,
     started: Vec<bool>,
     running: FuturesUnordered<TaskFuture>,
-    /// Set by `failFast`: tasks not yet started are omitted.
-    stop_new: FailFast,
-    fail_fast: bool,
+    /// The template's own `failFast`: tripped by any failed child (also checked by loop
+    /// children before they start).
+    template_fail_fast: Option<FailFast>,
+    /// `dag.failFast`: the DAG fails as soon as a target task's branch has failed.
+    dag_fail_fast: bool,
+    /// Set once `dag_fail_fast` decided the DAG failed: no new task starts.
+    decided_failed: bool,
 }
 
 pub async fn run(
@@ -95,38 +123,52 @@ pub async fn run(
     let t = call.resolved.template.clone();
     let dag = t.dag.clone().unwrap_or_default();
     let tasks = &dag.tasks;
-    // The DAG checks `failFast` itself before starting a task, so children get no flag.
+    let template_fail_fast = (t.fail_fast == Some(true)).then(FailFast::default);
     let mut d = Dag {
         name,
         id: &id,
-        graph: Graph::new(tasks),
-        children: Children::new(&ctx, call, &id, "tasks", None),
+        graph: Graph::new(tasks, dag.target.as_deref()),
+        children: Children::new(&ctx, call, &id, "tasks", template_fail_fast.clone()),
         scope,
         done: (0..tasks.len()).map(|_| None).collect(),
         started: vec![false; tasks.len()],
         running: FuturesUnordered::new(),
-        stop_new: FailFast::default(),
-        fail_fast: dag.fail_fast.or(t.fail_fast).unwrap_or(true),
+        template_fail_fast,
+        dag_fail_fast: dag.fail_fast.unwrap_or(true),
+        decided_failed: false,
     };
     loop {
         d.start_ready();
         let Some((i, o, children)) = d.running.next().await else {
             break;
         };
-        d.finished(i, o, children);
+        d.settle(i, TaskDone::created(o, children));
     }
-    let target = dag.target.as_deref();
-    finish(&ctx, &id, &t, &d.scope, &d.graph, &d.done, target)
+    let stopped = d.stopped_by_template();
+    finish(&ctx, &id, &t, &d.scope, &d.graph, &d.done, stopped)
 }
 
 impl Dag<'_> {
-    /// Starts every task whose dependencies are all done, until no more become ready.
+    fn stopped_by_template(&self) -> bool {
+        self.template_fail_fast
+            .as_ref()
+            .is_some_and(FailFast::tripped)
+    }
+
+    /// Starts every needed task whose dependencies are all done, until no more become ready
+    /// or a `failFast` stops new tasks.
     fn start_ready(&mut self) {
         let mut progressed = true;
         while progressed {
             progressed = false;
             for i in 0..self.graph.tasks.len() {
-                if self.started[i] || !self.graph.deps[i].iter().all(|d| self.done[*d].is_some()) {
+                if self.decided_failed || self.stopped_by_template() {
+                    return;
+                }
+                if self.started[i]
+                    || !self.graph.needed[i]
+                    || !self.graph.deps[i].iter().all(|d| self.done[*d].is_some())
+                {
                     continue;
                 }
                 self.started[i] = true;
@@ -144,13 +186,6 @@ impl Dag<'_> {
         self.link(i, &tid);
         if let Some(o) = self.blocked_by_depends(i, &tname) {
             self.settle(i, TaskDone::created(o, None));
-        } else if self.stop_new.tripped() {
-            let td = TaskDone {
-                outcome: Outcome::new(&tid, Phase::Omitted, None),
-                children: None,
-                created: false,
-            };
-            self.settle(i, td);
         } else {
             self.launch(i, &tname, tid);
         }
@@ -163,12 +198,7 @@ impl Dag<'_> {
             shared.add_child(self.id, tid);
         }
         for d in &self.graph.deps[i] {
-            if let Some(TaskDone {
-                outcome,
-                created: true,
-                ..
-            }) = &self.done[*d]
-            {
+            if let Some(TaskDone { outcome, .. }) = &self.done[*d] {
                 for o in &outcome.outbound {
                     shared.add_child(o, tid);
                 }
@@ -252,30 +282,16 @@ impl Dag<'_> {
         }
     }
 
-    /// Settles a task that ran; trips `failFast` on a failure nothing handles.
-    fn finished(&mut self, i: usize, o: Outcome, children: Option<Vec<Outcome>>) {
-        let task = &self.graph.tasks[i];
-        if self.fail_fast && unhandled(task.call.continue_on.unwrap_or_default(), &o) {
-            let handled = self
-                .graph
-                .logic
-                .iter()
-                .flatten()
-                .any(|l| depends::handles_failure(l, &task.call.name));
-            if !handled {
-                self.stop_new.trip();
-            }
-        }
-        self.settle(i, TaskDone::created(o, children));
-    }
-
     /// Records a finished task and its `tasks.<name>.*` variables.
     fn settle(&mut self, i: usize, td: TaskDone) {
-        let name = &self.graph.tasks[i].call.name;
+        let task = &self.graph.tasks[i];
         let children = td.children.as_deref();
         self.children
-            .settle(&mut self.scope, name, &td.outcome, children);
+            .settle(&mut self.scope, task, &td.outcome, children);
         self.done[i] = Some(td);
+        if self.dag_fail_fast && !self.decided_failed {
+            self.decided_failed = failed_target(&self.graph, &self.done).is_some();
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use super::children::finish_with_outputs;
 use super::dag::{Graph, TaskDone};
 use super::depends::DepState;
+use super::invoke::FAIL_FAST_MSG;
 use super::{Outcome, RunCtx};
 use crate::status::Phase;
 use crate::template::Scope;
@@ -16,33 +17,42 @@ pub(super) fn dep_state(td: &TaskDone, task: &crate::model::StepLike) -> DepStat
     }
 }
 
-/// The phase a target task's branch ends in (Argo's `assessDAGPhase`).
-fn branch_phase(i: usize, graph: &Graph<'_>, done: &[Option<TaskDone>]) -> Phase {
-    let Some(td) = &done[i] else {
-        return Phase::Error;
-    };
-    let c = graph.tasks[i].call.continue_on.unwrap_or_default();
-    match td.outcome.phase {
-        Phase::Failed if c.failed => Phase::Succeeded,
-        Phase::Error if c.error => Phase::Succeeded,
-        Phase::Failed | Phase::Error => td.outcome.phase,
-        Phase::Omitted => {
-            if !td.created {
-                return Phase::Failed;
-            }
-            graph.deps[i]
-                .iter()
-                .map(|d| branch_phase(*d, graph, done))
-                .find(|p| p.is_failure())
-                .unwrap_or(Phase::Succeeded)
-        }
-        _ => Phase::Succeeded,
-    }
+/// The phase a task's branch ends in (Argo's `assessDAGPhase`): its own when it ran, an
+/// omitted task's inherited from the first failed branch above it; `None` if never started.
+fn branch_phase(i: usize, graph: &Graph<'_>, done: &[Option<TaskDone>]) -> Option<Phase> {
+    let td = done[i].as_ref()?;
+    Some(match td.outcome.phase {
+        Phase::Omitted => graph.deps[i]
+            .iter()
+            .filter_map(|d| branch_phase(*d, graph, done))
+            .find(|p| p.is_failure())
+            .unwrap_or(Phase::Succeeded),
+        p => p,
+    })
 }
 
-/// Completes DAG node `id` once no task runs: its leaves (those of its `target` tasks), then
-/// Error if a task never became runnable, the phase of the first failed target branch, else
-/// Succeeded with the template's outputs.
+/// The first target task whose branch failed in a way its `continueOn` does not allow: its
+/// index and the branch's phase.
+pub(super) fn failed_target(
+    graph: &Graph<'_>,
+    done: &[Option<TaskDone>],
+) -> Option<(usize, Phase)> {
+    graph.targets.iter().find_map(|i| {
+        let phase = branch_phase(*i, graph, done)?;
+        let c = graph.tasks[*i].call.continue_on.unwrap_or_default();
+        let allowed = match phase {
+            Phase::Failed => c.failed,
+            Phase::Error => c.error,
+            _ => true,
+        };
+        (!allowed).then_some((*i, phase))
+    })
+}
+
+/// Completes DAG node `id` once no task runs: its leaves (those of its target tasks), then
+/// Failed when the template's `failFast` stopped it, Error if a needed task never became
+/// runnable, the phase of the first failed target branch, else Succeeded with the template's
+/// outputs.
 pub(super) fn finish(
     ctx: &RunCtx,
     id: &str,
@@ -50,47 +60,42 @@ pub(super) fn finish(
     scope: &Scope,
     graph: &Graph<'_>,
     done: &[Option<TaskDone>],
-    target: Option<&str>,
+    stopped_by_template: bool,
 ) -> Outcome {
-    let (tasks, deps) = (graph.tasks, &graph.deps);
-    let targets: Vec<usize> = match target {
-        Some(list) => list
-            .split([' ', ','])
-            .filter_map(|n| tasks.iter().position(|t| t.call.name == n))
-            .collect(),
-        None => (0..tasks.len())
-            .filter(|i| !deps.iter().any(|d| d.contains(i)))
-            .collect(),
-    };
-    let outbound: Vec<String> = targets
+    let outbound: Vec<String> = graph
+        .targets
         .iter()
-        .filter_map(|i| done[*i].as_ref().filter(|d| d.created))
+        .filter_map(|i| done[*i].as_ref())
         .flat_map(|d| d.outcome.outbound.clone())
         .collect();
     ctx.shared
         .with_node(id, |n| n.outbound_nodes = outbound.clone());
-    if let Some(i) = (0..tasks.len()).find(|i| done[*i].is_none()) {
+    let fail = |phase: Phase, msg: String| {
+        ctx.shared.finish(id, phase, Some(msg.clone()));
+        let mut o = Outcome::new(id, phase, Some(msg));
+        o.outbound = outbound.clone();
+        o
+    };
+    if stopped_by_template {
+        return fail(Phase::Failed, FAIL_FAST_MSG.to_string());
+    }
+    if let Some((i, phase)) = failed_target(graph, done) {
+        let failed = done
+            .iter()
+            .flatten()
+            .find(|d| d.outcome.phase.is_failure())
+            .map_or_else(
+                || ctx.id(&graph.tasks[i].call.name),
+                |d| d.outcome.id.clone(),
+            );
+        return fail(phase, super::children::failed_child(&failed));
+    }
+    if let Some(i) = (0..graph.tasks.len()).find(|i| graph.needed[*i] && done[*i].is_none()) {
         let msg = format!(
             "task `{}` never became runnable (dependency cycle?)",
-            tasks[i].call.name
+            graph.tasks[i].call.name
         );
-        ctx.shared.finish(id, Phase::Error, Some(msg.clone()));
-        return Outcome::new(id, Phase::Error, Some(msg));
-    }
-    for i in &targets {
-        let phase = branch_phase(*i, graph, done);
-        if phase.is_failure() {
-            let failed = done
-                .iter()
-                .flatten()
-                .find(|d| d.outcome.phase.is_failure())
-                .map_or_else(|| ctx.id(&tasks[*i].call.name), |d| d.outcome.id.clone());
-            let msg = super::children::failed_child(&failed);
-            ctx.shared.finish(id, phase, Some(msg.clone()));
-            let mut o = Outcome::new(id, phase, Some(msg));
-            o.outbound = outbound;
-            return o;
-        }
+        return fail(Phase::Error, msg);
     }
     finish_with_outputs(ctx, id, t, scope, outbound)
 }

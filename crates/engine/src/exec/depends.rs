@@ -132,14 +132,6 @@ pub fn evaluate(logic: &str, done: &HashMap<String, DepState>) -> Result<bool, E
         .map_err(|e| EngineError::Invalid(format!("unable to evaluate depends '{logic}': {e}")))
 }
 
-/// Whether some task's `depends` names `dep` with an explicit result that handles a failure.
-pub fn handles_failure(logic: &str, dep: &str) -> bool {
-    scan(logic).iter().any(|p| {
-        matches!(p, Piece::Ref(n, Some(r)) if n == dep
-            && matches!(r.as_str(), "Failed" | "Errored" | "Completed" | "AnySucceeded" | "AllFailed"))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,7 @@ pub fn arguments(
             &p.value,
             p.value_from.as_ref().and_then(|v| v.expression.as_deref()),
         ) {
+            (Some(v), _) if scope.is_absent(v) => continue,
             (Some(v), _) => scope.substitute(v)?,
             (None, Some(e)) => {
                 let v = crate::expr::eval(e, &scope.env(), crate::expr::Mode::Expr)?;

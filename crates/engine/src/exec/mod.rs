@@ -5,6 +5,7 @@ mod children;
 mod dag;
 mod dag_phase;
 pub mod depends;
+mod env_expand;
 mod invoke;
 pub mod leftovers;
 pub mod logs;

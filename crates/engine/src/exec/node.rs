@@ -102,7 +102,7 @@ pub fn run_call(ctx: Arc<RunCtx>, call: Call) -> BoxFuture<'static, Outcome> {
         };
         let outcome = match &t.retry_strategy {
             Some(rs) => retry::run_retry(&ctx, &call, inputs, rs).await,
-            None => run_body(&ctx, &call.name, &call.display, &call, inputs).await,
+            None => run_body(&ctx, &call.name, &call.display, &call, inputs, None).await,
         };
         ctx.publish_globals(&call.resolved, &outcome.outputs);
         outcome
@@ -168,18 +168,56 @@ fn deadline_of(t: &Template, inputs: &Scope) -> Option<Duration> {
     }
 }
 
-/// Runs the template body as node `name`, with its deadline.
+/// The global scope with the template's inputs: each as `inputs.parameters.<name>`, and all
+/// of them as `inputs.parameters`, the JSON array Argo marshals (Hera's runner reads it).
+pub(super) fn inputs_scope(ctx: &RunCtx, t: &Template, inputs: &[ParamValue]) -> Scope {
+    let mut scope = ctx.global_scope();
+    let declared = t.inputs.as_ref().map_or(&[][..], |i| &i.parameters[..]);
+    let mut all = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
+        let d = declared.iter().find(|d| d.name == p.name);
+        // Field order and omissions as Go's encoding/json writes wfv1.Parameter.
+        let mut o = serde_json::Map::new();
+        o.insert("name".into(), p.name.clone().into());
+        if let Some(default) = d.and_then(|d| d.default.clone()) {
+            o.insert("default".into(), default.into());
+        }
+        o.insert("value".into(), p.value.clone().into());
+        if let Some(e) = d.and_then(|d| d.r#enum.clone()) {
+            o.insert("enum".into(), e.into());
+        }
+        if let Some(g) = d.and_then(|d| d.global_name.clone()) {
+            o.insert("globalName".into(), g.into());
+        }
+        if let Some(text) = d.and_then(|d| d.description.clone()) {
+            o.insert("description".into(), text.into());
+        }
+        all.push(serde_json::Value::Object(o));
+    }
+    if !declared.is_empty() {
+        scope.set(
+            "inputs.parameters",
+            serde_json::Value::Array(all).to_string(),
+        );
+    }
+    scope
+}
+
+/// Runs the template body as node `name`, with its deadline; `retries` is the attempt's
+/// index under a `retryStrategy` (`{{retries}}`).
 pub(super) async fn run_body(
     ctx: &Arc<RunCtx>,
     name: &str,
     display: &str,
     call: &Call,
     inputs: Vec<ParamValue>,
+    retries: Option<u64>,
 ) -> Outcome {
     let t = call.resolved.template.clone();
-    let mut scope = ctx.global_scope();
-    for p in &inputs {
-        scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
+    let mut scope = inputs_scope(ctx, &t, &inputs);
+    if let Some(n) = retries {
+        scope.set("retries", n.to_string());
     }
     crate::artifacts::add_inputs_to_scope(&t, &call.args, &mut scope);
     let id = ctx.id(name);

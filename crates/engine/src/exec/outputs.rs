@@ -31,6 +31,24 @@ pub fn add_node(scope: &mut Scope, kind: &str, name: &str, o: &Outcome) {
     crate::artifacts::add_to_scope(scope, &base, &o.outputs.artifacts);
 }
 
+/// The declared outputs of a skipped or omitted node's template (Argo's
+/// `addSkippedNodeOutputsToScope`): a parameter's `valueFrom.default` is its value; without
+/// one the parameter, like `outputs.result`, is absent (null: `??` falls back, an argument
+/// made of it alone is not passed, so the consumer's input default applies).
+pub fn add_skipped(scope: &mut Scope, kind: &str, name: &str, t: &Template) {
+    let base = format!("{kind}.{name}");
+    for p in t.outputs.iter().flat_map(|o| o.parameters.iter()) {
+        let value = match p.value_from.as_ref().and_then(|v| v.default.clone()) {
+            Some(default) => Value::String(default),
+            None => Value::Null,
+        };
+        scope.set(format!("{base}.outputs.parameters.{}", p.name), value);
+    }
+    if t.kind() == crate::model::TemplateKind::Pod {
+        scope.set(format!("{base}.outputs.result"), Value::Null);
+    }
+}
+
 fn parse_item(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
 }

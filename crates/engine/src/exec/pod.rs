@@ -161,7 +161,10 @@ async fn prepare(
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| EngineError::io(&file, e))?;
     }
-    let mut argv = container.command.clone();
+    let mut argv = match container.image.as_deref().map(crate::images::entrypoint) {
+        Some(Some(entrypoint)) if container.command.is_empty() => entrypoint,
+        _ => container.command.clone(),
+    };
     if let Some(file) = script {
         let arg = file.display().to_string();
         argv.push(arg);
@@ -178,6 +181,11 @@ async fn prepare(
             .filter(|e| e.value.is_some() || !e.extra.contains_key("valueFrom"))
             .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
     );
+    // Kubernetes expands `$(VAR)` in command and args with the container's variables.
+    let argv = argv
+        .iter()
+        .map(|a| super::env_expand::expand(a, &env))
+        .collect();
     Ok((
         Spec {
             argv,

@@ -83,15 +83,30 @@ impl Plan {
     }
 }
 
-/// Whether `retryStrategy.expression` allows another attempt after `o` (false on an error).
-fn expression_allows(e: &str, o: &Outcome, started: Instant, node: &str) -> bool {
-    let env = json!({"lastRetry": {
-        "exitCode": o.outputs.exit_code.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(-1),
-        "status": o.phase.as_str(),
-        "duration": started.elapsed().as_secs_f64(),
-        "message": o.message.clone().unwrap_or_default(),
-    }});
-    match expr::eval_bool(e, &env, Mode::Expr) {
+/// Whether `retryStrategy.expression` allows another attempt after attempt `attempt` ended
+/// in `o` (false on an error). Template variables (`{{inputs.parameters.x}}`) are substituted
+/// first; `retries` and `lastRetry.*` are the expression's own, as in Argo.
+fn expression_allows(
+    e: &str,
+    scope: &Scope,
+    attempt: u64,
+    o: &Outcome,
+    started: Instant,
+    node: &str,
+) -> bool {
+    let env = json!({
+        "retries": attempt,
+        "lastRetry": {
+            "exitCode": o.outputs.exit_code.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(-1),
+            "status": o.phase.as_str(),
+            "duration": started.elapsed().as_secs_f64(),
+            "message": o.message.clone().unwrap_or_default(),
+        }
+    });
+    let evaluated = scope
+        .substitute(e)
+        .and_then(|text| expr::eval_bool(&text, &env, Mode::Expr));
+    match evaluated {
         Ok(allowed) => allowed,
         Err(err) => {
             tracing::warn!(node = %node, "retryStrategy.expression: {err}");
@@ -108,10 +123,7 @@ pub(super) async fn run_retry(
     rs: &RetryStrategy,
 ) -> Outcome {
     let id = ctx.id(&call.name);
-    let mut scope = ctx.global_scope();
-    for p in &inputs {
-        scope.set(format!("inputs.parameters.{}", p.name), p.value.clone());
-    }
+    let scope = super::node::inputs_scope(ctx, &call.resolved.template, &inputs);
     open_retry_node(ctx, call, &id, &inputs);
     let plan = Plan::new(rs, &scope, ctx.max_backoff);
     let began = Instant::now();
@@ -123,7 +135,15 @@ pub(super) async fn run_retry(
         let mut attempt_call = call.clone();
         attempt_call.boundary = call.boundary.clone();
         let started = Instant::now();
-        let o = run_body(ctx, &child, &child_display, &attempt_call, inputs.clone()).await;
+        let o = run_body(
+            ctx,
+            &child,
+            &child_display,
+            &attempt_call,
+            inputs.clone(),
+            Some(attempt),
+        )
+        .await;
         if o.phase == Phase::Succeeded
             || plan.limit.is_some_and(|l| attempt >= l)
             || !retryable(&plan.policy, o.phase)
@@ -131,7 +151,7 @@ pub(super) async fn run_retry(
             break o;
         }
         if let Some(e) = &rs.expression {
-            if !expression_allows(e, &o, started, &call.name) {
+            if !expression_allows(e, &scope, attempt, &o, started, &call.name) {
                 break o;
             }
         }

@@ -198,7 +198,7 @@ fn settle_group(
                 if failure.is_none() && unhandled(c, o) {
                     failure = Some(failed_child(&o.id));
                 }
-                children.settle(scope, &step.call.name, o, None);
+                children.settle(scope, step, o, None);
             }
             Planned::Loop(slots) => {
                 let loop_children: Vec<Outcome> = slots.iter().map(|k| done[*k].clone()).collect();
@@ -210,7 +210,7 @@ fn settle_group(
                 // the first); kept as it was.
                 let phase = bad.last().map_or(Phase::Succeeded, |o| o.phase);
                 let aggregate = Outcome::new(gid, phase, None);
-                children.settle(scope, &step.call.name, &aggregate, Some(&loop_children));
+                children.settle(scope, step, &aggregate, Some(&loop_children));
             }
         }
     }

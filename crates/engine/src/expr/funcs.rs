@@ -150,7 +150,14 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
         ));
     }
     let name = name.strip_prefix("sprig.").map_or(name, |n| n);
-    for family in [convert, strings, searching, math, collections] {
+    for family in [
+        convert,
+        strings,
+        searching,
+        math,
+        collections,
+        super::dates::dates,
+    ] {
         if let Some(v) = family(name, a)? {
             return Ok(v);
         }

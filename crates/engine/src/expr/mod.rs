@@ -2,6 +2,7 @@
 //! expr-lang: a small tokenizer + Pratt parser (`parser`), an evaluator over
 //! `serde_json::Value` (`eval`), builtin/sprig functions (`funcs`) and a JSONPath subset.
 
+mod dates;
 mod eval;
 mod funcs;
 mod jsonpath;
