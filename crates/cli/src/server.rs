@@ -238,7 +238,10 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.pruning.prune_interval_s > 0 {
         let every = Duration::from_secs(args.pruning.prune_interval_s);
-        let pruner = services.pruner(prune::run_dirs(global));
+        let pruner = services.pruner(prune::run_dirs(
+            global,
+            args.sandbox.artifact_repository.as_deref(),
+        ));
         tokio::spawn(pruner.run(every, shutdown_signal()));
     }
     tracing::info!(%address, store = %redact_url(&global.database_url()), "serving");
@@ -303,7 +306,11 @@ fn with_local_orchestrator(
     let orchestrator = LocalOrchestrator::new(work_dir, public_url)
         .with_sandbox(sandbox.settings(global)?)
         .with_k8s(sandbox.k8s_objects(global)?, volumes)
-        .with_max_backoff(sandbox.engine_max_backoff);
+        .with_max_backoff(sandbox.engine_max_backoff)
+        .with_artifact_repository(sandbox_args::artifact_repository(
+            global,
+            sandbox.artifact_repository.as_deref(),
+        )?);
     println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
 }

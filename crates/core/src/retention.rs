@@ -6,6 +6,7 @@
 use crate::run_dirs::{self, RunDirs};
 use crate::CoreError;
 use chrono::{DateTime, Utc};
+use polyphemus_engine::ArtifactRepository;
 use polyphemus_model::{ProjectName, PruneReport};
 use polyphemus_store::{NewEvent, PrunePlan, Store};
 use serde_json::json;
@@ -90,7 +91,11 @@ impl Pruner {
                     event(project, &report(project, false, pruned, &dirs))
                 })
                 .await?;
-            removed.append(&mut remove_dirs(&pruned, &dirs).await?);
+            let repository = self
+                .run_dirs
+                .as_ref()
+                .and_then(RunDirs::artifact_repository);
+            removed.append(&mut remove_dirs(&pruned, &dirs, repository).await?);
             done.candidates.extend(pruned.candidates);
         }
         let pruned = report(project, false, &done, &removed);
@@ -152,12 +157,23 @@ impl Pruner {
 }
 
 /// Removes the directories of the runs `done` pruned; those removed, by run seq.
-async fn remove_dirs(done: &PrunePlan, dirs: &FoundDirs) -> Result<FoundDirs, CoreError> {
+/// First the artifacts the runs keep until their deletion (`artifactGC: OnWorkflowDeletion`).
+async fn remove_dirs(
+    done: &PrunePlan,
+    dirs: &FoundDirs,
+    artifacts: Option<&ArtifactRepository>,
+) -> Result<FoundDirs, CoreError> {
     let ours: FoundDirs = done
         .candidates
         .iter()
         .filter_map(|c| Some((c.seq, dirs.get(&c.seq)?.clone())))
         .collect();
+    for (dir, _) in ours.values().filter(|_| artifacts.is_some()) {
+        let Some(repository) = artifacts else { break };
+        if let Err(error) = polyphemus_engine::delete_run_artifacts(dir, repository, None).await {
+            tracing::warn!(dir = %dir.display(), %error, "cannot delete a pruned run's artifacts");
+        }
+    }
     blocking(move || {
         ours.into_iter()
             .filter(|(_, (dir, _))| match run_dirs::remove(dir) {

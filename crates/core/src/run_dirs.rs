@@ -2,6 +2,7 @@
 //! status.json): finding the one the engine made for a run, how many bytes it holds, removing
 //! it. Blocking file system calls; callers run them on a blocking thread.
 
+use polyphemus_engine::ArtifactRepository;
 use polyphemus_model::RunId;
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -10,11 +11,26 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDirs {
     root: PathBuf,
+    /// Where the runs saved their artifacts (`artifactGC: OnWorkflowDeletion` deletes them).
+    artifacts: Option<ArtifactRepository>,
 }
 
 impl RunDirs {
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self {
+            root,
+            artifacts: None,
+        }
+    }
+
+    /// The runs' artifact repository, whose `OnWorkflowDeletion` artifacts go with a run.
+    pub fn with_artifact_repository(mut self, repository: ArtifactRepository) -> Self {
+        self.artifacts = Some(repository);
+        self
+    }
+
+    pub fn artifact_repository(&self) -> Option<&ArtifactRepository> {
+        self.artifacts.as_ref()
     }
 
     pub fn root(&self) -> &Path {

@@ -64,6 +64,15 @@ pub struct EngineRunArgs {
         env = "POLYPHEMUS_VOLUMES_DIR"
     )]
     pub volumes_dir: Option<PathBuf>,
+    /// Where output artifacts go: a YAML file of Argo's `artifactRepository` shape (`s3:` with
+    /// bucket, endpoint, insecure, region, keyFormat, accessKeySecret, secretKeySecret; or
+    /// `local: {path: DIR}`). Default: the directory `<work dir>/.artifacts`.
+    #[arg(
+        long = "artifact-repository",
+        value_name = "FILE",
+        env = "POLYPHEMUS_ENGINE_ARTIFACT_REPOSITORY"
+    )]
+    pub artifact_repository: Option<PathBuf>,
 }
 
 fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -166,6 +175,9 @@ fn submit(args: &EngineRunArgs) -> Result<Vec<RunHandle>, String> {
         opts.objects = crate::K8sObjects::load_dir(dir).map_err(|e| e.to_string())?;
     }
     opts.volumes_root = args.volumes_dir.clone();
+    if let Some(path) = &args.artifact_repository {
+        opts.artifact_repository = Some(read_repository(path)?);
+    }
     let engine = Engine::new(opts);
     // Every workflow is checked before any starts.
     let mut handles = Vec::new();
@@ -182,6 +194,13 @@ fn submit(args: &EngineRunArgs) -> Result<Vec<RunHandle>, String> {
         }
     }
     Ok(handles)
+}
+
+/// The artifact repository file given with `--artifact-repository`.
+fn read_repository(path: &std::path::Path) -> Result<crate::ArtifactRepository, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    crate::ArtifactRepository::from_yaml(&text).map_err(|e| format!("{shown}: {e}"))
 }
 
 /// Ctrl-C stops the workflow (exit handlers still run); a second one terminates it.

@@ -222,3 +222,9 @@ mod tests {
         );
     }
 }
+
+impl crate::artifacts::SecretSource for K8sObjects {
+    fn secret_key(&self, name: &str, key: &str) -> Option<String> {
+        K8sObjects::secret_key(self, name, key)
+    }
+}

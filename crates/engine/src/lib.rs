@@ -6,6 +6,7 @@
 //! `RunHandle` observes it (`status`, `subscribe`, `logs`), stops it and waits for the final
 //! `WorkflowObject`; `cli::run_command` is `polyphemus engine run`.
 
+pub mod artifacts;
 pub mod cli;
 mod documents;
 mod driver;
@@ -28,6 +29,7 @@ mod template;
 mod validate;
 mod volumes;
 
+pub use artifacts::{delete_run_artifacts, ArtifactRepository, SecretSource, Secrets};
 pub use documents::{read_workflow_file, WorkflowFile};
 pub use error::EngineError;
 pub use exec::leftovers::kill_leftovers;

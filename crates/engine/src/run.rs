@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{watch, Semaphore};
 
+use crate::artifacts::{ArtifactRepository, RunArtifacts, Secrets};
 use crate::driver::{drive, persist_while_running, snapshot, write_status};
 use crate::error::EngineError;
 use crate::exec::process::Isolation;
@@ -60,6 +61,12 @@ pub struct EngineOptions {
     pub volumes_root: Option<PathBuf>,
     /// The synchronization locks; clones of these options share them.
     pub locks: LockManager,
+    /// Where output artifacts are saved (Argo's `artifactRepository`); none: the host
+    /// directory `<work_dir>/.artifacts` (hidden from steps, like the work dir).
+    pub artifact_repository: Option<ArtifactRepository>,
+    /// Kubernetes Secrets for artifacts' `accessKeySecret`/`secretKeySecret` (none: the
+    /// run's `objects`).
+    pub secrets: Option<Secrets>,
 }
 
 impl Default for EngineOptions {
@@ -82,6 +89,8 @@ impl Default for EngineOptions {
             objects: K8sObjects::default(),
             volumes_root: None,
             locks: LockManager::default(),
+            artifact_repository: None,
+            secrets: None,
         }
     }
 }
@@ -167,6 +176,14 @@ impl Engine {
         })
     }
 
+    /// The artifact repository runs save to: the configured one, else `<work_dir>/.artifacts`.
+    pub fn artifact_repository(&self) -> ArtifactRepository {
+        self.opts
+            .artifact_repository
+            .clone()
+            .unwrap_or_else(|| ArtifactRepository::local(self.opts.work_dir.join(".artifacts")))
+    }
+
     /// The sandbox of a run in `run_dir` whose nodes get `env` on top of this process's.
     fn plan(&self, run_dir: &Path, env: &[(String, String)]) -> Option<(Support, Arc<Plan>)> {
         let support = self.sandbox_support();
@@ -182,6 +199,11 @@ impl Engine {
         reach.extend(crate::exec::reach::reached_by_env(&own));
         let mut hide = vec![self.opts.work_dir.clone()];
         hide.extend(self.opts.hide.iter().cloned());
+        hide.extend(
+            self.artifact_repository()
+                .local_dir()
+                .map(Path::to_path_buf),
+        );
         let plan = Plan::new(
             self.step_user(),
             &hide,
@@ -220,6 +242,12 @@ impl Engine {
         let uid = uid.to_string();
         let env: Vec<(String, String)> =
             self.opts.env.iter().chain(&options.env).cloned().collect();
+        // Artifacts' `accessKeySecret`s come from the run's Secrets unless the caller says.
+        let secrets = self
+            .opts
+            .secrets
+            .clone()
+            .unwrap_or_else(|| crate::artifacts::Secrets(Arc::new(objects.clone())));
         let k8s = self.run_k8s(&checked, objects, &name, options.scope.as_deref())?;
         let sandboxed = self.private_tmp();
         crate::k8s_check::check(&checked, &k8s, &self.opts.namespace, (sandboxed, &env))?;
@@ -249,7 +277,13 @@ impl Engine {
             s.status.started_at = Some(now);
         });
         let spec = checked.spec;
+        let artifacts = Arc::new(RunArtifacts::new(
+            self.artifact_repository(),
+            Some(secrets),
+            &spec,
+        ));
         let ctx = Arc::new(RunCtx {
+            artifacts: artifacts.clone(),
             wf_name: name.clone(),
             resolver: checked.resolver,
             shared: shared.clone(),
@@ -277,7 +311,12 @@ impl Engine {
             .and_then(|s| u64::try_from(s).ok())
             .map(Duration::from_secs);
         let driven = drive(ctx, main, deadline, checked.exit, stop_rx);
-        let done = spawn_run(driven, base.clone(), shared.clone(), run_dir.clone());
+        let done = spawn_run(
+            driven,
+            base.clone(),
+            (shared.clone(), artifacts),
+            run_dir.clone(),
+        );
         Ok(RunHandle {
             name,
             uid,
@@ -344,7 +383,7 @@ fn pod_limit(parallelism: Option<i64>, max_pods: Option<usize>) -> Option<Arc<Se
 fn spawn_run(
     driven: impl std::future::Future<Output = ()> + Send + 'static,
     base: Arc<Mutex<WorkflowObject>>,
-    shared: Arc<Shared>,
+    (shared, artifacts): (Arc<Shared>, Arc<RunArtifacts>),
     run_dir: PathBuf,
 ) -> watch::Receiver<bool> {
     let (done_tx, done) = watch::channel(false);
@@ -364,6 +403,7 @@ fn spawn_run(
                 s.status.finished_at = Some(Utc::now());
             });
         }
+        crate::artifacts::gc::on_completion(&artifacts, &shared).await;
         write_status(&snapshot(&base, &shared), &run_dir).await;
         let _ = done_tx.send(true);
     });

@@ -42,7 +42,10 @@ pub(crate) fn check(
     library: &TemplateLibrary,
 ) -> Result<Checked, EngineError> {
     let mut spec = effective_spec(wf, library)?;
-    let args = workflow_params(&mut spec, params)?;
+    let mut args = workflow_params(&mut spec, params)?;
+    if let Some(a) = &spec.arguments {
+        args.extend(crate::artifacts::arguments(&a.artifacts, &Scope::new())?);
+    }
     let entry = spec
         .entrypoint
         .clone()

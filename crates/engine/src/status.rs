@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{ObjectMeta, WorkflowSpec};
+use crate::model::{Artifact, ObjectMeta, WorkflowSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Phase {
@@ -67,18 +67,22 @@ pub struct ParamValue {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<ParamValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeOutputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<ParamValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,7 +91,10 @@ pub struct NodeOutputs {
 
 impl NodeOutputs {
     pub fn is_empty(&self) -> bool {
-        self.parameters.is_empty() && self.result.is_none() && self.exit_code.is_none()
+        self.parameters.is_empty()
+            && self.artifacts.is_empty()
+            && self.result.is_none()
+            && self.exit_code.is_none()
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {
@@ -148,6 +155,8 @@ pub struct NodeStatus {
 pub struct WorkflowOutputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<ParamValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

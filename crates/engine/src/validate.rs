@@ -35,7 +35,6 @@ const SPEC_IGNORED: &[&str] = &[
     "podDisruptionBudget",
     "archiveLogs",
     "artifactRepositoryRef",
-    "artifactGC",
     "workflowMetadata",
     "metrics",
     "archiveLocation",
@@ -160,6 +159,7 @@ impl Checker {
         if let Some(a) = args {
             self.extra(&format!("{path}.arguments"), &a.extra, &[])?;
             self.params(&format!("{path}.arguments"), &a.parameters)?;
+            crate::artifacts::check_arguments(&format!("{path}.arguments"), &a.artifacts)?;
         }
         Ok(())
     }
@@ -217,6 +217,7 @@ impl Checker {
             self.extra(&format!("{path}.outputs"), &o.extra, &[])?;
             self.params(&format!("{path}.outputs"), &o.parameters)?;
         }
+        crate::artifacts::check_template(&path, t)?;
         if let Some(r) = &t.retry_strategy {
             self.extra(&format!("{path}.retryStrategy"), &r.extra, &["affinity"])?;
             if let Some(b) = &r.backoff {
@@ -322,6 +323,9 @@ pub fn validate_document(wf: &Workflow, log: bool) -> Result<(), EngineError> {
     crate::volumes::decl::claim_templates(&wf.spec.extra)?;
     crate::volumes::decl::claim_gc(&wf.spec.extra)?;
     c.arguments("spec", &wf.spec.arguments)?;
+    if let Some(gc) = &wf.spec.artifact_gc {
+        crate::artifacts::check_gc("spec.artifactGC", gc)?;
+    }
     if let Some(hooks) = &wf.spec.hooks {
         check_hooks("spec.hooks", hooks)?;
     }

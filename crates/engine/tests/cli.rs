@@ -25,6 +25,7 @@ fn args(file: PathBuf) -> EngineRunArgs {
         work_dir: Some(common::work_dir()),
         k8s_objects: None,
         volumes_dir: None,
+        artifact_repository: None,
     }
 }
 

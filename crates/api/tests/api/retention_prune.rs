@@ -23,6 +23,7 @@ both_stores!(
     two_servers_pruning_at_once_prune_each_run_once,
     a_long_history_is_pruned_in_parts_that_add_up_to_the_dry_run,
     the_run_directory_of_a_pruned_local_run_is_gone,
+    pruning_a_run_deletes_its_artifacts_kept_until_deletion,
 );
 
 /// When the test's runs ended.
@@ -569,6 +570,64 @@ async fn the_run_directory_of_a_pruned_local_run_is_gone(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(pruned_event(&app).await["detail"]["run_dirs"], 1);
+}
+
+const ARTIFACT_WRITER: &str = r#"apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: artifact-writer-}
+spec:
+  entrypoint: main
+  artifactGC: {strategy: OnWorkflowDeletion}
+  arguments:
+    parameters: [{name: config_id}, {name: version_number}, {name: project}]
+  templates:
+    - name: main
+      container:
+        image: busybox
+        command: [sh, -c, 'echo kept > /tmp/kept; echo gone > /tmp/gone']
+      outputs:
+        artifacts:
+          - {name: gone, path: /tmp/gone}
+          - {name: kept, path: /tmp/kept, artifactGC: {strategy: Never}}
+"#;
+
+async fn pruning_a_run_deletes_its_artifacts_kept_until_deletion(app: TestApp) {
+    let config_id = app.create_config("labors", json!({})).await;
+    let (status, run) = app
+        .post(
+            &format!("/projects/labors/configs/{config_id}/submit"),
+            &app.admin,
+            json!({"workflow_yaml": ARTIFACT_WRITER, "version_number": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let run_id = run["run_id"].as_str().expect("run_id").to_owned();
+    let name = run["name"].as_str().expect("name").to_owned();
+    wait_until_succeeded(&app, &run_id).await;
+    // The harness's engine keeps its default repository, `<runs dir>/.artifacts`.
+    let saved = app.runs_dir().join(".artifacts").join(&name);
+    let pods: Vec<_> = std::fs::read_dir(&saved)
+        .expect("saved")
+        .flatten()
+        .collect();
+    let pod = pods.first().expect("the pod's artifacts").path();
+    assert!(pod.join("gone.tgz").is_file() && pod.join("kept.tgz").is_file());
+    set_policy(&app, json!({"keep_runs_days": 0})).await;
+    let repository =
+        polyphemus_engine::ArtifactRepository::local(app.runs_dir().join(".artifacts"));
+    let run_dirs = RunDirs::new(app.runs_dir()).with_artifact_repository(repository);
+    let done = app
+        .services
+        .pruner(Some(run_dirs))
+        .prune_project(&labors(), Utc::now() + Duration::days(1), false)
+        .await
+        .expect("prune");
+    assert_eq!(done.deleted_runs.len(), 1);
+    assert!(
+        !pod.join("gone.tgz").exists(),
+        "the OnWorkflowDeletion artifact is gone"
+    );
+    assert!(pod.join("kept.tgz").is_file(), "the Never artifact stays");
 }
 
 async fn wait_until_succeeded(app: &TestApp, run_id: &str) {

@@ -26,11 +26,23 @@ pub struct PruneIntervalArgs {
     pub prune_interval_s: u64,
 }
 
-/// The local engine's run directories under the data dir, when there are any.
-pub fn run_dirs(global: &GlobalArgs) -> Option<RunDirs> {
+/// The local engine's run directories under the data dir, when there are any, with the
+/// artifact repository of `--artifact-repository` `file` (pruning a run deletes its
+/// `OnWorkflowDeletion` artifacts; an unreadable file only skips that, with a warning).
+pub fn run_dirs(global: &GlobalArgs, file: Option<&std::path::Path>) -> Option<RunDirs> {
     let dir = global.data_dir.join("runs");
     let dir = dir.canonicalize().unwrap_or(dir);
-    dir.is_dir().then(|| RunDirs::new(dir))
+    let runs = dir.is_dir().then(|| RunDirs::new(dir))?;
+    match super::sandbox_args::artifact_repository(global, file) {
+        Ok(repository) => Some(runs.with_artifact_repository(repository)),
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "artifacts of pruned runs are kept"
+            );
+            Some(runs)
+        }
+    }
 }
 
 pub async fn prune(global: &GlobalArgs, args: PruneArgs) -> anyhow::Result<()> {
@@ -42,7 +54,11 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs) -> anyhow::Result<()> {
         .then(|| global.project())
         .transpose()?;
     let store = super::open_store(global).await?;
-    let pruner = Pruner::new(store, run_dirs(global));
+    let file = std::env::var_os(super::sandbox_args::ARTIFACT_REPOSITORY_ENV);
+    let pruner = Pruner::new(
+        store,
+        run_dirs(global, file.as_deref().map(std::path::Path::new)),
+    );
     let reports = pruner
         .prune(project.as_ref(), chrono::Utc::now(), args.dry_run)
         .await?;

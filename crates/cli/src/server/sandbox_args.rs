@@ -42,6 +42,31 @@ pub struct SandboxArgs {
         env = "POLYPHEMUS_K8S_OBJECTS"
     )]
     pub k8s_objects: Option<std::path::PathBuf>,
+    /// Where the local engine saves output artifacts: a YAML file of Argo's
+    /// `artifactRepository` shape (`s3: {bucket, endpoint, insecure, region, keyFormat,
+    /// accessKeySecret, secretKeySecret}`, or `local: {path}`); default the directory
+    /// `<data dir>/artifacts`, which steps cannot see.
+    #[arg(long, env = ARTIFACT_REPOSITORY_ENV)]
+    pub artifact_repository: Option<std::path::PathBuf>,
+}
+
+/// The variable of `--artifact-repository` (also read by `polyphemus prune`).
+pub const ARTIFACT_REPOSITORY_ENV: &str = "POLYPHEMUS_ARTIFACT_REPOSITORY";
+
+/// The local engine's artifact repository: the file given, else `<data dir>/artifacts`.
+pub fn artifact_repository(
+    global: &GlobalArgs,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<polyphemus_engine::ArtifactRepository> {
+    let Some(file) = file else {
+        let dir = global.data_dir.join("artifacts");
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        return Ok(polyphemus_engine::ArtifactRepository::local(dir));
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("--artifact-repository {}", file.display()))?;
+    polyphemus_engine::ArtifactRepository::from_yaml(&text)
+        .with_context(|| format!("--artifact-repository {}", file.display()))
 }
 
 fn parse_backoff(text: &str) -> Result<std::time::Duration, String> {

@@ -105,6 +105,16 @@ impl LocalOrchestrator {
         self
     }
 
+    /// Output artifacts go to `repository` (the engine's default: `<work_dir>/.artifacts`);
+    /// a local one is hidden from steps.
+    pub fn with_artifact_repository(
+        mut self,
+        repository: polyphemus_engine::ArtifactRepository,
+    ) -> Self {
+        self.options.artifact_repository = Some(repository);
+        self
+    }
+
     /// Every wait between two attempts of a `retryStrategy` is at most `max_backoff` (see
     /// `EngineOptions::max_backoff`); none: as the workflow says.
     pub fn with_max_backoff(mut self, max_backoff: Option<std::time::Duration>) -> Self {

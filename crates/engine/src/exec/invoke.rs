@@ -82,6 +82,9 @@ pub fn arguments(
         };
         out.push((p.name.clone(), raw));
     }
+    if let Some(a) = args {
+        out.extend(crate::artifacts::arguments(&a.artifacts, scope)?);
+    }
     Ok(out)
 }
 

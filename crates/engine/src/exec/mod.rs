@@ -55,6 +55,8 @@ pub struct RunCtx {
     pub k8s: Arc<crate::volumes::RunK8s>,
     /// The run's synchronization locks (shared by every run of the engine).
     pub locks: crate::sync::RunLocks,
+    /// Where artifacts are loaded from and saved to.
+    pub artifacts: Arc<crate::artifacts::RunArtifacts>,
 }
 
 impl RunCtx {
@@ -100,6 +102,7 @@ impl RunCtx {
         let Some(decl) = &resolved.template.outputs else {
             return;
         };
+        crate::artifacts::publish_globals(self, &decl.artifacts, &outputs.artifacts);
         for p in &decl.parameters {
             let (Some(global), Some(value)) = (&p.global_name, outputs.param(&p.name)) else {
                 continue;

@@ -240,8 +240,12 @@ pub(super) async fn run_body(
     if let Some(n) = retries {
         scope.set("retries", n.to_string());
     }
+    crate::artifacts::add_inputs_to_scope(&t, &call.args, &mut scope);
     let id = ctx.id(name);
-    let node_inputs = (!inputs.is_empty()).then_some(NodeInputs { parameters: inputs });
+    let node_inputs = (!inputs.is_empty()).then_some(NodeInputs {
+        parameters: inputs,
+        ..Default::default()
+    });
     let body: BoxFuture<'_, Outcome> = match t.kind() {
         TemplateKind::Pod => Box::pin(pod::run(
             ctx,

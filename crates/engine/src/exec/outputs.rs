@@ -28,6 +28,7 @@ pub fn add_node(scope: &mut Scope, kind: &str, name: &str, o: &Outcome) {
             p.value.clone(),
         );
     }
+    crate::artifacts::add_to_scope(scope, &base, &o.outputs.artifacts);
 }
 
 /// The declared outputs of a skipped or omitted node's template (Argo's
@@ -112,6 +113,7 @@ pub fn template_outputs(t: &Template, scope: &Scope) -> Result<NodeOutputs, Engi
     let Some(decl) = &t.outputs else {
         return Ok(out);
     };
+    out.artifacts = crate::artifacts::group_outputs(t, scope)?;
     for p in &decl.parameters {
         let vf = p.value_from.as_ref();
         let computed: Result<Option<String>, EngineError> =

@@ -240,6 +240,8 @@ pub async fn run(
         ctx.shared.finish(&id, phase, Some(msg.clone()));
         Outcome::new(&id, phase, Some(msg))
     };
+    let mut scope = scope;
+    crate::artifacts::set_path_vars(raw, &mut scope);
     let t = match substituted(raw, &scope) {
         Ok(t) => t,
         Err(e) => return fail(Phase::Error, e.to_string()),
@@ -254,6 +256,13 @@ pub async fn run(
         Err(e) => return fail(Phase::Error, e.to_string()),
     };
     let (work, tmp) = (ctx.run_dir.join("work").join(&id), spec.tmp.clone());
+    match crate::artifacts::place_inputs(ctx, &t, &call.args, &scope, (&work, &tmp)).await {
+        Ok(placed) if placed.is_empty() => {}
+        Ok(placed) => ctx.shared.with_node(&id, |n| {
+            n.inputs.get_or_insert_with(Default::default).artifacts = placed;
+        }),
+        Err(msg) => return fail(Phase::Error, msg),
+    }
     ctx.shared.with_node(&id, |n| {
         n.phase = Phase::Running;
         n.image = image;
@@ -266,11 +275,15 @@ pub async fn run(
         parameters: Vec::new(),
         result: Some(trim_newline(&stdout)),
         exit_code: Some(done.exit_code.to_string()),
+        ..Default::default()
     };
     let (mut phase, mut message) = exit_phase(&t, &done, &log_path).await;
     let params = &mut outputs.parameters;
     let missing = output_parameters(&t, (&work, &tmp), ctx.private_tmp, params).await;
-    if let (Some(msg), Phase::Succeeded) = (missing, phase) {
+    let (artifacts, unsaved) =
+        crate::artifacts::collect_outputs(ctx, &t, &id, &scope, (&work, &tmp)).await;
+    outputs.artifacts = artifacts;
+    if let (Some(msg), Phase::Succeeded) = (missing.or(unsaved), phase) {
         phase = Phase::Error;
         message = Some(msg);
     }

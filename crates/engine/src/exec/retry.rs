@@ -178,6 +178,7 @@ fn open_retry_node(ctx: &RunCtx, call: &Call, id: &str, inputs: &[ParamValue]) {
     if !inputs.is_empty() {
         let ni = NodeInputs {
             parameters: inputs.to_vec(),
+            ..Default::default()
         };
         ctx.shared.with_node(id, |n| n.inputs = Some(ni));
     }

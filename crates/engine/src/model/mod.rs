@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::error::EngineError;
 
+mod artifact;
 mod template;
+pub use artifact::*;
 pub use template::*;
 
 /// Unknown fields of one object, kept so they can be reported (or ignored) by name.
@@ -91,6 +93,12 @@ pub struct WorkflowSpec {
     pub template_defaults: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_template_ref: Option<WorkflowTemplateRef>,
+    #[serde(
+        default,
+        rename = "artifactGC",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_gc: Option<ArtifactGc>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -108,6 +116,8 @@ pub struct WorkflowTemplateRef {
 pub struct Arguments {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -169,6 +179,8 @@ pub struct ValueFrom {
 pub struct Inputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -178,6 +190,8 @@ pub struct Inputs {
 pub struct Outputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
     #[serde(flatten)]
     pub extra: Extra,
 }
