@@ -13,6 +13,7 @@ pub mod error;
 mod exec;
 pub mod expr;
 mod library;
+pub mod memo;
 pub mod model;
 mod render;
 mod run;
@@ -30,10 +31,12 @@ pub use exec::node::parse_duration;
 pub use exec::process::{private_tmp_available, Isolation};
 pub use exec::sandbox::{running_as_root, StepUser, Support as SandboxSupport, DEFAULT_STEP_USER};
 pub use library::TemplateLibrary;
+pub use memo::{FileMemoCache, MemoCache, MemoEntry};
 pub use model::Workflow;
 pub use render::render_text;
 pub use run::{Engine, EngineOptions, RunHandle, SubmitOptions};
 pub use setup::check_startable;
 pub use status::{
-    NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject, WorkflowStatus,
+    MemoizationStatus, NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject,
+    WorkflowStatus,
 };

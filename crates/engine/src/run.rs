@@ -50,6 +50,9 @@ pub struct EngineOptions {
     /// the workflow says (none: as it says). Not Argo's: for development and test suites,
     /// where a failing step should fail fast and still be retried as often.
     pub max_backoff: Option<Duration>,
+    /// Where `memoize` templates keep outputs between runs; none: files under
+    /// `<work_dir>/.memoize/` (`FileMemoCache`).
+    pub memo_cache: Option<Arc<dyn crate::memo::MemoCache>>,
 }
 
 impl Default for EngineOptions {
@@ -69,6 +72,7 @@ impl Default for EngineOptions {
             volumes: Vec::new(),
             step_user: None,
             max_backoff: None,
+            memo_cache: None,
         }
     }
 }
@@ -116,6 +120,7 @@ pub struct RunHandle {
     pub(crate) stop: Arc<watch::Sender<StopMode>>,
     pub(crate) done: watch::Receiver<bool>,
     pub(crate) run_dir: PathBuf,
+    pub(crate) resumes: Arc<crate::exec::suspend::Resumes>,
 }
 
 impl Engine {
@@ -125,6 +130,16 @@ impl Engine {
 
     pub fn options(&self) -> &EngineOptions {
         &self.opts
+    }
+
+    /// The cache of `memoize` templates: the one configured, else files in the work dir.
+    fn memo_cache(&self) -> Arc<dyn crate::memo::MemoCache> {
+        match &self.opts.memo_cache {
+            Some(cache) => cache.clone(),
+            None => Arc::new(crate::memo::FileMemoCache::new(
+                self.opts.work_dir.join(".memoize"),
+            )),
+        }
     }
 
     /// Whether this engine's nodes get a private `/tmp` (they are sandboxed).
@@ -226,6 +241,7 @@ impl Engine {
             s.status.started_at = Some(now);
         });
         let spec = checked.spec;
+        let resumes = crate::exec::suspend::Resumes::new(spec.suspend == Some(true));
         let ctx = Arc::new(RunCtx {
             wf_name: name.clone(),
             resolver: checked.resolver,
@@ -238,6 +254,8 @@ impl Engine {
             globals: Mutex::new(globals),
             env,
             max_backoff: self.opts.max_backoff,
+            resumes: resumes.clone(),
+            memo: self.memo_cache(),
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {
@@ -261,6 +279,7 @@ impl Engine {
             stop: Arc::new(stop),
             done,
             run_dir,
+            resumes,
         })
     }
 

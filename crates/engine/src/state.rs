@@ -83,6 +83,7 @@ impl Shared {
             inputs: None,
             outputs: None,
             image: None,
+            memoization_status: None,
         };
         self.update(|s| {
             s.status.nodes.insert(node.id.clone(), node);

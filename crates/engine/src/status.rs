@@ -59,6 +59,7 @@ pub enum NodeType {
     TaskGroup,
     Retry,
     Skipped,
+    Suspend,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +139,24 @@ pub struct NodeStatus {
     /// Local engine extra: the host image is not pulled, but recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memoization_status: Option<MemoizationStatus>,
+}
+
+/// Argo's `memoizationStatus` of a node whose template has `memoize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoizationStatus {
+    pub hit: bool,
+    pub key: String,
+    pub cache_name: String,
+}
+
+impl NodeStatus {
+    /// A suspend node waiting for a resume (Argo's `IsActiveSuspendNode`).
+    pub fn is_active_suspend(&self) -> bool {
+        self.node_type == NodeType::Suspend && self.phase == Phase::Running
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ mod invoke;
 pub mod leftovers;
 pub mod logs;
 mod loops;
+pub(crate) mod memoize;
 pub mod node;
 mod outputs;
 mod pod;
@@ -17,6 +18,7 @@ pub(crate) mod reach;
 mod retry;
 pub mod sandbox;
 mod steps;
+pub mod suspend;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -50,6 +52,10 @@ pub struct RunCtx {
     pub env: Vec<(String, String)>,
     /// `EngineOptions::max_backoff`.
     pub max_backoff: Option<std::time::Duration>,
+    /// What suspended nodes wait on (`RunHandle::resume`).
+    pub resumes: Arc<suspend::Resumes>,
+    /// Where `memoize` templates keep their outputs.
+    pub memo: Arc<dyn crate::memo::MemoCache>,
 }
 
 impl RunCtx {

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::error::EngineError;
 
+mod suspend_memoize;
 mod template;
+pub use suspend_memoize::*;
 pub use template::*;
 
 /// Unknown fields of one object, kept so they can be reported (or ignored) by name.
@@ -91,6 +93,9 @@ pub struct WorkflowSpec {
     pub template_defaults: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_template_ref: Option<WorkflowTemplateRef>,
+    /// Argo's `spec.suspend`: nothing starts until the workflow is resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -160,6 +165,9 @@ pub struct ValueFrom {
     pub expression: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// A suspend template's output given when it is resumed (`argo node set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplied: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
 }
