@@ -5,7 +5,7 @@ use super::node_log::file_pieces;
 use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
-    read_tail, Engine, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions,
+    read_tail, Engine, EngineError, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions,
     TemplateLibrary, Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
@@ -361,6 +361,36 @@ impl Orchestrator for LocalOrchestrator {
             }
             let logs_dir = self.options.work_dir.join(name).join("logs");
             Ok(file_pieces(node_log_files(&logs_dir, node_id)))
+        })
+    }
+
+    fn resume<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let handle = match self.handle(name) {
+                Ok(handle) => handle,
+                // Ended and forgotten: nothing of it waits any more.
+                Err(error) => {
+                    return Err(match self.stored_status(name) {
+                        Ok(_) => OrchestratorError::NotSuspended(name.to_owned()),
+                        Err(_) => error,
+                    })
+                }
+            };
+            match handle.resume() {
+                Ok(nodes) => {
+                    tracing::info!(workflow = %name, nodes, "resumed a local run");
+                    Ok(())
+                }
+                Err(EngineError::NotSuspended) => {
+                    Err(OrchestratorError::NotSuspended(name.to_owned()))
+                }
+                // A supplied output without a default: the run cannot go on without one.
+                Err(error) => Err(OrchestratorError::Invalid(error.to_string())),
+            }
         })
     }
 
