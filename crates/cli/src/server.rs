@@ -295,7 +295,8 @@ fn with_local_orchestrator(
         .with_context(|| format!("resolving the run directory {}", work_dir.display()))?;
     let orchestrator = LocalOrchestrator::new(work_dir, public_url)
         .with_sandbox(sandbox.settings(global)?)
-        .with_max_backoff(sandbox.engine_max_backoff);
+        .with_max_backoff(sandbox.engine_max_backoff)
+        .with_memo_caches(services.memo_caches());
     println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
 }

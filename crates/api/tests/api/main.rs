@@ -23,6 +23,7 @@ mod http_limits;
 mod ledgers;
 mod live_logs;
 mod live_status;
+mod memoize;
 mod notifications;
 mod ops;
 mod recent_runs;

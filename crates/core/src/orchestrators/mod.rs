@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod local;
+pub mod memo_cache;
 mod node_log;
 pub mod python_sdk;
 
