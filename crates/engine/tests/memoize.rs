@@ -7,6 +7,7 @@
 //! - a_memoized_steps_template_hits_as_one_node
 //! - invalid_key_errors_the_node
 //! - memoize_fields_are_checked_naming_them
+//! - without_a_configured_cache_entries_are_files_under_the_work_dir
 
 mod common;
 
@@ -236,4 +237,32 @@ fn memoize_fields_are_checked_naming_them() {
     assert!(e.contains("spec.templates[t].memoize.maxAge"), "{e}");
     let e = with("{key: k, cache: {configMap: {name: c}, redis: {}}}");
     assert!(e.contains("spec.templates[t].memoize.cache.redis"), "{e}");
+}
+
+#[tokio::test]
+async fn without_a_configured_cache_entries_are_files_under_the_work_dir() {
+    let who = format!("w{}", uuid::Uuid::new_v4().simple());
+    let yaml = stamp(None);
+    let params = vec![("who".to_owned(), who.clone())];
+    let run = || async {
+        let wf = Workflow::from_yaml(&yaml).expect("valid");
+        common::engine()
+            .run(wf, params.clone(), &TemplateLibrary::new())
+            .await
+            .expect("starts")
+    };
+    let first = run().await;
+    let file = common::work_dir()
+        .join(".memoize/cache-config")
+        .join(format!("stamp-{who}.json"));
+    let entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("entry file")).expect("json");
+    assert_eq!(entry["nodeID"], node(&first, "").id.as_str());
+    assert!(entry["creationTimestamp"].is_string(), "{entry}");
+    let second = run().await;
+    assert!(node(&second, "")
+        .memoization_status
+        .as_ref()
+        .is_some_and(|s| s.hit));
+    assert_eq!(result(node(&second, "")), result(node(&first, "")));
 }
