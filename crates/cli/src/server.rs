@@ -310,7 +310,8 @@ fn with_local_orchestrator(
         .with_artifact_repository(sandbox_args::artifact_repository(
             global,
             sandbox.artifact_repository.as_deref(),
-        )?);
+        )?)
+        .with_memo_caches(services.memo_caches());
     println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))
 }

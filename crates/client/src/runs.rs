@@ -202,4 +202,19 @@ impl Client {
             .await
             .map(|(_, run)| run)
     }
+
+    /// `PUT /projects/{project}/runs/{run_id}/resume` (`argo resume`): a 409 when nothing of
+    /// the run is suspended.
+    pub async fn resume_run(&self, project: &ProjectName, run_id: &RunId) -> Result<Run> {
+        let url = self.url([
+            "projects",
+            project.as_str(),
+            "runs",
+            run_id.as_str(),
+            "resume",
+        ]);
+        self.send(Method::PUT, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map(|(_, run)| run)
+    }
 }

@@ -150,7 +150,11 @@ async fn run_main(
     deadline: Option<Duration>,
     stop_rx: &mut watch::Receiver<StopMode>,
 ) -> (Phase, Option<String>) {
-    let main_fut = run_call(ctx.clone(), main);
+    let main_fut = async {
+        // `spec.suspend: true`: nothing starts before a resume (deadline and stop still count).
+        ctx.resumes.wait_workflow().await;
+        run_call(ctx.clone(), main).await
+    };
     let expired = async {
         match deadline {
             Some(d) => tokio::time::sleep(d).await,
@@ -283,6 +287,30 @@ impl RunHandle {
     /// `argo stop`: kill running nodes, mark the workflow Failed, still run `onExit`.
     pub fn stop(&self) {
         let _ = self.stop.send(StopMode::Stop);
+    }
+
+    /// `argo resume`: resumes the workflow (`spec.suspend`) and every suspend node waiting;
+    /// how many nodes. Asking again after that changes nothing; a run with nothing suspended
+    /// (ended, or never suspended) is `EngineError::NotSuspended`.
+    pub fn resume(&self) -> Result<usize, crate::EngineError> {
+        self.resume_with(&[])
+    }
+
+    /// `resume` giving the suspend nodes' `valueFrom.supplied` outputs (`argo node set -p`);
+    /// a name no suspended node supplies, or an output left without a value, is refused and
+    /// nothing is resumed.
+    pub fn resume_with(&self, values: &[(String, String)]) -> Result<usize, crate::EngineError> {
+        let resumed = self.resumes.resume(&self.shared, values)?;
+        if let Ok(mut base) = self.base.lock() {
+            base.spec.suspend = None;
+        }
+        tracing::info!(workflow = %self.name, nodes = resumed, "workflow resumed");
+        Ok(resumed)
+    }
+
+    /// Whether the workflow or one of its nodes waits for a resume.
+    pub fn is_suspended(&self) -> bool {
+        self.resumes.is_suspended(&self.shared)
     }
 
     /// `argo terminate`: like stop, without the exit handler.

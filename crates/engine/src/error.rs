@@ -24,6 +24,9 @@ pub enum EngineError {
     },
     #[error("engine error: {0}")]
     Internal(String),
+    /// `RunHandle::resume` of a run with nothing suspended (ended, or never suspended).
+    #[error("the workflow is not suspended")]
+    NotSuspended,
 }
 
 impl EngineError {

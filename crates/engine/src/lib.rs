@@ -17,6 +17,7 @@ mod images;
 mod k8s_check;
 pub mod k8s_objects;
 mod library;
+pub mod memo;
 pub mod model;
 mod pod_spec_patch;
 mod render;
@@ -39,11 +40,13 @@ pub use exec::process::{private_tmp_available, Isolation};
 pub use exec::sandbox::{running_as_root, StepUser, Support as SandboxSupport, DEFAULT_STEP_USER};
 pub use k8s_objects::K8sObjects;
 pub use library::TemplateLibrary;
+pub use memo::{FileMemoCache, MemoCache, MemoEntry};
 pub use model::Workflow;
 pub use render::render_text;
 pub use run::{Engine, EngineOptions, RunHandle, SubmitOptions};
 pub use setup::check_startable;
 pub use status::{
-    NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject, WorkflowStatus,
+    MemoizationStatus, NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject,
+    WorkflowStatus,
 };
 pub use sync::LockManager;

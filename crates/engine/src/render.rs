@@ -63,7 +63,7 @@ impl<'a> Tree<'a> {
                     .collect()
             }
             NodeType::StepGroup | NodeType::TaskGroup | NodeType::Retry => by_ids(&n.children),
-            NodeType::Pod | NodeType::Skipped => by_ids(&n.children)
+            NodeType::Pod | NodeType::Skipped | NodeType::Suspend => by_ids(&n.children)
                 .into_iter()
                 .filter(|c| c.name.ends_with(".onExit"))
                 .collect(),

@@ -67,6 +67,9 @@ pub struct EngineOptions {
     /// Kubernetes Secrets for artifacts' `accessKeySecret`/`secretKeySecret` (none: the
     /// run's `objects`).
     pub secrets: Option<Secrets>,
+    /// Where `memoize` templates keep outputs between runs; none: files under
+    /// `<work_dir>/.memoize/` (`FileMemoCache`).
+    pub memo_cache: Option<Arc<dyn crate::memo::MemoCache>>,
 }
 
 impl Default for EngineOptions {
@@ -91,6 +94,7 @@ impl Default for EngineOptions {
             locks: LockManager::default(),
             artifact_repository: None,
             secrets: None,
+            memo_cache: None,
         }
     }
 }
@@ -142,6 +146,7 @@ pub struct RunHandle {
     pub(crate) stop: Arc<watch::Sender<StopMode>>,
     pub(crate) done: watch::Receiver<bool>,
     pub(crate) run_dir: PathBuf,
+    pub(crate) resumes: Arc<crate::exec::suspend::Resumes>,
 }
 
 impl Engine {
@@ -151,6 +156,16 @@ impl Engine {
 
     pub fn options(&self) -> &EngineOptions {
         &self.opts
+    }
+
+    /// The cache of `memoize` templates: the one configured, else files in the work dir.
+    fn memo_cache(&self) -> Arc<dyn crate::memo::MemoCache> {
+        match &self.opts.memo_cache {
+            Some(cache) => cache.clone(),
+            None => Arc::new(crate::memo::FileMemoCache::new(
+                self.opts.work_dir.join(".memoize"),
+            )),
+        }
     }
 
     /// Whether this engine's nodes get a private `/tmp` (they are sandboxed).
@@ -282,6 +297,7 @@ impl Engine {
             Some(secrets),
             &spec,
         ));
+        let resumes = crate::exec::suspend::Resumes::new(spec.suspend == Some(true));
         let ctx = Arc::new(RunCtx {
             artifacts: artifacts.clone(),
             wf_name: name.clone(),
@@ -297,6 +313,8 @@ impl Engine {
             max_backoff: self.opts.max_backoff,
             k8s: Arc::new(k8s),
             locks: RunLocks::new(self.opts.locks.clone(), namespace, &name, shared.clone()),
+            resumes: resumes.clone(),
+            memo: self.memo_cache(),
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {
@@ -325,6 +343,7 @@ impl Engine {
             stop: Arc::new(stop),
             done,
             run_dir,
+            resumes,
         })
     }
 

@@ -84,6 +84,7 @@ impl Shared {
             outputs: None,
             image: None,
             synchronization_status: None,
+            memoization_status: None,
         };
         self.update(|s| {
             s.status.nodes.insert(node.id.clone(), node);

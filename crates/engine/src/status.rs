@@ -59,6 +59,7 @@ pub enum NodeType {
     TaskGroup,
     Retry,
     Skipped,
+    Suspend,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +149,24 @@ pub struct NodeStatus {
     /// `{waiting: <lock>}` while the node waits for a synchronization lock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronization_status: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memoization_status: Option<MemoizationStatus>,
+}
+
+/// Argo's `memoizationStatus` of a node whose template has `memoize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoizationStatus {
+    pub hit: bool,
+    pub key: String,
+    pub cache_name: String,
+}
+
+impl NodeStatus {
+    /// A suspend node waiting for a resume (Argo's `IsActiveSuspendNode`).
+    pub fn is_active_suspend(&self) -> bool {
+        self.node_type == NodeType::Suspend && self.phase == Phase::Running
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -230,21 +230,24 @@ impl Checker {
             t.script.is_some(),
             t.steps.is_some(),
             t.dag.is_some(),
+            t.suspend.is_some(),
         ];
         match kinds.iter().filter(|k| **k).count() {
             1 => {}
             0 => {
                 return Err(EngineError::unsupported(
                     path,
-                    "template has none of container, script, steps, dag (other template types are not supported)",
+                    "template has none of container, script, steps, dag, suspend (other template types are not supported)",
                 ))
             }
             _ => {
                 return Err(EngineError::Invalid(format!(
-                    "{path}: more than one of container, script, steps, dag"
+                    "{path}: more than one of container, script, steps, dag, suspend"
                 )))
             }
         }
+        crate::exec::suspend::validate(&path, t)?;
+        crate::exec::memoize::validate(&path, t)?;
         if let Some(c) = &t.container {
             self.container(&format!("{path}.container"), c)?;
         }

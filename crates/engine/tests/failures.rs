@@ -199,10 +199,10 @@ fn bad_yaml_is_an_error() {
     let e = Workflow::from_yaml("spec: [unclosed").unwrap_err();
     assert!(matches!(e, EngineError::Yaml(_)), "{e}");
     let e = Workflow::from_yaml(
-        "kind: Workflow\nmetadata: {name: x}\nspec:\n  entrypoint: a\n  templates:\n  - name: a\n    suspend: {}\n",
+        "kind: Workflow\nmetadata: {name: x}\nspec:\n  entrypoint: a\n  templates:\n  - name: a\n    resource: {action: create}\n",
     )
     .unwrap_err();
-    assert!(e.to_string().contains("spec.templates[a].suspend"), "{e}");
+    assert!(e.to_string().contains("spec.templates[a].resource"), "{e}");
     let e = Workflow::from_yaml(
         "kind: Workflow\nmetadata: {name: x}\nspec:\n  entrypoint: a\n  templates:\n  - name: a\n    container: {image: x, command: [echo], volumeMounts: []}\n    sidecars: []\n",
     )

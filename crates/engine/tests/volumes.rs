@@ -418,6 +418,7 @@ async fn the_cli_reads_the_objects_directory() {
         work_dir: Some(common::work_dir()),
         k8s_objects: Some(dir.path().to_path_buf()),
         volumes_dir: None,
+        artifact_repository: None,
     };
     assert_eq!(polyphemus_engine::cli::run_command(args).await, 0);
 }

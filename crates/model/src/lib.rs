@@ -23,6 +23,7 @@ mod run_search;
 mod schedule;
 mod status;
 mod stored_text;
+mod suspension;
 pub mod text;
 mod workflows;
 
@@ -44,6 +45,7 @@ pub use run::*;
 pub use run_search::*;
 pub use schedule::*;
 pub use status::*;
+pub use suspension::*;
 pub use workflows::*;
 
 use serde::{Deserialize, Serialize};

@@ -109,6 +109,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
             post(runs::terminate_run),
         )
         .route(
+            "/projects/{project}/runs/{run_id}/resume",
+            post(runs::resume_run),
+        )
+        .route(
             "/projects/{project}/runs/{run_id}/resubmit",
             post(lifecycle::resubmit_run),
         )

@@ -9,6 +9,7 @@ pub mod ops;
 pub mod project;
 pub mod retention;
 pub mod run_logs;
+pub mod run_resume;
 pub mod run_search;
 pub mod runs;
 pub mod runtime;

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sync_run_metadata))
         .routes(routes!(stop_run))
         .routes(routes!(terminate_run))
+        .routes(routes!(super::run_resume::resume_run))
 }
 
 /// Registers a run (idempotent: the same body again answers 200).

@@ -34,8 +34,8 @@ pub enum Outcome {
 }
 
 #[derive(Default)]
-struct Inner {
-    workflows: BTreeMap<String, Value>,
+pub(crate) struct Inner {
+    pub(crate) workflows: BTreeMap<String, Value>,
     logs: HashMap<String, Vec<String>>,
     requests: Vec<Recorded>,
     violations: Vec<String>,
@@ -70,6 +70,10 @@ impl ArgoDouble {
             .route(WF_LOG, get(workflow_logs))
             .route(WF_STOP, put(stop_workflow))
             .route(WF_TERMINATE, put(terminate_workflow))
+            .route(
+                crate::argo_resume::WF_RESUME,
+                put(crate::argo_resume::resume_workflow),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -79,7 +83,7 @@ impl ArgoDouble {
         Self { url, inner }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().expect("double state")
     }
 
@@ -159,9 +163,9 @@ impl ArgoDouble {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+pub(crate) type Shared = State<Arc<Mutex<Inner>>>;
 
-fn grpc_error(status: StatusCode, code: i32, message: &str) -> Response {
+pub(crate) fn grpc_error(status: StatusCode, code: i32, message: &str) -> Response {
     let body = json!({"code": code, "message": message});
     let problems = Contract::get().check("grpc.gateway.runtime.Error", &body);
     assert!(problems.is_empty(), "{problems:?}");
@@ -169,7 +173,7 @@ fn grpc_error(status: StatusCode, code: i32, message: &str) -> Response {
 }
 
 /// Records and checks a request; answers 503 or 401 when the test or the token says so.
-fn admit(
+pub(crate) fn admit(
     inner: &mut Inner,
     route: (&'static str, &str),
     path: String,
@@ -214,7 +218,7 @@ fn admit(
 }
 
 /// Answers `value`, recording a violation if it is not the route's documented shape.
-fn answer(inner: &mut Inner, route: (&'static str, &str), value: Value) -> Response {
+pub(crate) fn answer(inner: &mut Inner, route: (&'static str, &str), value: Value) -> Response {
     let (method, template) = route;
     inner
         .violations

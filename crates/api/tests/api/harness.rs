@@ -3,6 +3,7 @@
 
 use polyphemus_api::ServeOptions;
 use polyphemus_core::orchestrators::local::LocalOrchestrator;
+use polyphemus_core::orchestrators::memo_cache::MemoCaches;
 use polyphemus_core::orchestrators::Orchestrator;
 use polyphemus_core::{Registry, SecretKeys, Services, TaskGrant};
 use polyphemus_model::{OutputLimit, Role};
@@ -209,7 +210,8 @@ impl TestApp {
             // Retried steps are retried at once.
             Arc::new(
                 LocalOrchestrator::new(dir.path().join("runs"), format!("http://{address}"))
-                    .with_max_backoff(Some(std::time::Duration::ZERO)),
+                    .with_max_backoff(Some(std::time::Duration::ZERO))
+                    .with_memo_caches(MemoCaches::new(store.clone())),
             )
         });
         let packages_dir = dir.path().join("packages");

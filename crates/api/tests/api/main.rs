@@ -7,8 +7,10 @@ mod argo_contract;
 mod argo_control;
 mod argo_double;
 mod argo_nodes;
+mod argo_resume;
 mod backfills;
 mod cancel;
+mod resume;
 
 mod access;
 mod acting_on_failures;
@@ -21,6 +23,7 @@ mod http_limits;
 mod ledgers;
 mod live_logs;
 mod live_status;
+mod memoize;
 mod notifications;
 mod ops;
 mod recent_runs;

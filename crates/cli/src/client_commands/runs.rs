@@ -9,7 +9,7 @@ use super::{parse_value, watch, Context};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use comfy_table::Cell;
-use polyphemus_model::{ProjectName, Run, RunId, RunMetadata, StopMode};
+use polyphemus_model::{ProjectName, Run, RunId, RunMetadata, StopMode, WAITING_FOR_RESUME};
 use serde_json::json;
 
 #[derive(Debug, Args)]
@@ -59,6 +59,13 @@ enum RunsCommand {
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
     },
+    /// Resume a suspended run: its `suspend` steps waiting for a resume, and a workflow
+    /// submitted with `spec.suspend: true`, go on (`argo resume`).
+    Resume {
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
+    },
     /// Terminate a run: everything ends at once, exit handlers do not run (`argo terminate`).
     Terminate {
         /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
@@ -88,6 +95,7 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         }
         RunsCommand::Logs { run_id, .. } => show_logs(context, project, &run_id).await,
         RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
+        RunsCommand::Resume { run_id } => resume_run(context, project, &run_id).await,
         RunsCommand::Terminate { run_id } => {
             stop_run(context, project, &run_id, StopMode::Terminate).await
         }
@@ -109,6 +117,23 @@ async fn stop_run(
         "asked the orchestrator to {action} run {} ({})",
         run.run_id, run.name
     );
+    hint(&format!(
+        "follow it with `polyphemus runs watch {}`",
+        run.run_id
+    ));
+    Ok(())
+}
+
+async fn resume_run(
+    context: &Context,
+    project: &ProjectName,
+    run_id: &RunId,
+) -> anyhow::Result<()> {
+    let run = context.client.resume_run(project, run_id).await?;
+    if context.json() {
+        return print_json(&run);
+    }
+    println!("resumed run {} ({})", run.run_id, run.name);
     hint(&format!(
         "follow it with `polyphemus runs watch {}`",
         run.run_id
@@ -181,6 +206,13 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
             if let Some(message) = &metadata.report.message {
                 details.add_row(["message", message]);
             }
+            if metadata.report.is_suspended() {
+                let resume = format!(
+                    "{WAITING_FOR_RESUME}: polyphemus runs resume {}",
+                    run.run_id
+                );
+                details.add_row(["suspended", &resume]);
+            }
         }
         None => {
             details.add_row(["phase", "- (no metadata from the orchestrator yet)"]);
@@ -222,7 +254,11 @@ fn print_run(run: &Run, metadata: Option<&RunMetadata>) -> anyhow::Result<()> {
                 state_cell(node.phase.as_str()),
                 Cell::new(format_or_dash(took)),
                 Cell::new(format_or_dash(node.retries)),
-                Cell::new(format_or_dash(node.message.as_deref())),
+                Cell::new(format_or_dash(
+                    node.message
+                        .as_deref()
+                        .or(node.waits_for_resume().then_some(WAITING_FOR_RESUME)),
+                )),
             ]);
         }
         print_table(&table)?;

@@ -20,6 +20,7 @@ mod packages;
 mod pipeline;
 mod prune;
 mod readme_tour;
+mod resume;
 mod retries;
 mod run_failure;
 mod runs;

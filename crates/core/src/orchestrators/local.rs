@@ -5,7 +5,7 @@ use super::node_log::file_pieces;
 use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
-    read_tail, Engine, EngineOptions, K8sObjects, RunHandle, SandboxSupport, StepUser,
+    read_tail, Engine, EngineError, EngineOptions, K8sObjects, RunHandle, SandboxSupport, StepUser,
     SubmitOptions, TemplateLibrary, Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
@@ -25,6 +25,8 @@ pub struct LocalOrchestrator {
     python_sdk: Option<PathBuf>,
     /// `--allow-unsandboxed-steps`: run arbitrary workflow documents without a sandbox.
     allow_unsandboxed: bool,
+    /// Where `memoize` templates keep outputs, per project; none: files in the work dir.
+    memo_caches: Option<super::memo_cache::MemoCaches>,
 }
 
 /// How the server wants its steps sandboxed.
@@ -75,6 +77,7 @@ impl LocalOrchestrator {
             runs: Mutex::new(HashMap::new()),
             python_sdk,
             allow_unsandboxed: false,
+            memo_caches: None,
         }
     }
 
@@ -120,6 +123,24 @@ impl LocalOrchestrator {
     pub fn with_max_backoff(mut self, max_backoff: Option<std::time::Duration>) -> Self {
         self.options.max_backoff = max_backoff;
         self
+    }
+
+    /// `memoize` templates keep their outputs in `store`, per project (the run's
+    /// `polyphemus/project` label; a run without one uses files in the work dir).
+    pub fn with_memo_caches(mut self, caches: super::memo_cache::MemoCaches) -> Self {
+        self.memo_caches = Some(caches);
+        self
+    }
+
+    /// The memoize cache of a run with `labels`.
+    fn memo_cache(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Option<Arc<dyn polyphemus_engine::MemoCache>> {
+        let caches = self.memo_caches.as_ref()?;
+        let project = labels.get("polyphemus/project")?;
+        let project = polyphemus_model::ProjectName::parse(project).ok()?;
+        Some(Arc::new(caches.of(project)))
     }
 
     /// One line saying what sandbox steps get here, for `serve` to print.
@@ -283,6 +304,9 @@ impl Orchestrator for LocalOrchestrator {
             if let Some(path) = self.python_path() {
                 options.env.push(("PYTHONPATH".into(), path));
             }
+            if let Some(cache) = self.memo_cache(&submission.labels) {
+                options.memo_cache = Some(cache);
+            }
             let namespace = options.namespace.clone();
             // Chosen here when the caller did not, so the steps can be told their run id.
             let uid = match submission
@@ -395,6 +419,36 @@ impl Orchestrator for LocalOrchestrator {
             }
             let logs_dir = self.options.work_dir.join(name).join("logs");
             Ok(file_pieces(node_log_files(&logs_dir, node_id)))
+        })
+    }
+
+    fn resume<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let handle = match self.handle(name) {
+                Ok(handle) => handle,
+                // Ended and forgotten: nothing of it waits any more.
+                Err(error) => {
+                    return Err(match self.stored_status(name) {
+                        Ok(_) => OrchestratorError::NotSuspended(name.to_owned()),
+                        Err(_) => error,
+                    })
+                }
+            };
+            match handle.resume() {
+                Ok(nodes) => {
+                    tracing::info!(workflow = %name, nodes, "resumed a local run");
+                    Ok(())
+                }
+                Err(EngineError::NotSuspended) => {
+                    Err(OrchestratorError::NotSuspended(name.to_owned()))
+                }
+                // A supplied output without a default: the run cannot go on without one.
+                Err(error) => Err(OrchestratorError::Invalid(error.to_string())),
+            }
         })
     }
 

@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod local;
+pub mod memo_cache;
 mod node_log;
 pub mod python_sdk;
 
@@ -85,6 +86,9 @@ pub enum OrchestratorError {
     /// The orchestrator cannot be reached or refused for reasons outside the request.
     #[error("orchestrator unavailable: {0}")]
     Unavailable(String),
+    /// A resume of a workflow with nothing suspended (ended, or never suspended).
+    #[error("workflow {0} is not suspended")]
+    NotSuspended(String),
 }
 
 /// What Polyphemus was asking the orchestrator when it refused: the same refusal means a
@@ -97,6 +101,8 @@ pub(crate) enum Asked<'a> {
     Read,
     /// Ending a run early: a workflow that cannot be ended has already ended (409).
     End { run_id: &'a RunId, mode: StopMode },
+    /// Resuming a suspended run: one with nothing suspended cannot be (409).
+    Resume { run_id: &'a RunId },
 }
 
 impl OrchestratorError {
@@ -106,6 +112,15 @@ impl OrchestratorError {
             (OrchestratorError::NotFound(name), Asked::End { run_id, .. }) => CoreError::NotFound(
                 format!("workflow {name} of run {run_id} in the {kind} orchestrator"),
             ),
+            (OrchestratorError::NotFound(name), Asked::Resume { run_id }) => CoreError::NotFound(
+                format!("workflow {name} of run {run_id} in the {kind} orchestrator"),
+            ),
+            (OrchestratorError::NotSuspended(_), Asked::Resume { run_id }) => {
+                CoreError::Conflict(format!("run {run_id} is not suspended"))
+            }
+            (OrchestratorError::Invalid(why), Asked::Resume { run_id }) => {
+                CoreError::Conflict(format!("run {run_id} cannot be resumed: {why}"))
+            }
             (OrchestratorError::NotFound(name), _) => {
                 CoreError::NotFound(format!("workflow {name} in the {kind} orchestrator"))
             }
@@ -212,6 +227,14 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         node_id: &'a str,
     ) -> BoxFuture<'a, Result<LogPieces, OrchestratorError>>;
 
+    /// `argo resume`: resumes the workflow (`spec.suspend`) and every suspend node waiting.
+    /// [`OrchestratorError::NotSuspended`] when nothing of it waits for a resume.
+    fn resume<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
     /// `argo stop` (exit handlers still run) or `argo terminate` (they do not).
     fn stop<'a>(
         &'a self,
@@ -219,4 +242,16 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
         mode: StopMode,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+}
+
+/// Whether a Workflow object waits for a resume, as Argo's `IsWorkflowSuspended` decides:
+/// `spec.suspend: true`, or a `Suspend` node still Running.
+pub fn workflow_is_suspended(workflow: &Value) -> bool {
+    let nodes = workflow["status"]["nodes"].as_object();
+    workflow["spec"]["suspend"] == true
+        || nodes.is_some_and(|nodes| {
+            nodes
+                .values()
+                .any(|n| n["type"] == "Suspend" && n["phase"] == "Running")
+        })
 }

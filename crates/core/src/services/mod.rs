@@ -12,6 +12,7 @@ mod live_status;
 mod notifications;
 mod recovery;
 mod resubmit;
+mod resume;
 mod retention;
 mod run_log_download;
 mod run_logs;

@@ -10,6 +10,7 @@ mod invoke;
 pub mod leftovers;
 pub mod logs;
 mod loops;
+pub(crate) mod memoize;
 pub mod node;
 mod outputs;
 mod pod;
@@ -18,6 +19,7 @@ pub(crate) mod reach;
 mod retry;
 pub mod sandbox;
 mod steps;
+pub mod suspend;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -57,6 +59,10 @@ pub struct RunCtx {
     pub locks: crate::sync::RunLocks,
     /// Where artifacts are loaded from and saved to.
     pub artifacts: Arc<crate::artifacts::RunArtifacts>,
+    /// What suspended nodes wait on (`RunHandle::resume`).
+    pub resumes: Arc<suspend::Resumes>,
+    /// Where `memoize` templates keep their outputs.
+    pub memo: Arc<dyn crate::memo::MemoCache>,
 }
 
 impl RunCtx {

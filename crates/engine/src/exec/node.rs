@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{dag, pod, retry, steps, Outcome, RunCtx};
+use super::{dag, pod, retry, steps, suspend, Outcome, RunCtx};
 use crate::error::EngineError;
 use crate::library::{Origin, Resolved};
 use crate::model::{Template, TemplateKind, TemplateRef};
@@ -75,6 +75,7 @@ fn node_type(t: &Template) -> NodeType {
         TemplateKind::Pod => NodeType::Pod,
         TemplateKind::Steps => NodeType::Steps,
         TemplateKind::Dag => NodeType::Dag,
+        TemplateKind::Suspend => NodeType::Suspend,
     }
 }
 
@@ -121,9 +122,16 @@ pub fn run_call(ctx: Arc<RunCtx>, call: Call) -> BoxFuture<'static, Outcome> {
                 return Outcome::new(&id, Phase::Error, Some(e.to_string()));
             }
         };
-        let outcome = match &t.retry_strategy {
-            Some(rs) => retry::run_retry(&ctx, &call, inputs, rs).await,
-            None => run_body(&ctx, &call.name, &call.display, &call, inputs, None).await,
+        let given = t.memoize.as_ref().map(|_| inputs.clone());
+        let run = async {
+            match &t.retry_strategy {
+                Some(rs) => retry::run_retry(&ctx, &call, inputs, rs).await,
+                None => run_body(&ctx, &call.name, &call.display, &call, inputs, None).await,
+            }
+        };
+        let outcome = match (&t.memoize, given) {
+            (Some(m), Some(given)) => super::memoize::memoized(&ctx, &call, &given, m, run).await,
+            _ => run.await,
         };
         ctx.publish_globals(&call.resolved, &outcome.outputs);
         outcome
@@ -265,6 +273,14 @@ pub(super) async fn run_body(
         )),
         TemplateKind::Dag => Box::pin(dag::run(
             ctx.clone(),
+            name,
+            display,
+            call,
+            node_inputs,
+            scope.clone(),
+        )),
+        TemplateKind::Suspend => Box::pin(suspend::run(
+            ctx,
             name,
             display,
             call,

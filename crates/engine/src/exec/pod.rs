@@ -179,10 +179,17 @@ async fn prepare(
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| EngineError::io(&file, e))?;
     }
-    let mut argv = match container.image.as_deref().map(crate::images::entrypoint) {
-        Some(Some(entrypoint)) if container.command.is_empty() => entrypoint,
+    let image = container.image.as_deref().unwrap_or_default();
+    let mut argv = match crate::images::entrypoint(image) {
+        Some(entrypoint) if container.command.is_empty() => entrypoint,
         _ => container.command.clone(),
     };
+    if let Some(host) = argv
+        .first()
+        .and_then(|p| crate::images::host_program(image, p))
+    {
+        argv[0] = host;
+    }
     if let Some(file) = script {
         let arg = file.display().to_string();
         argv.push(arg);

@@ -9,8 +9,10 @@ use serde_json::Value;
 use crate::error::EngineError;
 
 mod artifact;
+mod suspend_memoize;
 mod template;
 pub use artifact::*;
+pub use suspend_memoize::*;
 pub use template::*;
 
 /// Unknown fields of one object, kept so they can be reported (or ignored) by name.
@@ -99,6 +101,9 @@ pub struct WorkflowSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub artifact_gc: Option<ArtifactGc>,
+    /// Argo's `spec.suspend`: nothing starts until the workflow is resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -170,6 +175,9 @@ pub struct ValueFrom {
     pub expression: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// A suspend template's output given when it is resumed (`argo node set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplied: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
 }

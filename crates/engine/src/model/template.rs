@@ -35,6 +35,10 @@ pub struct Template {
     pub parallelism: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_fast: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<super::SuspendTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memoize: Option<super::Memoize>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -46,6 +50,8 @@ impl Template {
             TemplateKind::Steps
         } else if self.dag.is_some() {
             TemplateKind::Dag
+        } else if self.suspend.is_some() {
+            TemplateKind::Suspend
         } else {
             TemplateKind::Pod
         }
@@ -57,6 +63,7 @@ pub enum TemplateKind {
     Pod,
     Steps,
     Dag,
+    Suspend,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

@@ -19,7 +19,7 @@ use std::time::Duration;
 use expectations::Expect;
 use polyphemus_engine::k8s_objects::K8sObjects;
 use polyphemus_engine::{
-    read_workflow_file, Engine, EngineOptions, Phase, TemplateLibrary, WorkflowObject,
+    read_workflow_file, Engine, EngineOptions, Phase, RunHandle, TemplateLibrary, WorkflowObject,
 };
 use serde::Deserialize;
 
@@ -169,6 +169,25 @@ fn fresh_dir(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// Waits for the run's end, resuming it whenever it is suspended, as a person clicking
+/// Resume (or `argo resume`) would; supplied outputs take their defaults.
+async fn resumed_until_done(handle: &RunHandle) -> WorkflowObject {
+    let mut changes = handle.subscribe();
+    loop {
+        if handle.is_suspended() {
+            let _ = handle.resume();
+        }
+        tokio::select! {
+            wf = handle.wait() => return wf,
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return handle.wait().await;
+                }
+            }
+        }
+    }
+}
+
 async fn run_example(engine: &Engine, lib: &TemplateLibrary, example: &Example) -> Got {
     let file = match read_workflow_file(&example.workflows) {
         Ok(f) => f,
@@ -180,7 +199,7 @@ async fn run_example(engine: &Engine, lib: &TemplateLibrary, example: &Example) 
             Ok(h) => h,
             Err(e) => return Got::Refused(e.to_string()),
         };
-        match tokio::time::timeout(LIMIT, handle.wait()).await {
+        match tokio::time::timeout(LIMIT, resumed_until_done(&handle)).await {
             Ok(wf) => done.push(wf),
             Err(_) => {
                 handle.stop();

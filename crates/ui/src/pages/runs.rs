@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{html, Markup};
 use polyphemus_core::{Access, CoreError};
-use polyphemus_model::{Role, Run, RunId, RunMetadata, RunPhase, StopMode};
+use polyphemus_model::{Role, Run, RunId, RunMetadata, RunPhase, StopMode, WAITING_FOR_RESUME};
 
 async fn metadata_of(
     state: &UiState,
@@ -61,6 +61,7 @@ pub async fn show_run(
         .map_or(RunPhase::Pending, |m| m.report.phase);
     let may_end = !finished && session.can(&project, Role::Editor);
     let may_resubmit = finished && session.can(&project, Role::Editor);
+    let may_resume = may_end && metadata.as_ref().is_some_and(|m| m.report.is_suspended());
     let run_path = format!("/projects/{project}/runs/{}", run.run_id);
     Ok(Page {
         title: run.name.clone(),
@@ -81,6 +82,12 @@ pub async fn show_run(
             }
             @if may_end {
                 div.actions {
+                    @if may_resume {
+                        form method="post" action={ (run_path) "/resume" } {
+                            (csrf_field(&session))
+                            button type="submit" title="Its suspend steps waiting for a resume go on (argo resume)" { "Resume" }
+                        }
+                    }
                     form method="post" action={ (run_path) "/stop" } {
                         (csrf_field(&session))
                         button type="submit" aria-describedby="end-help" { "Stop" }
@@ -99,6 +106,9 @@ pub async fn show_run(
             }
         }
         p.run-phase { "Phase: " span #run-phase { (badge(phase.as_str())) } }
+        @if metadata.as_ref().is_some_and(|m| m.report.is_suspended()) {
+            p.notice #run-suspended { strong { "Suspended: " } "a step waits for a resume." }
+        }
         @if let Some(failure) = metadata.as_ref().and_then(|m| m.failure.as_deref()) {
             p.notice.bad #run-failure { strong { "Why it failed: " } (failure) }
         }
@@ -218,11 +228,26 @@ fn nodes(run: &Run, metadata: &RunMetadata) -> Markup {
                             td data-label="Started" { (time(node.started_at)) }
                             td data-label="Duration" { (duration(took)) }
                             td data-label="Retries" { (node.retries.unwrap_or(0)) }
-                            td data-label="Message" { (node.message.as_deref().unwrap_or("")) }
+                            td data-label="Message" {
+                                (node.message.as_deref().or(node.waits_for_resume().then_some(WAITING_FOR_RESUME)).unwrap_or(""))
+                            }
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// `Resume` on a run's page: its suspend steps waiting for a resume go on.
+pub async fn resume_run(
+    State(state): State<UiState>,
+    Path((project, run_id)): Path<(String, String)>,
+    form: PostForm,
+) -> Result<Redirect, UiError> {
+    let project = project_name(&project)?;
+    let run_id = run_id_in_path(&run_id)?;
+    let access = form.session.principal.access(&project);
+    state.services.resume_run(&access, &run_id).await?;
+    Ok(Redirect::to(&format!("/projects/{project}/runs/{run_id}")))
 }

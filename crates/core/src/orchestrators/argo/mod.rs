@@ -215,6 +215,30 @@ impl Orchestrator for ArgoOrchestrator {
         })
     }
 
+    fn resume<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            // Argo Server answers 200 to a resume of a workflow with nothing suspended.
+            let workflow = self.workflow(namespace, name).await?;
+            if !super::workflow_is_suspended(&workflow) {
+                return Err(OrchestratorError::NotSuspended(name.to_owned()));
+            }
+            self.send(Call {
+                method: Method::PUT,
+                path: vec![namespace, name, "resume"],
+                query: Vec::new(),
+                body: Some(json!({"name": name, "namespace": namespace})),
+                idempotent: true,
+            })
+            .await?;
+            tracing::info!(workflow = %name, "asked Argo to resume a workflow");
+            Ok(())
+        })
+    }
+
     fn stop<'a>(
         &'a self,
         namespace: &'a str,
