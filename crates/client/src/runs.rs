@@ -203,8 +203,8 @@ impl Client {
             .map(|(_, run)| run)
     }
 
-    /// `PUT /projects/{project}/runs/{run_id}/resume` (`argo resume`): a 409 when nothing of
-    /// the run is suspended.
+    /// `POST /projects/{project}/runs/{run_id}/resume` (`argo resume`): a 409 when nothing of
+    /// the run is suspended. Resuming twice changes nothing, so it is retried like a PUT.
     pub async fn resume_run(&self, project: &ProjectName, run_id: &RunId) -> Result<Run> {
         let url = self.url([
             "projects",
@@ -213,7 +213,7 @@ impl Client {
             run_id.as_str(),
             "resume",
         ]);
-        self.send(Method::PUT, url, None::<&()>, Idempotency::Idempotent)
+        self.send(Method::POST, url, None::<&()>, Idempotency::Idempotent)
             .await
             .map(|(_, run)| run)
     }

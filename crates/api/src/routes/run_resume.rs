@@ -11,7 +11,7 @@ use polyphemus_model::{ProjectName, Run};
 /// Resumes the run's workflow (`argo resume`): a workflow-level suspension and every
 /// `suspend` step waiting end, and the run goes on. 409 when nothing of the run is suspended
 /// (it has ended, or it never was); the event log names who resumed it.
-#[utoipa::path(put, path = "/projects/{project}/runs/{run_id}/resume", tag = "runs",
+#[utoipa::path(post, path = "/projects/{project}/runs/{run_id}/resume", tag = "runs",
     params(("project" = String, Path), ("run_id" = String, Path)),
     responses((status = 202, body = Run), (status = 403, body = super::Problem),
               (status = 404, body = super::Problem), (status = 409, body = super::Problem),

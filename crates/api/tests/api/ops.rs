@@ -132,7 +132,7 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/projects/{project}/runs/{run_id}/stop"),
     ("post", "/api/v1/projects/{project}/runs/{run_id}/terminate"),
     // #15: resuming a suspended run (`argo resume`).
-    ("put", "/api/v1/projects/{project}/runs/{run_id}/resume"),
+    ("post", "/api/v1/projects/{project}/runs/{run_id}/resume"),
     // #13: resuming a paused schedule, and notification channels.
     (
         "post",

@@ -1,4 +1,4 @@
-//! Resuming suspended runs through the API (`PUT /projects/{p}/runs/{id}/resume`):
+//! Resuming suspended runs through the API (`POST /projects/{p}/runs/{id}/resume`):
 //! - a_suspended_local_run_goes_on_when_an_editor_resumes_it (real processes, both stores)
 //! - resuming_a_run_that_is_not_suspended_is_a_conflict (both stores)
 //! - resume_reaches_argo_as_its_resume_request (the Argo Server double)
@@ -82,7 +82,7 @@ async fn submit_until(app: &TestApp, yaml: &str, ready: impl Fn(&Value) -> bool)
 
 async fn resume(app: &TestApp, run_id: &str, token: &str) -> (StatusCode, Value) {
     let path = format!("/projects/labors/runs/{run_id}/resume");
-    app.put(&path, token, json!({})).await
+    app.post(&path, token, json!({})).await
 }
 
 async fn a_suspended_local_run_goes_on_when_an_editor_resumes_it(app: TestApp) {
