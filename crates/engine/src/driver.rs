@@ -105,6 +105,7 @@ pub(crate) async fn drive(
     if phase == Phase::Succeeded {
         message = None;
     }
+    ctx.daemons.end_scope(&ctx.shared, None).await;
     ctx.shared.update(|s| {
         s.status.phase = phase;
         s.status.message = message;

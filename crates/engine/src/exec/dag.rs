@@ -115,6 +115,7 @@ pub async fn run(
         };
         d.finished(i, o, children);
     }
+    ctx.daemons.end_scope(&ctx.shared, Some(&id)).await;
     let target = dag.target.as_deref();
     finish(&ctx, &id, &t, &d.scope, &d.graph, &d.done, target)
 }
