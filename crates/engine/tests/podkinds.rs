@@ -1,6 +1,8 @@
 //! Pod kinds beyond one container, run for real:
 //! - daemon_is_reached_on_loopback_by_later_steps_and_killed_when_its_steps_end
 //! - dag_daemon_task_is_done_for_its_dependents_and_ready_only_after_its_probe
+//! - daemon_past_its_active_deadline_is_killed_and_failed
+//! - terminating_a_run_kills_its_daemons
 //! - sidecar_is_reachable_from_main_and_killed_after_it
 //! - init_containers_run_in_order_sharing_the_work_dir
 //! - failed_init_container_fails_the_node_and_main_never_runs
@@ -20,7 +22,7 @@ mod support;
 
 use common::{node, result, run};
 use polyphemus_engine::{EngineError, NodeType, Phase, Workflow};
-use support::{free_port, running_with, serve_http};
+use support::{free_port, left_running, running_with, serve_http};
 
 #[tokio::test]
 async fn daemon_is_reached_on_loopback_by_later_steps_and_killed_when_its_steps_end() {
@@ -65,7 +67,10 @@ spec:
     let server = node(&wf, "[0].inner[0].server");
     assert_eq!(server.phase, Phase::Succeeded);
     assert_eq!(server.daemoned, Some(true));
-    assert!(running_with(&format!("http.server {port}")).is_empty());
+    assert_eq!(
+        left_running(&format!("http.server {port}")).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -105,7 +110,86 @@ spec:
     assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
     assert_eq!(result(node(&wf, ".client")), Some("200"));
     assert_eq!(node(&wf, ".server").phase, Phase::Succeeded);
-    assert!(running_with(&format!("http.server {port}")).is_empty());
+    assert_eq!(
+        left_running(&format!("http.server {port}")).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn daemon_past_its_active_deadline_is_killed_and_failed() {
+    let secs = 4000 + (uuid::Uuid::new_v4().as_u128() % 5000) as u64;
+    let wf = run(&format!(
+        r#"
+kind: Workflow
+metadata: {{generateName: daemon-deadline-}}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {{name: d, template: d}}
+    - - {{name: wait, template: wait}}
+  - name: d
+    daemon: true
+    activeDeadlineSeconds: 1
+    container: {{image: x, command: [sleep, "{secs}"]}}
+  - name: wait
+    container: {{image: x, command: [sleep, "2"]}}
+"#
+    ))
+    .await;
+    let d = node(&wf, "[0].d");
+    assert_eq!(d.phase, Phase::Failed);
+    assert_eq!(
+        d.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    assert_eq!(
+        left_running(&format!("sleep {secs}")).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn terminating_a_run_kills_its_daemons() {
+    common::init_tracing();
+    let secs = 4000 + (uuid::Uuid::new_v4().as_u128() % 5000) as u64;
+    let wf = Workflow::from_yaml(&format!(
+        r#"
+kind: Workflow
+metadata: {{generateName: daemon-stop-}}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {{name: d, template: d}}
+    - - {{name: wait, template: wait}}
+  - name: d
+    daemon: true
+    container: {{image: x, command: [sleep, "{secs}"]}}
+  - name: wait
+    container: {{image: x, command: [sleep, "60"]}}
+"#
+    ))
+    .expect("workflow");
+    let handle = common::engine()
+        .submit(wf, Vec::new(), &polyphemus_engine::TemplateLibrary::new())
+        .expect("submits");
+    for _ in 0..100 {
+        if !running_with(&format!("sleep {secs}")).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    handle.terminate();
+    let wf = handle.wait().await;
+    assert_ne!(wf.status.phase, Phase::Succeeded);
+    assert_eq!(
+        left_running(&format!("sleep {secs}")).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -131,7 +215,10 @@ spec:
     .await;
     assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
     assert_eq!(result(node(&wf, "")), Some("from-sidecar"));
-    assert!(running_with(&format!("http.server {port}")).is_empty());
+    assert_eq!(
+        left_running(&format!("http.server {port}")).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]

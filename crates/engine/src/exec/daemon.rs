@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
@@ -17,6 +18,9 @@ use super::{Call, Outcome, RunCtx};
 use crate::model::Template;
 use crate::state::Shared;
 use crate::status::Phase;
+
+/// As Kubernetes words a pod killed at its `activeDeadlineSeconds`.
+const DEADLINE_MSG: &str = "Pod was active on the node longer than the specified deadline";
 
 /// One daemon still running.
 struct Daemon {
@@ -71,6 +75,17 @@ pub(super) struct DaemonPod {
     pub readiness: Option<Readiness>,
     pub sidecars: Sidecars,
     pub permit: Option<OwnedSemaphorePermit>,
+    /// `activeDeadlineSeconds`: how long the daemon may run at all.
+    pub deadline: Option<Duration>,
+}
+
+/// How a daemon's process ended on its own, as a pod's phase and message.
+fn ended_as(done: &process::Finished) -> (Phase, Option<String>) {
+    match (&done.error, done.exit_code) {
+        (Some(e), _) => (Phase::Error, Some(e.clone())),
+        (None, 0) => (Phase::Succeeded, None),
+        (None, code) => (Phase::Failed, Some(format!("Error (exit code {code})"))),
+    }
 }
 
 /// Starts daemon node `id`; returns once it is ready (Succeeded for its parent, the node
@@ -86,14 +101,17 @@ pub(super) async fn run(ctx: &Arc<RunCtx>, id: &str, spec: Spec, pod: DaemonPod)
         readiness,
         sidecars,
         permit,
+        deadline,
     } = pod;
     let task = tokio::spawn(async move {
         let (_sidecars, _permit) = (sidecars, permit);
-        let done = process::run(spec, shared.clone()).await;
-        let (phase, msg) = match (&done.error, done.exit_code) {
-            (Some(e), _) => (Phase::Error, Some(e.clone())),
-            (None, 0) => (Phase::Succeeded, None),
-            (None, code) => (Phase::Failed, Some(format!("Error (exit code {code})"))),
+        let run = process::run(spec, shared.clone());
+        let (phase, msg) = match deadline {
+            None => ended_as(&run.await),
+            Some(limit) => match tokio::time::timeout(limit, run).await {
+                Ok(done) => ended_as(&done),
+                Err(_) => (Phase::Failed, Some(DEADLINE_MSG.to_string())),
+            },
         };
         shared.finish(&node, phase, msg);
         let _ = ended_tx.send(true);
@@ -163,7 +181,12 @@ pub(super) async fn start_pod(
         Some(Ok(r)) => r,
         None => None,
     };
+    let deadline = t
+        .active_deadline_seconds
+        .as_ref()
+        .and_then(|v| super::node::parse_duration(&crate::expr::to_text(v)));
     let pod = DaemonPod {
+        deadline,
         scope: call.boundary.clone(),
         readiness,
         sidecars,

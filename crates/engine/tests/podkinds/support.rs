@@ -23,6 +23,19 @@ pub fn running_with(marker: &str) -> Vec<String> {
     found
 }
 
+/// The processes still holding `marker` after up to 2s (killed ones take a moment to go).
+pub async fn left_running(marker: &str) -> Vec<String> {
+    let mut left = running_with(marker);
+    for _ in 0..20 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = running_with(marker);
+    }
+    left
+}
+
 /// Answers `/ok` (200 "hello"), `/google` (200 "... google ..."), `/created` (201),
 /// `/echo` (200, the `X-Token` request header as body and `X-Echo` header), else 404;
 /// returns its base URL.
