@@ -1,6 +1,6 @@
 //! Pod kinds beyond one container, run for real:
 //! - daemon_is_reached_on_loopback_by_later_steps_and_killed_when_its_steps_end
-//! - dag_daemon_task_is_done_for_its_dependents_and_ready_only_after_its_probe
+//! - dag_daemon_task_is_daemoned_for_its_dependents_and_ready_only_after_its_probe
 //! - daemon_past_its_active_deadline_is_killed_and_failed
 //! - terminating_a_run_kills_its_daemons
 //! - sidecar_is_reachable_from_main_and_killed_after_it
@@ -74,7 +74,7 @@ spec:
 }
 
 #[tokio::test]
-async fn dag_daemon_task_is_done_for_its_dependents_and_ready_only_after_its_probe() {
+async fn dag_daemon_task_is_daemoned_for_its_dependents_and_ready_only_after_its_probe() {
     let port = free_port();
     // The server only listens after 1s: the client would fail if it started before the probe.
     let wf = run(&format!(
@@ -90,7 +90,7 @@ spec:
       - {{name: server, template: server}}
       - name: client
         template: client
-        depends: server
+        depends: server.Daemoned
         arguments: {{parameters: [{{name: ip, value: "{{{{tasks.server.ip}}}}"}}]}}
   - name: server
     daemon: true

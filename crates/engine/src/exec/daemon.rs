@@ -63,6 +63,7 @@ impl Daemons {
             let done = shared.read(|s| s.status.nodes.get(&d.node).map(|n| n.phase.is_done()));
             if done == Some(false) {
                 tracing::debug!(node = %d.node, "daemon stopped at the end of its scope");
+                shared.with_node(&d.node, |n| n.progress = Some("1/1".into()));
                 shared.finish(&d.node, Phase::Succeeded, None);
             }
         }
@@ -113,6 +114,12 @@ pub(super) async fn run(ctx: &Arc<RunCtx>, id: &str, spec: Spec, pod: DaemonPod)
                 Err(_) => (Phase::Failed, Some(DEADLINE_MSG.to_string())),
             },
         };
+        let progress = if phase == Phase::Succeeded {
+            "1/1"
+        } else {
+            "0/1"
+        };
+        shared.with_node(&node, |n| n.progress = Some(progress.into()));
         shared.finish(&node, phase, msg);
         let _ = ended_tx.send(true);
     });

@@ -13,6 +13,7 @@ pub(super) fn dep_state(td: &TaskDone, task: &crate::model::StepLike) -> DepStat
         phase: td.outcome.phase,
         children: td.children.iter().flatten().map(|c| c.phase).collect(),
         continue_on: task.call.continue_on.unwrap_or_default(),
+        daemoned: false,
     }
 }
 

@@ -122,7 +122,7 @@ async fn send(h: &Http) -> Result<Response, EngineError> {
         req = req.header(&header.name, header.value.clone().unwrap_or_default());
     }
     // The error names the URL, never the headers (they may carry credentials).
-    let failed = |e: reqwest::Error| EngineError::Invalid(format!("{}", e.without_url()));
+    let failed = |e: reqwest::Error| EngineError::Invalid(error_chain(&e));
     let resp = req.send().await.map_err(failed)?;
     let status = resp.status().as_u16();
     let mut headers = Map::new();
@@ -142,6 +142,18 @@ async fn send(h: &Http) -> Result<Response, EngineError> {
         body,
         headers,
     })
+}
+
+/// `e` and its causes (reqwest's own text alone says only "error sending request").
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Go's canonical header name (`content-type` → `Content-Type`), as Argo's expressions see it.

@@ -83,6 +83,8 @@ impl Checker {
 
     fn side_container(&mut self, path: &str, c: &Container) -> Result<(), EngineError> {
         let mut c = c.clone();
+        // The name is used (log files, messages), not ignored.
+        c.extra.remove("name");
         for key in MIRROR {
             if c.extra.remove(*key).is_some() {
                 self.ignored.push(format!("{path}.{key}"));
