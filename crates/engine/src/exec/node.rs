@@ -239,6 +239,7 @@ pub(super) async fn run_body(
                 };
                 // The body future is dropped: its processes were killed; close its nodes.
                 ctx.shared.sweep(name, Phase::Failed, msg);
+                ctx.daemons.end_scope(&ctx.shared, Some(&id)).await;
                 Outcome::new(&id, Phase::Failed, Some(msg.to_string()))
             }
         },
