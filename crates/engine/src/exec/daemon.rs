@@ -1,7 +1,7 @@
 //! `daemon: true` pod templates: the node is Running (`daemoned`) once its process started and
 //! its `readinessProbe` passed; its step or task then counts as done, and the process runs on
 //! until the steps/dag template that started it ends (or the workflow ends), when it is
-//! killed and its node marked Succeeded, as Argo does. Nodes share the host's network, so a
+//! killed and its node marked Succeeded (and `daemoned` unset), as Argo does. Nodes share the host's network, so a
 //! daemon listening on a port is reached by later nodes on `127.0.0.1` (`{{steps.x.ip}}`).
 
 use std::path::PathBuf;
@@ -63,7 +63,10 @@ impl Daemons {
             let done = shared.read(|s| s.status.nodes.get(&d.node).map(|n| n.phase.is_done()));
             if done == Some(false) {
                 tracing::debug!(node = %d.node, "daemon stopped at the end of its scope");
-                shared.with_node(&d.node, |n| n.progress = Some("1/1".into()));
+                shared.with_node(&d.node, |n| {
+                    n.progress = Some("1/1".into());
+                    n.daemoned = None;
+                });
                 shared.finish(&d.node, Phase::Succeeded, None);
             }
         }
@@ -80,11 +83,12 @@ pub(super) struct DaemonPod {
     pub deadline: Option<Duration>,
 }
 
-/// How a daemon's process ended on its own, as a pod's phase and message.
+/// How a daemon's process ended on its own, as a pod's phase and message: Argo fails even a
+/// daemon that exits 0, since daemons should run until their scope ends.
 fn ended_as(done: &process::Finished) -> (Phase, Option<String>) {
     match (&done.error, done.exit_code) {
         (Some(e), _) => (Phase::Error, Some(e.clone())),
-        (None, 0) => (Phase::Succeeded, None),
+        (None, 0) => (Phase::Failed, None),
         (None, code) => (Phase::Failed, Some(format!("Error (exit code {code})"))),
     }
 }
@@ -114,12 +118,10 @@ pub(super) async fn run(ctx: &Arc<RunCtx>, id: &str, spec: Spec, pod: DaemonPod)
                 Err(_) => (Phase::Failed, Some(DEADLINE_MSG.to_string())),
             },
         };
-        let progress = if phase == Phase::Succeeded {
-            "1/1"
-        } else {
-            "0/1"
-        };
-        shared.with_node(&node, |n| n.progress = Some(progress.into()));
+        shared.with_node(&node, |n| {
+            n.progress = Some("0/1".into());
+            n.daemoned = None;
+        });
         shared.finish(&node, phase, msg);
         let _ = ended_tx.send(true);
     });
