@@ -78,7 +78,7 @@ pub async fn run(
         work: ctx.run_dir.join("work").join(&id),
         tmp: ctx.run_dir.join("tmp").join(&id),
     };
-    create_container_nodes(ctx, name, &id, &cs);
+    create_container_nodes(ctx, (name, &id, &t.name), &cs);
     ctx.shared.with_node(&id, |n| n.phase = Phase::Running);
     let ended = run_graph(ctx, name, &id, &cs, &dirs).await;
     let main = ended.get("main");
@@ -108,9 +108,13 @@ pub async fn run(
     finish_pod(ctx, id, phase, message, outputs)
 }
 
-/// The `Container` nodes, Pending, hung as Argo does: roots under the pod, the others under
-/// their dependencies.
-fn create_container_nodes(ctx: &RunCtx, pod_name: &str, pod_id: &str, cs: &ContainerSet) {
+/// The `Container` nodes, Pending, named after the pod's template and hung as Argo does:
+/// roots under the pod, the others under their dependencies.
+fn create_container_nodes(
+    ctx: &RunCtx,
+    (pod_name, pod_id, template): (&str, &str, &str),
+    cs: &ContainerSet,
+) {
     for c in &cs.containers {
         let cname = format!("{pod_name}.{}", c.name);
         let cid = ctx.id(&cname);
@@ -119,7 +123,7 @@ fn create_container_nodes(ctx: &RunCtx, pod_name: &str, pod_id: &str, cs: &Conta
             name: &cname,
             display: &c.name,
             node_type: NodeType::Container,
-            template: None,
+            template: Some(template),
             boundary: Some(pod_id),
             phase: Phase::Pending,
             message: None,

@@ -74,16 +74,20 @@ impl Sidecars {
         t: &Template,
         work: &std::path::Path,
     ) -> Result<Sidecars, (Phase, String)> {
-        let mut running = Vec::new();
+        // Built first: if a later sidecar cannot start, dropping this kills the earlier ones.
+        let mut started = Sidecars {
+            running: Vec::new(),
+        };
         for (i, c) in t.sidecars.iter().enumerate() {
             let name = name_of(c, i);
             let dirs = dirs_of(ctx, id, &name, work);
             let spec = spec_for(ctx, id, &format!("{id}.{name}"), c, &dirs)
                 .map_err(|e| (Phase::Error, format!("{name}: {e}")))?;
             let (shared, pid_file) = (ctx.shared.clone(), spec.pid_file.clone());
-            running.push((name, pid_file, tokio::spawn(process::run(spec, shared))));
+            let task = tokio::spawn(process::run(spec, shared));
+            started.running.push((name, pid_file, task));
         }
-        Ok(Sidecars { running })
+        Ok(started)
     }
 
     /// Kills the sidecars still running; the failure of one that exited badly on its own.
