@@ -154,6 +154,11 @@ impl Checker {
         self.extra(&here, &s.extra, &[])?;
         self.arguments(&here, &s.call.arguments)?;
         if let Some(inline) = &s.call.inline {
+            if s.call.template.is_some() || s.call.template_ref.is_some() {
+                return Err(EngineError::Invalid(format!(
+                    "{here}: `inline` excludes `template` and `templateRef`"
+                )));
+            }
             self.template_at(&format!("{here}.inline"), inline)?;
         } else if s.call.template.is_none() && s.call.template_ref.is_none() {
             return Err(EngineError::Invalid(format!(
