@@ -180,21 +180,18 @@ impl Dag<'_> {
     /// `None` when task `i` may run; else its outcome: Omitted by `depends`, or Error.
     fn blocked_by_depends(&self, i: usize, tname: &str) -> Option<Outcome> {
         let l = self.graph.logic[i].as_ref()?;
-        let tasks = self.graph.tasks;
-        let states: HashMap<String, DepState> =
-            self.graph.deps[i]
-                .iter()
-                .filter_map(|d| {
-                    self.done[*d].as_ref().map(|td| {
-                        let mut state = dep_state(td, &tasks[*d]);
-                        state.daemoned =
-                            self.children.ctx.shared.read(|s| {
-                                s.status.nodes.get(&td.outcome.id).and_then(|n| n.daemoned)
-                            }) == Some(true);
-                        (tasks[*d].call.name.clone(), state)
-                    })
+        let (tasks, shared) = (self.graph.tasks, &self.children.ctx.shared);
+        let states: HashMap<String, DepState> = self.graph.deps[i]
+            .iter()
+            .filter_map(|d| {
+                self.done[*d].as_ref().map(|td| {
+                    (
+                        tasks[*d].call.name.clone(),
+                        dep_state(td, &tasks[*d], shared),
+                    )
                 })
-                .collect();
+            })
+            .collect();
         let display = &tasks[i].call.name;
         match depends::evaluate(l, &states) {
             Ok(true) => None,
