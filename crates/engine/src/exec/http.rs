@@ -46,14 +46,15 @@ pub async fn run(
     if inputs.is_some() {
         ctx.shared.with_node(&id, |n| n.inputs = inputs);
     }
-    let (phase, message, result) = match request_of(call, &scope) {
-        Ok(h) => match send(&h).await {
+    let prepared = request_of(call, &scope).and_then(|h| build(&h).map(|req| (h, req)));
+    let (phase, message, result) = match prepared {
+        Ok((h, req)) => match send(req).await {
             Ok(r) => {
                 let (phase, message) = judge(&h, &r);
                 (phase, message, Some(r.body))
             }
             // Argo's agent fails the node with the error of a request that got no answer.
-            Err(e) => (Phase::Failed, Some(e.to_string()), None),
+            Err(e) => (Phase::Failed, Some(e), None),
         },
         Err(e) => (Phase::Error, Some(e.to_string()), None),
     };
@@ -105,7 +106,8 @@ fn body_of(h: &Http) -> Result<Vec<u8>, EngineError> {
     }
 }
 
-async fn send(h: &Http) -> Result<Response, EngineError> {
+/// The request of `h`, ready to send.
+fn build(h: &Http) -> Result<reqwest::RequestBuilder, EngineError> {
     let method = h.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| EngineError::unsupported("http.method", format!("`{method}`")))?;
@@ -121,8 +123,13 @@ async fn send(h: &Http) -> Result<Response, EngineError> {
     for header in &h.headers {
         req = req.header(&header.name, header.value.clone().unwrap_or_default());
     }
+    Ok(req)
+}
+
+/// Sends `req`; the response, or why none came.
+async fn send(req: reqwest::RequestBuilder) -> Result<Response, String> {
     // The error names the URL, never the headers (they may carry credentials).
-    let failed = |e: reqwest::Error| EngineError::Invalid(error_chain(&e));
+    let failed = |e: reqwest::Error| error_chain(&e);
     let resp = req.send().await.map_err(failed)?;
     let status = resp.status().as_u16();
     let mut headers = Map::new();

@@ -1,12 +1,13 @@
 //! `http` templates against a local HTTP server, and the template kinds refused:
 //! - http_template_succeeds_on_2xx_and_gives_the_body
+//! - http_template_without_an_answer_fails_naming_why
 //! - http_success_condition_sees_status_body_and_headers
 //! - resource_templates_are_refused_as_needing_a_cluster
 
 use polyphemus_engine::{EngineError, NodeType, Phase, Workflow};
 
 use super::common::{node, result, run};
-use super::support::serve_http;
+use super::support::{free_port, serve_http};
 
 #[tokio::test]
 async fn http_template_succeeds_on_2xx_and_gives_the_body() {
@@ -41,6 +42,27 @@ spec:
         bad.message.as_deref(),
         Some("received non-2xx response code: 404")
     );
+}
+
+#[tokio::test]
+async fn http_template_without_an_answer_fails_naming_why() {
+    let closed = free_port();
+    let wf = run(&format!(
+        r#"
+kind: Workflow
+metadata: {{generateName: http-refused-}}
+spec:
+  entrypoint: get
+  templates:
+  - name: get
+    http: {{url: "http://127.0.0.1:{closed}/", headers: [{{name: Authorization, value: s3cr3t}}]}}
+"#
+    ))
+    .await;
+    assert_eq!(wf.status.phase, Phase::Failed);
+    let msg = node(&wf, "").message.clone().unwrap_or_default();
+    assert!(msg.starts_with("error sending request"), "{msg}");
+    assert!(!msg.contains("s3cr3t"), "{msg}");
 }
 
 #[tokio::test]
