@@ -34,8 +34,8 @@ fn has_tags(t: &Template) -> bool {
                 v.path.as_deref().is_some_and(tag) || v.default.as_deref().is_some_and(tag)
             })
     });
-    // Sidecars and init containers are rare: substituted whenever there are any.
-    let side = !t.sidecars.is_empty() || !t.init_containers.is_empty();
+    // Sidecars, init containers and daemons (their probe) are rare: always substituted.
+    let side = !t.sidecars.is_empty() || !t.init_containers.is_empty() || t.daemon == Some(true);
     in_container || in_outputs || side || t.script.as_ref().is_some_and(|s| tag(&s.source))
 }
 
