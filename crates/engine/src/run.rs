@@ -238,6 +238,7 @@ impl Engine {
             globals: Mutex::new(globals),
             env,
             max_backoff: self.opts.max_backoff,
+            daemons: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {

@@ -2,10 +2,14 @@
 //! the result every node reports back to its parent (`Outcome`).
 
 mod children;
+mod container_set;
+mod containers;
+mod daemon;
 mod dag;
 mod dag_phase;
 pub mod depends;
 mod env_expand;
+mod http;
 mod invoke;
 pub mod leftovers;
 pub mod logs;
@@ -13,10 +17,12 @@ mod loops;
 pub mod node;
 mod outputs;
 mod pod;
+mod probe;
 pub mod process;
 pub(crate) mod reach;
 mod retry;
 pub mod sandbox;
+mod sidecar;
 mod steps;
 
 use std::path::PathBuf;
@@ -51,6 +57,8 @@ pub struct RunCtx {
     pub env: Vec<(String, String)>,
     /// `EngineOptions::max_backoff`.
     pub max_backoff: Option<std::time::Duration>,
+    /// Daemon pods still running, killed when their scope ends.
+    pub daemons: daemon::Daemons,
 }
 
 impl RunCtx {

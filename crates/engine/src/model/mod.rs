@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::error::EngineError;
 
+mod podkinds;
 mod template;
+pub use podkinds::*;
 pub use template::*;
 
 /// Unknown fields of one object, kept so they can be reported (or ignored) by name.

@@ -35,6 +35,16 @@ pub struct Template {
     pub parallelism: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_fast: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<Container>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<Container>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_set: Option<super::ContainerSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<super::Http>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -46,6 +56,10 @@ impl Template {
             TemplateKind::Steps
         } else if self.dag.is_some() {
             TemplateKind::Dag
+        } else if self.container_set.is_some() {
+            TemplateKind::ContainerSet
+        } else if self.http.is_some() {
+            TemplateKind::Http
         } else {
             TemplateKind::Pod
         }
@@ -57,6 +71,8 @@ pub enum TemplateKind {
     Pod,
     Steps,
     Dag,
+    ContainerSet,
+    Http,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -126,6 +142,9 @@ pub struct Invocation {
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_ref: Option<TemplateRef>,
+    /// A template written in place of `template` (Argo names no template for its node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<Box<Template>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Arguments>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
