@@ -293,8 +293,16 @@ fn with_local_orchestrator(
     let work_dir = work_dir
         .canonicalize()
         .with_context(|| format!("resolving the run directory {}", work_dir.display()))?;
+    // Claims survive runs: beside the run directories, not in them.
+    let volumes = global.data_dir.join("volumes");
+    std::fs::create_dir_all(&volumes)
+        .with_context(|| format!("creating the volumes directory {}", volumes.display()))?;
+    let volumes = volumes
+        .canonicalize()
+        .with_context(|| format!("resolving the volumes directory {}", volumes.display()))?;
     let orchestrator = LocalOrchestrator::new(work_dir, public_url)
         .with_sandbox(sandbox.settings(global)?)
+        .with_k8s(sandbox.k8s_objects(global)?, volumes)
         .with_max_backoff(sandbox.engine_max_backoff);
     println!("{}", orchestrator.sandbox_summary());
     Ok(services.with_orchestrator(Arc::new(orchestrator)))

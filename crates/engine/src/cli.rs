@@ -48,6 +48,22 @@ pub struct EngineRunArgs {
         env = "POLYPHEMUS_ENGINE_WORK_DIR"
     )]
     pub work_dir: Option<PathBuf>,
+    /// A directory of Kubernetes Secret and ConfigMap YAML files that `secretKeyRef`,
+    /// `configMapKeyRef`, `envFrom`, secret/configMap volumes and semaphores read.
+    #[arg(
+        long = "k8s-objects",
+        value_name = "DIR",
+        env = "POLYPHEMUS_K8S_OBJECTS"
+    )]
+    pub k8s_objects: Option<PathBuf>,
+    /// Where `persistentVolumeClaim`s live, one directory per claim under `local/`
+    /// (default: `<work dir>/.volumes`); they survive runs.
+    #[arg(
+        long = "volumes-dir",
+        value_name = "DIR",
+        env = "POLYPHEMUS_VOLUMES_DIR"
+    )]
+    pub volumes_dir: Option<PathBuf>,
 }
 
 fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -146,6 +162,10 @@ fn submit(args: &EngineRunArgs) -> Result<Vec<RunHandle>, String> {
     if let Some(dir) = &args.work_dir {
         opts.work_dir = dir.clone();
     }
+    if let Some(dir) = &args.k8s_objects {
+        opts.objects = crate::K8sObjects::load_dir(dir).map_err(|e| e.to_string())?;
+    }
+    opts.volumes_root = args.volumes_dir.clone();
     let engine = Engine::new(opts);
     // Every workflow is checked before any starts.
     let mut handles = Vec::new();

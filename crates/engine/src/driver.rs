@@ -78,6 +78,10 @@ pub(crate) async fn drive(
     mut stop_rx: watch::Receiver<StopMode>,
 ) {
     let began = std::time::Instant::now();
+    let _lock = match hold_workflow_lock(&ctx, &mut stop_rx).await {
+        Ok(lock) => lock,
+        Err((phase, message)) => return end_run(&ctx, phase, Some(message)),
+    };
     let (mut phase, mut message) = run_main(&ctx, main, deadline, &mut stop_rx).await;
     // Daemons whose steps/dag a stop or deadline cut short, and a daemon entrypoint, end here.
     ctx.daemons.end_scope(&ctx.shared, None).await;
@@ -107,6 +111,12 @@ pub(crate) async fn drive(
     if phase == Phase::Succeeded {
         message = None;
     }
+    end_run(&ctx, phase, message);
+}
+
+/// Records the run's final phase; its claims go per `volumeClaimGC`.
+fn end_run(ctx: &RunCtx, phase: Phase, message: Option<String>) {
+    ctx.k8s.run_done(phase);
     ctx.shared.update(|s| {
         s.status.phase = phase;
         s.status.message = message;
@@ -114,6 +124,24 @@ pub(crate) async fn drive(
         s.status.progress = Some(s.status.compute_progress());
     });
     tracing::info!(workflow = %ctx.wf_name, "workflow {phase}");
+}
+
+/// The workflow-level `synchronization` locks, waited for until taken or the run is stopped.
+async fn hold_workflow_lock(
+    ctx: &Arc<RunCtx>,
+    stop_rx: &mut watch::Receiver<StopMode>,
+) -> Result<Option<crate::sync::RunHeld>, (Phase, String)> {
+    let spec = ctx.resolver.spec();
+    tokio::select! {
+        held = crate::sync::hold_workflow(ctx, &spec) => held.map_err(|e| (
+            Phase::Failed,
+            format!("Failed to acquire the synchronization lock. {e}"),
+        )),
+        mode = stopped(stop_rx, &[StopMode::Stop, StopMode::Terminate]) => {
+            let m = if mode == StopMode::Stop { "Stopped with strategy 'Stop'" } else { "Stopped with strategy 'Terminate'" };
+            Err((Phase::Failed, m.to_string()))
+        }
+    }
 }
 
 /// Runs the entry point until it ends, the workflow deadline passes, or it is stopped (then

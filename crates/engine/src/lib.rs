@@ -13,6 +13,8 @@ pub mod error;
 mod exec;
 pub mod expr;
 mod images;
+mod k8s_check;
+pub mod k8s_objects;
 mod library;
 pub mod model;
 mod pod_spec_patch;
@@ -21,8 +23,10 @@ mod run;
 mod setup;
 mod state;
 pub mod status;
+mod sync;
 mod template;
 mod validate;
+mod volumes;
 
 pub use documents::{read_workflow_file, WorkflowFile};
 pub use error::EngineError;
@@ -31,6 +35,7 @@ pub use exec::logs::read_tail;
 pub use exec::node::parse_duration;
 pub use exec::process::{private_tmp_available, Isolation};
 pub use exec::sandbox::{running_as_root, StepUser, Support as SandboxSupport, DEFAULT_STEP_USER};
+pub use k8s_objects::K8sObjects;
 pub use library::TemplateLibrary;
 pub use model::Workflow;
 pub use render::render_text;
@@ -39,3 +44,4 @@ pub use setup::check_startable;
 pub use status::{
     NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject, WorkflowStatus,
 };
+pub use sync::LockManager;

@@ -176,6 +176,11 @@ impl Resolver {
         }
     }
 
+    /// The effective workflow spec the run resolves against.
+    pub fn spec(&self) -> Arc<WorkflowSpec> {
+        self.spec.clone()
+    }
+
     fn templates_of(&self, origin: &Origin) -> Result<&[Template], EngineError> {
         match origin {
             Origin::Workflow => Ok(&self.spec.templates),

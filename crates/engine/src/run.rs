@@ -13,11 +13,14 @@ use crate::error::EngineError;
 use crate::exec::process::Isolation;
 use crate::exec::sandbox::{self, Plan, StepUser, Support};
 use crate::exec::{Call, RunCtx};
+use crate::k8s_objects::K8sObjects;
 use crate::library::TemplateLibrary;
 use crate::model::Workflow;
 use crate::setup;
 use crate::state::Shared;
 use crate::status::{Phase, WorkflowObject};
+use crate::sync::{LockManager, RunLocks};
+use crate::volumes::{Placement, RunK8s};
 
 /// Where and how the engine runs workflows.
 #[derive(Debug, Clone)]
@@ -50,6 +53,13 @@ pub struct EngineOptions {
     /// the workflow says (none: as it says). Not Argo's: for development and test suites,
     /// where a failing step should fail fast and still be retried as often.
     pub max_backoff: Option<Duration>,
+    /// The Secrets and ConfigMaps runs read (`--k8s-objects DIR`).
+    pub objects: K8sObjects,
+    /// Where `persistentVolumeClaim`s live, `<root>/<scope>/<claimName>` (default
+    /// `<work_dir>/.volumes`).
+    pub volumes_root: Option<PathBuf>,
+    /// The synchronization locks; clones of these options share them.
+    pub locks: LockManager,
 }
 
 impl Default for EngineOptions {
@@ -69,6 +79,9 @@ impl Default for EngineOptions {
             volumes: Vec::new(),
             step_user: None,
             max_backoff: None,
+            objects: K8sObjects::default(),
+            volumes_root: None,
+            locks: LockManager::default(),
         }
     }
 }
@@ -80,6 +93,10 @@ pub struct SubmitOptions {
     pub uid: Option<uuid::Uuid>,
     /// Environment added to every node of this run (after `EngineOptions::env`).
     pub env: Vec<(String, String)>,
+    /// Secrets and ConfigMaps of this run only, over `EngineOptions::objects`.
+    pub objects: K8sObjects,
+    /// Whose claims the run mounts (Polyphemus's project); `local` when absent.
+    pub scope: Option<String>,
 }
 
 /// `/var/tmp/polyphemus-engine`: outside `/tmp`, which each node sees replaced by its own.
@@ -194,13 +211,19 @@ impl Engine {
         options: SubmitOptions,
     ) -> Result<RunHandle, EngineError> {
         crate::validate::validate_document(&wf, false)?;
+        let mut wf = wf;
+        let objects = self.opts.objects.overlaid(&options.objects);
+        crate::volumes::check_params(&mut wf.spec, &objects)?;
         let checked = setup::check(&wf, &params, library)?;
         let uid = options.uid.unwrap_or_else(uuid::Uuid::new_v4);
         let (name, generate) = setup::run_name(&wf, &uid)?;
         let uid = uid.to_string();
-        let run_dir = setup::create_run_dir(&self.opts.work_dir, &name)?;
         let env: Vec<(String, String)> =
             self.opts.env.iter().chain(&options.env).cloned().collect();
+        let k8s = self.run_k8s(&checked, objects, &name, options.scope.as_deref())?;
+        let sandboxed = self.private_tmp();
+        crate::k8s_check::check(&checked, &k8s, &self.opts.namespace, (sandboxed, &env))?;
+        let run_dir = setup::create_run_dir(&self.opts.work_dir, &name)?;
         let sandbox = self.plan(&run_dir, &env);
         let private_tmp = sandbox.is_some();
 
@@ -238,6 +261,8 @@ impl Engine {
             globals: Mutex::new(globals),
             env,
             max_backoff: self.opts.max_backoff,
+            k8s: Arc::new(k8s),
+            locks: RunLocks::new(self.opts.locks.clone(), namespace, &name, shared.clone()),
             daemons: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
@@ -263,6 +288,34 @@ impl Engine {
             done,
             run_dir,
         })
+    }
+
+    /// The volumes and objects of run `name` in `scope` (`local` by default).
+    fn run_k8s(
+        &self,
+        checked: &setup::Checked,
+        objects: K8sObjects,
+        name: &str,
+        scope: Option<&str>,
+    ) -> Result<RunK8s, EngineError> {
+        let scope = scope.unwrap_or("local");
+        if scope.is_empty() || scope.starts_with('.') || scope.contains('/') {
+            return Err(EngineError::Invalid(format!(
+                "volume scope `{scope}` is not a directory name"
+            )));
+        }
+        let root = match &self.opts.volumes_root {
+            Some(root) => root.clone(),
+            None => self.opts.work_dir.join(".volumes"),
+        };
+        let absolute = |p: PathBuf| std::path::absolute(&p).map_err(|e| EngineError::io(&p, e));
+        let placement = Placement {
+            claims_dir: absolute(root.join(scope))?,
+            wf_name: name,
+            run_dir: &absolute(self.opts.work_dir.join(name))?,
+            step_user: self.step_user(),
+        };
+        RunK8s::new(&checked.spec, objects, placement)
     }
 
     /// Submits and waits for the final Workflow object.

@@ -85,6 +85,7 @@ impl Shared {
             outputs: None,
             daemoned: None,
             image: None,
+            synchronization_status: None,
         };
         self.update(|s| {
             s.status.nodes.insert(node.id.clone(), node);

@@ -144,6 +144,9 @@ pub struct NodeStatus {
     /// Local engine extra: the host image is not pulled, but recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `{waiting: <lock>}` while the node waits for a synchronization lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronization_status: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -169,6 +172,9 @@ pub struct WorkflowStatus {
     pub nodes: BTreeMap<String, NodeStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<WorkflowOutputs>,
+    /// The mutexes and semaphores the run holds and waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronization: Option<serde_json::Value>,
 }
 
 impl WorkflowStatus {

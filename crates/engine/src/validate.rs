@@ -19,9 +19,6 @@ const SPEC_IGNORED: &[&str] = &[
     "ttlSecondsAfterFinished",
     "podMetadata",
     "podSpecPatch",
-    "volumes",
-    "volumeClaimTemplates",
-    "volumeClaimGC",
     "nodeSelector",
     "affinity",
     "tolerations",
@@ -61,7 +58,6 @@ const TEMPLATE_IGNORED: &[&str] = &[
     "serviceAccountName",
     "automountServiceAccountToken",
     "archiveLocation",
-    "volumes",
     "priorityClassName",
     "priority",
     "schedulerName",
@@ -74,7 +70,6 @@ const TEMPLATE_IGNORED: &[&str] = &[
 
 const CONTAINER_IGNORED: &[&str] = &[
     "resources",
-    "volumeMounts",
     "imagePullPolicy",
     "securityContext",
     "ports",
@@ -87,7 +82,6 @@ const CONTAINER_IGNORED: &[&str] = &[
     "stdin",
     "stdinOnce",
     "tty",
-    "envFrom",
 ];
 
 /// Kubernetes fields that would change what a step does, and why the engine cannot honour
@@ -118,6 +112,15 @@ const REFUSED_WHY: &[(&str, &str)] = &[
         "executor plugin templates run in an agent pod on a cluster: not supported by the local engine",
     ),
 ];
+/// Fields honoured by `volumes`/`sync` and checked there (`crate::volumes::decl`).
+const SPEC_HONOURED: &[&str] = &[
+    "volumes",
+    "volumeClaimTemplates",
+    "volumeClaimGC",
+    "synchronization",
+];
+const TEMPLATE_HONOURED: &[&str] = &["volumes", "synchronization"];
+const CONTAINER_HONOURED: &[&str] = &["volumeMounts", "envFrom"];
 
 /// Collects ignored field paths; the first unsupported one is an error.
 struct Checker {
@@ -126,8 +129,18 @@ struct Checker {
 
 impl Checker {
     fn extra(&mut self, path: &str, extra: &Extra, ignorable: &[&str]) -> Result<(), EngineError> {
+        let honoured = match path {
+            "spec" => SPEC_HONOURED,
+            p if p.ends_with(".container") || p.ends_with(".script") => CONTAINER_HONOURED,
+            p if p.starts_with("spec.templates[") && p.ends_with(']') && !p.contains("].") => {
+                TEMPLATE_HONOURED
+            }
+            _ => &[],
+        };
         for (key, value) in extra {
-            if ignorable.contains(&key.as_str()) {
+            if honoured.contains(&key.as_str()) {
+                continue;
+            } else if ignorable.contains(&key.as_str()) {
                 self.ignored.push(format!("{path}.{key}"));
             } else if !value.is_null() {
                 let why = REFUSED_WHY
@@ -145,7 +158,10 @@ impl Checker {
             let here = format!("{path}.parameters[{}]", p.name);
             self.extra(&here, &p.extra, &[])?;
             if let Some(vf) = &p.value_from {
-                self.extra(&format!("{here}.valueFrom"), &vf.extra, &[])?;
+                // `configMapKeyRef` is read at submit (`volumes::env::check_params`).
+                let mut rest = vf.extra.clone();
+                rest.remove("configMapKeyRef");
+                self.extra(&format!("{here}.valueFrom"), &rest, &[])?;
             }
         }
         Ok(())
@@ -161,10 +177,15 @@ impl Checker {
 
     fn container(&mut self, path: &str, c: &Container) -> Result<(), EngineError> {
         self.extra(path, &c.extra, CONTAINER_IGNORED)?;
+        crate::volumes::decl::mounts(path, &c.extra)?;
+        crate::volumes::decl::env_from(path, &c.extra)?;
         for e in &c.env {
-            // Secrets and ConfigMaps are Kubernetes objects: a `valueFrom` variable keeps the
-            // value the engine gives every step (e.g. the run's POLYPHEMUS_TOKEN).
-            self.extra(&format!("{path}.env[{}]", e.name), &e.extra, &["valueFrom"])?;
+            // `valueFrom` reads a Secret or ConfigMap key (`volumes::env`).
+            let here = format!("{path}.env[{}]", e.name);
+            let mut rest = e.extra.clone();
+            rest.remove("valueFrom");
+            self.extra(&here, &rest, &[])?;
+            crate::volumes::decl::env_value_from(&here, &e.extra)?;
         }
         let known_entrypoint = c.image.as_deref().and_then(crate::images::entrypoint);
         if c.command.is_empty() && known_entrypoint.is_none() {
@@ -209,6 +230,7 @@ impl Checker {
         let path = path.to_string();
         self.extra(&path, &t.extra, TEMPLATE_IGNORED)?;
         check_patch(&format!("{path}.podSpecPatch"), &t.extra)?;
+        crate::volumes::decl::volumes(&path, &t.extra)?;
         if let Some(i) = &t.inputs {
             self.extra(&format!("{path}.inputs"), &i.extra, &[])?;
             self.params(&format!("{path}.inputs"), &i.parameters)?;
@@ -321,6 +343,9 @@ pub fn validate_document(wf: &Workflow, log: bool) -> Result<(), EngineError> {
     }
     c.extra("spec", &wf.spec.extra, SPEC_IGNORED)?;
     check_patch("spec.podSpecPatch", &wf.spec.extra)?;
+    crate::volumes::decl::volumes("spec", &wf.spec.extra)?;
+    crate::volumes::decl::claim_templates(&wf.spec.extra)?;
+    crate::volumes::decl::claim_gc(&wf.spec.extra)?;
     c.arguments("spec", &wf.spec.arguments)?;
     if let Some(hooks) = &wf.spec.hooks {
         check_hooks("spec.hooks", hooks)?;

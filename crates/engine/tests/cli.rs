@@ -23,6 +23,8 @@ fn args(file: PathBuf) -> EngineRunArgs {
         output: OutputFormat::Json,
         watch: false,
         work_dir: Some(common::work_dir()),
+        k8s_objects: None,
+        volumes_dir: None,
     }
 }
 

@@ -51,6 +51,7 @@ async fn submit_with_uid_and_env() {
     let options = polyphemus_engine::SubmitOptions {
         uid: Some(uid),
         env: vec![("POLYPHEMUS_TOKEN".into(), "t0k3n".into())],
+        ..Default::default()
     };
     let handle = common::engine()
         .submit_with(wf, Vec::new(), &TemplateLibrary::new(), options)
@@ -88,6 +89,7 @@ spec:
             ("POLYPHEMUS_TOKEN".into(), "run-token".into()),
             ("PLAIN".into(), "from-engine".into()),
         ],
+        ..Default::default()
     };
     let handle = common::engine()
         .submit_with(wf, Vec::new(), &TemplateLibrary::new(), options)

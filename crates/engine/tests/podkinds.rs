@@ -7,6 +7,7 @@
 //! - container_set_runs_by_dependencies_and_main_gives_the_outputs
 //! - container_set_dependency_failure_fails_the_pod_without_running_dependents
 //! - inline_templates_run_in_steps_and_tasks
+//! - init_containers_mirror_and_container_sets_share_the_pods_volumes
 //! - http templates and refusals (module `http`)
 //! - and Argo's own examples (module `examples`)
 
@@ -205,4 +206,41 @@ spec:
     assert_eq!(result(s), Some("from-step"));
     assert_eq!(s.template_name, None);
     assert_eq!(result(node(&wf, "[1].d.t")), Some("task-got-from-step"));
+}
+
+#[tokio::test]
+async fn init_containers_mirror_and_container_sets_share_the_pods_volumes() {
+    if common::engine().sandbox_support() == polyphemus_engine::SandboxSupport::None {
+        eprintln!("no sandbox on this host: volumes cannot be mounted");
+        return;
+    }
+    let wf = run(r#"
+kind: Workflow
+metadata: {generateName: pod-volumes-}
+spec:
+  entrypoint: main
+  volumes: [{name: shared, emptyDir: {}}]
+  templates:
+  - name: main
+    steps:
+    - - {name: mirrored, template: mirrored}
+      - {name: set, template: set}
+  - name: mirrored
+    container:
+      image: x
+      command: [cat, /tmp/shared/from-init]
+      volumeMounts: [{name: shared, mountPath: /tmp/shared}]
+    initContainers:
+    - {name: fill, image: x, command: [sh, -c, "echo filled > /tmp/shared/from-init"], mirrorVolumeMounts: true}
+  - name: set
+    containerSet:
+      volumeMounts: [{name: shared, mountPath: /tmp/shared}]
+      containers:
+      - {name: a, image: x, command: [sh, -c, "echo from-a > /tmp/shared/a"]}
+      - {name: main, image: x, command: [cat, /tmp/shared/a], dependencies: [a]}
+"#)
+    .await;
+    assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
+    assert_eq!(result(node(&wf, "[0].mirrored")), Some("filled"));
+    assert_eq!(result(node(&wf, "[0].set")), Some("from-a"));
 }

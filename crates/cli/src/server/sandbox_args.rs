@@ -5,7 +5,7 @@ use crate::settings::GlobalArgs;
 use anyhow::Context;
 use clap::Args;
 use polyphemus_core::orchestrators::local::SandboxSettings;
-use polyphemus_engine::StepUser;
+use polyphemus_engine::{K8sObjects, StepUser};
 
 /// How the local engine runs workflow steps: their sandbox, and how long retries wait.
 #[derive(Debug, Args, Default)]
@@ -33,6 +33,15 @@ pub struct SandboxArgs {
     /// tests, where a failing step should fail fast yet be retried as often. Argo ignores it.
     #[arg(long, env = "POLYPHEMUS_ENGINE_MAX_BACKOFF", value_parser = parse_backoff)]
     pub engine_max_backoff: Option<std::time::Duration>,
+    /// A directory of Kubernetes Secret and ConfigMap YAML files that workflow steps read
+    /// (`secretKeyRef`, `configMapKeyRef`, `envFrom`, secret/configMap volumes, semaphore
+    /// sizes); default `<data dir>/k8s-objects` when it exists.
+    #[arg(
+        long = "k8s-objects",
+        value_name = "DIR",
+        env = "POLYPHEMUS_K8S_OBJECTS"
+    )]
+    pub k8s_objects: Option<std::path::PathBuf>,
 }
 
 fn parse_backoff(text: &str) -> Result<std::time::Duration, String> {
@@ -60,6 +69,17 @@ impl SandboxArgs {
                 .collect(),
             allow_unsandboxed: self.allow_unsandboxed_steps,
         })
+    }
+
+    /// The Secrets and ConfigMaps of `--k8s-objects` (or `<data dir>/k8s-objects`, if any).
+    pub fn k8s_objects(&self, global: &GlobalArgs) -> anyhow::Result<K8sObjects> {
+        let default = global.data_dir.join("k8s-objects");
+        let dir = match &self.k8s_objects {
+            Some(dir) => dir.clone(),
+            None if default.is_dir() => default,
+            None => return Ok(K8sObjects::new()),
+        };
+        K8sObjects::load_dir(&dir).with_context(|| format!("--k8s-objects {}", dir.display()))
     }
 }
 

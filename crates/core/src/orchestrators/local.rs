@@ -5,8 +5,8 @@ use super::node_log::file_pieces;
 use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
-    read_tail, Engine, EngineOptions, RunHandle, SandboxSupport, StepUser, SubmitOptions,
-    TemplateLibrary, Workflow,
+    read_tail, Engine, EngineOptions, K8sObjects, RunHandle, SandboxSupport, StepUser,
+    SubmitOptions, TemplateLibrary, Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
@@ -97,6 +97,14 @@ impl LocalOrchestrator {
         self
     }
 
+    /// Steps read Secrets and ConfigMaps from `objects` (`serve --k8s-objects`), and their
+    /// `persistentVolumeClaim`s live under `volumes_root/<project>/<claimName>`.
+    pub fn with_k8s(mut self, objects: K8sObjects, volumes_root: PathBuf) -> Self {
+        self.options.objects = objects;
+        self.options.volumes_root = Some(volumes_root);
+        self
+    }
+
     /// Every wait between two attempts of a `retryStrategy` is at most `max_backoff` (see
     /// `EngineOptions::max_backoff`); none: as the workflow says.
     pub fn with_max_backoff(mut self, max_backoff: Option<std::time::Duration>) -> Self {
@@ -176,6 +184,18 @@ impl LocalOrchestrator {
         Ok(ids
             .filter_map(|id| node_log(&logs_dir, id, tail_bytes).map(|log| (id.clone(), log)))
             .collect())
+    }
+
+    /// What Polyphemus's own workflows read by `configMapKeyRef`/`secretKeyRef`, as the
+    /// cluster deployment defines them: the API's URL (ConfigMap `polyphemus-steps`, key `url`)
+    /// and this run's task token (Secret `polyphemus-step-token`, key `token`).
+    fn step_objects(&self, token: Option<&secrecy::SecretString>) -> K8sObjects {
+        let mut objects = K8sObjects::new();
+        objects.set_config_map_key("polyphemus-steps", "url", self.server_url.clone());
+        if let Some(token) = token {
+            objects.set_secret_key("polyphemus-step-token", "token", token.expose_secret());
+        }
+        objects
     }
 
     /// Steps run `polyphemus …`: the directory of this very binary goes first on their PATH.
@@ -268,6 +288,8 @@ impl Orchestrator for LocalOrchestrator {
             };
             let run_env =
                 super::run_env(&submission.labels, &submission.parameters, &uid.to_string());
+            let objects = self.step_objects(submission.task_token.as_ref());
+            let scope = submission.labels.get("polyphemus/project").cloned();
             let handle = Engine::new(options)
                 .submit_with(
                     workflow,
@@ -276,6 +298,8 @@ impl Orchestrator for LocalOrchestrator {
                     SubmitOptions {
                         uid: Some(uid),
                         env: run_env,
+                        objects,
+                        scope,
                     },
                 )
                 .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;

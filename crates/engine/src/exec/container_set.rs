@@ -74,9 +74,18 @@ pub async fn run(
         Some(sem) => sem.clone().acquire_owned().await.ok(),
         None => None,
     };
+    let _volumes = ctx.k8s.pod_volumes(&id);
+    let mounts = match set_mounts(ctx, &id, &t, &cs) {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.shared.finish(&id, Phase::Error, Some(e.to_string()));
+            return Outcome::new(&id, Phase::Error, Some(e.to_string()));
+        }
+    };
     let dirs = PodDirs {
         work: ctx.run_dir.join("work").join(&id),
         tmp: ctx.run_dir.join("tmp").join(&id),
+        mounts,
     };
     create_container_nodes(ctx, (name, &id, &t.name), &cs);
     ctx.shared.with_node(&id, |n| n.phase = Phase::Running);
@@ -105,7 +114,34 @@ pub async fn run(
     if let (Some(msg), Phase::Succeeded) = (missing, phase) {
         (phase, message) = (Phase::Error, Some(msg));
     }
-    finish_pod(ctx, id, phase, message, outputs)
+    finish_pod(ctx, id.clone(), phase, message, outputs)
+}
+
+/// The volumes of `containerSet.volumeMounts`, mounted into every container (created now).
+fn set_mounts(
+    ctx: &RunCtx,
+    id: &str,
+    t: &Template,
+    cs: &ContainerSet,
+) -> Result<Vec<super::sandbox::Bind>, EngineError> {
+    let Some(mounts) = cs.extra.get("volumeMounts") else {
+        return Ok(Vec::new());
+    };
+    if ctx.sandbox.is_none() {
+        return Err(EngineError::unsupported(
+            format!("spec.templates[{}].containerSet.volumeMounts", t.name),
+            "mounting a volume needs the step sandbox (root or user namespaces), which this host does not offer",
+        ));
+    }
+    // The volumes module reads a pod's mounts from its container: one standing for the set.
+    let mut pod = t.clone();
+    pod.container_set = None;
+    let mut c = crate::model::Container::default();
+    c.extra.insert("volumeMounts".into(), mounts.clone());
+    pod.container = Some(c);
+    let binds = ctx.k8s.binds(id, &pod)?;
+    super::pod::create_mount_points(&binds)?;
+    Ok(binds)
 }
 
 /// The `Container` nodes, Pending, named after the pod's template and hung as Argo does:

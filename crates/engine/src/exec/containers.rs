@@ -15,6 +15,8 @@ use crate::model::Container;
 pub(super) struct PodDirs {
     pub work: PathBuf,
     pub tmp: PathBuf,
+    /// The volumes mounted into the container.
+    pub mounts: Vec<super::sandbox::Bind>,
 }
 
 /// Creates directory `d` (owned by the step user when it is one of the run's).
@@ -77,6 +79,7 @@ pub(super) fn spec_for(
         sandbox: ctx.sandbox.clone(),
         logs: ctx.run_dir.join("logs").join(own),
         pid_file: ctx.run_dir.join("pids").join(own),
+        mounts: dirs.mounts.clone(),
     })
 }
 

@@ -108,8 +108,10 @@ pub(super) async fn run(ctx: &Arc<RunCtx>, id: &str, spec: Spec, pod: DaemonPod)
         permit,
         deadline,
     } = pod;
+    let k8s = ctx.k8s.clone();
     let task = tokio::spawn(async move {
         let (_sidecars, _permit) = (sidecars, permit);
+        let _volumes = k8s.pod_volumes(&node);
         let run = process::run(spec, shared.clone());
         let (phase, msg) = match deadline {
             None => ended_as(&run.await),
@@ -165,6 +167,7 @@ pub(super) async fn start_pod(
         .container
         .as_ref()
         .or(t.script.as_ref().map(|s| &s.container));
+    let mounts = spec.mounts.clone();
     let probe_base = (
         spec.env.clone(),
         spec.cwd.clone(),
@@ -181,6 +184,7 @@ pub(super) async fn start_pod(
         sandbox: sandbox.clone(),
         logs: run_dir.join("logs").join(format!("{pid}.probe")),
         pid_file: run_dir.join("pids").join(format!("{pid}.probe")),
+        mounts: mounts.clone(),
     };
     let readiness = match container.map(|c| super::probe::readiness(c, exec_spec)) {
         Some(Err(e)) => {

@@ -57,6 +57,10 @@ pub struct RunCtx {
     pub env: Vec<(String, String)>,
     /// `EngineOptions::max_backoff`.
     pub max_backoff: Option<std::time::Duration>,
+    /// Volumes and Kubernetes objects of the run.
+    pub k8s: Arc<crate::volumes::RunK8s>,
+    /// The run's synchronization locks (shared by every run of the engine).
+    pub locks: crate::sync::RunLocks,
     /// Daemon pods still running, killed when their scope ends.
     pub daemons: daemon::Daemons,
 }

@@ -102,6 +102,27 @@ pub fn run_call(ctx: Arc<RunCtx>, call: Call) -> BoxFuture<'static, Outcome> {
                 return Outcome::new(&id, Phase::Error, Some(msg));
             }
         };
+        let pending = || {
+            ctx.shared.create_node(NewNode {
+                id: &id,
+                name: &call.name,
+                display: &call.display,
+                node_type: node_type(&t),
+                template: Some(&t.name),
+                boundary: call.boundary.as_deref(),
+                phase: Phase::Pending,
+                message: None,
+            })
+        };
+        // Held until the node (with its retries and children) ends.
+        let _lock = match crate::sync::hold_template(&ctx, &id, &t, pending).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                pending();
+                ctx.shared.finish(&id, Phase::Error, Some(e.to_string()));
+                return Outcome::new(&id, Phase::Error, Some(e.to_string()));
+            }
+        };
         let outcome = match &t.retry_strategy {
             Some(rs) => retry::run_retry(&ctx, &call, inputs, rs).await,
             None => run_body(&ctx, &call.name, &call.display, &call, inputs, None).await,

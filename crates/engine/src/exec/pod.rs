@@ -117,6 +117,22 @@ async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
     (!tail.trim().is_empty()).then_some(tail)
 }
 
+/// Mount points must exist before the host turns read-only in the sandbox: outside `/tmp`
+/// (each node's own) they are made on the host, as a kubelet makes them in an image.
+pub(super) fn create_mount_points(mounts: &[super::sandbox::Bind]) -> Result<(), EngineError> {
+    for m in mounts.iter().filter(|m| !m.target.starts_with("/tmp")) {
+        if !m.target.is_dir() {
+            std::fs::create_dir_all(&m.target).map_err(|e| {
+                EngineError::Invalid(format!(
+                    "cannot create the mount point {} on this host: {e}",
+                    m.target.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates the node's directories (`work/<id>`, `tmp/<id>`) and script file; returns the
 /// process spec and the recorded image.
 async fn prepare(
@@ -131,6 +147,8 @@ async fn prepare(
         (None, Some(s)) => (&s.container, Some(s.source.clone())),
         (None, None) => return Err(EngineError::Internal("not a pod template".into())),
     };
+    let mounts = ctx.k8s.binds(id, t)?;
+    create_mount_points(&mounts)?;
     let cwd = match &container.working_dir {
         Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
         Some(wd) => work.join(wd.trim_start_matches('/')),
@@ -181,14 +199,7 @@ async fn prepare(
     let mut env = ctx.env.clone();
     env.push(("ARGO_WORKFLOW_NAME".into(), ctx.wf_name.clone()));
     env.push(("ARGO_NODE_ID".into(), id.to_string()));
-    // A variable without a `value` (`valueFrom` a Secret or ConfigMap) keeps the engine's.
-    env.extend(
-        container
-            .env
-            .iter()
-            .filter(|e| e.value.is_some() || !e.extra.contains_key("valueFrom"))
-            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
-    );
+    env.extend(ctx.k8s.env(container, &ctx.env)?);
     // Kubernetes expands `$(VAR)` in command and args with the container's variables.
     let argv = argv
         .iter()
@@ -202,6 +213,7 @@ async fn prepare(
             work,
             tmp,
             sandbox: ctx.sandbox.clone(),
+            mounts,
             logs: ctx.run_dir.join("logs").join(id),
             pid_file: ctx.run_dir.join("pids").join(id),
         },
@@ -244,6 +256,8 @@ pub async fn run(
         Some(sem) => sem.clone().acquire_owned().await.ok(),
         None => None,
     };
+    // A daemon's volumes live as long as it does (`daemon` holds them).
+    let volumes = (t.daemon != Some(true)).then(|| ctx.k8s.pod_volumes(&id));
     let (spec, image) = match prepare(ctx, &id, &t).await {
         Ok(s) => s,
         Err(e) => return fail(Phase::Error, e.to_string()),
@@ -253,9 +267,13 @@ pub async fn run(
         n.phase = Phase::Running;
         n.image = image;
     });
-    let sidecars = match super::sidecar::run_init(ctx, &id, &t, &work)
+    let main = super::sidecar::MainPod {
+        work: &work,
+        mounts: &spec.mounts,
+    };
+    let sidecars = match super::sidecar::run_init(ctx, &id, &t, &main)
         .await
-        .and_then(|()| super::sidecar::Sidecars::start(ctx, &id, &t, &work))
+        .and_then(|()| super::sidecar::Sidecars::start(ctx, &id, &t, &main))
     {
         Ok(s) => s,
         Err((phase, msg)) => return fail(phase, msg),
@@ -265,6 +283,7 @@ pub async fn run(
     }
     let log_path = spec.logs.clone();
     let done = process::run(spec, ctx.shared.clone()).await;
+    drop(volumes);
     let sidecar_failure = sidecars.stop().await;
     let stdout = String::from_utf8_lossy(&done.stdout);
     let mut outputs = NodeOutputs {

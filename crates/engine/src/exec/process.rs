@@ -65,6 +65,8 @@ pub struct Spec {
     pub tmp: PathBuf,
     /// The run's sandbox, when nodes get one.
     pub sandbox: Option<(Support, Arc<Plan>)>,
+    /// The node's volumes, mounted in its sandbox.
+    pub mounts: Vec<sandbox::Bind>,
     /// Log files are `<logs>.log` (interleaved), `<logs>.stdout.log`, `<logs>.stderr.log`
     /// (each written when not empty).
     pub logs: PathBuf,
@@ -83,7 +85,8 @@ pub struct Finished {
 fn build(spec: &Spec) -> Command {
     let mut cmd = match &spec.sandbox {
         Some((kind, plan)) => {
-            Command::from(plan.command(*kind, &spec.work, &spec.tmp, &spec.cwd, &spec.argv))
+            let dirs = (spec.work.as_path(), spec.tmp.as_path(), spec.cwd.as_path());
+            Command::from(plan.command(*kind, dirs, &spec.argv, &spec.mounts))
         }
         None => {
             let mut c = Command::new(&spec.argv[0]);

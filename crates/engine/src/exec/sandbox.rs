@@ -131,7 +131,7 @@ fn probe(kind: Support, dir: &Path) -> std::io::Result<bool> {
         key = quote(&hidden.join("key"))
     );
     let argv = ["sh".to_string(), "-c".into(), check];
-    let mut cmd = plan.command(kind, &tmp, &tmp, Path::new("/"), &argv);
+    let mut cmd = plan.command(kind, (&tmp, &tmp, Path::new("/")), &argv, &[]);
     Ok(cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -145,6 +145,14 @@ fn probe(kind: Support, dir: &Path) -> std::io::Result<bool> {
 /// starting with [`FAILED_MARK`].
 pub const SANDBOX_FAILED: i32 = 125;
 pub const FAILED_MARK: &str = "polyphemus-sandbox:";
+
+/// A volume of one node: host directory `host` mounted at `target` inside its sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bind {
+    pub host: PathBuf,
+    pub target: PathBuf,
+    pub read_only: bool,
+}
 
 /// The sandbox of one run's nodes, computed once at submit.
 #[derive(Debug, Clone)]
@@ -253,14 +261,14 @@ impl Plan {
     }
 
     /// `setpriv --pdeathsig KILL unshare … sh -c SCRIPT sh argv…` for one node whose working
-    /// dir is `work` (bound back writable), `/tmp` is `tmp`, and which starts in `cwd`.
+    /// dir is `work` (bound back writable), `/tmp` is `tmp`, which starts in `cwd` and gets
+    /// its volumes `mounts`.
     pub fn command(
         &self,
         kind: Support,
-        work: &Path,
-        tmp: &Path,
-        cwd: &Path,
+        (work, tmp, cwd): (&Path, &Path, &Path),
         argv: &[String],
+        mounts: &[Bind],
     ) -> std::process::Command {
         // The parent-death signal makes `unshare` die with the engine (even on kill -9); its
         // --kill-child then kills the namespace's init, and with it every process inside.
@@ -282,7 +290,7 @@ impl Plan {
             "sh",
             "-c",
         ])
-        .arg(self.script(work, tmp, cwd))
+        .arg(self.script((work, tmp, cwd), mounts))
         .arg("sh")
         .args(argv);
         c
@@ -290,7 +298,7 @@ impl Plan {
 
     /// The script run as the namespace's init (root there). Each step either works or stops
     /// the node with [`SANDBOX_FAILED`]; it never runs the program half-sandboxed.
-    fn script(&self, work: &Path, tmp: &Path, cwd: &Path) -> String {
+    fn script(&self, (work, tmp, cwd): (&Path, &Path, &Path), mounts: &[Bind]) -> String {
         let mut s = String::new();
         let mut line = |l: String| {
             s.push_str(&l);
@@ -345,6 +353,11 @@ impl Plan {
             line(bind(v, v, "rw"));
         }
         line(bind(work, work, "rw"));
+        // Volumes last, so that one mounted inside a bound-back directory (or /tmp) shows.
+        for m in mounts {
+            let mode = if m.read_only { "ro" } else { "rw" };
+            line(bind(&m.target, &m.host, mode));
+        }
         for c in &self.covers {
             line(format!(
                 "mount -o remount,bind,ro {q} || fail 'cannot seal '{q}",

@@ -12,15 +12,29 @@ use tokio::task::JoinHandle;
 
 use super::containers::{name_of, spec_for, PodDirs};
 use super::process::{self, Finished};
+use super::sandbox::Bind;
 use super::RunCtx;
-use crate::model::Template;
+use crate::model::{Container, Template};
 use crate::status::Phase;
 
-/// The dirs of container `name` of node `id`: the pod's work dir, its own `/tmp`.
-fn dirs_of(ctx: &RunCtx, id: &str, name: &str, work: &std::path::Path) -> PodDirs {
+/// The main container's work dir and volumes, which the pod's other containers share.
+pub(super) struct MainPod<'a> {
+    pub work: &'a std::path::Path,
+    pub mounts: &'a [Bind],
+}
+
+/// The dirs of container `c` (`name`) of node `id`: the pod's work dir, its own `/tmp`, and
+/// with `mirrorVolumeMounts: true` the main container's volumes.
+fn dirs_of(ctx: &RunCtx, id: &str, (name, c): (&str, &Container), main: &MainPod<'_>) -> PodDirs {
+    let mirror = c.extra.get("mirrorVolumeMounts").and_then(|v| v.as_bool()) == Some(true);
     PodDirs {
-        work: work.to_path_buf(),
+        work: main.work.to_path_buf(),
         tmp: ctx.run_dir.join("tmp").join(format!("{id}.{name}")),
+        mounts: if mirror {
+            main.mounts.to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -40,7 +54,7 @@ pub(super) async fn run_init(
     ctx: &Arc<RunCtx>,
     id: &str,
     t: &Template,
-    work: &std::path::Path,
+    main: &MainPod<'_>,
 ) -> Result<(), (Phase, String)> {
     for (i, c) in t.init_containers.iter().enumerate() {
         let name = name_of(c, i);
@@ -49,7 +63,7 @@ pub(super) async fn run_init(
             id,
             &format!("{id}.{name}"),
             c,
-            &dirs_of(ctx, id, &name, work),
+            &dirs_of(ctx, id, (&name, c), main),
         )
         .map_err(|e| (Phase::Error, format!("{name}: {e}")))?;
         let done = process::run(spec, ctx.shared.clone()).await;
@@ -72,7 +86,7 @@ impl Sidecars {
         ctx: &Arc<RunCtx>,
         id: &str,
         t: &Template,
-        work: &std::path::Path,
+        main: &MainPod<'_>,
     ) -> Result<Sidecars, (Phase, String)> {
         // Built first: if a later sidecar cannot start, dropping this kills the earlier ones.
         let mut started = Sidecars {
@@ -80,7 +94,7 @@ impl Sidecars {
         };
         for (i, c) in t.sidecars.iter().enumerate() {
             let name = name_of(c, i);
-            let dirs = dirs_of(ctx, id, &name, work);
+            let dirs = dirs_of(ctx, id, (&name, c), main);
             let spec = spec_for(ctx, id, &format!("{id}.{name}"), c, &dirs)
                 .map_err(|e| (Phase::Error, format!("{name}: {e}")))?;
             let (shared, pid_file) = (ctx.shared.clone(), spec.pid_file.clone());

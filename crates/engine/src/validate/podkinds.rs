@@ -7,9 +7,6 @@ use super::Checker;
 use crate::error::EngineError;
 use crate::model::{Container, ContainerSet, Http, Probe, Template};
 
-/// Container fields that only mirror or mount volumes (handled with `volumeMounts`).
-const MIRROR: &[&str] = &["mirrorVolumeMounts"];
-
 /// Probe fields with no meaning for a one-shot readiness wait.
 const PROBE_IGNORED: &[&str] = &[
     "failureThreshold",
@@ -65,13 +62,10 @@ impl Checker {
 
     fn side_container(&mut self, path: &str, c: &Container) -> Result<(), EngineError> {
         let mut c = c.clone();
-        // The name is used (log files, messages), not ignored.
+        // The name is used (log files, messages); `mirrorVolumeMounts` mounts the main
+        // container's volumes (`exec::sidecar`).
         c.extra.remove("name");
-        for key in MIRROR {
-            if c.extra.remove(*key).is_some() {
-                self.ignored.push(format!("{path}.{key}"));
-            }
-        }
+        c.extra.remove("mirrorVolumeMounts");
         self.container(path, &c)
     }
 
@@ -94,8 +88,10 @@ impl Checker {
     }
 
     fn container_set(&mut self, path: &str, cs: &ContainerSet) -> Result<(), EngineError> {
-        // Mounts into every container: the volume support decides; the work dir is shared.
-        self.extra(path, &cs.extra, &["volumeMounts"])?;
+        // Mounted into every container (`exec::container_set`).
+        let mut rest = cs.extra.clone();
+        rest.remove("volumeMounts");
+        self.extra(path, &rest, &[])?;
         if cs.containers.is_empty() {
             return Err(EngineError::Invalid(format!(
                 "{path}.containers: none given"

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use expectations::Expect;
+use polyphemus_engine::k8s_objects::K8sObjects;
 use polyphemus_engine::{
     read_workflow_file, Engine, EngineOptions, Phase, TemplateLibrary, WorkflowObject,
 };
@@ -26,6 +27,8 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/argo-examples")
 const STAND_INS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/argo-examples-bin");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const EXPECT: &str = include_str!("../argo-examples.expect");
+/// The ConfigMaps and Secrets examples expect to exist, beside those they bring.
+const OBJECTS: &str = include_str!("../argo-examples-objects.yaml");
 /// The longest an example may run; none needs half of it.
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -131,10 +134,15 @@ fn read_corpus(templates: &Path, objects: &Path) -> Vec<Example> {
     examples
 }
 
-fn corpus_engine() -> Engine {
+/// The engine the corpus runs on, with the corpus's ConfigMaps and Secrets.
+fn corpus_engine(objects: &Path) -> Engine {
     let path = std::env::var("PATH").unwrap_or_default();
+    let work_dir = common::work_dir().join("corpus");
     let engine = Engine::new(EngineOptions {
-        work_dir: common::work_dir().join("corpus"),
+        objects: K8sObjects::load_dir(objects).expect("the corpus's objects load"),
+        // Claims start empty on every test run, as on a fresh cluster.
+        volumes_root: Some(fresh_dir(&work_dir.join("volumes"))),
+        work_dir,
         env: vec![
             ("PATH".into(), format!("{STAND_INS}:{path}")),
             ("PYTHONPATH".into(), FIXTURES.into()),
@@ -153,6 +161,12 @@ fn corpus_engine() -> Engine {
     let mut opts = engine.options().clone();
     opts.max_pods = Some(1);
     Engine::new(opts)
+}
+
+fn fresh_dir(dir: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("create a fresh dir");
+    dir.to_path_buf()
 }
 
 async fn run_example(engine: &Engine, lib: &TemplateLibrary, example: &Example) -> Got {
@@ -189,6 +203,7 @@ async fn argo_examples_reach_argos_phase() {
     std::fs::create_dir_all(&templates).expect("templates dir");
     std::fs::create_dir_all(&objects).expect("objects dir");
     let examples = read_corpus(&templates, &objects);
+    std::fs::write(objects.join("given.yaml"), OBJECTS).expect("write the given objects");
     let expected = expectations::load(EXPECT);
     for path in expected.keys() {
         assert!(
@@ -197,7 +212,7 @@ async fn argo_examples_reach_argos_phase() {
         );
     }
     let lib = Arc::new(TemplateLibrary::load_dir(&templates).expect("templates load"));
-    let engine = Arc::new(corpus_engine());
+    let engine = Arc::new(corpus_engine(&objects));
     let at_once = if engine.private_tmp() { 6 } else { 1 };
     let permits = Arc::new(tokio::sync::Semaphore::new(at_once));
     let mut runs = Vec::new();
