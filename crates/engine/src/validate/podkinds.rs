@@ -66,6 +66,11 @@ impl Checker {
         // container's volumes (`exec::sidecar`).
         c.extra.remove("name");
         c.extra.remove("mirrorVolumeMounts");
+        own_mounts_refused(
+            path,
+            &c,
+            "use `mirrorVolumeMounts: true` for the main container's",
+        )?;
         self.container(path, &c)
     }
 
@@ -108,6 +113,11 @@ impl Checker {
         }
         for c in &cs.containers {
             let here = format!("{path}.containers[{}]", c.name);
+            own_mounts_refused(
+                &here,
+                &c.container,
+                "`containerSet.volumeMounts` are mounted into every container",
+            )?;
             self.container(&here, &c.container)?;
             if let Some(d) = c.dependencies.iter().find(|d| !names.contains(d.as_str())) {
                 return Err(EngineError::Invalid(format!(
@@ -163,6 +173,17 @@ impl Checker {
         }
         Ok(())
     }
+}
+
+/// Refuses a pod's other container's own `volumeMounts` (only the pod-level ones are mounted).
+fn own_mounts_refused(path: &str, c: &Container, instead: &str) -> Result<(), EngineError> {
+    if c.extra.contains_key("volumeMounts") {
+        return Err(EngineError::unsupported(
+            format!("{path}.volumeMounts"),
+            format!("not supported for this container (only the pod's main container mounts its own); {instead}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A sidecar's or init container's `name` (kept with the container's other fields).
