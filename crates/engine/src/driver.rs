@@ -83,6 +83,8 @@ pub(crate) async fn drive(
         Err((phase, message)) => return end_run(&ctx, phase, Some(message)),
     };
     let (mut phase, mut message) = run_main(&ctx, main, deadline, &mut stop_rx).await;
+    // Daemons whose steps/dag a stop or deadline cut short, and a daemon entrypoint, end here.
+    ctx.daemons.end_scope(&ctx.shared, None).await;
     if !phase.is_failure() {
         phase = Phase::Succeeded;
     }

@@ -190,6 +190,12 @@ impl K8sObjects {
     }
 }
 
+impl crate::artifacts::SecretSource for K8sObjects {
+    fn secret_key(&self, name: &str, key: &str) -> Option<String> {
+        K8sObjects::secret_key(self, name, key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,11 +226,5 @@ mod tests {
             err.contains("dir/s.yaml") && err.contains("Secret s") && err.contains("pw"),
             "{err}"
         );
-    }
-}
-
-impl crate::artifacts::SecretSource for K8sObjects {
-    fn secret_key(&self, name: &str, key: &str) -> Option<String> {
-        K8sObjects::secret_key(self, name, key)
     }
 }

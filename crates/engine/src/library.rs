@@ -210,19 +210,7 @@ impl Resolver {
                 Origin::Workflow => EngineError::UnknownTemplate(name.to_string()),
                 Origin::Library(w) => EngineError::UnknownTemplate(format!("{w}/{name}")),
             })?;
-        let template = match &self.spec.template_defaults {
-            Some(defaults) => {
-                let mut merged = defaults.clone();
-                let own =
-                    serde_json::to_value(raw).map_err(|e| EngineError::Internal(e.to_string()))?;
-                merge(&mut merged, &own);
-                serde_json::from_value(merged).map_err(|e| {
-                    EngineError::Invalid(format!("spec.templateDefaults on `{name}`: {e}"))
-                })?
-            }
-            None => raw.clone(),
-        };
-        let template = Arc::new(template);
+        let template = Arc::new(self.with_defaults(raw, name)?);
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, template.clone());
         }
@@ -230,6 +218,18 @@ impl Resolver {
             template,
             origin: origin.clone(),
         })
+    }
+
+    /// `raw` with the workflow's `templateDefaults` under it.
+    fn with_defaults(&self, raw: &Template, name: &str) -> Result<Template, EngineError> {
+        let Some(defaults) = &self.spec.template_defaults else {
+            return Ok(raw.clone());
+        };
+        let mut merged = defaults.clone();
+        let own = serde_json::to_value(raw).map_err(|e| EngineError::Internal(e.to_string()))?;
+        merge(&mut merged, &own);
+        serde_json::from_value(merged)
+            .map_err(|e| EngineError::Invalid(format!("spec.templateDefaults on `{name}`: {e}")))
     }
 
     /// Resolves a step's / task's / hook's `template` or `templateRef`.
@@ -249,6 +249,13 @@ impl Resolver {
     }
 
     pub fn resolve_call(&self, call: &Invocation, from: &Origin) -> Result<Resolved, EngineError> {
+        if let Some(inline) = &call.inline {
+            let template = self.with_defaults(inline, &call.name)?;
+            return Ok(Resolved {
+                template: Arc::new(template),
+                origin: from.clone(),
+            });
+        }
         self.resolve(call.template.as_deref(), call.template_ref.as_ref(), from)
     }
 
@@ -313,7 +320,9 @@ impl Resolver {
                         )));
                     }
                 }
-                todo.push((target.origin, target.template.name.clone()));
+                if call.inline.is_none() {
+                    todo.push((target.origin, target.template.name.clone()));
+                }
                 for hook in call.hooks.iter().flat_map(|h| h.values()) {
                     let h = self.resolve(
                         hook.template.as_deref(),

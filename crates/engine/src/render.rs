@@ -63,12 +63,20 @@ impl<'a> Tree<'a> {
                     .collect()
             }
             NodeType::StepGroup | NodeType::TaskGroup | NodeType::Retry => by_ids(&n.children),
-            NodeType::Pod | NodeType::Skipped | NodeType::Suspend => by_ids(&n.children)
+            NodeType::Pod
+            | NodeType::Skipped
+            | NodeType::Suspend
+            | NodeType::Http
+            | NodeType::Container => by_ids(&n.children)
                 .into_iter()
-                .filter(|c| c.name.ends_with(".onExit"))
+                .filter(|c| c.name.ends_with(".onExit") || c.node_type == NodeType::Container)
                 .collect(),
         };
-        if n.node_type != NodeType::Pod && n.node_type != NodeType::Skipped {
+        let leaf = matches!(
+            n.node_type,
+            NodeType::Pod | NodeType::Skipped | NodeType::Http | NodeType::Container
+        );
+        if !leaf {
             // Exit hooks of steps/dags hang off their node too.
             out.extend(
                 by_ids(&n.children)

@@ -315,6 +315,7 @@ impl Engine {
             locks: RunLocks::new(self.opts.locks.clone(), namespace, &name, shared.clone()),
             resumes: resumes.clone(),
             memo: self.memo_cache(),
+            daemons: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {

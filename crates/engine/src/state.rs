@@ -69,7 +69,8 @@ impl Shared {
             name: n.name.to_string(),
             display_name: n.display.to_string(),
             node_type: n.node_type,
-            template_name: n.template.map(str::to_string),
+            // An inline template has no name: Argo names none for its node.
+            template_name: n.template.filter(|t| !t.is_empty()).map(str::to_string),
             template_ref: None,
             template_scope: None,
             phase: n.phase,
@@ -82,6 +83,7 @@ impl Shared {
             outbound_nodes: Vec::new(),
             inputs: None,
             outputs: None,
+            daemoned: None,
             image: None,
             synchronization_status: None,
             memoization_status: None,

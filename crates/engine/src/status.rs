@@ -60,6 +60,9 @@ pub enum NodeType {
     Retry,
     Skipped,
     Suspend,
+    Container,
+    #[serde(rename = "HTTP")]
+    Http,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +146,9 @@ pub struct NodeStatus {
     pub inputs: Option<NodeInputs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<NodeOutputs>,
+    /// A daemon pod that is ready and still running (or was, until its scope ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemoned: Option<bool>,
     /// Local engine extra: the host image is not pulled, but recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,

@@ -8,6 +8,9 @@ use serde_json::Value;
 use crate::error::EngineError;
 use crate::model::{Arguments, Container, Extra, Parameter, StepLike, Template, Workflow};
 
+mod podkinds;
+pub(crate) use podkinds::container_name;
+
 const SPEC_IGNORED: &[&str] = &[
     "podGC",
     "podResources",
@@ -98,6 +101,14 @@ const REFUSED_WHY: &[(&str, &str)] = &[
     (
         "resource",
         "resource templates create Kubernetes objects: they need a Kubernetes cluster",
+    ),
+    (
+        "data",
+        "data templates (transformations of an artifact listing) are not supported by the local engine",
+    ),
+    (
+        "plugin",
+        "executor plugin templates run in an agent pod on a cluster: not supported by the local engine",
     ),
 ];
 /// Fields honoured by `volumes`/`sync` and checked there (`crate::volumes::decl`).
@@ -190,9 +201,16 @@ impl Checker {
         let here = format!("{path}[{}]", s.call.name);
         self.extra(&here, &s.extra, &[])?;
         self.arguments(&here, &s.call.arguments)?;
-        if s.call.template.is_none() && s.call.template_ref.is_none() {
+        if let Some(inline) = &s.call.inline {
+            if s.call.template.is_some() || s.call.template_ref.is_some() {
+                return Err(EngineError::Invalid(format!(
+                    "{here}: `inline` excludes `template` and `templateRef`"
+                )));
+            }
+            self.template_at(&format!("{here}.inline"), inline)?;
+        } else if s.call.template.is_none() && s.call.template_ref.is_none() {
             return Err(EngineError::Invalid(format!(
-                "{here}: one of `template` or `templateRef` is required"
+                "{here}: one of `template`, `templateRef` or `inline` is required"
             )));
         }
         if let Some(hooks) = &s.call.hooks {
@@ -202,10 +220,14 @@ impl Checker {
     }
 
     fn template(&mut self, t: &Template) -> Result<(), EngineError> {
-        let path = format!("spec.templates[{}]", t.name);
         if t.name.is_empty() {
             return Err(EngineError::Invalid("a template has no `name`".into()));
         }
+        self.template_at(&format!("spec.templates[{}]", t.name), t)
+    }
+
+    fn template_at(&mut self, path: &str, t: &Template) -> Result<(), EngineError> {
+        let path = path.to_string();
         self.extra(&path, &t.extra, TEMPLATE_IGNORED)?;
         check_patch(&format!("{path}.podSpecPatch"), &t.extra)?;
         crate::volumes::decl::volumes(&path, &t.extra)?;
@@ -231,23 +253,26 @@ impl Checker {
             t.steps.is_some(),
             t.dag.is_some(),
             t.suspend.is_some(),
+            t.container_set.is_some(),
+            t.http.is_some(),
         ];
         match kinds.iter().filter(|k| **k).count() {
             1 => {}
             0 => {
                 return Err(EngineError::unsupported(
                     path,
-                    "template has none of container, script, steps, dag, suspend (other template types are not supported)",
+                    "template has none of container, script, steps, dag, suspend, containerSet, http (other template types are not supported)",
                 ))
             }
             _ => {
                 return Err(EngineError::Invalid(format!(
-                    "{path}: more than one of container, script, steps, dag, suspend"
+                    "{path}: more than one of container, script, steps, dag, suspend, containerSet, http"
                 )))
             }
         }
         crate::exec::suspend::validate(&path, t)?;
         crate::exec::memoize::validate(&path, t)?;
+        self.pod_kinds(&path, t)?;
         if let Some(c) = &t.container {
             self.container(&format!("{path}.container"), c)?;
         }

@@ -204,10 +204,10 @@ fn bad_yaml_is_an_error() {
     .unwrap_err();
     assert!(e.to_string().contains("spec.templates[a].resource"), "{e}");
     let e = Workflow::from_yaml(
-        "kind: Workflow\nmetadata: {name: x}\nspec:\n  entrypoint: a\n  templates:\n  - name: a\n    container: {image: x, command: [echo], volumeMounts: []}\n    sidecars: []\n",
+        "kind: Workflow\nmetadata: {name: x}\nspec:\n  entrypoint: a\n  templates:\n  - name: a\n    container: {image: x, command: [echo], volumeMounts: []}\n    resource: {action: create}\n",
     )
     .unwrap_err();
-    assert!(e.to_string().contains("spec.templates[a].sidecars"), "{e}");
+    assert!(e.to_string().contains("spec.templates[a].resource"), "{e}");
 }
 
 #[tokio::test]

@@ -144,6 +144,7 @@ pub async fn run(
         };
         d.settle(i, TaskDone::created(o, children));
     }
+    ctx.daemons.end_scope(&ctx.shared, Some(&id)).await;
     let stopped = d.stopped_by_template();
     finish(&ctx, &id, &t, &d.scope, &d.graph, &d.done, stopped)
 }
@@ -209,13 +210,16 @@ impl Dag<'_> {
     /// `None` when task `i` may run; else its outcome: Omitted by `depends`, or Error.
     fn blocked_by_depends(&self, i: usize, tname: &str) -> Option<Outcome> {
         let l = self.graph.logic[i].as_ref()?;
-        let tasks = self.graph.tasks;
+        let (tasks, shared) = (self.graph.tasks, &self.children.ctx.shared);
         let states: HashMap<String, DepState> = self.graph.deps[i]
             .iter()
             .filter_map(|d| {
-                self.done[*d]
-                    .as_ref()
-                    .map(|td| (tasks[*d].call.name.clone(), dep_state(td, &tasks[*d])))
+                self.done[*d].as_ref().map(|td| {
+                    (
+                        tasks[*d].call.name.clone(),
+                        dep_state(td, &tasks[*d], shared),
+                    )
+                })
             })
             .collect();
         let display = &tasks[i].call.name;

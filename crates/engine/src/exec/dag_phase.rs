@@ -9,11 +9,17 @@ use super::{Outcome, RunCtx};
 use crate::status::Phase;
 use crate::template::Scope;
 
-pub(super) fn dep_state(td: &TaskDone, task: &crate::model::StepLike) -> DepState {
+pub(super) fn dep_state(
+    td: &TaskDone,
+    task: &crate::model::StepLike,
+    shared: &crate::state::Shared,
+) -> DepState {
+    let daemoned = shared.read(|s| s.status.nodes.get(&td.outcome.id).and_then(|n| n.daemoned));
     DepState {
         phase: td.outcome.phase,
         children: td.children.iter().flatten().map(|c| c.phase).collect(),
         continue_on: task.call.continue_on.unwrap_or_default(),
+        daemoned: daemoned == Some(true),
     }
 }
 

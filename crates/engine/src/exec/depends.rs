@@ -15,6 +15,8 @@ pub struct DepState {
     /// Phases of loop children (for `.AnySucceeded` / `.AllFailed`).
     pub children: Vec<Phase>,
     pub continue_on: ContinueOn,
+    /// A daemon that is ready (its node `daemoned`).
+    pub daemoned: bool,
 }
 
 enum Piece {
@@ -95,7 +97,7 @@ fn result_of(name: &str, result: Option<&str>, d: &DepState) -> Result<bool, Eng
         Some("Skipped") => p == Phase::Skipped,
         Some("Omitted") => p == Phase::Omitted,
         Some("Completed") => p == Phase::Succeeded || p == Phase::Failed,
-        Some("Daemoned") => false,
+        Some("Daemoned") => d.daemoned,
         Some("AnySucceeded") => d.children.contains(&Phase::Succeeded),
         Some("AllFailed") => {
             !d.children.is_empty() && d.children.iter().all(|c| *c == Phase::Failed)
@@ -141,6 +143,7 @@ mod tests {
             phase,
             children: Vec::new(),
             continue_on: ContinueOn::default(),
+            daemoned: false,
         }
     }
 

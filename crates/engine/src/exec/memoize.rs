@@ -14,9 +14,9 @@ use regex::Regex;
 use super::{Call, Outcome, RunCtx};
 use crate::error::EngineError;
 use crate::memo::MemoEntry;
-use crate::model::{Memoize, Template, TemplateKind};
+use crate::model::{Memoize, Template};
 use crate::state::NewNode;
-use crate::status::{MemoizationStatus, NodeInputs, NodeType, ParamValue, Phase};
+use crate::status::{MemoizationStatus, NodeInputs, ParamValue, Phase};
 
 /// Argo's `cacheKeyRegex`.
 static KEY: LazyLock<Regex> =
@@ -110,15 +110,6 @@ fn plan(ctx: &RunCtx, m: &Memoize, inputs: &[ParamValue]) -> Result<Plan, Engine
     })
 }
 
-fn node_type(t: &Template) -> NodeType {
-    match t.kind() {
-        TemplateKind::Pod => NodeType::Pod,
-        TemplateKind::Steps => NodeType::Steps,
-        TemplateKind::Dag => NodeType::Dag,
-        TemplateKind::Suspend => NodeType::Suspend,
-    }
-}
-
 /// A node made here (a hit, or an error before running) with the call's inputs.
 fn create(ctx: &RunCtx, call: &Call, inputs: &[ParamValue], phase: Phase, msg: Option<String>) {
     let id = ctx.id(&call.name);
@@ -127,7 +118,7 @@ fn create(ctx: &RunCtx, call: &Call, inputs: &[ParamValue], phase: Phase, msg: O
         id: &id,
         name: &call.name,
         display: &call.display,
-        node_type: node_type(t),
+        node_type: super::node::node_type(t),
         template: Some(&t.name),
         boundary: call.boundary.as_deref(),
         phase,

@@ -2,10 +2,14 @@
 //! the result every node reports back to its parent (`Outcome`).
 
 mod children;
+mod container_set;
+mod containers;
+mod daemon;
 mod dag;
 mod dag_phase;
 pub mod depends;
 mod env_expand;
+mod http;
 mod invoke;
 pub mod leftovers;
 pub mod logs;
@@ -14,10 +18,12 @@ pub(crate) mod memoize;
 pub mod node;
 mod outputs;
 mod pod;
+mod probe;
 pub mod process;
 pub(crate) mod reach;
 mod retry;
 pub mod sandbox;
+mod sidecar;
 mod steps;
 pub mod suspend;
 
@@ -63,6 +69,8 @@ pub struct RunCtx {
     pub resumes: Arc<suspend::Resumes>,
     /// Where `memoize` templates keep their outputs.
     pub memo: Arc<dyn crate::memo::MemoCache>,
+    /// Daemon pods still running, killed when their scope ends.
+    pub daemons: daemon::Daemons,
 }
 
 impl RunCtx {

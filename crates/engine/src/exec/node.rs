@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{dag, pod, retry, steps, suspend, Outcome, RunCtx};
+use super::{container_set, dag, http, pod, retry, steps, suspend, Outcome, RunCtx};
 use crate::error::EngineError;
 use crate::library::{Origin, Resolved};
 use crate::model::{Template, TemplateKind, TemplateRef};
@@ -70,12 +70,14 @@ fn resolve_inputs(
     Ok(out)
 }
 
-fn node_type(t: &Template) -> NodeType {
+pub(super) fn node_type(t: &Template) -> NodeType {
     match t.kind() {
         TemplateKind::Pod => NodeType::Pod,
         TemplateKind::Steps => NodeType::Steps,
         TemplateKind::Dag => NodeType::Dag,
         TemplateKind::Suspend => NodeType::Suspend,
+        TemplateKind::ContainerSet => NodeType::Pod,
+        TemplateKind::Http => NodeType::Http,
     }
 }
 
@@ -185,7 +187,7 @@ fn deadline_of(t: &Template, inputs: &Scope) -> Option<Duration> {
         .and_then(|s| inputs.substitute(s).ok())
         .and_then(|s| parse_duration(&s));
     let active = match (&t.active_deadline_seconds, t.kind()) {
-        (Some(v), TemplateKind::Pod) => {
+        (Some(v), TemplateKind::Pod | TemplateKind::ContainerSet | TemplateKind::Http) => {
             let s = inputs.substitute(&crate::expr::to_text(v)).ok()?;
             parse_duration(&s)
         }
@@ -279,6 +281,22 @@ pub(super) async fn run_body(
             node_inputs,
             scope.clone(),
         )),
+        TemplateKind::ContainerSet => Box::pin(container_set::run(
+            ctx,
+            name,
+            display,
+            call,
+            node_inputs,
+            scope.clone(),
+        )),
+        TemplateKind::Http => Box::pin(http::run(
+            ctx,
+            name,
+            display,
+            call,
+            node_inputs,
+            scope.clone(),
+        )),
         TemplateKind::Suspend => Box::pin(suspend::run(
             ctx,
             name,
@@ -300,6 +318,7 @@ pub(super) async fn run_body(
                 };
                 // The body future is dropped: its processes were killed; close its nodes.
                 ctx.shared.sweep(name, Phase::Failed, msg);
+                ctx.daemons.end_scope(&ctx.shared, Some(&id)).await;
                 Outcome::new(&id, Phase::Failed, Some(msg.to_string()))
             }
         },

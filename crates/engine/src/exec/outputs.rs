@@ -16,6 +16,8 @@ pub fn add_node(scope: &mut Scope, kind: &str, name: &str, o: &Outcome) {
     let base = format!("{kind}.{name}");
     scope.set(format!("{base}.id"), o.id.clone());
     scope.set(format!("{base}.status"), o.phase.as_str());
+    // Every pod of the local engine, a daemon's included, is reached on the host's loopback.
+    scope.set(format!("{base}.ip"), "127.0.0.1");
     if let Some(r) = &o.outputs.result {
         scope.set(format!("{base}.outputs.result"), r.clone());
     }

@@ -34,7 +34,9 @@ fn has_tags(t: &Template) -> bool {
                 v.path.as_deref().is_some_and(tag) || v.default.as_deref().is_some_and(tag)
             })
     });
-    in_container || in_outputs || t.script.as_ref().is_some_and(|s| tag(&s.source))
+    // Sidecars, init containers and daemons (their probe) are rare: always substituted.
+    let side = !t.sidecars.is_empty() || !t.init_containers.is_empty() || t.daemon == Some(true);
+    in_container || in_outputs || side || t.script.as_ref().is_some_and(|s| tag(&s.source))
 }
 
 fn substituted(t: &Template, scope: &Scope) -> Result<Template, EngineError> {
@@ -43,7 +45,13 @@ fn substituted(t: &Template, scope: &Scope) -> Result<Template, EngineError> {
     }
     let mut v = serde_json::to_value(t).map_err(|e| EngineError::Internal(e.to_string()))?;
     if let serde_json::Value::Object(m) = &mut v {
-        for key in ["container", "script", "outputs"] {
+        for key in [
+            "container",
+            "script",
+            "outputs",
+            "sidecars",
+            "initContainers",
+        ] {
             if let Some(x) = m.get_mut(key) {
                 scope.substitute_value(x)?;
             }
@@ -67,7 +75,7 @@ fn host_paths(p: &str, work: &Path, tmp: &Path, private_tmp: bool) -> Vec<PathBu
     }
 }
 
-fn trim_newline(s: &str) -> String {
+pub(super) fn trim_newline(s: &str) -> String {
     s.trim_end_matches(['\n', '\r']).to_string()
 }
 
@@ -111,7 +119,7 @@ async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
 
 /// Mount points must exist before the host turns read-only in the sandbox: outside `/tmp`
 /// (each node's own) they are made on the host, as a kubelet makes them in an image.
-fn create_mount_points(mounts: &[super::sandbox::Bind]) -> Result<(), EngineError> {
+pub(super) fn create_mount_points(mounts: &[super::sandbox::Bind]) -> Result<(), EngineError> {
     for m in mounts.iter().filter(|m| !m.target.starts_with("/tmp")) {
         if !m.target.is_dir() {
             std::fs::create_dir_all(&m.target).map_err(|e| {
@@ -257,7 +265,8 @@ pub async fn run(
         Some(sem) => sem.clone().acquire_owned().await.ok(),
         None => None,
     };
-    let volumes = ctx.k8s.pod_volumes(&id);
+    // A daemon's volumes live as long as it does (`daemon` holds them).
+    let volumes = (t.daemon != Some(true)).then(|| ctx.k8s.pod_volumes(&id));
     let (spec, image) = match prepare(ctx, &id, &t).await {
         Ok(s) => s,
         Err(e) => return fail(Phase::Error, e.to_string()),
@@ -274,9 +283,24 @@ pub async fn run(
         n.phase = Phase::Running;
         n.image = image;
     });
+    let main = super::sidecar::MainPod {
+        work: &work,
+        mounts: &spec.mounts,
+    };
+    let sidecars = match super::sidecar::run_init(ctx, &id, &t, &main)
+        .await
+        .and_then(|()| super::sidecar::Sidecars::start(ctx, &id, &t, &main))
+    {
+        Ok(s) => s,
+        Err((phase, msg)) => return fail(phase, msg),
+    };
+    if t.daemon == Some(true) {
+        return super::daemon::start_pod(ctx, &id, call, &t, spec, (sidecars, _permit)).await;
+    }
     let log_path = spec.logs.clone();
     let done = process::run(spec, ctx.shared.clone()).await;
     drop(volumes);
+    let sidecar_failure = sidecars.stop().await;
     let stdout = String::from_utf8_lossy(&done.stdout);
     let mut outputs = NodeOutputs {
         parameters: Vec::new(),
@@ -285,6 +309,9 @@ pub async fn run(
         ..Default::default()
     };
     let (mut phase, mut message) = exit_phase(&t, &done, &log_path).await;
+    if let (Some((p, m)), Phase::Succeeded) = (sidecar_failure, phase) {
+        (phase, message) = (p, Some(m));
+    }
     let params = &mut outputs.parameters;
     let missing = output_parameters(&t, (&work, &tmp), ctx.private_tmp, params).await;
     let (artifacts, unsaved) =
@@ -298,7 +325,7 @@ pub async fn run(
 }
 
 /// Completes Pod node `id` with its outputs and progress.
-fn finish_pod(
+pub(super) fn finish_pod(
     ctx: &RunCtx,
     id: String,
     phase: Phase,
@@ -345,7 +372,7 @@ async fn exit_phase(t: &Template, done: &Finished, log_path: &Path) -> (Phase, O
 
 /// Reads the template's output parameters into `out`; the message of the first one whose
 /// `valueFrom.path` is missing without a default (the pod then errors if it had succeeded).
-async fn output_parameters(
+pub(super) async fn output_parameters(
     t: &Template,
     (work, tmp): (&Path, &Path),
     private_tmp: bool,

@@ -86,6 +86,7 @@ pub async fn run(
             None => ctx.shared.finish(&gid, Phase::Succeeded, None),
         }
     }
+    ctx.daemons.end_scope(&ctx.shared, Some(&id)).await;
     ctx.shared
         .with_node(&id, |n| n.outbound_nodes = prev_outbound.clone());
     if let Some(msg) = failure {

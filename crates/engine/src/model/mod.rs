@@ -9,9 +9,11 @@ use serde_json::Value;
 use crate::error::EngineError;
 
 mod artifact;
+mod podkinds;
 mod suspend_memoize;
 mod template;
 pub use artifact::*;
+pub use podkinds::*;
 pub use suspend_memoize::*;
 pub use template::*;
 

@@ -39,6 +39,15 @@ pub struct Template {
     pub suspend: Option<super::SuspendTemplate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memoize: Option<super::Memoize>,
+    pub daemon: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<Container>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<Container>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_set: Option<super::ContainerSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<super::Http>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -52,6 +61,10 @@ impl Template {
             TemplateKind::Dag
         } else if self.suspend.is_some() {
             TemplateKind::Suspend
+        } else if self.container_set.is_some() {
+            TemplateKind::ContainerSet
+        } else if self.http.is_some() {
+            TemplateKind::Http
         } else {
             TemplateKind::Pod
         }
@@ -64,6 +77,8 @@ pub enum TemplateKind {
     Steps,
     Dag,
     Suspend,
+    ContainerSet,
+    Http,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -133,6 +148,9 @@ pub struct Invocation {
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_ref: Option<TemplateRef>,
+    /// A template written in place of `template` (Argo names no template for its node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<Box<Template>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Arguments>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
