@@ -140,7 +140,7 @@ fn set_mounts(
     c.extra.insert("volumeMounts".into(), mounts.clone());
     pod.container = Some(c);
     let binds = ctx.k8s.binds(id, &pod)?;
-    super::pod::create_mount_points(&binds)?;
+    crate::volumes::mount_points::create(&binds)?;
     Ok(binds)
 }
 

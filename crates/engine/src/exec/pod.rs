@@ -117,22 +117,6 @@ async fn fallback_to_logs(t: &Template, log: &Path) -> Option<String> {
     (!tail.trim().is_empty()).then_some(tail)
 }
 
-/// Mount points must exist before the host turns read-only in the sandbox: outside `/tmp`
-/// (each node's own) they are made on the host, as a kubelet makes them in an image.
-pub(super) fn create_mount_points(mounts: &[super::sandbox::Bind]) -> Result<(), EngineError> {
-    for m in mounts.iter().filter(|m| !m.target.starts_with("/tmp")) {
-        if !m.target.is_dir() {
-            std::fs::create_dir_all(&m.target).map_err(|e| {
-                EngineError::Invalid(format!(
-                    "cannot create the mount point {} on this host: {e}",
-                    m.target.display()
-                ))
-            })?;
-        }
-    }
-    Ok(())
-}
-
 /// Creates the node's directories (`work/<id>`, `tmp/<id>`) and script file; returns the
 /// process spec and the recorded image.
 async fn prepare(
@@ -148,7 +132,7 @@ async fn prepare(
         (None, None) => return Err(EngineError::Internal("not a pod template".into())),
     };
     let mounts = ctx.k8s.binds(id, t)?;
-    create_mount_points(&mounts)?;
+    crate::volumes::mount_points::create(&mounts)?;
     let cwd = match &container.working_dir {
         Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
         Some(wd) => work.join(wd.trim_start_matches('/')),

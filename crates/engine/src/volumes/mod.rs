@@ -10,6 +10,7 @@ pub(crate) mod decl;
 mod env;
 mod env_decl;
 mod files;
+pub(crate) mod mount_points;
 
 use std::path::{Path, PathBuf};
 
