@@ -70,6 +70,9 @@ pub(crate) fn check(
     for r in reachable(&checked.resolver, checked)? {
         let here = path(&r);
         crate::sync::decl::requests(&here, &r.template.extra, namespace, &k8s.objects)?;
+        if !sandboxed {
+            crate::artifacts::check_unsandboxed_paths(&here, &r.template)?;
+        }
         k8s.check_template(&r.template, sandboxed, given)
             .map_err(|e| match (&r.origin, e) {
                 (Origin::Library(w), EngineError::Invalid(m)) => {

@@ -3,8 +3,8 @@
 use crate::error::EngineError;
 use crate::model::{Artifact, ArtifactGc, Extra, Template};
 
-/// Why a path outside the node's `/tmp` and working dir cannot hold an artifact.
-pub(crate) const OUTSIDE_SANDBOX: &str = "is outside the node's /tmp and working dir: the rest of the host is read-only to steps on the local engine, so artifacts go under /tmp or a relative path";
+/// Why a path outside the node's `/tmp` and working dir cannot hold an artifact here.
+pub(crate) const OUTSIDE_SANDBOX: &str = "is outside the node's /tmp and working dir: such a path needs the step sandbox (root or user namespaces), which this host does not offer, so artifacts go under /tmp or a relative path";
 
 /// Artifact locations of Argo that need a client the local engine does not have.
 const OTHER_LOCATIONS: &[(&str, &str)] = &[
@@ -78,14 +78,36 @@ fn check_one(field: &str, a: &Artifact, role: Role) -> Result<(), EngineError> {
     }
     let needs_path = role != Role::Argument && !(role == Role::Output && is_reference(a));
     match &a.path {
-        Some(p) if p.starts_with('/') && !p.contains("{{") && !under_tmp(p) => Err(
-            EngineError::unsupported(format!("{field}.path"), format!("`{p}` {OUTSIDE_SANDBOX}")),
-        ),
         None if needs_path && role == Role::Output => {
             Err(EngineError::Invalid(format!("{field}.path: required")))
         }
         _ => Ok(()),
     }
+}
+
+/// Without the step sandbox a node has no writable layer: refuses a pod template's artifact
+/// at an absolute path outside `/tmp`.
+pub(crate) fn check_unsandboxed_paths(path: &str, t: &Template) -> Result<(), EngineError> {
+    if t.container.is_none() && t.script.is_none() {
+        return Ok(());
+    }
+    let inputs = t.inputs.iter().flat_map(|i| i.artifacts.iter());
+    let outputs = t.outputs.iter().flat_map(|o| o.artifacts.iter());
+    for (kind, a) in inputs
+        .map(|a| ("inputs", a))
+        .chain(outputs.map(|a| ("outputs", a)))
+    {
+        match &a.path {
+            Some(p) if p.starts_with('/') && !p.contains("{{") && !under_tmp(p) => {
+                return Err(EngineError::unsupported(
+                    format!("{path}.{kind}.artifacts[{}].path", a.name),
+                    format!("`{p}` {OUTSIDE_SANDBOX}"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn is_reference(a: &Artifact) -> bool {

@@ -14,7 +14,7 @@ mod stage;
 
 use std::sync::Arc;
 
-pub(crate) use check::{check_arguments, check_gc, check_template};
+pub(crate) use check::{check_arguments, check_gc, check_template, check_unsandboxed_paths};
 pub use gc::delete_run_artifacts;
 pub use repository::{ArtifactRepository, LocalRepository, S3Repository, DEFAULT_KEY_FORMAT};
 pub(crate) use stage::{collect_outputs, group_outputs, place_inputs, set_path_vars};

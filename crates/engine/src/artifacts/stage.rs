@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::fetch::{self, Loaded};
 use super::{archive, RunArtifacts};
 use crate::error::EngineError;
+use crate::exec::node_fs::NodeFs;
 use crate::exec::RunCtx;
 use crate::model::{Artifact, S3Artifact, Template};
 use crate::template::Scope;
@@ -68,27 +69,6 @@ pub(crate) fn resolve_reference(
     Ok(Some(found))
 }
 
-/// Where a path the process sees is on the host, and the directory it must stay in: its
-/// `/tmp` is the node's tmp dir (when it has a private one), a relative path is under its
-/// working dir.
-fn host_path(
-    p: &str,
-    (work, tmp): (&Path, &Path),
-    private_tmp: bool,
-) -> Option<(PathBuf, PathBuf)> {
-    if p == "/tmp" || p.starts_with("/tmp/") {
-        let rest = p.trim_start_matches("/tmp").trim_start_matches('/');
-        Some(match private_tmp {
-            true => (tmp.join(rest), tmp.to_path_buf()),
-            false => (PathBuf::from(p), PathBuf::from("/tmp")),
-        })
-    } else if Path::new(p).is_relative() {
-        Some((work.join(p), work.to_path_buf()))
-    } else {
-        None
-    }
-}
-
 /// Whether `p` resolves (symlinks followed) inside `root`. The engine may run as root: a
 /// link a step left must not make it read or write elsewhere on the host.
 pub(super) fn resolves_inside(p: &Path, root: &Path) -> bool {
@@ -102,8 +82,14 @@ fn escapes(field: &str, p: &str) -> String {
     format!("{field}.path: `{p}` leads outside the node's directories (through a symbolic link)")
 }
 
-fn outside_sandbox(field: &str, p: &str) -> String {
-    format!("{field}.path: `{p}` {}", super::check::OUTSIDE_SANDBOX)
+fn outside_sandbox(field: &str, p: &str, fs: &NodeFs<'_>) -> String {
+    match fs.private_tmp {
+        true => format!(
+            "{field}.path: `{p}` is the host's own, not the node's: the engine reads and writes a \
+             node's files only in its /tmp, working dir, volumes and what it wrote elsewhere"
+        ),
+        false => format!("{field}.path: `{p}` {}", super::check::OUTSIDE_SANDBOX),
+    }
 }
 
 /// Gives the step user what the engine placed for it.
@@ -124,7 +110,7 @@ pub(crate) async fn place_inputs(
     t: &Template,
     args: &[(String, String)],
     scope: &Scope,
-    dirs: (&Path, &Path),
+    fs: &NodeFs<'_>,
 ) -> Result<Vec<Artifact>, String> {
     let mut placed = Vec::new();
     for decl in t.inputs.iter().flat_map(|i| i.artifacts.iter()) {
@@ -141,8 +127,9 @@ pub(crate) async fn place_inputs(
             return Err(format!("{field} was not supplied"));
         };
         let path = decl.path.clone().ok_or(format!("{field}.path: required"))?;
-        let (dest, root) = host_path(&path, dirs, ctx.private_tmp)
-            .ok_or_else(|| outside_sandbox(&field, &path))?;
+        let (dest, root) = fs
+            .locate(&path)
+            .ok_or_else(|| outside_sandbox(&field, &path, fs))?;
         let parent = dest.parent().unwrap_or(&root);
         std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e).to_string())?;
         if !resolves_inside(parent, &root) {
@@ -187,13 +174,13 @@ pub(crate) async fn collect_outputs(
     t: &Template,
     pod_name: &str,
     scope: &Scope,
-    dirs: (&Path, &Path),
+    fs: &NodeFs<'_>,
 ) -> (Vec<Artifact>, Option<String>) {
     let mut saved = Vec::new();
     let mut problem = None;
     for decl in t.outputs.iter().flat_map(|o| o.artifacts.iter()) {
         let field = format!("outputs.artifacts.{}", decl.name);
-        match save_one(ctx, &field, decl, pod_name, scope, dirs).await {
+        match save_one(ctx, &field, decl, pod_name, scope, fs).await {
             Ok(Some(record)) => saved.push(record),
             Ok(None) => {}
             Err(msg) => {
@@ -210,14 +197,15 @@ async fn save_one(
     decl: &Artifact,
     pod_name: &str,
     scope: &Scope,
-    dirs: (&Path, &Path),
+    fs: &NodeFs<'_>,
 ) -> Result<Option<Artifact>, String> {
     let decl = substituted(decl, scope).map_err(|e| e.to_string())?;
     let Some(path) = decl.path.clone() else {
         return Err(format!("{field}.path: required"));
     };
-    let (src, root) =
-        host_path(&path, dirs, ctx.private_tmp).ok_or_else(|| outside_sandbox(field, &path))?;
+    let (src, root) = fs
+        .locate(&path)
+        .ok_or_else(|| outside_sandbox(field, &path, fs))?;
     if !src.exists() {
         if decl.optional {
             return Ok(None);

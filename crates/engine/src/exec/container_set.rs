@@ -110,7 +110,14 @@ pub async fn run(
         None => (Phase::Succeeded, None),
     };
     let params = &mut outputs.parameters;
-    let missing = output_parameters(&t, (&dirs.work, &dirs.tmp), ctx.private_tmp, params).await;
+    let fs = super::node_fs::NodeFs {
+        work: &dirs.work,
+        tmp: &dirs.tmp,
+        private_tmp: ctx.private_tmp,
+        mounts: &dirs.mounts,
+        layer: None,
+    };
+    let missing = output_parameters(&t, &fs, params).await;
     if let (Some(msg), Phase::Succeeded) = (missing, phase) {
         (phase, message) = (Phase::Error, Some(msg));
     }

@@ -64,6 +64,9 @@ pub(super) fn spec_for(
     for d in [&dirs.work, &dirs.tmp, &cwd] {
         ensure_dir(ctx, d)?;
     }
+    // A main container's layer takes one mount at a time: beside it, mount points are made
+    // on the host (as a kubelet makes them in an image), outside the system's directories.
+    crate::volumes::mount_points::create(&dirs.mounts)?;
     // As for a main container: no `command` runs the image's entrypoint when it is known.
     let mut argv = match c.image.as_deref().and_then(crate::images::entrypoint) {
         Some(entrypoint) if c.command.is_empty() => entrypoint,
@@ -80,6 +83,7 @@ pub(super) fn spec_for(
         logs: ctx.run_dir.join("logs").join(own),
         pid_file: ctx.run_dir.join("pids").join(own),
         mounts: dirs.mounts.clone(),
+        layer: None,
     })
 }
 

@@ -185,6 +185,8 @@ pub(super) async fn start_pod(
         logs: run_dir.join("logs").join(format!("{pid}.probe")),
         pid_file: run_dir.join("pids").join(format!("{pid}.probe")),
         mounts: mounts.clone(),
+        // An overlay's directories take one mount at a time: probes see the host below.
+        layer: None,
     };
     let readiness = match container.map(|c| super::probe::readiness(c, exec_spec)) {
         Some(Err(e)) => {

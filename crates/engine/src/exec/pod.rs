@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::layer::Layer;
 use super::logs::{read_tail, stream_path, Stream};
+use super::node_fs::NodeFs;
 use super::process::{self, Finished, Spec};
 use super::{Call, Outcome, RunCtx};
 use crate::error::EngineError;
@@ -58,21 +60,6 @@ fn substituted(t: &Template, scope: &Scope) -> Result<Template, EngineError> {
         }
     }
     serde_json::from_value(v).map_err(|e| EngineError::Internal(e.to_string()))
-}
-
-/// Where a path the process wrote is found on the host (its `/tmp` is the node's tmp dir).
-fn host_paths(p: &str, work: &Path, tmp: &Path, private_tmp: bool) -> Vec<PathBuf> {
-    if p == "/tmp" || p.starts_with("/tmp/") {
-        let mut v = vec![tmp.join(p.trim_start_matches("/tmp").trim_start_matches('/'))];
-        if !private_tmp {
-            v.push(PathBuf::from(p));
-        }
-        v
-    } else if Path::new(p).is_relative() {
-        vec![work.join(p)]
-    } else {
-        vec![PathBuf::from(p)]
-    }
 }
 
 pub(super) fn trim_newline(s: &str) -> String {
@@ -132,10 +119,15 @@ async fn prepare(
         (None, None) => return Err(EngineError::Internal("not a pod template".into())),
     };
     let mounts = ctx.k8s.binds(id, t)?;
-    crate::volumes::mount_points::create(&mounts)?;
+    let layer = match &ctx.sandbox {
+        Some(_) => super::node_fs::node_layer(ctx, id, t, &mounts)?,
+        None => None,
+    };
     let cwd = match &container.working_dir {
         Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
         Some(wd) => work.join(wd.trim_start_matches('/')),
+        // In a root of its own a node starts in `/`, as most images do.
+        None if layer.as_ref().is_some_and(Layer::chroots) => PathBuf::from("/"),
         None => work.clone(),
     };
     let script = source
@@ -205,6 +197,7 @@ async fn prepare(
             tmp,
             sandbox: ctx.sandbox.clone(),
             mounts,
+            layer,
             logs: ctx.run_dir.join("logs").join(id),
             pid_file: ctx.run_dir.join("pids").join(id),
         },
@@ -256,7 +249,20 @@ pub async fn run(
         Err(e) => return fail(Phase::Error, e.to_string()),
     };
     let (work, tmp) = (ctx.run_dir.join("work").join(&id), spec.tmp.clone());
-    match crate::artifacts::place_inputs(ctx, &t, &call.args, &scope, (&work, &tmp)).await {
+    let (mounts, layer) = (spec.mounts.clone(), spec.layer.clone());
+    // Relative paths are the working dir's: `/` of a node in a root of its own.
+    let relative_base = match &layer {
+        Some(l) if spec.cwd == Path::new("/") => l.root(),
+        _ => work.clone(),
+    };
+    let fs = NodeFs {
+        work: &relative_base,
+        tmp: &tmp,
+        private_tmp: ctx.private_tmp,
+        mounts: &mounts,
+        layer: layer.as_ref(),
+    };
+    match crate::artifacts::place_inputs(ctx, &t, &call.args, &scope, &fs).await {
         Ok(placed) if placed.is_empty() => {}
         Ok(placed) => ctx.shared.with_node(&id, |n| {
             n.inputs.get_or_insert_with(Default::default).artifacts = placed;
@@ -297,9 +303,8 @@ pub async fn run(
         (phase, message) = (p, Some(m));
     }
     let params = &mut outputs.parameters;
-    let missing = output_parameters(&t, (&work, &tmp), ctx.private_tmp, params).await;
-    let (artifacts, unsaved) =
-        crate::artifacts::collect_outputs(ctx, &t, &id, &scope, (&work, &tmp)).await;
+    let missing = output_parameters(&t, &fs, params).await;
+    let (artifacts, unsaved) = crate::artifacts::collect_outputs(ctx, &t, &id, &scope, &fs).await;
     outputs.artifacts = artifacts;
     if let (Some(msg), Phase::Succeeded) = (missing.or(unsaved), phase) {
         phase = Phase::Error;
@@ -358,8 +363,7 @@ async fn exit_phase(t: &Template, done: &Finished, log_path: &Path) -> (Phase, O
 /// `valueFrom.path` is missing without a default (the pod then errors if it had succeeded).
 pub(super) async fn output_parameters(
     t: &Template,
-    (work, tmp): (&Path, &Path),
-    private_tmp: bool,
+    fs: &NodeFs<'_>,
     out: &mut Vec<ParamValue>,
 ) -> Option<String> {
     let mut missing = None;
@@ -367,7 +371,7 @@ pub(super) async fn output_parameters(
         let value = match (&p.value_from, &p.value) {
             (Some(vf), _) if vf.path.is_some() => {
                 let path = vf.path.as_deref().unwrap_or_default();
-                let host = host_paths(path, work, tmp, private_tmp);
+                let host = fs.candidates(path);
                 match read_param(&host).await {
                     Some(v) => Some(v),
                     None => vf.default.clone().or_else(|| {

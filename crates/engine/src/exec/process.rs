@@ -67,6 +67,8 @@ pub struct Spec {
     pub sandbox: Option<(Support, Arc<Plan>)>,
     /// The node's volumes, mounted in its sandbox.
     pub mounts: Vec<sandbox::Bind>,
+    /// Where it writes at absolute paths outside those (its sandbox's writable layer).
+    pub layer: Option<super::layer::Layer>,
     /// Log files are `<logs>.log` (interleaved), `<logs>.stdout.log`, `<logs>.stderr.log`
     /// (each written when not empty).
     pub logs: PathBuf,
@@ -86,7 +88,8 @@ fn build(spec: &Spec) -> Command {
     let mut cmd = match &spec.sandbox {
         Some((kind, plan)) => {
             let dirs = (spec.work.as_path(), spec.tmp.as_path(), spec.cwd.as_path());
-            Command::from(plan.command(*kind, dirs, &spec.argv, &spec.mounts))
+            let binds = (spec.mounts.as_slice(), spec.layer.as_ref());
+            Command::from(plan.command(*kind, dirs, &spec.argv, binds))
         }
         None => {
             let mut c = Command::new(&spec.argv[0]);

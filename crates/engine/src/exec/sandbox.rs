@@ -10,56 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
 
-/// The user steps run as when the engine runs as root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepUser {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-}
-
-/// The user created by `scripts/install-deps.sh` and the Docker image.
-pub const DEFAULT_STEP_USER: &str = "polyphemus-step";
-
-impl StepUser {
-    /// Resolves `name` through the system's user database (`id`, so NSS users work too).
-    pub fn lookup(name: &str) -> Option<StepUser> {
-        let id = |flag: &str| -> Option<u32> {
-            let out = std::process::Command::new("id")
-                .args([flag, "--", name])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()?;
-            if !out.status.success() {
-                return None;
-            }
-            String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-        };
-        Some(StepUser {
-            name: name.to_owned(),
-            uid: id("-u")?,
-            gid: id("-g")?,
-        })
-    }
-
-    /// `polyphemus-step`, else `nobody` (65534; its processes are alone in their PID
-    /// namespace, so sharing the uid with other services lets them signal none).
-    pub fn default_user() -> StepUser {
-        static DEFAULT: OnceLock<StepUser> = OnceLock::new();
-        DEFAULT
-            .get_or_init(|| {
-                StepUser::lookup(DEFAULT_STEP_USER)
-                    .or_else(|| StepUser::lookup("nobody"))
-                    .unwrap_or(StepUser {
-                        name: "nobody".into(),
-                        uid: 65534,
-                        gid: 65534,
-                    })
-            })
-            .clone()
-    }
-}
+use super::layer::Layer;
+pub use super::step_user::{StepUser, DEFAULT_STEP_USER};
 
 /// What this host lets the engine give its nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +83,7 @@ fn probe(kind: Support, dir: &Path) -> std::io::Result<bool> {
         key = quote(&hidden.join("key"))
     );
     let argv = ["sh".to_string(), "-c".into(), check];
-    let mut cmd = plan.command(kind, (&tmp, &tmp, Path::new("/")), &argv, &[]);
+    let mut cmd = plan.command(kind, (&tmp, &tmp, Path::new("/")), &argv, (&[], None));
     Ok(cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -172,7 +124,7 @@ pub(crate) struct Plan {
 }
 
 /// Single-quotes `p` for `sh`.
-fn quote(p: &Path) -> String {
+pub(crate) fn quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 
@@ -262,13 +214,13 @@ impl Plan {
 
     /// `setpriv --pdeathsig KILL unshare … sh -c SCRIPT sh argv…` for one node whose working
     /// dir is `work` (bound back writable), `/tmp` is `tmp`, which starts in `cwd` and gets
-    /// its volumes `mounts`.
+    /// its volumes `mounts` and writable `layer`.
     pub fn command(
         &self,
         kind: Support,
         (work, tmp, cwd): (&Path, &Path, &Path),
         argv: &[String],
-        mounts: &[Bind],
+        (mounts, layer): (&[Bind], Option<&Layer>),
     ) -> std::process::Command {
         // The parent-death signal makes `unshare` die with the engine (even on kill -9); its
         // --kill-child then kills the namespace's init, and with it every process inside.
@@ -289,24 +241,31 @@ impl Plan {
             "private",
             "sh",
             "-c",
-        ])
-        .arg(self.script((work, tmp, cwd), mounts))
-        .arg("sh")
-        .args(argv);
+        ]);
+        let (head, rest) = self.script((work, tmp, cwd), mounts, layer);
+        match rest {
+            Some(rest) => c.arg(head).arg("sh").arg(rest),
+            None => c.arg(head).arg("sh"),
+        };
+        c.args(argv);
         c
     }
 
     /// The script run as the namespace's init (root there). Each step either works or stops
-    /// the node with [`SANDBOX_FAILED`]; it never runs the program half-sandboxed.
-    fn script(&self, (work, tmp, cwd): (&Path, &Path, &Path), mounts: &[Bind]) -> String {
-        let mut s = String::new();
+    /// the node with [`SANDBOX_FAILED`]; it never runs the program half-sandboxed. With a
+    /// layer that needs a new root, the part after the chroot comes apart (the second string).
+    fn script(
+        &self,
+        (work, tmp, cwd): (&Path, &Path, &Path),
+        mounts: &[Bind],
+        layer: Option<&Layer>,
+    ) -> (String, Option<String>) {
+        let fail = format!("fail() {{ echo \"{FAILED_MARK} $*\" >&2; exit {SANDBOX_FAILED}; }}\n");
+        let mut s = fail.clone();
         let mut line = |l: String| {
             s.push_str(&l);
             s.push('\n');
         };
-        line(format!(
-            "fail() {{ echo \"{FAILED_MARK} $*\" >&2; exit {SANDBOX_FAILED}; }}"
-        ));
         // 1. The host read-only: every mount but the fresh /proc (mountinfo escapes blanks as
         //    \040, which printf %b turns back).
         line(
@@ -326,6 +285,20 @@ impl Plan {
                 q = quote(p),
                 f = from(src)
             )
+        };
+        // 2b. The node's writable layer (overlays, a new root), before anything covers it.
+        let mut head = None;
+        if let Some(layer) = layer {
+            for l in layer.script(|p| bind(p, p, "rw")) {
+                line(l);
+            }
+            if layer.chroots() {
+                head = Some(std::mem::replace(&mut s, fail));
+            }
+        }
+        let mut line = |l: String| {
+            s.push_str(&l);
+            s.push('\n');
         };
         // 3. Covers: the node's own /tmp, a fresh /dev/shm, then the hidden paths.
         line(bind(Path::new("/tmp"), tmp, "rw"));
@@ -381,7 +354,10 @@ impl Plan {
             ));
         }
         line(format!("{drop} -- \"$@\""));
-        s
+        match head {
+            Some(head) => (head, Some(s)),
+            None => (s, None),
+        }
     }
 }
 
