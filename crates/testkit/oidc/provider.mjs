@@ -78,6 +78,10 @@ function build(key) {
   return provider;
 }
 
+// The test binary that started this provider holds its stdin; when it ends, so does this.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+
 let current = build(newKey());
 http.createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/admin/rotate') {
