@@ -18,6 +18,32 @@ both_stores_with!(
     expired_unsigned_and_hs256_tokens_are_refused,
 );
 
+both_stores_with!(
+    set_up_unreachable;
+    an_unreachable_provider_answers_503,
+);
+
+/// A provider on a port nobody listens on.
+fn set_up_unreachable() -> Setup {
+    let port = polyphemus_testkit::free_port();
+    let mut settings = settings(provider());
+    settings.issuer = format!("http://127.0.0.1:{port}");
+    Setup {
+        oidc: Some(settings),
+        ..Setup::default()
+    }
+}
+
+async fn an_unreachable_provider_answers_503(app: TestApp) {
+    let alice = provider().access_token("alice", API).await;
+    let (status, body) = app.get("/projects/labors/configs", &alice).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(!body.to_string().contains(&alice), "{body}");
+    // The server's own tokens do not depend on the provider.
+    let (status, body) = app.get("/projects/labors/configs", &app.admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 const MAPPING: &str = r#"
 rules:
   - claim: groups
