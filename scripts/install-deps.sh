@@ -75,3 +75,22 @@ if ! "$tools/venv/bin/st" --version 2>/dev/null | grep -q ' 3\.39\.16$'; then
   echo "install-deps: installing schemathesis into $tools/venv" >&2
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==3.39.16' 'hypothesis==6.131.14'
 fi
+
+# npm oidc-provider (an OpenID-certified provider) under Node, in the tools directory: the real
+# OpenID provider of the sign-in tests (crates/testkit/oidc/provider.mjs).
+if ! command -v node >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: please install: nodejs npm" >&2
+    exit 1
+  fi
+  echo "install-deps: installing nodejs npm" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+oidc="$tools/oidc-provider"
+if ! grep -qs '"version": "9.5.2"' "$oidc/node_modules/oidc-provider/package.json"; then
+  echo "install-deps: installing oidc-provider into $oidc" >&2
+  mkdir -p "$oidc"
+  [ -f "$oidc/package.json" ] || echo '{"name":"polyphemus-oidc-test","private":true}' >"$oidc/package.json"
+  (cd "$oidc" && npm install --silent --no-audit --no-fund 'oidc-provider@9.5.2')
+fi

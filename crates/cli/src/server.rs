@@ -3,6 +3,7 @@
 mod argo_args;
 mod http_args;
 mod limit_args;
+mod oidc_args;
 mod packages;
 mod prune;
 mod sandbox_args;
@@ -11,6 +12,7 @@ mod tokens;
 pub use argo_args::ArgoArgs;
 pub use http_args::HttpArgs;
 pub use limit_args::LimitArgs;
+pub use oidc_args::OidcArgs;
 pub use packages::PackageArgs;
 pub use prune::{prune, PruneArgs, PruneIntervalArgs};
 pub use sandbox_args::SandboxArgs;
@@ -62,6 +64,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub pruning: PruneIntervalArgs,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// Server log lines on stderr: `text`, or `json` (one object per line, for collectors).
     #[arg(long, env = "POLYPHEMUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -200,6 +204,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let services = args
         .limits
         .apply(open_services(global, &args.packages).await?)?;
+    let services = args.oidc.apply(services)?;
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

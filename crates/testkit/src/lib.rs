@@ -1,10 +1,11 @@
 //! Real servers for the test suites, started on free loopback ports and stopped on drop:
 //! OpenSSH's `sshd` with a throwaway user ([`Sshd`]), moto's S3-compatible server ([`S3Server`]),
-//! Python's `aiosmtpd` ([`SmtpServer`]), a webhook receiver ([`WebhookReceiver`]), a port whose
+//! Python's `aiosmtpd` ([`SmtpServer`]), npm `oidc-provider` ([`OidcProvider`]), a webhook receiver ([`WebhookReceiver`]), a port whose
 //! connections are reset ([`ResettingPort`]); a local storage directory a step may write
 //! ([`storage_dir`]). Tests only: these panic on failure.
 #![expect(clippy::expect_used, reason = "tests only: these panic on failure")]
 
+mod oidc;
 mod resetting;
 mod s3;
 mod smtp;
@@ -12,6 +13,7 @@ mod sshd;
 mod storage;
 mod webhook;
 
+pub use oidc::OidcProvider;
 pub use resetting::ResettingPort;
 pub use s3::S3Server;
 pub use smtp::SmtpServer;

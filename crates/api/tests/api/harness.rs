@@ -117,6 +117,8 @@ pub struct Setup {
     pub output_limit: OutputLimit,
     /// `--min-interval-s` (the server's default when `None`).
     pub min_interval_s: Option<i64>,
+    /// `--oidc-issuer` and the rest: the OpenID provider whose access tokens are accepted.
+    pub oidc: Option<polyphemus_core::auth::oidc::OidcSettings>,
 }
 
 impl TestApp {
@@ -189,6 +191,7 @@ impl TestApp {
             options,
             output_limit,
             min_interval_s,
+            oidc,
         } = setup;
         capture_logs();
         let store = Store::connect(
@@ -225,6 +228,10 @@ impl TestApp {
                 first_backoff: std::time::Duration::from_millis(100),
             })
             .with_min_interval_s(min_interval_s.unwrap_or(polyphemus_core::DEFAULT_MIN_INTERVAL_S));
+        let services = match oidc {
+            Some(settings) => services.with_oidc(settings),
+            None => services,
+        };
         let app = polyphemus_api::app(services.clone());
         // The server `polyphemus serve` runs, with its HTTP limits.
         tokio::spawn(async move {

@@ -25,6 +25,7 @@ mod live_logs;
 mod live_status;
 mod memoize;
 mod notifications;
+mod oidc;
 mod ops;
 mod recent_runs;
 mod reload;

@@ -16,6 +16,7 @@ mod jobs;
 mod live_logs;
 mod local_engine;
 mod notifications;
+mod oidc;
 mod packages;
 mod pipeline;
 mod prune;

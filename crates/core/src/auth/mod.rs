@@ -2,7 +2,9 @@
 //! prove who is calling ([`tokens`]).
 
 mod access;
+pub mod oidc;
 mod tokens;
 
 pub use access::{Access, Principal, TaskGrant, ALL_PROJECTS};
+pub use oidc::OidcVerifier;
 pub use tokens::{parse_ttl, IssuedToken, TokenAuthority};

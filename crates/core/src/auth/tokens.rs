@@ -1,7 +1,7 @@
 //! Signed HS256 tokens carrying project roles (user tokens) or one config version (task
 //! tokens): issuing, verifying, and revocation.
 
-use super::{Principal, TaskGrant, ALL_PROJECTS};
+use super::{OidcVerifier, Principal, TaskGrant, ALL_PROJECTS};
 use crate::crypto::SecretKeys;
 use crate::CoreError;
 use chrono::{DateTime, Duration, Utc};
@@ -36,6 +36,8 @@ pub struct TokenAuthority {
     decoding: DecodingKey,
     store: Store,
     recently_valid: Arc<Mutex<HashMap<String, Instant>>>,
+    /// The organisation's OpenID provider, whose JWT access tokens are accepted too.
+    oidc: Option<OidcVerifier>,
 }
 
 impl std::fmt::Debug for TokenAuthority {
@@ -59,7 +61,18 @@ impl TokenAuthority {
             decoding: DecodingKey::from_secret(keys.signing_key()),
             store,
             recently_valid: Arc::new(Mutex::new(HashMap::new())),
+            oidc: None,
         }
+    }
+
+    /// Also accepts the access tokens of this OpenID provider.
+    pub fn with_oidc(mut self, verifier: OidcVerifier) -> Self {
+        self.oidc = Some(verifier);
+        self
+    }
+
+    pub fn oidc(&self) -> Option<&OidcVerifier> {
+        self.oidc.as_ref()
     }
 
     /// Issues a user token with roles per project (`*` for every project).
@@ -132,8 +145,18 @@ impl TokenAuthority {
         })
     }
 
-    /// Verifies signature, expiry and that the token was not revoked.
+    /// Verifies a token: one this server signed (HS256), or else, when an OpenID provider
+    /// is configured, one of its access tokens.
     pub async fn verify(&self, token: &str) -> Result<Principal, CoreError> {
+        let ours = jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == Algorithm::HS256);
+        match &self.oidc {
+            Some(oidc) if !ours => oidc.verify_access_token(token).await,
+            _ => self.verify_own(token).await,
+        }
+    }
+
+    /// Verifies signature, expiry and that the token was not revoked.
+    async fn verify_own(&self, token: &str) -> Result<Principal, CoreError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)

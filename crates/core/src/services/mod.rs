@@ -82,6 +82,13 @@ impl Services {
         }
     }
 
+    /// Accepts the access tokens of the organisation's OpenID provider (`serve --oidc-issuer`).
+    pub fn with_oidc(mut self, settings: crate::auth::oidc::OidcSettings) -> Self {
+        let verifier = crate::auth::OidcVerifier::new(settings, self.http.clone());
+        self.tokens = self.tokens.with_oidc(verifier);
+        self
+    }
+
     /// Alert deliveries are tried this way (tests retry faster).
     pub fn with_alert_retry(mut self, retry: crate::alerts::RetryPolicy) -> Self {
         self.alert_retry = retry;
