@@ -33,7 +33,9 @@ pub struct BenchApiArgs {
 }
 
 mod ledger;
+mod state_merge;
 pub use ledger::{bench_ledger, BenchLedgerArgs};
+pub use state_merge::{bench_state_merge, BenchStateMergeArgs};
 
 const PROJECT: &str = "bench";
 

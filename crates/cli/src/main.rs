@@ -70,6 +70,8 @@ enum BenchCommand {
     Api(bench::BenchApiArgs),
     /// What sftp_discover's "copied before?" check costs with 10 and with 100,000 earlier runs.
     Ledger(bench::BenchLedgerArgs),
+    /// Whether a state merge slows as the run's state grows: first vs last 1,000 of 10,000 keys.
+    StateMerge(bench::BenchStateMergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -131,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prune(args) => server::prune(&cli.global, args).await?,
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
         Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(args).await?,
+        Command::Bench(BenchCommand::StateMerge(args)) => bench::bench_state_merge(args).await?,
         Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {
             return step_commands::write_run_metadata(&cli.global, args).await

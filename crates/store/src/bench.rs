@@ -37,16 +37,29 @@ pub async fn seed_runs(
     let at = now();
     let insert_runs = match store.backend() {
         Backend::Postgres => {
-            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, \
              created_at, updated_at) \
-             SELECT $1 || '-' || n, $1, $2, $3, $4, jsonb_build_object($5::text, n), $6, $6 \
-             FROM generate_series(1, $7::bigint) AS n"
+             SELECT $1 || '-' || n, $1, $2, $3, $4, $6, $6 \
+             FROM generate_series(1, $5::bigint) AS n"
         }
         Backend::Sqlite => {
-            "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $7) \
-             INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+            "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $5) \
+             INSERT INTO runs (run_id, name, project_name, config_id, version_number, \
              created_at, updated_at) \
-             SELECT $1 || '-' || n, $1, $2, $3, $4, json_object($5, n), $6, $6 FROM series"
+             SELECT $1 || '-' || n, $1, $2, $3, $4, $6, $6 FROM series"
+        }
+    };
+    // The key's value is the run's n, taken back from its run id.
+    let index_key = match store.backend() {
+        Backend::Postgres => {
+            "INSERT INTO run_state_keys (config_id, key, run_seq, value) \
+             SELECT config_id, $2, seq, to_jsonb(substr(run_id, length($3) + 1)::bigint) \
+             FROM runs WHERE config_id = $1 ON CONFLICT DO NOTHING"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO run_state_keys (config_id, key, run_seq, value) \
+             SELECT config_id, $2, seq, CAST(substr(run_id, length($3) + 1) AS INTEGER) \
+             FROM runs WHERE config_id = $1 ON CONFLICT DO NOTHING"
         }
     };
     on_writer!(store, pool => {
@@ -56,19 +69,16 @@ pub async fn seed_runs(
             .bind(project)
             .bind(config_id)
             .bind(version_number)
-            .bind(key)
-            .bind(at)
             .bind(count)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO run_state_keys (config_id, key, run_seq) \
-             SELECT config_id, $2, seq FROM runs WHERE config_id = $1 ON CONFLICT DO NOTHING",
-        )
-        .bind(config_id)
-        .bind(key)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(index_key)
+            .bind(config_id)
+            .bind(key)
+            .bind(format!("{prefix}-"))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok::<_, StoreError>(())
     })
@@ -88,27 +98,27 @@ pub async fn seed_ended_runs(
     let at = now();
     let insert_runs = match store.backend() {
         Backend::Postgres => {
-            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+            "INSERT INTO runs (run_id, name, project_name, config_id, version_number, \
              final_phase, created_at, updated_at) \
-             SELECT $1 || '-' || n, $1, $2, $3, $4, $5, 'Succeeded', $6, $6 \
-             FROM generate_series(1, $7::bigint) AS n"
+             SELECT $1 || '-' || n, $1, $2, $3, $4, 'Succeeded', $5, $5 \
+             FROM generate_series(1, $6::bigint) AS n"
         }
         Backend::Sqlite => {
-            "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $7) \
-             INSERT INTO runs (run_id, name, project_name, config_id, version_number, state, \
+            "WITH RECURSIVE series(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM series WHERE n < $6) \
+             INSERT INTO runs (run_id, name, project_name, config_id, version_number, \
              final_phase, created_at, updated_at) \
-             SELECT $1 || '-' || n, $1, $2, $3, $4, $5, 'Succeeded', $6, $6 FROM series"
+             SELECT $1 || '-' || n, $1, $2, $3, $4, 'Succeeded', $5, $5 FROM series"
         }
     };
     let index_keys = match store.backend() {
         Backend::Postgres => {
-            "INSERT INTO run_state_keys (config_id, key, run_seq) \
-             SELECT r.config_id, k.key, r.seq FROM runs r CROSS JOIN jsonb_object_keys($2) AS k(key) \
+            "INSERT INTO run_state_keys (config_id, key, run_seq, value) \
+             SELECT r.config_id, k.key, r.seq, k.value FROM runs r CROSS JOIN jsonb_each($2) AS k \
              WHERE r.config_id = $1 AND r.name = $3 ON CONFLICT DO NOTHING"
         }
         Backend::Sqlite => {
-            "INSERT INTO run_state_keys (config_id, key, run_seq) \
-             SELECT r.config_id, k.key, r.seq FROM runs r, json_each($2) k \
+            "INSERT INTO run_state_keys (config_id, key, run_seq, value) \
+             SELECT r.config_id, k.key, r.seq, $2 -> k.fullkey FROM runs r, json_each($2) k \
              WHERE r.config_id = $1 AND r.name = $3 ON CONFLICT DO NOTHING"
         }
     };
@@ -119,7 +129,6 @@ pub async fn seed_ended_runs(
             .bind(project)
             .bind(config_id)
             .bind(version_number)
-            .bind(sqlx::types::Json(state))
             .bind(at)
             .bind(count)
             .execute(&mut *tx)

@@ -252,6 +252,18 @@ pub struct RunChange {
     pub state: serde_json::Map<String, Value>,
     pub append_output: Option<String>,
     pub replace_output: Option<String>,
+    /// What the merge answers with in `RunChanged::state`.
+    pub answer: StateAnswer,
+}
+
+/// The state a merge answers with: the run's whole state (the default; reading it costs as
+/// much as the state is large) or only the keys merged (a write that stays as cheap however
+/// much state the run holds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StateAnswer {
+    #[default]
+    WholeState,
+    MergedKeys,
 }
 
 /// Stored run metadata, and the task tokens its final phase revoked (in the same transaction).

@@ -4,34 +4,48 @@
 //! the truncation marker.
 
 use crate::events::now;
-use crate::{on_writer, BeginWrite, Pools, RunChange, Store, StoreError};
+use crate::{on_writer, Backend, BeginWrite, Pools, RunChange, StateAnswer, Store, StoreError};
 use chrono::{DateTime, Utc};
 use polyphemus_model::{ConfigId, OutputLimit, ProjectName, RunChanged, RunId};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, SqliteConnection};
 
-/// What the merge returns: the run without its output.
+/// What the merge returns: the run without its output or state.
 #[derive(sqlx::FromRow)]
 struct ChangedRow {
     seq: i64,
     config_id: ConfigId,
     run_id: RunId,
-    state: Json<Value>,
     output_bytes: i64,
     output_truncated: bool,
     updated_at: DateTime<Utc>,
 }
 
-impl From<ChangedRow> for RunChanged {
-    fn from(row: ChangedRow) -> Self {
-        Self {
-            run_id: row.run_id,
-            state: row.state.0,
-            output_bytes: u64::try_from(row.output_bytes).unwrap_or(0),
-            output_truncated: row.output_truncated,
-            updated_at: row.updated_at,
+impl ChangedRow {
+    fn into_changed(self, state: Value) -> RunChanged {
+        RunChanged {
+            run_id: self.run_id,
+            state,
+            output_bytes: u64::try_from(self.output_bytes).unwrap_or(0),
+            output_truncated: self.output_truncated,
+            updated_at: self.updated_at,
         }
+    }
+}
+
+/// The SQL expression of a run's whole state, gathered from its key rows (one index range on
+/// `run_state_keys_by_run`); `seq` is the SQL of the run's `seq`.
+pub(crate) fn state_of_run(backend: Backend, seq: &str) -> String {
+    match backend {
+        Backend::Postgres => format!(
+            "COALESCE((SELECT jsonb_object_agg(k.key, k.value) FROM run_state_keys k \
+             WHERE k.run_seq = {seq}), '{{}}'::jsonb)"
+        ),
+        Backend::Sqlite => format!(
+            "COALESCE((SELECT json_group_object(k.key, json(k.value)) FROM run_state_keys k \
+             WHERE k.run_seq = {seq}), '{{}}')"
+        ),
     }
 }
 
@@ -89,7 +103,7 @@ impl Store {
             }
         };
         if let Some(row) = merged {
-            return Ok(row.into());
+            return self.answer(row, change).await;
         }
         match self.why_unchanged(project, run_id).await {
             StoreError::NotFound if self.run_is_open(project, run_id).await? => {
@@ -159,9 +173,36 @@ impl Store {
             Ok::<_, StoreError>(row)
         }.await)?;
         match merged {
-            Some(row) => Ok(row.into()),
+            Some(row) => {
+                self.answer(
+                    row,
+                    &RunChange {
+                        state: state.clone(),
+                        ..RunChange::default()
+                    },
+                )
+                .await
+            }
             None => Err(self.why_unchanged(project, run_id).await),
         }
+    }
+
+    /// What a merge answers: the run's whole state (read after the merge, so it holds at least
+    /// this merge's keys) or, when asked, only the keys merged, which costs nothing more.
+    async fn answer(&self, row: ChangedRow, change: &RunChange) -> Result<RunChanged, StoreError> {
+        let state = match change.answer {
+            StateAnswer::MergedKeys => Value::Object(change.state.clone()),
+            StateAnswer::WholeState => self.run_state(row.seq).await?,
+        };
+        Ok(row.into_changed(state))
+    }
+
+    /// A run's whole state, by its `seq`.
+    async fn run_state(&self, seq: i64) -> Result<Value, StoreError> {
+        let sql = format!("SELECT {}", state_of_run(self.backend(), "$1"));
+        let (state,): (Json<Value>,) = on_writer!(self, pool =>
+            sqlx::query_as(&sql).bind(seq).fetch_one(pool).await)?;
+        Ok(state.0)
     }
 }
 
@@ -203,23 +244,29 @@ impl Merge for SqliteConnection {
         state: &serde_json::Map<String, Value>,
         write: &OutputWrite<'_>,
     ) -> Result<Option<ChangedRow>, StoreError> {
-        let (sql, paths) = merge_run_sqlite_sql(state);
-        let mut query = sqlx::query_as(&sql)
-            .bind(write.append)
-            .bind(write.replace)
-            .bind(now())
-            .bind(run_id)
-            .bind(project)
-            .bind(write.max_bytes)
-            .bind(write.set_truncated);
-        for (path, value) in paths.iter().zip(state.values()) {
-            query = query.bind(path).bind(Json(value));
-        }
-        let row: Option<ChangedRow> = query.fetch_optional(&mut *self).await?;
-        if let Some(row) = &row {
+        let row: Option<ChangedRow> = sqlx::query_as(
+            "UPDATE runs SET output = CASE WHEN $1 = '' AND $2 IS NULL THEN output \
+               ELSE COALESCE($2, output) || $1 END, \
+             output_truncated = COALESCE($7, output_truncated), updated_at = $3 \
+             WHERE run_id = $4 AND project_name = $5 AND final_phase IS NULL \
+               AND length(CAST(COALESCE($2, output) AS BLOB)) + length(CAST($1 AS BLOB)) <= $6 \
+             RETURNING seq, config_id, run_id, length(CAST(output AS BLOB)) AS output_bytes, \
+               output_truncated, updated_at",
+        )
+        .bind(write.append)
+        .bind(write.replace)
+        .bind(now())
+        .bind(run_id)
+        .bind(project)
+        .bind(write.max_bytes)
+        .bind(write.set_truncated)
+        .fetch_optional(&mut *self)
+        .await?;
+        if let (Some(row), false) = (&row, state.is_empty()) {
             sqlx::query(
-                "INSERT INTO run_state_keys (config_id, key, run_seq) \
-                 SELECT $1, key, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING",
+                "INSERT INTO run_state_keys (config_id, key, run_seq, value) \
+                 SELECT $1, key, $2, $3 -> fullkey FROM json_each($3) WHERE true \
+                 ON CONFLICT (config_id, key, run_seq) DO UPDATE SET value = excluded.value",
             )
             .bind(row.config_id)
             .bind(row.seq)
@@ -231,42 +278,23 @@ impl Merge for SqliteConnection {
     }
 }
 
-/// The run-merge statement for PostgreSQL: one statement updates state and output and indexes
-/// the state keys. The benchmark issues this same statement directly (`bench` feature).
+/// The run-merge statement for PostgreSQL: one statement updates the run's output and upserts
+/// one row per merged state key, so it writes only what it merges (an output left as it is
+/// keeps its stored value, not a copy). The benchmark issues this same statement directly
+/// (`bench` feature).
 pub(crate) fn merge_run_postgres_sql() -> String {
     "WITH updated AS ( \
-       UPDATE runs SET state = state || $1, \
-         output = COALESCE($3, output) || $2, \
+       UPDATE runs SET output = CASE WHEN $2 = '' AND $3::text IS NULL THEN output \
+           ELSE COALESCE($3, output) || $2 END, \
          output_truncated = COALESCE($8, output_truncated), updated_at = $4 \
        WHERE run_id = $5 AND project_name = $6 AND final_phase IS NULL \
          AND octet_length(COALESCE($3, output)) + octet_length($2) <= $7 \
-       RETURNING seq, config_id, run_id, state, octet_length(output)::bigint AS output_bytes, \
+       RETURNING seq, config_id, run_id, octet_length(output)::bigint AS output_bytes, \
          output_truncated, updated_at \
-     ), indexed AS ( \
-       INSERT INTO run_state_keys (config_id, key, run_seq) \
-       SELECT u.config_id, k.key, u.seq FROM updated u, jsonb_object_keys($1) AS k(key) \
-       ON CONFLICT DO NOTHING \
+     ), stored AS ( \
+       INSERT INTO run_state_keys (config_id, key, run_seq, value) \
+       SELECT u.config_id, k.key, u.seq, k.value FROM updated u, jsonb_each($1) AS k \
+       ON CONFLICT (config_id, key, run_seq) DO UPDATE SET value = EXCLUDED.value \
      ) SELECT * FROM updated"
         .to_owned()
-}
-
-/// SQLite has no `||` on JSON objects; `json_set` with one path per key replaces top-level
-/// keys whole (json_patch would merge nested objects). Paths are bound, never spliced.
-fn merge_run_sqlite_sql(state: &serde_json::Map<String, Value>) -> (String, Vec<String>) {
-    let mut set = String::from("state");
-    let mut paths = Vec::with_capacity(state.len());
-    for (index, key) in state.keys().enumerate() {
-        let path_param = 8 + 2 * index;
-        set = format!("json_set({set}, ${path_param}, json(${}))", path_param + 1);
-        paths.push(format!("$.\"{key}\""));
-    }
-    let sql = format!(
-        "UPDATE runs SET state = {set}, output = COALESCE($2, output) || $1, \
-         output_truncated = COALESCE($7, output_truncated), updated_at = $3 \
-         WHERE run_id = $4 AND project_name = $5 AND final_phase IS NULL \
-           AND length(CAST(COALESCE($2, output) AS BLOB)) + length(CAST($1 AS BLOB)) <= $6 \
-         RETURNING seq, config_id, run_id, state, length(CAST(output AS BLOB)) AS output_bytes, \
-           output_truncated, updated_at"
-    );
-    (sql, paths)
 }

@@ -12,8 +12,14 @@ use polyphemus_model::{CappedText, ConfigId, OutputLimit, ProjectName, RunId, Ru
 use serde_json::Value;
 use sqlx::types::Json;
 
-const RUN_COLUMNS: &str = "seq, run_id, name, project_name, config_id, version_number, state, \
-    params, output, output_truncated, output_pruned_at, created_at, updated_at";
+/// A run's columns, its state gathered from its key rows (`runs` must be named `runs`).
+fn run_columns(backend: Backend) -> String {
+    format!(
+        "seq, run_id, name, project_name, config_id, version_number, {} AS state, \
+         params, output, output_truncated, output_pruned_at, created_at, updated_at",
+        crate::run_merge::state_of_run(backend, "runs.seq")
+    )
+}
 
 impl Store {
     /// Registers a run; the same registration again is `AlreadyRegistered`, and a run id that
@@ -24,11 +30,12 @@ impl Store {
         mut event: NewEvent,
     ) -> Result<(RunRecord, RegisterOutcome), StoreError> {
         let at = now();
+        let columns = run_columns(self.backend());
         let insert = format!(
             "INSERT INTO runs (run_id, name, project_name, config_id, version_number, created_at, updated_at, params) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (run_id) DO NOTHING RETURNING {columns}"
         );
-        let select = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1");
+        let select = format!("SELECT {columns} FROM runs WHERE run_id = $1");
         let (row, outcome) = on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let inserted: Option<RunRow> = sqlx::query_as(&insert)
@@ -77,7 +84,10 @@ impl Store {
         project: &ProjectName,
         run_id: &RunId,
     ) -> Result<RunRecord, StoreError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1 AND project_name = $2");
+        let sql = format!(
+            "SELECT {} FROM runs WHERE run_id = $1 AND project_name = $2",
+            run_columns(self.backend())
+        );
         let row: RunRow = on_reader!(self, pool =>
             sqlx::query_as(&sql).bind(run_id).bind(project).fetch_one(pool).await)?;
         Ok(row.into())
@@ -110,8 +120,9 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RunRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE config_id = $1 AND project_name = $2 AND seq < $3 \
-             ORDER BY seq DESC LIMIT $4"
+            "SELECT {} FROM runs WHERE config_id = $1 AND project_name = $2 AND seq < $3 \
+             ORDER BY seq DESC LIMIT $4",
+            run_columns(self.backend())
         );
         let rows: Vec<RunRow> = on_reader!(self, pool => sqlx::query_as(&sql)
             .bind(config_id)
@@ -147,21 +158,15 @@ impl Store {
         before_seq: Option<i64>,
         per_key: i64,
     ) -> Result<Vec<(String, Vec<Value>)>, StoreError> {
-        let extract = match self.backend() {
-            Backend::Postgres => "r.state -> k.key",
-            Backend::Sqlite => "r.state -> ('$.\"' || k.key || '\"')",
-        };
-        let sql = format!(
-            "SELECT {extract} FROM run_state_keys k JOIN runs r ON r.seq = k.run_seq \
+        let sql = "SELECT k.value FROM run_state_keys k \
              WHERE k.config_id = $1 AND k.key = $2 AND k.run_seq < $3 \
-             ORDER BY k.run_seq DESC LIMIT $4"
-        );
+             ORDER BY k.run_seq DESC LIMIT $4";
         let before = before_seq.unwrap_or(i64::MAX);
         let mut found = Vec::with_capacity(keys.len());
         on_reader!(self, pool => {
             let mut conn = pool.acquire().await?;
             for key in keys {
-                let values: Vec<(Json<Value>,)> = sqlx::query_as(&sql)
+                let values: Vec<(Json<Value>,)> = sqlx::query_as(sql)
                     .bind(config_id)
                     .bind(key)
                     .bind(before)

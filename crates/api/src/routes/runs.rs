@@ -4,9 +4,11 @@ use crate::error::ApiError;
 use crate::extract::{run_id_in_path, ApiJson, ApiPath, ApiQuery, Caller};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use polyphemus_core::services::{parse_status_report, PageRequest, PreviousStateQuery};
+use polyphemus_core::services::{
+    parse_status_report, PageRequest, PreviousStateQuery, StateAnswer,
+};
 use polyphemus_core::CoreError;
 use polyphemus_model::{
     ConfigId, Page, PatchRun, ProjectName, RegisterOutcome, RegisterRun, Run, RunChanged, RunId,
@@ -65,8 +67,10 @@ pub async fn get_run(
 }
 
 /// Merges state keys and appends or replaces output, atomically; 409 once the run has ended.
-/// Answers with the merged state and the output's length, not the output (`GET` has it):
-/// output past the server's limit is dropped and `output_truncated` says so.
+/// Answers with the run's whole state after the merge and the output's length, not the output
+/// (`GET` has it): output past the server's limit is dropped and `output_truncated` says so.
+/// With `Prefer: return=minimal` (RFC 7240), `state` holds only the keys merged: the answer
+/// then costs the same however much state the run holds.
 #[utoipa::path(patch, path = "/projects/{project}/runs/{run_id}", tag = "runs",
     params(("project" = String, Path), ("run_id" = String, Path)), request_body = PatchRun,
     responses((status = 200, body = RunChanged), (status = 400, body = super::Problem),
@@ -75,13 +79,34 @@ pub async fn patch_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath((project, run_id)): ApiPath<(ProjectName, String)>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PatchRun>,
 ) -> Result<Json<RunChanged>, ApiError> {
     let access = caller.access(&project);
     let run_id = run_id_in_path(&run_id)?;
+    let answer = state_answer(&headers);
     Ok(Json(
-        state.services.patch_run(&access, &run_id, body).await?,
+        state
+            .services
+            .patch_run(&access, &run_id, body, answer)
+            .await?,
     ))
+}
+
+/// `Prefer: return=minimal` asks for only the merged keys back; any other preference (or none)
+/// gets the whole state.
+fn state_answer(headers: &HeaderMap) -> StateAnswer {
+    let minimal = headers
+        .get_all(header::HeaderName::from_static("prefer"))
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| preference.trim().eq_ignore_ascii_case("return=minimal"));
+    if minimal {
+        StateAnswer::MergedKeys
+    } else {
+        StateAnswer::WholeState
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -288,7 +288,8 @@ async fn the_ledgers_start_from_what_earlier_runs_recorded_in_their_state(app: T
         assert_eq!(status, StatusCode::OK, "{body}");
         app.ended_run("labors", run, "Succeeded").await;
     }
-    // Back to the schema before ledgers, then migrate again.
+    // Back to the schema before ledgers (state documents on runs), then migrate again.
+    crate::state_rows::back_to_state_documents(&app).await;
     app.raw_execute(&[
         "DROP TABLE ledger_entries",
         "DROP TABLE ledgers",

@@ -40,4 +40,5 @@ mod schedule_pause;
 mod scheduler;
 mod schedules;
 mod secrets;
+mod state_rows;
 mod text_rule;

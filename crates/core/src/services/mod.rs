@@ -25,6 +25,7 @@ mod sync;
 mod workflows;
 
 pub use cursor::{Cursor, PageRequest};
+pub use polyphemus_store::StateAnswer;
 
 use crate::orchestrators::Orchestrator;
 use crate::{CoreError, Registry, SecretKeys, TokenAuthority};

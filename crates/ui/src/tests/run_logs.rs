@@ -43,7 +43,12 @@ async fn the_run_page_links_a_download_of_its_logs() {
     };
     let run_id = "run-1".parse().expect("run id");
     app.services
-        .patch_run(&access, &run_id, patch)
+        .patch_run(
+            &access,
+            &run_id,
+            patch,
+            polyphemus_core::services::StateAnswer::WholeState,
+        )
         .await
         .expect("append");
 

@@ -3,11 +3,11 @@
 use super::super::Services;
 use crate::{Access, CoreError};
 use polyphemus_model::{check_key, ConfigId, FieldError, PatchRun, Role, RunChanged, RunId};
-use polyphemus_store::{RunChange, StoreError};
+use polyphemus_store::{RunChange, StateAnswer, StoreError};
 use serde_json::{Map, Value};
 
 const MAX_PREVIOUS_KEYS: usize = 100;
-/// State keys one PATCH may set (SQLite nests one `json_set` per key).
+/// State keys one PATCH may set.
 const MAX_STATE_KEYS: usize = 100;
 
 /// `?keys=&collect=&before_run_id=&limit=` of previous_state.
@@ -26,6 +26,7 @@ impl Services {
         access: &Access,
         run_id: &RunId,
         patch: PatchRun,
+        answer: StateAnswer,
     ) -> Result<RunChanged, CoreError> {
         let scope = self
             .reachable_run_scope(access, run_id, Role::Editor)
@@ -73,6 +74,7 @@ impl Services {
             state,
             append_output: patch.append_output,
             replace_output: patch.output,
+            answer,
         };
         let updated = self
             .store
