@@ -32,8 +32,10 @@ pub struct BenchApiArgs {
     pub many_runs: i64,
 }
 
+mod idle;
 mod ledger;
 mod state_merge;
+pub use idle::{bench_idle, BenchIdleArgs};
 pub use ledger::{bench_ledger, BenchLedgerArgs};
 pub use state_merge::{bench_state_merge, BenchStateMergeArgs};
 

@@ -72,6 +72,8 @@ enum BenchCommand {
     Ledger(bench::BenchLedgerArgs),
     /// Whether a state merge slows as the run's state grows: first vs last 1,000 of 10,000 keys.
     StateMerge(bench::BenchStateMergeArgs),
+    /// An idle server on the embedded default: time to ready, resident memory and what holds it.
+    Idle(bench::BenchIdleArgs),
 }
 
 fn main() -> ExitCode {
@@ -134,6 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,
         Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(args).await?,
         Command::Bench(BenchCommand::StateMerge(args)) => bench::bench_state_merge(args).await?,
+        Command::Bench(BenchCommand::Idle(args)) => bench::bench_idle(args).await?,
         Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {
             return step_commands::write_run_metadata(&cli.global, args).await

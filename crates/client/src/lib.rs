@@ -166,6 +166,22 @@ impl Client {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
+        self.send_with(method, url, body, idempotency, &[]).await
+    }
+
+    /// [`Client::send`] with extra request headers (e.g. `Prefer`).
+    pub(crate) async fn send_with<B, T>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        idempotency: Idempotency,
+        headers: &[(&'static str, &'static str)],
+    ) -> Result<(StatusCode, T)>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
         let body = body
             .map(|b| serde_json::to_vec(b).map_err(Error::Encode))
             .transpose()?;
@@ -177,6 +193,9 @@ impl Client {
                 .header(ACCEPT, "application/json");
             if let Some(token) = &self.token {
                 request = request.bearer_auth(token);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
             }
             if let Some(body) = &body {
                 request = request

@@ -79,6 +79,27 @@ impl Client {
             .map(|(_, run)| run)
     }
 
+    /// [`Client::patch_run`] with `Prefer: return=minimal`: the answer's `state` holds only the
+    /// keys merged, so a merge costs the same however much state the run already holds.
+    pub async fn merge_run(
+        &self,
+        project: &ProjectName,
+        run_id: &RunId,
+        body: &PatchRun,
+    ) -> Result<RunChanged> {
+        let url = self.url(["projects", project.as_str(), "runs", run_id.as_str()]);
+        let prefer = [("prefer", "return=minimal")];
+        self.send_with(
+            Method::PATCH,
+            url,
+            Some(body),
+            Idempotency::NotIdempotent,
+            &prefer,
+        )
+        .await
+        .map(|(_, run)| run)
+    }
+
     /// One page of the runs of a config, newest first.
     pub async fn list_config_runs(
         &self,

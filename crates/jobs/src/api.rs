@@ -150,7 +150,7 @@ impl RunApi for Client {
             state: Some(state),
             ..PatchRun::default()
         };
-        self.patch_run(&target.project, &target.run_id, &patch)
+        self.merge_run(&target.project, &target.run_id, &patch)
             .await
             .map(|_| ())
             .map_err(api)
@@ -161,7 +161,7 @@ impl RunApi for Client {
             append_output: Some(text.to_owned()),
             ..PatchRun::default()
         };
-        self.patch_run(&target.project, &target.run_id, &patch)
+        self.merge_run(&target.project, &target.run_id, &patch)
             .await
             .map(|_| ())
             .map_err(api)
