@@ -60,13 +60,16 @@ impl Store {
         })
     }
 
-    /// Whether config `config_id` is its project's ad-hoc config.
-    pub async fn is_ad_hoc(&self, config_id: ConfigId) -> Result<bool, StoreError> {
-        let found: Option<(bool,)> = crate::on_reader!(self, pool =>
-            sqlx::query_as("SELECT ad_hoc FROM config_heads WHERE config_id = $1")
-                .bind(config_id)
+    /// The project's ad-hoc config, when a workflow has been submitted without a config.
+    pub async fn find_ad_hoc_config(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Option<ConfigId>, StoreError> {
+        let found: Option<(ConfigId,)> = crate::on_reader!(self, pool =>
+            sqlx::query_as("SELECT config_id FROM config_heads WHERE project_name = $1 AND ad_hoc")
+                .bind(project)
                 .fetch_optional(pool)
                 .await)?;
-        Ok(found.is_some_and(|(ad_hoc,)| ad_hoc))
+        Ok(found.map(|(config_id,)| config_id))
     }
 }

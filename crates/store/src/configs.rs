@@ -10,7 +10,8 @@ use polyphemus_model::{ConfigId, ConfigVersionSummary, ProjectName, VersionNumbe
 use serde_json::Value;
 use sqlx::types::Json;
 
-pub(crate) const CONFIG_COLUMNS: &str = "id, config_id, version_number, project_name, workflow_type, \
+pub(crate) const CONFIG_COLUMNS: &str =
+    "id, config_id, version_number, project_name, workflow_type, \
     workflow_name, config, secrets, comment, created_at, updated_at, package_digest";
 
 /// Takes the head row's lock (a no-op UPDATE works on both backends) and returns the latest version.
