@@ -7,6 +7,7 @@
 //! - a_viewer_reads_but_cannot_create_or_stop
 //! - refusals_come_in_argo_shape_with_grpc_codes
 //! - stop_ends_a_running_workflow_and_its_log_streams
+//! - a_watch_streams_added_then_modified_until_it_succeeds
 
 use crate::argo_contract::Contract;
 use crate::both_stores;
@@ -23,6 +24,7 @@ both_stores!(
     a_viewer_reads_but_cannot_create_or_stop,
     refusals_come_in_argo_shape_with_grpc_codes,
     stop_ends_a_running_workflow_and_its_log_streams,
+    a_watch_streams_added_then_modified_until_it_succeeds,
 );
 
 const WORKFLOWS: &str = "/api/v1/workflows/{namespace}";
@@ -400,5 +402,61 @@ async fn stop_ends_a_running_workflow_and_its_log_streams(app: TestApp) {
     assert!(
         matches!(ended["status"]["phase"].as_str(), Some("Failed" | "Error")),
         "{ended:#}"
+    );
+}
+
+async fn a_watch_streams_added_then_modified_until_it_succeeds(app: TestApp) {
+    let created = create(&app, "labors", hello("sleep 1; echo done")).await;
+    let name = created["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let url = format!(
+        "{}/argo/api/v1/workflow-events/labors?listOptions.fieldSelector=metadata.name%3D{name}",
+        app.base
+    );
+    let mut response = app
+        .client
+        .get(url)
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .expect("watch");
+    assert_eq!(response.status(), StatusCode::OK);
+    let (mut text, mut types) = (String::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while types
+        .last()
+        .map(|(_, phase): &(String, String)| phase.as_str())
+        != Some("Succeeded")
+    {
+        assert!(Instant::now() < deadline, "{types:?}");
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event in time")
+            .expect("chunk")
+            .expect("the stream goes on");
+        text.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        while let Some(end) = text.find('\n') {
+            let line: Value = serde_json::from_str(&text[..end]).expect("a JSON line");
+            text.drain(..=end);
+            let problems = Contract::get().check(
+                "io.argoproj.workflow.v1alpha1.WorkflowWatchEvent",
+                &line["result"],
+            );
+            assert!(problems.is_empty(), "{problems:?}");
+            let event = &line["result"];
+            assert_eq!(event["object"]["metadata"]["name"], name.as_str());
+            let phase = event["object"]["status"]["phase"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            types.push((event["type"].as_str().unwrap_or_default().to_owned(), phase));
+        }
+    }
+    assert_eq!(types[0].0, "ADDED", "{types:?}");
+    assert!(
+        types[1..].iter().all(|(kind, _)| kind == "MODIFIED"),
+        "{types:?}"
     );
 }
