@@ -69,6 +69,12 @@ if ! "$tools/venv/bin/python" -c 'import boto3, psycopg' >/dev/null 2>&1; then
   echo "install-deps: installing boto3 and psycopg into $tools/venv" >&2
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'boto3==1.*' 'psycopg[binary]==3.*'
 fi
+# Hera and the official Argo Workflows SDK, in the same virtualenv: the real clients of the Argo
+# Server API Polyphemus answers under /argo (sdk/python/tests/test_argo_api.py).
+if ! "$tools/venv/bin/python" -c 'import hera, argo_workflows' >/dev/null 2>&1; then
+  echo "install-deps: installing hera and argo-workflows into $tools/venv" >&2
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'hera==7.*' 'argo-workflows==6.*'
+fi
 # schemathesis, in the same virtualenv, for scripts/api-contract (the OpenAPI document checked
 # against the running server). Hypothesis is pinned: 3.x breaks with Hypothesis > 6.131.14.
 if ! "$tools/venv/bin/st" --version 2>/dev/null | grep -q ' 3\.39\.16$'; then

@@ -28,6 +28,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The message, already scrubbed of secrets.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl From<CoreError> for ApiError {

@@ -105,6 +105,7 @@ pub fn app_with(services: Services, extra: Router<AppState>) -> Router {
         .merge(v1)
         .route("/api/v1/openapi.json", get(get_openapi))
         .merge(routes::ops::router())
+        .nest("/argo", routes::argo_server::router())
         .merge(extra)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

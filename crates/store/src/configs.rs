@@ -10,7 +10,8 @@ use polyphemus_model::{ConfigId, ConfigVersionSummary, ProjectName, VersionNumbe
 use serde_json::Value;
 use sqlx::types::Json;
 
-const CONFIG_COLUMNS: &str = "id, config_id, version_number, project_name, workflow_type, \
+pub(crate) const CONFIG_COLUMNS: &str =
+    "id, config_id, version_number, project_name, workflow_type, \
     workflow_name, config, secrets, comment, created_at, updated_at, package_digest";
 
 /// Takes the head row's lock (a no-op UPDATE works on both backends) and returns the latest version.
@@ -129,7 +130,8 @@ impl Store {
         let sql = format!(
             "SELECT {} FROM config_heads h JOIN configs c \
              ON c.config_id = h.config_id AND c.version_number = h.latest_version \
-             WHERE h.project_name = $1 AND ($2 IS NULL OR h.workflow_type = $2) AND h.config_id > $3 \
+             WHERE h.project_name = $1 AND NOT h.ad_hoc AND ($2 IS NULL OR h.workflow_type = $2) \
+             AND h.config_id > $3 \
              ORDER BY h.config_id LIMIT $4",
             qualified_config_columns("c")
         );
@@ -323,7 +325,7 @@ impl Store {
     }
 }
 
-fn qualified_config_columns(alias: &str) -> String {
+pub(crate) fn qualified_config_columns(alias: &str) -> String {
     CONFIG_COLUMNS
         .split(", ")
         .map(|column| format!("{alias}.{column}"))

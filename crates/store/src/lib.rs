@@ -5,6 +5,7 @@
 //! On SQLite every write goes through a one-connection pool, so write transactions never
 //! interleave and never meet `SQLITE_BUSY`; reads use their own pool.
 
+mod ad_hoc;
 mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -27,6 +28,7 @@ mod schedule_pause;
 mod status;
 mod tokens;
 
+pub use ad_hoc::AD_HOC_WORKFLOW_TYPE;
 pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
 pub use error::StoreError;
 pub use ledgers::{LedgerFound, LedgerRow};

@@ -26,7 +26,8 @@ impl Store {
              LEFT JOIN runs lr ON lr.seq = \
                (SELECT r.seq FROM runs r WHERE r.config_id = h.config_id ORDER BY r.seq DESC LIMIT 1) \
              LEFT JOIN run_metadata m ON m.run_seq = lr.seq \
-             WHERE h.project_name = $1 AND ($2 OR h.archived_at IS NULL) ORDER BY h.config_id",
+             WHERE h.project_name = $1 AND NOT h.ad_hoc AND ($2 OR h.archived_at IS NULL) \
+             ORDER BY h.config_id",
         )
         .bind(project)
         .bind(include_archived)

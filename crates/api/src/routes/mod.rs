@@ -1,5 +1,6 @@
 //! One module per resource; each exports `router()` of its routes with their OpenAPI paths.
 
+pub mod argo_server;
 pub mod backfills;
 pub mod configs;
 pub mod ledgers;

@@ -8,6 +8,7 @@ mod argo_control;
 mod argo_double;
 mod argo_nodes;
 mod argo_resume;
+mod argo_server_api;
 mod backfills;
 mod cancel;
 mod resume;

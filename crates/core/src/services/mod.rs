@@ -1,5 +1,6 @@
 //! The services: one struct holding what every rule needs, with one module per resource.
 
+mod argo_server;
 mod backfill_driver;
 mod backfills;
 mod cancel;
@@ -159,6 +160,7 @@ impl Services {
         Ok(self.store.count_runs_by_phase().await?)
     }
 }
+pub use argo_server::{ad_hoc_type, CreatedAs};
 pub use recovery::Recovery;
 pub use run_logs::Streaming;
 pub use runs::{parse_status_report, PreviousStateQuery};

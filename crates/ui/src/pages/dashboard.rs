@@ -96,6 +96,11 @@ pub async fn show_dashboard(
     let recent = services
         .recent_runs_by_config(&access, STRIP_RUNS as i64)
         .await?;
+    let ad_hoc = match services.ad_hoc_config_id(&access).await {
+        Ok(found) => found,
+        Err(CoreError::NotFound(_)) => None,
+        Err(other) => return Err(other.into()),
+    };
     let filter = query.workflow_type.filter(|t| !t.is_empty());
     let mut shown: Vec<_> = rows
         .iter()
@@ -167,7 +172,22 @@ pub async fn show_dashboard(
         } @else {
             (status_table(&project, &shown, &recent, &links))
         }
+        @if let Some(config_id) = ad_hoc {
+            (ad_hoc_section(&project, config_id, recent.get(&config_id).map_or(&[][..], Vec::as_slice)))
+        }
     }))
+}
+
+/// Runs of workflows submitted without a config (the Argo Server API), apart from the configs.
+fn ad_hoc_section(project: &ProjectName, config_id: ConfigId, runs: &[RunSummary]) -> Markup {
+    html! {
+        section.ad-hoc-runs {
+            h2 { "Ad-hoc runs" }
+            p.muted { "Workflows submitted through the Argo API without a config." }
+            (super::run_list::runs_table(project, runs, None))
+            p { a href={ "/projects/" (project) "/configs/" (config_id) "/runs" } { "All ad-hoc runs" } }
+        }
+    }
 }
 
 fn status_table(

@@ -1,0 +1,71 @@
+//! Argo Server's workflow API (`/argo/api/v1/…`) over the embedded orchestrator, so Hera and
+//! the official argo SDK run against Polyphemus unchanged. A namespace is a project and the
+//! bearer token a Polyphemus token: every route goes through the same access rules as v1.
+
+mod error;
+mod select;
+mod stream;
+mod workflows;
+
+use crate::extract::Caller;
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::{get, post, put};
+use axum::Router;
+pub use error::{ArgoError, GrpcCode};
+use polyphemus_core::Access;
+use polyphemus_model::ProjectName;
+
+/// Every route, to be nested under `/argo`.
+pub fn router() -> Router<AppState> {
+    let workflows = "/api/v1/workflows/{namespace}";
+    Router::new()
+        .route(
+            workflows,
+            post(workflows::create_workflow).get(workflows::list_workflows),
+        )
+        .route(&format!("{workflows}/lint"), post(workflows::lint_workflow))
+        .route(
+            &format!("{workflows}/{{name}}"),
+            get(workflows::get_workflow).delete(workflows::delete_workflow),
+        )
+        .route(
+            &format!("{workflows}/{{name}}/log"),
+            get(stream::workflow_logs),
+        )
+        .route(
+            &format!("{workflows}/{{name}}/{{action}}"),
+            put(workflows::act_on_workflow),
+        )
+        .route(
+            "/api/v1/workflow-events/{namespace}",
+            get(stream::watch_workflows),
+        )
+}
+
+/// The caller of an Argo route, refused in Argo's shape (no token: 401 code 16).
+pub struct ArgoCaller(pub polyphemus_core::Principal);
+
+impl FromRequestParts<AppState> for ArgoCaller {
+    type Rejection = ArgoError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ArgoError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        Ok(Self(principal))
+    }
+}
+
+impl ArgoCaller {
+    /// The caller's access to the project a namespace names; a namespace that cannot be a
+    /// project is not found.
+    pub fn namespace(&self, namespace: &str) -> Result<Access, ArgoError> {
+        let project = ProjectName::parse(namespace).map_err(|_| {
+            ArgoError::new(
+                GrpcCode::NotFound,
+                format!("namespace {namespace} not found"),
+            )
+        })?;
+        Ok(self.0.access(&project))
+    }
+}

@@ -1,0 +1,161 @@
+//! WorkflowService: create (and dry run), lint, get, list, delete, and the PUT actions.
+
+use super::error::{ArgoError, GrpcCode};
+use super::select::{project_fields, LabelSelector};
+use super::ArgoCaller;
+use crate::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use polyphemus_model::StopMode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// `io.argoproj.workflow.v1alpha1.WorkflowCreateRequest` (and `WorkflowLintRequest`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRequest {
+    workflow: Option<Value>,
+    #[serde(default)]
+    server_dry_run: bool,
+    create_options: Option<CreateOptions>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateOptions {
+    #[serde(default)]
+    dry_run: Vec<String>,
+}
+
+impl CreateRequest {
+    fn parse(body: Result<Json<Self>, JsonRejection>) -> Result<(Value, bool), ArgoError> {
+        let Json(request) = body.map_err(|rejection| {
+            ArgoError::invalid(format!("request body: {}", rejection.body_text()))
+        })?;
+        let workflow = request
+            .workflow
+            .ok_or_else(|| ArgoError::invalid("workflow: is required"))?;
+        let dry_run = request.server_dry_run
+            || request
+                .create_options
+                .is_some_and(|options| !options.dry_run.is_empty());
+        Ok((workflow, dry_run))
+    }
+}
+
+pub async fn create_workflow(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path(namespace): Path<String>,
+    body: Result<Json<CreateRequest>, JsonRejection>,
+) -> Result<Json<Value>, ArgoError> {
+    let access = caller.namespace(&namespace)?;
+    let (workflow, dry_run) = CreateRequest::parse(body)?;
+    let created = state
+        .services
+        .create_argo_workflow(&access, workflow, dry_run)
+        .await?;
+    Ok(Json(created))
+}
+
+pub async fn lint_workflow(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path(namespace): Path<String>,
+    body: Result<Json<CreateRequest>, JsonRejection>,
+) -> Result<Json<Value>, ArgoError> {
+    let access = caller.namespace(&namespace)?;
+    let (workflow, _) = CreateRequest::parse(body)?;
+    Ok(Json(state.services.lint_argo_workflow(&access, workflow)?))
+}
+
+pub async fn get_workflow(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ArgoError> {
+    let access = caller.namespace(&namespace)?;
+    Ok(Json(state.services.argo_workflow(&access, &name).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(rename = "listOptions.labelSelector")]
+    label_selector: Option<String>,
+    fields: Option<String>,
+}
+
+/// `WorkflowList`: the project's workflows the label selector keeps, `fields` applied.
+pub async fn list_workflows(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path(namespace): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ArgoError> {
+    let Query(query) = query.map_err(|rejection| ArgoError::invalid(rejection.body_text()))?;
+    let access = caller.namespace(&namespace)?;
+    let selector = LabelSelector::parse(query.label_selector.as_deref().unwrap_or(""))?;
+    let items: Vec<Value> = state
+        .services
+        .list_argo_workflows(&access)
+        .await?
+        .into_iter()
+        .filter(|workflow| selector.matches(workflow))
+        .collect();
+    let list = json!({"metadata": {}, "items": items});
+    Ok(Json(project_fields(list, query.fields.as_deref())))
+}
+
+/// Runs are the project's history, so they are not deleted from here.
+pub async fn delete_workflow(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ArgoError> {
+    let access = caller.namespace(&namespace)?;
+    state.services.argo_workflow(&access, &name).await?;
+    Err(ArgoError::new(
+        GrpcCode::Unimplemented,
+        "Polyphemus keeps every run as history: a workflow cannot be deleted; stop or \
+         terminate it instead (retention prunes old runs)",
+    ))
+}
+
+/// `PUT …/{name}/stop|terminate|resume|resubmit|suspend|retry`.
+pub async fn act_on_workflow(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path((namespace, name, action)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ArgoError> {
+    let access = caller.namespace(&namespace)?;
+    let services = &state.services;
+    let workflow = match action.as_str() {
+        "stop" => {
+            services
+                .end_argo_workflow(&access, &name, StopMode::Stop)
+                .await?
+        }
+        "terminate" => {
+            services
+                .end_argo_workflow(&access, &name, StopMode::Terminate)
+                .await?
+        }
+        "resume" => services.resume_argo_workflow(&access, &name).await?,
+        "resubmit" => services.resubmit_argo_workflow(&access, &name).await?,
+        "suspend" | "retry" | "set" => {
+            services.argo_workflow(&access, &name).await?;
+            return Err(ArgoError::new(
+                GrpcCode::Unimplemented,
+                format!("{action} is not supported by Polyphemus's Argo API yet"),
+            ));
+        }
+        other => {
+            return Err(ArgoError::new(
+                GrpcCode::NotFound,
+                format!("no workflow action {other}"),
+            ))
+        }
+    };
+    Ok(Json(workflow))
+}
