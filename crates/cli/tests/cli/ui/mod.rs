@@ -4,7 +4,7 @@
 mod backfills;
 mod browser;
 mod charts;
-mod oidc;
+pub(crate) mod oidc;
 mod resume;
 mod run_actions;
 mod schedules;
