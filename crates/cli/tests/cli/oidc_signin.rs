@@ -190,7 +190,7 @@ fn the_callback_refuses_what_did_not_come_from_this_browsers_sign_in() {
         let tampered = with_param(
             &authorize,
             "code_challenge",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGrSstw-cM",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         );
         let callback = log_in(&mut agent, &tampered, "alice").await;
         let response = agent.get(callback.as_str()).await;

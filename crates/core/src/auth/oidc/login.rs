@@ -223,7 +223,7 @@ mod tests {
         };
         assert_eq!(
             attempt.challenge(),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGrSstw-cM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert_ne!(LoginAttempt::new(), LoginAttempt::new());
     }
