@@ -26,9 +26,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Migrate the store and serve the HTTP API (embedded default: SQLite in the data dir).
-    Serve(server::ServeArgs),
+    Serve(Box<server::ServeArgs>),
     /// Run the scheduler alone: launch every due runtime config once per due time.
-    Scheduler(server::SchedulerCommandArgs),
+    Scheduler(Box<server::SchedulerCommandArgs>),
     /// Apply store migrations and exit.
     Migrate,
     /// Create, list or revoke API tokens (talks to the store directly).
@@ -128,9 +128,9 @@ impl Cli {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => server::serve(&cli.global, args).await?,
+        Command::Serve(args) => server::serve(&cli.global, *args).await?,
         Command::Migrate => server::migrate(&cli.global).await?,
-        Command::Scheduler(args) => server::scheduler(&cli.global, args).await?,
+        Command::Scheduler(args) => server::scheduler(&cli.global, *args).await?,
         Command::Token(command) => server::token(&cli.global, command).await?,
         Command::Prune(args) => server::prune(&cli.global, args).await?,
         Command::Bench(BenchCommand::Api(args)) => bench::bench_api(args).await?,

@@ -205,6 +205,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         .limits
         .apply(open_services(global, &args.packages).await?)?;
     let services = args.oidc.apply(services)?;
+    let ui_settings = args.oidc.ui_settings()?;
     ensure_admin_token(global, &services).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -253,7 +254,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     println!("polyphemus listening on http://{address}");
     polyphemus_api::serve(
         listener,
-        app(services),
+        app_with(services, ui_settings),
         args.http.options(),
         shutdown_signal(),
     )
@@ -265,7 +266,12 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
 /// What the server serves: the API, with the web UI mounted at `/` over the same services
 /// and access rules.
 pub fn app(services: Services) -> axum::Router {
-    let ui = polyphemus_ui::router(services.clone());
+    app_with(services, polyphemus_ui::UiSettings::default())
+}
+
+/// The API and the UI with these sign-in settings.
+pub fn app_with(services: Services, ui: polyphemus_ui::UiSettings) -> axum::Router {
+    let ui = polyphemus_ui::router_with(services.clone(), ui);
     polyphemus_api::app_with(services, ui)
 }
 

@@ -4,6 +4,10 @@
 // person's email and groups. Resources pick the audience: urn:polyphemus:api (aud
 // "polyphemus"), urn:polyphemus:short (same aud, 1 s lifetime), urn:other:api (aud
 // "urn:other:api"). POST /admin/rotate swaps the signing key for a new one.
+// The code-flow client `polyphemus-ui` (secret `polyphemus-ui-secret`, and `other-ui` with
+// `other-ui-secret`) may redirect to any loopback server's /signin/oidc/callback (tests pick
+// free ports); the dev login form takes the person's name as login, any password; consent
+// is given for them. ID tokens carry email and groups.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -29,6 +33,16 @@ const scriptClients = Object.keys(people).map((name) => ({
   redirect_uris: [],
 }));
 
+const uiClients = ['polyphemus-ui', 'other-ui'].map((client_id) => ({
+  client_id,
+  client_secret: `${client_id}-secret`,
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/signin/oidc/callback'],
+  post_logout_redirect_uris: ['http://127.0.0.1/signin'],
+}));
+const loopback = (suffix) => new RegExp(`^http://(127\\.0\\.0\\.1|localhost):\\d+${suffix}$`);
+
 const resources = {
   'urn:polyphemus:api': { audience: 'polyphemus', ttl: 600 },
   'urn:polyphemus:short': { audience: 'polyphemus', ttl: 1 },
@@ -48,13 +62,28 @@ function personOf(token) {
 
 function build(key) {
   const provider = new Provider(issuer, {
-    clients: scriptClients,
+    clients: [...scriptClients, ...uiClients],
+    conformIdTokenClaims: false,
+    // First-party clients: consent is given for the person (oidc-provider's documented recipe).
+    loadExistingGrant: async (ctx) => {
+      const grantId = ctx.oidc.result?.consent?.grantId
+        || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.session.accountId,
+      });
+      grant.addOIDCScope('openid email profile groups');
+      await grant.save();
+      return grant;
+    },
     jwks: { keys: [key] },
     features: {
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => 'urn:polyphemus:api',
+        defaultResource: (ctx, client) => (client.grantTypeAllowed('client_credentials')
+          ? 'urn:polyphemus:api' : undefined),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resource) => {
           const known = resources[resource];
@@ -74,6 +103,17 @@ function build(key) {
     },
     claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
   });
+  const { Client } = provider;
+  const allowed = Client.prototype.redirectUriAllowed;
+  Client.prototype.redirectUriAllowed = function check(uri) {
+    return uiClients.some((c) => c.client_id === this.clientId)
+      ? loopback('/signin/oidc/callback').test(uri) : allowed.call(this, uri);
+  };
+  const allowedLogout = Client.prototype.postLogoutRedirectUriAllowed;
+  Client.prototype.postLogoutRedirectUriAllowed = function check(uri) {
+    return uiClients.some((c) => c.client_id === this.clientId)
+      ? loopback('/signin').test(uri) : allowedLogout.call(this, uri);
+  };
   provider.on('server_error', (ctx, error) => console.error('server_error', error));
   return provider;
 }

@@ -2,12 +2,14 @@
 //! with its CSS and JS embedded so it works offline and without JavaScript.
 
 mod assets;
+mod attempt;
 mod charts;
 mod error;
 mod form;
 mod layout;
 mod pages;
 mod session;
+mod settings;
 mod sort;
 
 use axum::http::{header, HeaderValue};
@@ -17,23 +19,35 @@ use axum::Router;
 use polyphemus_core::Services;
 
 pub use session::{csrf_token, SESSION_COOKIE};
+pub use settings::{OidcSignIn, UiSettings};
 
 /// What every page handler can reach.
 #[derive(Clone, Debug)]
 pub(crate) struct UiState {
     services: Services,
+    settings: std::sync::Arc<UiSettings>,
+}
+
+/// Every page of the UI, mounted at `/`, with the default settings.
+pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
+    router_with(services, UiSettings::default())
 }
 
 /// Every page of the UI, mounted at `/`; merge it into the server's router.
-pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
+pub fn router_with<S: Clone + Send + Sync + 'static>(
+    services: Services,
+    settings: UiSettings,
+) -> Router<S> {
     use pages::{
-        backfills, configs, dashboard, events, history, lifecycle, notifications, paused, projects,
-        retention, run_list, run_logs, runs, runtime, signin,
+        backfills, configs, dashboard, events, history, lifecycle, notifications, oidc, paused,
+        projects, retention, run_list, run_logs, runs, runtime, signin,
     };
     Router::new()
         .route("/", get(projects::list_projects))
         .route("/projects", get(projects::open_project))
         .route("/signin", get(signin::show_signin).post(signin::sign_in))
+        .route("/signin/oidc", get(oidc::start))
+        .route("/signin/oidc/callback", get(oidc::callback))
         .route("/signout", post(signin::sign_out))
         .route("/projects/{project}", get(dashboard::show_dashboard))
         .route("/projects/{project}/events", get(events::list_events))
@@ -131,7 +145,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .layer(axum::middleware::map_response(page_headers))
         .route("/assets/ui.css", get(assets::css))
         .route("/assets/ui.js", get(assets::js))
-        .with_state(UiState { services })
+        .with_state(UiState {
+            services,
+            settings: std::sync::Arc::new(settings),
+        })
 }
 
 /// Pages are never cached (they hold a session's data) nor framed, and load only our assets.

@@ -1,10 +1,11 @@
 //! `serve`'s OpenID Connect options: the organisation's provider, whose JWT access tokens the
-//! API accepts with roles from the mapping file.
+//! API accepts with roles from the mapping file, and with whom people sign in to the UI.
 
 use anyhow::Context;
 use clap::Args;
-use polyphemus_core::auth::oidc::{OidcSettings, RoleMapping};
+use polyphemus_core::auth::oidc::{ClientSecret, OidcSettings, RoleMapping};
 use polyphemus_core::Services;
+use polyphemus_ui::{OidcSignIn, UiSettings};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -23,6 +24,25 @@ pub struct OidcArgs {
     /// YAML rules from claims (groups, email, …) to project roles; see docs/deploy.md.
     #[arg(long, env = "POLYPHEMUS_OIDC_ROLES", requires = "oidc_issuer")]
     pub oidc_roles: Option<PathBuf>,
+    /// A file holding this server's client secret at the provider; with it the UI offers
+    /// "Sign in with …" (redirect URI to register: <UI URL>/signin/oidc/callback).
+    #[arg(
+        long,
+        env = "POLYPHEMUS_OIDC_CLIENT_SECRET_FILE",
+        requires = "oidc_issuer"
+    )]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// How long a UI session from the provider lasts; roles are read again at each sign-in.
+    #[arg(long, env = "POLYPHEMUS_OIDC_SESSION_HOURS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub oidc_session_hours: u32,
+    /// What the UI's button names after "Sign in with" (default: the issuer's host).
+    #[arg(long, env = "POLYPHEMUS_OIDC_PROVIDER_NAME")]
+    pub oidc_provider_name: Option<String>,
+    /// Whether the UI's sign-in page accepts a pasted API token.
+    #[arg(long, env = "POLYPHEMUS_UI_TOKEN_SIGNIN", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub ui_token_signin: bool,
 }
 
 impl OidcArgs {
@@ -33,6 +53,33 @@ impl OidcArgs {
         };
         tracing::info!(issuer = %settings.issuer, "accepting the OpenID provider's access tokens");
         Ok(services.with_oidc(settings))
+    }
+
+    /// How people sign in to the UI; reads the client secret file.
+    pub fn ui_settings(&self) -> anyhow::Result<UiSettings> {
+        let oidc = match &self.oidc_client_secret_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("--oidc-client-secret-file {}: reading", path.display())
+                })?;
+                let secret = ClientSecret::new(&text).with_context(|| {
+                    format!(
+                        "--oidc-client-secret-file {}: the file is empty",
+                        path.display()
+                    )
+                })?;
+                Some(OidcSignIn {
+                    secret,
+                    session: chrono::Duration::hours(i64::from(self.oidc_session_hours)),
+                    provider_name: self.oidc_provider_name.clone(),
+                })
+            }
+        };
+        Ok(UiSettings {
+            token_signin: self.ui_token_signin,
+            oidc,
+        })
     }
 
     fn settings(&self) -> anyhow::Result<Option<OidcSettings>> {

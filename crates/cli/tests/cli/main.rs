@@ -17,6 +17,7 @@ mod live_logs;
 mod local_engine;
 mod notifications;
 mod oidc;
+mod oidc_signin;
 mod packages;
 mod pipeline;
 mod prune;

@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// The kind of token a UI sign-in with the OpenID provider makes.
+const SESSION_KIND: &str = "session";
+
 /// How long a token found valid is trusted without asking the store again; a revocation
 /// takes effect within this time.
 const REVOCATION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -89,6 +92,30 @@ impl TokenAuthority {
         }
         let scope = serde_json::json!({ "roles": roles });
         self.issue(name, "user", scope, roles, None, ttl).await
+    }
+
+    /// Issues the token a UI session holds for a person the OpenID provider signed in: an
+    /// ordinary user token (so every check the pasted tokens pass through applies unchanged)
+    /// of kind `session`, which sign-out revokes ([`TokenAuthority::end_session`]).
+    pub async fn issue_session(
+        &self,
+        name: &str,
+        roles: BTreeMap<String, Role>,
+        ttl: Duration,
+    ) -> Result<IssuedToken, CoreError> {
+        let scope = serde_json::json!({ "roles": roles });
+        self.issue(name, SESSION_KIND, scope, roles, None, ttl)
+            .await
+    }
+
+    /// Revokes a UI session's token; a pasted token is left alone (it was made by an
+    /// administrator and may be in use elsewhere). Whether it was revoked.
+    pub async fn end_session(&self, id: &str) -> Result<bool, CoreError> {
+        match self.store.get_token(id).await {
+            Ok(record) if record.kind == SESSION_KIND => self.revoke(id).await.map(|()| true),
+            Ok(_) | Err(polyphemus_store::StoreError::NotFound) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Issues a task token for one config version (what a run's steps use).

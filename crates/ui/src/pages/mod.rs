@@ -7,6 +7,7 @@ pub mod events;
 pub mod history;
 pub mod lifecycle;
 pub mod notifications;
+pub mod oidc;
 pub mod paused;
 pub mod projects;
 pub mod retention;

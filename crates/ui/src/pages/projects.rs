@@ -17,9 +17,9 @@ pub async fn list_projects(
     session: Session,
 ) -> Result<Markup, UiError> {
     let projects = state.services.list_projects(&session.principal).await?;
-    let every = match &session.principal {
-        Principal::User { roles, .. } => roles.get(ALL_PROJECTS).copied(),
-        Principal::Task { .. } => None,
+    let (every, no_role) = match &session.principal {
+        Principal::User { roles, .. } => (roles.get(ALL_PROJECTS).copied(), roles.is_empty()),
+        Principal::Task { .. } => (None, false),
     };
     Ok(Page {
         title: "Projects".to_owned(),
@@ -32,7 +32,13 @@ pub async fn list_projects(
         @if let Some(role) = every {
             p { "Your token reaches every project as " strong { (role) } "." }
         }
-        @if projects.is_empty() {
+        @if no_role {
+            div.notice #no-project {
+                p { "You are signed in as " strong { (session.name()) } "." }
+                p { "You have no role in any project yet. Ask an administrator to add you to a \
+                     project's group at your organisation's identity provider, then sign in again." }
+            }
+        } @else if projects.is_empty() {
             p.empty { "No projects yet." }
         } @else {
             ul.cards {

@@ -4,6 +4,7 @@
 mod backfills;
 mod browser;
 mod charts;
+pub(crate) mod oidc;
 mod resume;
 mod run_actions;
 mod schedules;

@@ -21,6 +21,18 @@ pub struct Discovery {
     pub token_endpoint: String,
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+}
+
+impl Discovery {
+    /// Whether the client secret goes in the form: only when the provider lists
+    /// `client_secret_post` but not `client_secret_basic` (the default when it lists none).
+    pub fn prefers_secret_post(&self) -> bool {
+        let methods = &self.token_endpoint_auth_methods_supported;
+        methods.iter().any(|m| m == "client_secret_post")
+            && !methods.iter().any(|m| m == "client_secret_basic")
+    }
 }
 
 #[derive(Default)]
@@ -52,6 +64,10 @@ impl KeyCache {
             http,
             cached: Mutex::new(Cached::default()),
         }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub async fn discovery(&self) -> Result<Discovery, ProviderError> {

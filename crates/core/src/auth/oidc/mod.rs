@@ -3,9 +3,11 @@
 //! person's claims become project roles through a [`RoleMapping`].
 
 mod keys;
+mod login;
 mod roles;
 
 pub use keys::{Discovery, ProviderError};
+pub use login::{ClientSecret, LoginAttempt, SignedIn};
 pub use roles::{RoleMapping, RoleMappingError};
 
 use super::Principal;
