@@ -15,7 +15,7 @@ pub mod scheduler;
 pub mod services;
 mod validate;
 
-pub use auth::{Access, Principal, TaskGrant, TokenAuthority};
+pub use auth::{Access, PersonalToken, Principal, TaskGrant, TokenAuthority, PERSONAL_MAX_DAYS};
 pub use crypto::SecretKeys;
 pub use error::CoreError;
 pub use manifests::Registry;

@@ -38,6 +38,7 @@ impl Page<'_> {
                         @if let Some(session) = self.session {
                             div.who {
                                 span { "Signed in as " strong { (session.name()) } }
+                                a #your-tokens href="/tokens" { "Your API tokens" }
                                 form method="post" action="/signout" {
                                     (csrf_field(session))
                                     button.link type="submit" { "Sign out" }

@@ -40,7 +40,7 @@ pub fn router_with<S: Clone + Send + Sync + 'static>(
 ) -> Router<S> {
     use pages::{
         backfills, configs, dashboard, events, history, lifecycle, notifications, oidc, paused,
-        projects, retention, run_list, run_logs, runs, runtime, signin,
+        projects, retention, run_list, run_logs, runs, runtime, signin, tokens,
     };
     Router::new()
         .route("/", get(projects::list_projects))
@@ -49,6 +49,8 @@ pub fn router_with<S: Clone + Send + Sync + 'static>(
         .route("/signin/oidc", get(oidc::start))
         .route("/signin/oidc/callback", get(oidc::callback))
         .route("/signout", post(signin::sign_out))
+        .route("/tokens", get(tokens::show).post(tokens::create))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/projects/{project}", get(dashboard::show_dashboard))
         .route("/projects/{project}/events", get(events::list_events))
         .route(

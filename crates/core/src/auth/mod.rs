@@ -3,8 +3,10 @@
 
 mod access;
 pub mod oidc;
+mod personal;
 mod tokens;
 
 pub use access::{Access, Principal, TaskGrant, ALL_PROJECTS};
 pub use oidc::OidcVerifier;
+pub use personal::{PersonalToken, PERSONAL_MAX_DAYS};
 pub use tokens::{parse_ttl, IssuedToken, TokenAuthority};

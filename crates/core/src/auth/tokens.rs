@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The kind of token a UI sign-in with the OpenID provider makes.
-const SESSION_KIND: &str = "session";
+pub(super) const SESSION_KIND: &str = "session";
 
 /// How long a token found valid is trusted without asking the store again; a revocation
 /// takes effect within this time.
@@ -37,7 +37,7 @@ struct Claims {
 pub struct TokenAuthority {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    store: Store,
+    pub(super) store: Store,
     recently_valid: Arc<Mutex<HashMap<String, Instant>>>,
     /// The organisation's OpenID provider, whose JWT access tokens are accepted too.
     oidc: Option<OidcVerifier>,
@@ -130,7 +130,7 @@ impl TokenAuthority {
             .await
     }
 
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         name: &str,
         kind: &str,

@@ -16,6 +16,7 @@ pub mod run_logs;
 pub mod runs;
 pub mod runtime;
 pub mod signin;
+pub mod tokens;
 
 use crate::error::UiError;
 use crate::UiState;
