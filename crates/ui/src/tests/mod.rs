@@ -8,6 +8,7 @@ mod packages;
 mod retention;
 mod run_logs;
 mod sorting;
+mod tokens;
 
 use crate::form::{self, Errors, Raw};
 use axum::body::Body;
