@@ -28,6 +28,7 @@ mod memoize;
 mod notifications;
 mod oidc;
 mod ops;
+mod personal_tokens;
 mod recent_runs;
 mod reload;
 mod retention;
