@@ -126,6 +126,7 @@ fn people_sign_in_with_the_provider_and_see_what_their_groups_allow() {
             .expect("alice may edit");
         screenshot(c, "oidc-02-alice").await;
         let alices_cookie = session_cookie(c).await;
+        personal_token_works_on_the_api_until_revoked(c, base).await;
 
         // Sign-out: back at the provider, which asks to end its session too.
         sign_out(c).await;
@@ -183,4 +184,60 @@ async fn sign_out(c: &Client) {
     wait_for_text(c, "button[name=logout]", "sign me out", 30).await;
     click(c, "button[name=logout]").await;
     wait_for_text(c, "h1", "Sign in", 30).await;
+}
+
+/// alice (editor on labors, not admin) makes a token on "Your API tokens", uses it on the API
+/// with exactly her roles, and revokes it.
+async fn personal_token_works_on_the_api_until_revoked(c: &Client, base: &str) {
+    click(c, "#your-tokens").await;
+    wait_for_text(c, "h1", "Your API tokens", 30).await;
+    fill(c, "#token-name", "nightly script").await;
+    let role = c.find(Locator::Css("#role-labors")).await.expect("role");
+    assert!(
+        c.find(Locator::Css("#role-labors option[value=admin]"))
+            .await
+            .is_err(),
+        "alice is offered no role above her own"
+    );
+    role.select_by_value("editor").await.expect("editor");
+    click(c, "#create-token button[type=submit]").await;
+    wait_for_text(c, "#new-token", "shown only this once", 30).await;
+    let token = c
+        .find(Locator::Css("#new-token-value"))
+        .await
+        .expect("token field")
+        .attr("value")
+        .await
+        .expect("value")
+        .expect("the token");
+    screenshot(c, "oidc-02b-personal-token").await;
+    let api = |path: &str| {
+        let url = format!("{base}/api/v1{path}");
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("get")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(api("/projects/labors/configs").await, 200);
+    assert_eq!(
+        api("/projects/other/configs").await,
+        404,
+        "only her projects"
+    );
+    c.goto(&format!("{base}/tokens")).await.expect("open");
+    let listed = wait_for_text(c, "#tokens", "nightly script", 30).await;
+    assert!(
+        listed.contains("labors: editor") && !listed.contains(&token),
+        "{listed}"
+    );
+    click(c, "#tokens button[type=submit]").await;
+    wait_for_text(c, "#no-tokens", "no personal tokens", 30).await;
+    assert_eq!(api("/projects/labors/configs").await, 401, "revoked");
 }
