@@ -28,6 +28,7 @@ mod memoize;
 mod notifications;
 mod oidc;
 mod ops;
+mod orchestrator_contract;
 mod personal_tokens;
 mod recent_runs;
 mod reload;
