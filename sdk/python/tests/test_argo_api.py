@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
 
-from conftest import REPO, Server, binary
+from argo_schema import check, raw
+from conftest import Server, binary
 
 hera_workflows = pytest.importorskip("hera.workflows")
 argo_workflows = pytest.importorskip("argo_workflows")
@@ -29,7 +28,6 @@ from hera.workflows.models import ValueFrom  # noqa: E402
 
 NAMESPACE = "argo-api"
 FINAL = ("Succeeded", "Failed", "Error")
-SWAGGER = REPO / "third_party" / "argo-api" / "swagger.json"
 
 
 @pytest.fixture(scope="module")
@@ -47,24 +45,6 @@ def service(argo_server: Server) -> WorkflowsService:
     # Hera joins its paths to the host with urljoin: the trailing slash keeps `/argo`.
     return WorkflowsService(host=f"{argo_server.url}/argo/", token=argo_server.admin_token,
                             namespace=NAMESPACE, verify_ssl=False)
-
-
-def check(definition: str, instance: Any) -> None:
-    """Fails unless `instance` conforms to swagger.json's `definition` (draft 4, as Swagger 2)."""
-    swagger = json.loads(SWAGGER.read_text())
-    swagger["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {
-        "type": ["integer", "string"]}
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": swagger["definitions"]}
-    errors = [f"{e.message} at {list(e.absolute_path)}"
-              for e in jsonschema.Draft4Validator(schema).iter_errors(instance)]
-    assert not errors, errors[:5]
-
-
-def raw(server: Server, path: str) -> Any:
-    request = urllib.request.Request(f"{server.url}/argo{path}",
-                                     headers={"Authorization": f"Bearer {server.admin_token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def run_to_end(server: Server, service: WorkflowsService, workflow: Workflow) -> Dict[str, Any]:
