@@ -69,7 +69,7 @@ spec:
 /// The Argo Server the orchestrator talks to.
 enum Server {
     Double(ArgoDouble),
-    Polyphemus(TestApp),
+    Polyphemus(Box<TestApp>),
 }
 
 impl Server {
@@ -324,12 +324,12 @@ async fn the_orchestrator_contract_holds_against_the_double() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_orchestrator_contract_holds_against_polyphemus_on_sqlite() {
-    contract(Server::Polyphemus(TestApp::sqlite().await)).await;
+    contract(Server::Polyphemus(Box::new(TestApp::sqlite().await))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_orchestrator_contract_holds_against_polyphemus_on_postgres() {
     if let Some(app) = TestApp::postgres().await {
-        contract(Server::Polyphemus(app)).await;
+        contract(Server::Polyphemus(Box::new(app))).await;
     }
 }

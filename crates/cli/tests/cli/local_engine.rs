@@ -149,7 +149,8 @@ fn submit_runs_a_workflow_file_for_a_config_version_and_watch_waits_for_it() {
 
 #[test]
 fn engine_run_needs_no_server_and_exits_by_the_workflow_phase() {
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/argo-examples");
+    // The engine's copy of Argo's examples, inside the checkout wherever it lives.
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../engine/tests/argo-examples");
     let work = tempfile::tempdir().expect("dir");
     let work_dir = work.path().display().to_string();
     let file = format!("{examples}/dag-diamond.yaml");
