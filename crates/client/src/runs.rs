@@ -224,6 +224,21 @@ impl Client {
             .map(|(_, run)| run)
     }
 
+    /// `POST /projects/{project}/runs/{run_id}/suspend` (`argo suspend`): a 409 when the run
+    /// has ended. Suspending twice changes nothing, so it is retried like a PUT.
+    pub async fn suspend_run(&self, project: &ProjectName, run_id: &RunId) -> Result<Run> {
+        let url = self.url([
+            "projects",
+            project.as_str(),
+            "runs",
+            run_id.as_str(),
+            "suspend",
+        ]);
+        self.send(Method::POST, url, None::<&()>, Idempotency::Idempotent)
+            .await
+            .map(|(_, run)| run)
+    }
+
     /// `POST /projects/{project}/runs/{run_id}/resume` (`argo resume`): a 409 when nothing of
     /// the run is suspended. Resuming twice changes nothing, so it is retried like a PUT.
     pub async fn resume_run(&self, project: &ProjectName, run_id: &RunId) -> Result<Run> {

@@ -89,6 +89,10 @@ pub(crate) async fn drive(
         phase = Phase::Succeeded;
     }
     let terminated = *stop_rx.borrow() == StopMode::Terminate;
+    if *stop_rx.borrow() == StopMode::Stop {
+        // A suspended run that is stopped still runs its exit handler.
+        ctx.resumes.release_workflow();
+    }
     if let (Some((args, resolved)), false) = (exit, terminated) {
         if let Ok(mut g) = ctx.globals.lock() {
             g.set("workflow.status", phase.as_str());
@@ -308,6 +312,22 @@ impl RunHandle {
         }
         tracing::info!(workflow = %self.name, nodes = resumed, "workflow resumed");
         Ok(resumed)
+    }
+
+    /// `argo suspend`: no new pod starts until [`RunHandle::resume`]; running ones go on, as
+    /// Argo's controller does with `spec.suspend: true`. Suspending a suspended run changes
+    /// nothing; an ended run is [`crate::EngineError::Ended`].
+    pub fn suspend(&self) -> Result<(), crate::EngineError> {
+        if self.is_finished() {
+            return Err(crate::EngineError::Ended);
+        }
+        if self.resumes.suspend_workflow() {
+            if let Ok(mut base) = self.base.lock() {
+                base.spec.suspend = Some(true);
+            }
+            tracing::info!(workflow = %self.name, "workflow suspended");
+        }
+        Ok(())
     }
 
     /// Whether the workflow or one of its nodes waits for a resume.

@@ -27,6 +27,9 @@ pub enum EngineError {
     /// `RunHandle::resume` of a run with nothing suspended (ended, or never suspended).
     #[error("the workflow is not suspended")]
     NotSuspended,
+    /// `RunHandle::suspend` of a run that has ended.
+    #[error("the workflow has ended")]
+    Ended,
 }
 
 impl EngineError {

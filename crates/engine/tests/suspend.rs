@@ -6,7 +6,9 @@
 //! - resume_without_a_value_for_a_supplied_output_is_refused_and_changes_nothing
 //! - expired_suspend_takes_the_output_default
 //! - workflow_level_suspend_starts_nothing_until_resumed
+//! - suspending_a_running_workflow_lets_the_running_step_finish_and_starts_nothing_more
 //! - stop_fails_a_suspended_node
+//! - a_stopped_suspended_workflow_still_runs_its_exit_handler
 //! - invalid_suspend_fields_are_refused_naming_them
 
 mod common;
@@ -232,6 +234,59 @@ spec:
 }
 
 #[tokio::test]
+async fn suspending_a_running_workflow_lets_the_running_step_finish_and_starts_nothing_more() {
+    let handle = submit(
+        r#"
+kind: Workflow
+metadata: {generateName: paused-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: slow}
+    - - {name: second, template: say}
+  - name: slow
+    container: {image: busybox, command: [sh, -c, "sleep 0.5; echo first"]}
+  - name: say
+    container: {image: busybox, command: [echo, second]}
+"#,
+    );
+    until(&handle, |wf| {
+        wf.status
+            .node_by_name(&format!("{}[0].first", wf.name()))
+            .is_some_and(|n| n.phase == Phase::Running)
+    })
+    .await;
+    handle.suspend().expect("suspends a running workflow");
+    handle.suspend().expect("a second suspend changes nothing");
+    let first_done = until(&handle, |wf| {
+        wf.status
+            .node_by_name(&format!("{}[0].first", wf.name()))
+            .is_some_and(|n| n.phase == Phase::Succeeded)
+    })
+    .await;
+    assert_eq!(first_done.spec.suspend, Some(true));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let held = handle.status();
+    assert!(handle.is_suspended());
+    assert_eq!(held.status.phase, Phase::Running);
+    let second = held
+        .status
+        .node_by_name(&format!("{}[1].second", held.name()));
+    assert!(
+        second.is_none_or(|n| n.phase == Phase::Pending),
+        "nothing new runs while suspended: {second:?}"
+    );
+    handle.resume().expect("resumes");
+    let wf = handle.wait().await;
+    assert_eq!(wf.status.phase, Phase::Succeeded);
+    assert_eq!(wf.spec.suspend, None);
+    assert_eq!(result(node(&wf, "[1].second")), Some("second"));
+    assert!(matches!(handle.suspend(), Err(EngineError::Ended)));
+}
+
+#[tokio::test]
 async fn stop_fails_a_suspended_node() {
     let handle = submit(APPROVAL);
     until(&handle, |wf| suspended(wf, "[1].approve")).await;
@@ -268,4 +323,38 @@ fn invalid_suspend_fields_are_refused_naming_them() {
         "    suspend: {}\n    outputs: {parameters: [{name: m, valueFrom: {path: /tmp/m}}]}\n",
     );
     assert!(e.contains("outputs.parameters[m]"), "{e}");
+}
+
+#[tokio::test]
+async fn a_stopped_suspended_workflow_still_runs_its_exit_handler() {
+    let handle = submit(
+        r#"
+kind: Workflow
+metadata: {generateName: held-stop-}
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: slow}
+    - - {name: second, template: bye}
+  - name: slow
+    container: {image: busybox, command: [sh, -c, "sleep 0.3"]}
+  - name: bye
+    container: {image: busybox, command: [echo, bye]}
+"#,
+    );
+    handle.suspend().expect("suspends");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    handle.stop();
+    let wf = tokio::time::timeout(Duration::from_secs(20), handle.wait())
+        .await
+        .expect("a stopped suspended run ends");
+    assert_eq!(wf.status.phase, Phase::Failed);
+    let exit = wf
+        .status
+        .node_by_name(&format!("{}.onExit", wf.name()))
+        .expect("the exit handler ran");
+    assert_eq!(exit.phase, Phase::Succeeded);
 }

@@ -129,6 +129,10 @@ pub fn router_with<S: Clone + Send + Sync + 'static>(
             post(runs::resume_run),
         )
         .route(
+            "/projects/{project}/runs/{run_id}/suspend",
+            post(runs::suspend_run),
+        )
+        .route(
             "/projects/{project}/runs/{run_id}/resubmit",
             post(lifecycle::resubmit_run),
         )

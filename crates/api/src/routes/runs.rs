@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stop_run))
         .routes(routes!(terminate_run))
         .routes(routes!(super::run_resume::resume_run))
+        .routes(routes!(super::run_resume::suspend_run))
 }
 
 /// Registers a run (idempotent: the same body again answers 200).

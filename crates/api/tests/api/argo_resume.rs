@@ -1,7 +1,9 @@
 //! The Argo Server double's resume (`PUT /api/v1/workflows/{namespace}/{name}/resume`, a
 //! `WorkflowResumeRequest`), as Argo's `ResumeWorkflow` does it: `spec.suspend` is cleared and
 //! every Running `Suspend` node Succeeds; a workflow with nothing suspended is answered 200
-//! unchanged. `suspend_at_first_step` makes the first step such a node.
+//! unchanged. `suspend_at_first_step` makes the first step such a node. Its suspend (a
+//! `WorkflowSuspendRequest`), as Argo's `SuspendWorkflow`: `spec.suspend: true`, refused for a
+//! completed workflow.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +16,7 @@ use crate::argo_double::{admit, answer, grpc_error, ArgoDouble, Shared};
 use crate::argo_nodes::time;
 
 pub const WF_RESUME: &str = "/api/v1/workflows/{namespace}/{name}/resume";
+pub const WF_SUSPEND: &str = "/api/v1/workflows/{namespace}/{name}/suspend";
 
 impl ArgoDouble {
     /// The entrypoint's first step is a suspend step waiting for a resume.
@@ -68,6 +71,46 @@ pub async fn resume_workflow(
             }
         }
     }
+    inner.workflows.insert(name, workflow.clone());
+    answer(&mut inner, route, workflow)
+}
+
+pub async fn suspend_workflow(
+    State(inner): Shared,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut inner = inner.lock().expect("double state");
+    let route = ("put", WF_SUSPEND);
+    let definition = "io.argoproj.workflow.v1alpha1.WorkflowSuspendRequest";
+    let path = format!("/api/v1/workflows/{namespace}/{name}/suspend");
+    if let Some(refused) = admit(
+        &mut inner,
+        route,
+        path,
+        &headers,
+        &query,
+        Some((definition, &body)),
+    ) {
+        return refused;
+    }
+    let Some(mut workflow) = inner.workflows.get(&name).cloned() else {
+        return grpc_error(
+            StatusCode::NOT_FOUND,
+            5,
+            &format!("workflows.argoproj.io \"{name}\" not found"),
+        );
+    };
+    if workflow["metadata"]["labels"]["workflows.argoproj.io/completed"] == "true" {
+        return grpc_error(
+            StatusCode::BAD_REQUEST,
+            9,
+            "cannot suspend completed workflows",
+        );
+    }
+    workflow["spec"]["suspend"] = json!(true);
     inner.workflows.insert(name, workflow.clone());
     answer(&mut inner, route, workflow)
 }

@@ -44,4 +44,5 @@ mod scheduler;
 mod schedules;
 mod secrets;
 mod state_rows;
+mod suspend;
 mod text_rule;

@@ -133,6 +133,8 @@ const EXTENSION_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/projects/{project}/runs/{run_id}/terminate"),
     // #15: resuming a suspended run (`argo resume`).
     ("post", "/api/v1/projects/{project}/runs/{run_id}/resume"),
+    // #18: suspending a running run (`argo suspend`).
+    ("post", "/api/v1/projects/{project}/runs/{run_id}/suspend"),
     // #13: resuming a paused schedule, and notification channels.
     (
         "post",

@@ -306,12 +306,71 @@ async fn a_suspended_workflow_is_resumed_once(server: &Server) {
     server.assert_contract_kept();
 }
 
+/// `argo suspend` holds what has not started: the running step ends, the next one waits
+/// for the resume, then the workflow goes on to its end. An ended workflow is not suspended.
+async fn a_running_workflow_is_suspended_then_resumed(server: &Server) {
+    let orchestrator = server.orchestrator().await;
+    let submitted = orchestrator
+        .submit(submission(STEPS, &[("hold", "1")], "paused"))
+        .await
+        .expect("submit");
+    server.start_first_step(&submitted.name);
+    until(&orchestrator, &submitted.name, |workflow| {
+        pod(workflow, "greet").is_some_and(|(_, node)| node["phase"] == "Running")
+    })
+    .await;
+    orchestrator
+        .suspend(NAMESPACE, &submitted.name)
+        .await
+        .expect("suspend");
+    let held = orchestrator
+        .workflow(NAMESPACE, &submitted.name)
+        .await
+        .expect("read");
+    assert!(
+        polyphemus_core::orchestrators::workflow_is_suspended(&held),
+        "{held:#}"
+    );
+    if let Server::Polyphemus(_) = server {
+        // The engine runs for real: greet finishes, copy does not start.
+        until(&orchestrator, &submitted.name, |workflow| {
+            pod(workflow, "greet").is_some_and(|(_, node)| node["phase"] == "Succeeded")
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let held = orchestrator
+            .workflow(NAMESPACE, &submitted.name)
+            .await
+            .expect("read");
+        let copy = pod(&held, "copy").map(|(_, node)| node["phase"].clone());
+        assert!(
+            copy.is_none() || copy == Some(Value::from("Pending")),
+            "nothing starts while suspended: {held:#}"
+        );
+    }
+    orchestrator
+        .resume(NAMESPACE, &submitted.name)
+        .await
+        .expect("resume");
+    server.finish(&submitted.name, Outcome::Succeeded);
+    let workflow = ended(&orchestrator, &submitted.name).await;
+    assert_eq!(workflow["status"]["phase"], "Succeeded", "{workflow:#}");
+    assert!(pod(&workflow, "report").is_some(), "{workflow:#}");
+    let again = orchestrator.suspend(NAMESPACE, &submitted.name).await;
+    assert!(
+        matches!(again, Err(OrchestratorError::Invalid(_))),
+        "{again:?}"
+    );
+    server.assert_contract_kept();
+}
+
 /// The whole contract against one server.
 async fn contract(server: Server) {
     a_workflow_runs_and_reads_back(&server).await;
     a_failed_step_fails_the_workflow(&server).await;
     stop_and_terminate_end_a_running_workflow(&server).await;
     a_suspended_workflow_is_resumed_once(&server).await;
+    a_running_workflow_is_suspended_then_resumed(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

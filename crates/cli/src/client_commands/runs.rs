@@ -59,6 +59,13 @@ enum RunsCommand {
         #[arg(value_parser = parse_value::<RunId>)]
         run_id: RunId,
     },
+    /// Suspend a running run: steps already running go on, no new step starts until
+    /// `runs resume` (`argo suspend`).
+    Suspend {
+        /// Run: its uid, its workflow name, or the first 8+ characters of its uid.
+        #[arg(value_parser = parse_value::<RunId>)]
+        run_id: RunId,
+    },
     /// Resume a suspended run: its `suspend` steps waiting for a resume, and a workflow
     /// submitted with `spec.suspend: true`, go on (`argo resume`).
     Resume {
@@ -96,6 +103,7 @@ pub async fn run(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         RunsCommand::Logs { run_id, .. } => show_logs(context, project, &run_id).await,
         RunsCommand::Stop { run_id } => stop_run(context, project, &run_id, StopMode::Stop).await,
         RunsCommand::Resume { run_id } => resume_run(context, project, &run_id).await,
+        RunsCommand::Suspend { run_id } => suspend_run(context, project, &run_id).await,
         RunsCommand::Terminate { run_id } => {
             stop_run(context, project, &run_id, StopMode::Terminate).await
         }
@@ -119,6 +127,23 @@ async fn stop_run(
     );
     hint(&format!(
         "follow it with `polyphemus runs watch {}`",
+        run.run_id
+    ));
+    Ok(())
+}
+
+async fn suspend_run(
+    context: &Context,
+    project: &ProjectName,
+    run_id: &RunId,
+) -> anyhow::Result<()> {
+    let run = context.client.suspend_run(project, run_id).await?;
+    if context.json() {
+        return print_json(&run);
+    }
+    println!("suspended run {} ({})", run.run_id, run.name);
+    hint(&format!(
+        "steps already running go on; `polyphemus runs resume {}` lets the rest start",
         run.run_id
     ));
     Ok(())

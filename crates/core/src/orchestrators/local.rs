@@ -452,6 +452,30 @@ impl Orchestrator for LocalOrchestrator {
         })
     }
 
+    fn suspend<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let handle = match self.handle(name) {
+                Ok(handle) => handle,
+                // Ended and forgotten: there is nothing left to hold.
+                Err(error) => {
+                    return Err(match self.stored_status(name) {
+                        Ok(_) => OrchestratorError::Invalid("it has ended".into()),
+                        Err(_) => error,
+                    })
+                }
+            };
+            handle
+                .suspend()
+                .map_err(|error| OrchestratorError::Invalid(error.to_string()))?;
+            tracing::info!(workflow = %name, "suspended a local run");
+            Ok(())
+        })
+    }
+
     fn stop<'a>(
         &'a self,
         _namespace: &'a str,

@@ -103,6 +103,8 @@ pub(crate) enum Asked<'a> {
     End { run_id: &'a RunId, mode: StopMode },
     /// Resuming a suspended run: one with nothing suspended cannot be (409).
     Resume { run_id: &'a RunId },
+    /// Suspending a running run: an ended one cannot be (409).
+    Suspend { run_id: &'a RunId },
 }
 
 impl OrchestratorError {
@@ -120,6 +122,9 @@ impl OrchestratorError {
             }
             (OrchestratorError::Invalid(why), Asked::Resume { run_id }) => {
                 CoreError::Conflict(format!("run {run_id} cannot be resumed: {why}"))
+            }
+            (OrchestratorError::Invalid(why), Asked::Suspend { run_id }) => {
+                CoreError::Conflict(format!("run {run_id} cannot be suspended: {why}"))
             }
             (OrchestratorError::NotFound(name), _) => {
                 CoreError::NotFound(format!("workflow {name} in the {kind} orchestrator"))
@@ -230,6 +235,14 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
     /// `argo resume`: resumes the workflow (`spec.suspend`) and every suspend node waiting.
     /// [`OrchestratorError::NotSuspended`] when nothing of it waits for a resume.
     fn resume<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
+    /// `argo suspend`: no new pod starts until [`Orchestrator::resume`]; running ones go on.
+    /// [`OrchestratorError::Invalid`] when the workflow has ended.
+    fn suspend<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,

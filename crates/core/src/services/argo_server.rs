@@ -114,6 +114,17 @@ impl Services {
         self.argo_workflow(access, name).await
     }
 
+    /// `argo suspend` of the workflow named `name` (editors).
+    pub async fn suspend_argo_workflow(
+        &self,
+        access: &Access,
+        name: &str,
+    ) -> Result<Value, CoreError> {
+        let run_id = workflow_reference(name)?;
+        self.suspend_run(access, &run_id).await?;
+        self.argo_workflow(access, name).await
+    }
+
     /// `argo resume` of the workflow named `name` (editors).
     pub async fn resume_argo_workflow(
         &self,

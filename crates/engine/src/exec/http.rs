@@ -33,6 +33,8 @@ pub async fn run(
     scope: Scope,
 ) -> Outcome {
     let id = ctx.id(name);
+    // Suspended (`argo suspend`): the request waits for the resume, as the agent pod would.
+    ctx.resumes.wait_workflow().await;
     ctx.shared.create_node(NewNode {
         id: &id,
         name,

@@ -214,6 +214,9 @@ pub async fn run(
     scope: Scope,
 ) -> Outcome {
     let id = ctx.id(name);
+    // Suspended (`argo suspend`): no new pod, as Argo's controller creates none, until the
+    // resume.
+    ctx.resumes.wait_workflow().await;
     let raw = &call.resolved.template;
     ctx.shared.create_node(NewNode {
         id: &id,

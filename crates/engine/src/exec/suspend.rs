@@ -1,7 +1,8 @@
 //! `suspend` templates and resuming: a `Suspend` node stays Running until its `duration` has
 //! passed or the run is resumed (`RunHandle::resume`, Argo's `argo resume`), then Succeeds
 //! with its `valueFrom.supplied` outputs (given on resume, else their defaults). A workflow
-//! with `spec.suspend: true` starts nothing until it is resumed.
+//! with `spec.suspend: true` (from the start, or set by `argo suspend` while it runs) starts
+//! no new pod until it is resumed.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,6 +111,22 @@ impl Resumes {
         }
         self.tx.send_modify(|g| *g += 1);
         Ok(resumed)
+    }
+
+    /// `argo suspend`: from now on nothing new starts until a resume (what runs goes on);
+    /// false when it was suspended already.
+    pub fn suspend_workflow(&self) -> bool {
+        let was = self.workflow.swap(true, Ordering::SeqCst);
+        self.tx.send_modify(|g| *g += 1);
+        !was
+    }
+
+    /// Ends a workflow-level suspension without resuming suspend nodes (a stopped run's exit
+    /// handler must start).
+    pub fn release_workflow(&self) {
+        if self.workflow.swap(false, Ordering::SeqCst) {
+            self.tx.send_modify(|g| *g += 1);
+        }
     }
 
     /// Whether anything of the run waits for a resume.

@@ -61,7 +61,11 @@ pub async fn show_run(
         .map_or(RunPhase::Pending, |m| m.report.phase);
     let may_end = !finished && session.can(&project, Role::Editor);
     let may_resubmit = finished && session.can(&project, Role::Editor);
-    let may_resume = may_end && metadata.as_ref().is_some_and(|m| m.report.is_suspended());
+    // Suspended while it runs (`argo suspend`) shows only in the orchestrator's workflow.
+    let suspended = !finished
+        && (metadata.as_ref().is_some_and(|m| m.report.is_suspended())
+            || services.run_waits_for_resume(&access, &run).await);
+    let may_resume = may_end && suspended;
     let run_path = format!("/projects/{project}/runs/{}", run.run_id);
     Ok(Page {
         title: run.name.clone(),
@@ -87,6 +91,11 @@ pub async fn show_run(
                             (csrf_field(&session))
                             button type="submit" title="Its suspend steps waiting for a resume go on (argo resume)" { "Resume" }
                         }
+                    } @else {
+                        form method="post" action={ (run_path) "/suspend" } {
+                            (csrf_field(&session))
+                            button type="submit" title="Running steps go on; no new step starts until Resume (argo suspend)" { "Suspend" }
+                        }
                     }
                     form method="post" action={ (run_path) "/stop" } {
                         (csrf_field(&session))
@@ -106,8 +115,12 @@ pub async fn show_run(
             }
         }
         p.run-phase { "Phase: " span #run-phase { (badge(phase.as_str())) } }
-        @if metadata.as_ref().is_some_and(|m| m.report.is_suspended()) {
-            p.notice #run-suspended { strong { "Suspended: " } "a step waits for a resume." }
+        @if suspended {
+            @if metadata.as_ref().is_some_and(|m| m.report.is_suspended()) {
+                p.notice #run-suspended { strong { "Suspended: " } "a step waits for a resume." }
+            } @else {
+                p.notice #run-suspended { strong { "Suspended: " } "no new step starts until it is resumed." }
+            }
         }
         @if let Some(failure) = metadata.as_ref().and_then(|m| m.failure.as_deref()) {
             p.notice.bad #run-failure { strong { "Why it failed: " } (failure) }
@@ -237,6 +250,19 @@ fn nodes(run: &Run, metadata: &RunMetadata) -> Markup {
             }
         }
     }
+}
+
+/// `Suspend` on a run's page: running steps go on, nothing new starts until `Resume`.
+pub async fn suspend_run(
+    State(state): State<UiState>,
+    Path((project, run_id)): Path<(String, String)>,
+    form: PostForm,
+) -> Result<Redirect, UiError> {
+    let project = project_name(&project)?;
+    let run_id = run_id_in_path(&run_id)?;
+    let access = form.session.principal.access(&project);
+    state.services.suspend_run(&access, &run_id).await?;
+    Ok(Redirect::to(&format!("/projects/{project}/runs/{run_id}")))
 }
 
 /// `Resume` on a run's page: its suspend steps waiting for a resume go on.

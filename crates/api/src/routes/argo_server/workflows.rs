@@ -142,8 +142,9 @@ pub async fn act_on_workflow(
                 .await?
         }
         "resume" => services.resume_argo_workflow(&access, &name).await?,
+        "suspend" => services.suspend_argo_workflow(&access, &name).await?,
         "resubmit" => services.resubmit_argo_workflow(&access, &name).await?,
-        "suspend" | "retry" | "set" => {
+        "retry" | "set" => {
             services.argo_workflow(&access, &name).await?;
             return Err(ArgoError::new(
                 GrpcCode::Unimplemented,

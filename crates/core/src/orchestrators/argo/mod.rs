@@ -239,6 +239,25 @@ impl Orchestrator for ArgoOrchestrator {
         })
     }
 
+    fn suspend<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            self.send(Call {
+                method: Method::PUT,
+                path: vec![namespace, name, "suspend"],
+                query: Vec::new(),
+                body: Some(json!({"name": name, "namespace": namespace})),
+                idempotent: true,
+            })
+            .await?;
+            tracing::info!(workflow = %name, "asked Argo to suspend a workflow");
+            Ok(())
+        })
+    }
+
     fn stop<'a>(
         &'a self,
         namespace: &'a str,
