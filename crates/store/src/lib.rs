@@ -6,6 +6,7 @@
 //! interleave and never meet `SQLITE_BUSY`; reads use their own pool.
 
 mod ad_hoc;
+mod ad_hoc_delete;
 mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -29,6 +30,7 @@ mod status;
 mod tokens;
 
 pub use ad_hoc::AD_HOC_WORKFLOW_TYPE;
+pub use ad_hoc_delete::AdHocRunDelete;
 pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
 pub use error::StoreError;
 pub use ledgers::{LedgerFound, LedgerRow};

@@ -452,6 +452,34 @@ impl Orchestrator for LocalOrchestrator {
         })
     }
 
+    fn delete<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+        uid: &'a RunId,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            if self.handle(name).is_ok_and(|handle| !handle.is_finished()) {
+                return Err(OrchestratorError::Invalid("it is still running".into()));
+            }
+            if let Ok(mut runs) = self.runs.lock() {
+                runs.remove(name);
+            }
+            let dirs = crate::run_dirs::RunDirs::new(self.options.work_dir.clone());
+            let Some(dir) = dirs.find(name, uid) else {
+                return Ok(());
+            };
+            tokio::task::spawn_blocking(move || crate::run_dirs::remove(&dir))
+                .await
+                .map_err(|error| OrchestratorError::Unavailable(error.to_string()))?
+                .map_err(|error| {
+                    OrchestratorError::Unavailable(format!("removing the run directory: {error}"))
+                })?;
+            tracing::info!(workflow = %name, "deleted a local run's directory");
+            Ok(())
+        })
+    }
+
     fn suspend<'a>(
         &'a self,
         _namespace: &'a str,

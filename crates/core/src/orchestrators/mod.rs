@@ -240,6 +240,16 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
 
+    /// `argo delete` of an ended workflow `name` (uid `uid`): what the orchestrator keeps of it
+    /// goes (the local engine's run directory; Argo's Workflow object). One already gone is
+    /// no error.
+    fn delete<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        uid: &'a RunId,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
     /// `argo suspend`: no new pod starts until [`Orchestrator::resume`]; running ones go on.
     /// [`OrchestratorError::Invalid`] when the workflow has ended.
     fn suspend<'a>(
