@@ -31,7 +31,7 @@ const WORKFLOWS: &str = "/api/v1/workflows/{namespace}";
 const WORKFLOW: &str = "/api/v1/workflows/{namespace}/{name}";
 
 /// A request to `/argo{path}`: status and body (JSON, else the text as a string).
-async fn argo(
+pub(crate) async fn argo(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -65,7 +65,7 @@ fn hello(command: &str) -> Value {
     })
 }
 
-fn assert_conforms(path: &str, method: &str, body: &Value) {
+pub(crate) fn assert_conforms(path: &str, method: &str, body: &Value) {
     let errors = Contract::get().check_response(path, method, body);
     assert!(errors.is_empty(), "{errors:#?}\n{body:#}");
 }
@@ -86,7 +86,7 @@ async fn create(app: &TestApp, project: &str, workflow: Value) -> Value {
 }
 
 /// Reads the workflow until its phase is final.
-async fn until_ended(app: &TestApp, project: &str, name: &str) -> Value {
+pub(crate) async fn until_ended(app: &TestApp, project: &str, name: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let path = format!("/api/v1/workflows/{project}/{name}");
