@@ -90,13 +90,14 @@ impl Store {
         &self,
         project: &ProjectName,
     ) -> Result<Vec<WorkflowTemplateRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM workflow_templates WHERE project_name = $1 ORDER BY name"
-        );
-        Ok(on_reader!(self, pool => sqlx::query_as(&sql)
+        let sql = format!("SELECT {COLUMNS} FROM workflow_templates WHERE project_name = $1");
+        let mut records: Vec<WorkflowTemplateRecord> = on_reader!(self, pool => sqlx::query_as(&sql)
             .bind(project)
             .fetch_all(pool)
-            .await)?)
+            .await)?;
+        // Sorted here: PostgreSQL's collation may order '-' and '.' unlike SQLite's bytes.
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(records)
     }
 
     /// Replaces the document of template `name` and records `event`. With `expected`, only
