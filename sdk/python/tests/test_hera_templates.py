@@ -15,12 +15,12 @@ from typing import Any, Dict, Iterator, Optional
 import pytest
 
 from argo_schema import check, raw
-from conftest import Server, binary
+from conftest import Server, binary, clean_env
 
 hera_workflows = pytest.importorskip("hera.workflows")
 jsonschema = pytest.importorskip("jsonschema")
 
-from hera.exceptions import AlreadyExists, BadRequest, NotFound  # noqa: E402
+from hera.exceptions import AlreadyExists, BadRequest, HeraException, NotFound  # noqa: E402
 from hera.workflows import (  # noqa: E402
     Parameter, Script, Step, Steps, Workflow, WorkflowsService, WorkflowTemplate,
 )
@@ -181,3 +181,21 @@ def test_a_missing_template_is_refused(service: WorkflowsService) -> None:
     with pytest.raises(NotFound, match="nope"):
         service.submit_workflow(WorkflowSubmitRequest(
             resource_kind="WorkflowTemplate", resource_name="nope"), namespace=NAMESPACE)
+
+
+def test_a_server_that_cannot_sandbox_steps_stores_no_template(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Without a sandbox (forced off here) steps would run as the server's user: templates are
+    # refused as workflow documents are, and only linted.
+    unsandboxed = Server(binary(), tmp_path_factory.mktemp("unsandboxed"),
+                         env=clean_env(POLYPHEMUS_ENGINE_ISOLATION="off"))
+    try:
+        service = WorkflowsService(host=f"{unsandboxed.url}/argo/",
+                                   token=unsandboxed.admin_token, namespace=NAMESPACE,
+                                   verify_ssl=False)
+        assert greeter("held", service).lint().metadata.name == "held"
+        with pytest.raises(HeraException, match="503.*sandbox"):
+            greeter("held", service).create()
+        assert service.list_workflow_templates(namespace=NAMESPACE).items in (None, [])
+    finally:
+        unsandboxed.stop()

@@ -189,8 +189,11 @@ impl Services {
             params,
         } = launch;
         let orchestrator = self.require_orchestrator()?;
-        // Read now: a template changed after this does not change the run.
-        let templates = if orchestrator.resolves_project_templates() {
+        // Read now: a template changed after this does not change the run. A server that
+        // refuses workflow documents runs no user-written template either.
+        let templates = if orchestrator.resolves_project_templates()
+            && orchestrator.refuses_workflow_documents().is_none()
+        {
             self.project_templates(project).await?
         } else {
             ProjectTemplates::default()

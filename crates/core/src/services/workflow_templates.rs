@@ -70,6 +70,7 @@ impl Services {
         if dry_run {
             return Ok(unsaved(access.project(), checked));
         }
+        self.refuse_unsandboxed()?;
         let new = NewWorkflowTemplate {
             name: checked.name,
             uid: uuid::Uuid::new_v4().to_string(),
@@ -129,6 +130,7 @@ impl Services {
     ) -> Result<Value, CoreError> {
         access.require(Role::Admin)?;
         let checked = self.check_template(access, template, Some(name)).await?;
+        self.refuse_unsandboxed()?;
         if checked.name != *name {
             return Err(CoreError::bad_field(
                 "/template/metadata/name",
@@ -186,6 +188,18 @@ impl Services {
                 StoreError::NotFound => not_found(name),
                 other => other.into(),
             })
+    }
+
+    /// A template is code that runs: refused where workflow documents are (a local engine
+    /// without a sandbox), as creating a workflow is.
+    fn refuse_unsandboxed(&self) -> Result<(), CoreError> {
+        let refused = self
+            .orchestrator()
+            .and_then(|o| o.refuses_workflow_documents());
+        match refused {
+            Some(why) => Err(CoreError::Unavailable(why)),
+            None => Ok(()),
+        }
     }
 
     /// Checks a WorkflowTemplate document: its kind, name and namespace, then the engine must
