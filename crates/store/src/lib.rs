@@ -28,6 +28,7 @@ mod schedule;
 mod schedule_pause;
 mod status;
 mod tokens;
+mod workflow_templates;
 
 pub use ad_hoc::AD_HOC_WORKFLOW_TYPE;
 pub use ad_hoc_delete::AdHocRunDelete;
@@ -43,6 +44,7 @@ pub use run_search::{RunCandidate, RunSummaryRecord};
 pub use schedule::{Claimed, DueAction, DueRuntime, SkipReason};
 pub use schedule_pause::ScheduleChange;
 pub use sqlx::types::Json;
+pub use workflow_templates::{NewWorkflowTemplate, WorkflowTemplateRecord};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

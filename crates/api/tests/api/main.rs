@@ -10,6 +10,8 @@ mod argo_double;
 mod argo_nodes;
 mod argo_resume;
 mod argo_server_api;
+mod argo_template_runs;
+mod argo_workflow_templates;
 mod backfills;
 mod cancel;
 mod resume;

@@ -125,6 +125,7 @@ fn submission(yaml: &str, parameters: &[(&str, &str)], label: &str) -> Submissio
         labels: BTreeMap::from([("contract".to_owned(), label.to_owned())]),
         task_token: None,
         uid: None,
+        templates: Default::default(),
     }
 }
 

@@ -6,7 +6,7 @@ use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Sub
 use futures::future::BoxFuture;
 use polyphemus_engine::{
     read_tail, Engine, EngineError, EngineOptions, K8sObjects, RunHandle, SandboxSupport, StepUser,
-    SubmitOptions, TemplateLibrary, Workflow,
+    SubmitOptions, Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 pub struct LocalOrchestrator {
     options: EngineOptions,
     server_url: String,
-    library: TemplateLibrary,
     runs: Mutex<HashMap<String, Arc<RunHandle>>>,
     /// Where the embedded Python SDK was written, for `PYTHONPATH`.
     python_sdk: Option<PathBuf>,
@@ -73,7 +72,6 @@ impl LocalOrchestrator {
                 ..EngineOptions::default()
             },
             server_url,
-            library: TemplateLibrary::new(),
             runs: Mutex::new(HashMap::new()),
             python_sdk,
             allow_unsandboxed: false,
@@ -282,6 +280,10 @@ impl Orchestrator for LocalOrchestrator {
         true
     }
 
+    fn resolves_project_templates(&self) -> bool {
+        true
+    }
+
     fn submit(
         &self,
         submission: Submission,
@@ -324,11 +326,12 @@ impl Orchestrator for LocalOrchestrator {
                 super::run_env(&submission.labels, &submission.parameters, &uid.to_string());
             let objects = self.step_objects(submission.task_token.as_ref());
             let scope = submission.labels.get("polyphemus/project").cloned();
+            let library = submission.templates.library();
             let handle = Engine::new(options)
                 .submit_with(
                     workflow,
                     submission.parameters,
-                    &self.library,
+                    &library,
                     SubmitOptions {
                         uid: Some(uid),
                         env: run_env,

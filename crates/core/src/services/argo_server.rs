@@ -23,8 +23,9 @@ pub enum CreatedAs {
 
 impl Services {
     /// Checks an Argo Workflow document as `argo lint` / a dry run do: it must parse and the
-    /// local engine must be able to start it. Returns the document with its namespace.
-    pub fn lint_argo_workflow(
+    /// local engine must be able to start it with the project's WorkflowTemplates. Returns the
+    /// document with its namespace.
+    pub async fn lint_argo_workflow(
         &self,
         access: &Access,
         mut workflow: Value,
@@ -33,8 +34,21 @@ impl Services {
         let (yaml, as_) = parse_workflow(&workflow)?;
         let parsed = polyphemus_engine::Workflow::from_yaml(&yaml)
             .map_err(|error| CoreError::bad_field("/workflow", error.to_string()))?;
+        let templates = self.project_templates(access.project()).await?;
+        if let Some(base) = &parsed.spec.workflow_template_ref {
+            if !templates.contains(&base.name) {
+                return Err(CoreError::bad_field(
+                    "/workflow/spec/workflowTemplateRef/name",
+                    format!(
+                        "no WorkflowTemplate {} in namespace {}",
+                        base.name,
+                        access.project()
+                    ),
+                ));
+            }
+        }
         let given = reserved_arguments(as_);
-        polyphemus_engine::check_startable(&parsed, &given)
+        polyphemus_engine::check_startable_with(&parsed, &given, &templates.library())
             .map_err(|error| CoreError::bad_field("/workflow", error.to_string()))?;
         workflow["metadata"]["namespace"] = Value::String(access.project().to_string());
         Ok(workflow)
@@ -49,7 +63,7 @@ impl Services {
         dry_run: bool,
     ) -> Result<Value, CoreError> {
         access.require(Role::Admin)?;
-        let checked = self.lint_argo_workflow(access, workflow)?;
+        let checked = self.lint_argo_workflow(access, workflow).await?;
         if dry_run {
             return Ok(checked);
         }
@@ -254,7 +268,7 @@ pub fn ad_hoc_type() -> Result<polyphemus_model::WorkflowType, CoreError> {
 
 /// Leaves out unset fields, as Kubernetes' JSON does (`omitempty`): Argo's clients read a null
 /// `daemon` or `retryStrategy` as a value of the wrong type.
-fn drop_nulls(value: &mut Value) {
+pub(super) fn drop_nulls(value: &mut Value) {
     match value {
         Value::Object(object) => {
             object.retain(|_, inner| !inner.is_null());

@@ -16,6 +16,7 @@ pub enum GrpcCode {
     AlreadyExists = 6,
     PermissionDenied = 7,
     FailedPrecondition = 9,
+    Aborted = 10,
     Unimplemented = 12,
     Internal = 13,
     Unavailable = 14,
@@ -27,7 +28,7 @@ impl GrpcCode {
         match self {
             Self::InvalidArgument | Self::FailedPrecondition => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::AlreadyExists => StatusCode::CONFLICT,
+            Self::AlreadyExists | Self::Aborted => StatusCode::CONFLICT,
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::Unimplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -66,6 +67,9 @@ impl From<CoreError> for ArgoError {
                 GrpcCode::InvalidArgument
             }
             CoreError::Conflict(_) => GrpcCode::FailedPrecondition,
+            CoreError::AlreadyExists(_) => GrpcCode::AlreadyExists,
+            // Kubernetes' 409 Conflict on a stale resourceVersion, as Argo Server passes it on.
+            CoreError::Outdated(_) => GrpcCode::Aborted,
             CoreError::Unavailable(_) => GrpcCode::Unavailable,
             CoreError::Internal(why) => {
                 tracing::error!(error = %why, "internal error");

@@ -67,7 +67,8 @@ pub async fn lint_workflow(
 ) -> Result<Json<Value>, ArgoError> {
     let access = caller.namespace(&namespace)?;
     let (workflow, _) = CreateRequest::parse(body)?;
-    Ok(Json(state.services.lint_argo_workflow(&access, workflow)?))
+    let linted = state.services.lint_argo_workflow(&access, workflow).await?;
+    Ok(Json(linted))
 }
 
 pub async fn get_workflow(
