@@ -151,7 +151,7 @@ pub async fn text_of(client: &Client, css: &str) -> String {
             .unwrap_or_else(|e| panic!("no {css} on {url:?}: {e}"));
         match element.text().await {
             Ok(text) => return text,
-            Err(error) if attempts < 10 => {
+            Err(error) if attempts < 10 && is_stale(&error) => {
                 attempts += 1;
                 eprintln!("reading {css} again: {error}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -191,14 +191,31 @@ pub async fn fill(client: &Client, css: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
+/// Clicks the element; as in [`text_of`], one a live page replaced before the click is looked
+/// up again (a stale element was not clicked).
 pub async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .expect("click");
+    let mut attempts = 0;
+    loop {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        match element.click().await {
+            Ok(()) => return,
+            Err(error) if attempts < 10 && is_stale(&error) => {
+                attempts += 1;
+                eprintln!("clicking {css} again: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("click {css}: {error}"),
+        }
+    }
+}
+
+/// Whether the element was replaced since it was found.
+fn is_stale(error: &fantoccini::error::CmdError) -> bool {
+    matches!(error, fantoccini::error::CmdError::Standard(e)
+        if e.error == fantoccini::error::ErrorStatus::StaleElementReference)
 }
 
 /// Signs in by typing the token and pressing Enter, as a keyboard user would.
