@@ -11,6 +11,7 @@ mod backfills;
 pub mod bench;
 mod config_archive;
 mod configs;
+mod cron_workflows;
 mod error;
 mod events;
 mod ledgers;
@@ -30,6 +31,7 @@ mod tokens;
 
 pub use ad_hoc::AD_HOC_WORKFLOW_TYPE;
 pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
+pub use cron_workflows::CronWorkflowRecord;
 pub use error::StoreError;
 pub use ledgers::{LedgerFound, LedgerRow};
 pub use memo_cache::MemoRecord;

@@ -2,6 +2,7 @@
 //! the official argo SDK run against Polyphemus unchanged. A namespace is a project and the
 //! bearer token a Polyphemus token: every route goes through the same access rules as v1.
 
+mod cron_workflows;
 mod error;
 mod select;
 mod stream;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/workflow-events/{namespace}",
             get(stream::watch_workflows),
         )
+        .merge(cron_workflows::routes())
 }
 
 /// The caller of an Argo route, refused in Argo's shape (no token: 401 code 16).

@@ -1,0 +1,587 @@
+//! Argo Server's CronWorkflowService on the local engine (`/argo/api/v1/cron-workflows`):
+//! answers are checked against Argo's swagger.json, and the schedule is driven with a chosen
+//! clock through `run_due_cron_workflows(now)`.
+//!
+//! - crud_answers_conform_to_argo_swagger
+//! - a_duplicate_name_is_409_already_exists
+//! - viewers_read_editors_suspend_admins_create
+//! - an_invalid_schedule_or_workflow_spec_is_400_naming_the_field
+//! - a_due_tick_creates_one_labelled_workflow_that_succeeds
+//! - forbid_skips_a_tick_while_one_runs
+//! - suspend_stops_ticks_and_resume_restarts_them
+//! - a_tick_older_than_the_starting_deadline_is_skipped
+//! - two_servers_looking_at_one_tick_create_one_workflow
+
+use crate::argo_contract::Contract;
+use crate::both_stores;
+use crate::harness::TestApp;
+use chrono::{DateTime, Duration as Span, DurationRound, Utc};
+use polyphemus_model::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+both_stores!(
+    crud_answers_conform_to_argo_swagger,
+    a_duplicate_name_is_409_already_exists,
+    viewers_read_editors_suspend_admins_create,
+    an_invalid_schedule_or_workflow_spec_is_400_naming_the_field,
+    a_due_tick_creates_one_labelled_workflow_that_succeeds,
+    forbid_skips_a_tick_while_one_runs,
+    suspend_stops_ticks_and_resume_restarts_them,
+    a_tick_older_than_the_starting_deadline_is_skipped,
+    two_servers_looking_at_one_tick_create_one_workflow,
+);
+
+const CRONS: &str = "/api/v1/cron-workflows/{namespace}";
+const CRON: &str = "/api/v1/cron-workflows/{namespace}/{name}";
+const BASE: &str = "/api/v1/cron-workflows/labors";
+
+async fn argo(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .client
+        .request(method, format!("{}/argo{path}", app.base))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn conforms(path: &str, method: &str, body: &Value) {
+    let errors = Contract::get().check_response(path, method, body);
+    assert!(errors.is_empty(), "{errors:#?}\n{body:#}");
+}
+
+fn cron(name: &str, command: &str, extra: Value) -> Value {
+    let mut spec = json!({
+        "schedules": ["* * * * *"],
+        "workflowMetadata": {"labels": {"team": "data"}},
+        "workflowSpec": {"entrypoint": "main", "templates": [
+            {"name": "main", "container": {"image": "busybox", "command": ["sh", "-c", command]}}
+        ]}
+    });
+    for (key, value) in extra.as_object().cloned().unwrap_or_default() {
+        spec[key] = value;
+    }
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "CronWorkflow",
+        "metadata": {"name": name, "labels": {"kind": "nightly"}},
+        "spec": spec,
+    })
+}
+
+async fn create(app: &TestApp, document: Value) -> Value {
+    let body = json!({"cronWorkflow": document});
+    let (status, created) = argo(app, Method::POST, BASE, &app.admin, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    conforms(CRONS, "post", &created);
+    created
+}
+
+fn code_of(answer: &(StatusCode, Value)) -> (StatusCode, Value) {
+    (answer.0, answer.1["code"].clone())
+}
+
+/// The first whole minute after now: the next tick of `* * * * *` for a new CronWorkflow.
+fn next_minute() -> DateTime<Utc> {
+    Utc::now().duration_trunc(Span::minutes(1)).expect("trunc") + Span::minutes(1)
+}
+
+/// The workflows a CronWorkflow created, found by Argo's label.
+async fn workflows_of(app: &TestApp, name: &str) -> Vec<Value> {
+    let path = format!(
+        "/api/v1/workflows/labors?listOptions.labelSelector=workflows.argoproj.io/cron-workflow%3D{name}"
+    );
+    let (status, listed) = argo(app, Method::GET, &path, &app.admin, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    listed["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn until_ended(app: &TestApp, name: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let path = format!("/api/v1/workflows/labors/{name}");
+        let (_, workflow) = argo(app, Method::GET, &path, &app.admin, None).await;
+        if matches!(
+            workflow["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed" | "Error")
+        ) {
+            return workflow;
+        }
+        assert!(Instant::now() < deadline, "{workflow:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Reads the CronWorkflow until no workflow of it is active (the run's end is recorded a
+/// moment after the engine reports it).
+async fn until_inactive(app: &TestApp, name: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let path = format!("{BASE}/{name}");
+        let (_, cron) = argo(app, Method::GET, &path, &app.admin, None).await;
+        if cron["status"]["active"] == json!([]) {
+            return cron;
+        }
+        assert!(Instant::now() < deadline, "{cron:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn crud_answers_conform_to_argo_swagger(app: TestApp) {
+    let created = create(&app, cron("nightly", "echo hi", json!({}))).await;
+    assert_eq!(created["metadata"]["namespace"], "labors");
+    assert!(created["metadata"]["uid"].is_string(), "{created}");
+    assert_eq!(created["spec"]["suspend"], false);
+    let version = created["metadata"]["resourceVersion"].clone();
+
+    let (status, read) = argo(
+        &app,
+        Method::GET,
+        &format!("{BASE}/nightly"),
+        &app.admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    conforms(CRON, "get", &read);
+    assert_eq!(read["metadata"]["uid"], created["metadata"]["uid"]);
+
+    let list = format!("{BASE}?listOptions.labelSelector=kind%3Dnightly");
+    let (_, listed) = argo(&app, Method::GET, &list, &app.admin, None).await;
+    conforms(CRONS, "get", &listed);
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let none = format!("{BASE}?listOptions.labelSelector=kind%3Dother");
+    let (_, empty) = argo(&app, Method::GET, &none, &app.admin, None).await;
+    assert_eq!(empty["items"], json!([]), "{empty}");
+
+    let mut changed = read.clone();
+    changed["spec"]["schedules"] = json!(["0 3 * * *"]);
+    changed["spec"]["timezone"] = json!("Europe/Berlin");
+    let body = json!({"cronWorkflow": changed, "name": "nightly", "namespace": "labors"});
+    let path = format!("{BASE}/nightly");
+    let (status, updated) = argo(&app, Method::PUT, &path, &app.admin, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    conforms(CRON, "put", &updated);
+    assert_eq!(updated["spec"]["schedules"], json!(["0 3 * * *"]));
+    assert_ne!(updated["metadata"]["resourceVersion"], version);
+    let stale = argo(&app, Method::PUT, &path, &app.admin, Some(body)).await;
+    assert_eq!(
+        code_of(&stale),
+        (StatusCode::CONFLICT, json!(10)),
+        "{}",
+        stale.1
+    );
+
+    let lint = json!({"cronWorkflow": cron("other", "echo", json!({}))});
+    let (status, linted) = argo(
+        &app,
+        Method::POST,
+        &format!("{BASE}/lint"),
+        &app.admin,
+        Some(lint),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{linted}");
+    conforms("/api/v1/cron-workflows/{namespace}/lint", "post", &linted);
+
+    for (action, suspended) in [("suspend", true), ("resume", false)] {
+        let path = format!("{BASE}/nightly/{action}");
+        let body = json!({"name": "nightly", "namespace": "labors"});
+        let (status, acted) = argo(&app, Method::PUT, &path, &app.admin, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{acted}");
+        conforms(&format!("{CRON}/{action}"), "put", &acted);
+        assert_eq!(acted["spec"]["suspend"], suspended, "{acted}");
+    }
+
+    let (status, deleted) = argo(&app, Method::DELETE, &path, &app.admin, None).await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    conforms(CRON, "delete", &deleted);
+    let gone = argo(&app, Method::GET, &path, &app.admin, None).await;
+    assert_eq!(
+        code_of(&gone),
+        (StatusCode::NOT_FOUND, json!(5)),
+        "{}",
+        gone.1
+    );
+    let again = argo(&app, Method::DELETE, &path, &app.admin, None).await;
+    assert_eq!(code_of(&again), (StatusCode::NOT_FOUND, json!(5)));
+}
+
+async fn a_duplicate_name_is_409_already_exists(app: TestApp) {
+    create(&app, cron("nightly", "echo", json!({}))).await;
+    let body = json!({"cronWorkflow": cron("nightly", "echo again", json!({}))});
+    let answer = argo(&app, Method::POST, BASE, &app.admin, Some(body)).await;
+    assert_eq!(
+        code_of(&answer),
+        (StatusCode::CONFLICT, json!(6)),
+        "{}",
+        answer.1
+    );
+    let problems = Contract::get().check("grpc.gateway.runtime.Error", &answer.1);
+    assert!(problems.is_empty(), "{problems:?}");
+    // The same name in another project is another CronWorkflow.
+    let body = json!({"cronWorkflow": cron("nightly", "echo", json!({}))});
+    let (status, _) = argo(
+        &app,
+        Method::POST,
+        "/api/v1/cron-workflows/other",
+        &app.admin,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn viewers_read_editors_suspend_admins_create(app: TestApp) {
+    create(&app, cron("nightly", "echo", json!({}))).await;
+    let viewer = app.token("labors", Role::Viewer).await;
+    let editor = app.token("labors", Role::Editor).await;
+    let path = format!("{BASE}/nightly");
+    assert_eq!(
+        argo(&app, Method::GET, &path, &viewer, None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        argo(&app, Method::GET, BASE, &viewer, None).await.0,
+        StatusCode::OK
+    );
+    let lint = json!({"cronWorkflow": cron("x", "echo", json!({}))});
+    let linted = argo(
+        &app,
+        Method::POST,
+        &format!("{BASE}/lint"),
+        &viewer,
+        Some(lint),
+    )
+    .await;
+    assert_eq!(linted.0, StatusCode::OK, "{}", linted.1);
+    let body = json!({"cronWorkflow": cron("mine", "echo", json!({}))});
+    for token in [&viewer, &editor] {
+        let refused = argo(&app, Method::POST, BASE, token, Some(body.clone())).await;
+        assert_eq!(
+            code_of(&refused),
+            (StatusCode::FORBIDDEN, json!(7)),
+            "{}",
+            refused.1
+        );
+        let update = json!({"cronWorkflow": cron("nightly", "echo changed", json!({}))});
+        let refused = argo(&app, Method::PUT, &path, token, Some(update)).await;
+        assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+        let refused = argo(&app, Method::DELETE, &path, token, None).await;
+        assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    }
+    let refused = argo(
+        &app,
+        Method::PUT,
+        &format!("{path}/suspend"),
+        &viewer,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(code_of(&refused), (StatusCode::FORBIDDEN, json!(7)));
+    for action in ["suspend", "resume"] {
+        let acted = argo(
+            &app,
+            Method::PUT,
+            &format!("{path}/{action}"),
+            &editor,
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(acted.0, StatusCode::OK, "{}", acted.1);
+    }
+    let other = app.token("other", Role::Admin).await;
+    let hidden = argo(&app, Method::GET, &path, &other, None).await;
+    assert_eq!(code_of(&hidden), (StatusCode::NOT_FOUND, json!(5)));
+}
+
+async fn an_invalid_schedule_or_workflow_spec_is_400_naming_the_field(app: TestApp) {
+    let mut no_entry = cron("bad", "echo", json!({}));
+    no_entry["spec"]["workflowSpec"]["entrypoint"] = json!("nowhere");
+    let mut legacy = cron("bad", "echo", json!({"schedule": "61 * * * *"}));
+    legacy["spec"]
+        .as_object_mut()
+        .expect("spec")
+        .remove("schedules");
+    for (document, field) in [
+        (legacy, "spec/schedule"),
+        (
+            cron("bad", "echo", json!({"schedules": ["* * *"]})),
+            "spec/schedules/0",
+        ),
+        (
+            cron("bad", "echo", json!({"timezone": "Mars/Base"})),
+            "spec/timezone",
+        ),
+        (
+            cron("bad", "echo", json!({"concurrencyPolicy": "Sometimes"})),
+            "spec/concurrencyPolicy",
+        ),
+        (no_entry, "spec/workflowSpec"),
+        (cron("Bad_Name", "echo", json!({})), "metadata/name"),
+    ] {
+        let body = json!({"cronWorkflow": document});
+        let answer = argo(&app, Method::POST, BASE, &app.admin, Some(body)).await;
+        assert_eq!(
+            code_of(&answer),
+            (StatusCode::BAD_REQUEST, json!(3)),
+            "{}",
+            answer.1
+        );
+        let message = answer.1["message"].as_str().unwrap_or_default();
+        assert!(message.contains(field), "{message} names {field}");
+    }
+    let missing = argo(&app, Method::POST, BASE, &app.admin, Some(json!({}))).await;
+    assert_eq!(code_of(&missing), (StatusCode::BAD_REQUEST, json!(3)));
+    let (_, listed) = argo(&app, Method::GET, BASE, &app.admin, None).await;
+    assert_eq!(listed["items"], json!([]), "nothing stored: {listed}");
+}
+
+async fn a_due_tick_creates_one_labelled_workflow_that_succeeds(app: TestApp) {
+    create(&app, cron("nightly", "sleep 1; echo scheduled", json!({}))).await;
+    let tick = next_minute();
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(tick - Span::seconds(1))
+            .await
+            .expect("look"),
+        0
+    );
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(tick + Span::seconds(5))
+            .await
+            .expect("look"),
+        1
+    );
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(tick + Span::seconds(20))
+            .await
+            .expect("look"),
+        0,
+        "a tick creates one workflow"
+    );
+    let (_, read) = argo(
+        &app,
+        Method::GET,
+        &format!("{BASE}/nightly"),
+        &app.admin,
+        None,
+    )
+    .await;
+    conforms(CRON, "get", &read);
+    let last: DateTime<Utc> =
+        serde_json::from_value(read["status"]["lastScheduledTime"].clone()).expect("a time");
+    assert_eq!(last, tick);
+    let active = read["status"]["active"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(active.len(), 1, "{read:#}");
+
+    let workflows = workflows_of(&app, "nightly").await;
+    assert_eq!(workflows.len(), 1);
+    let name = workflows[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert!(name.starts_with("nightly-"), "{name}");
+    assert_eq!(active[0]["name"], name.as_str());
+    let labels = &workflows[0]["metadata"]["labels"];
+    assert_eq!(labels["workflows.argoproj.io/cron-workflow"], "nightly");
+    assert_eq!(labels["team"], "data", "spec.workflowMetadata's labels");
+    let ended = until_ended(&app, &name).await;
+    assert_eq!(ended["status"]["phase"], "Succeeded", "{ended:#}");
+    let read = until_inactive(&app, "nightly").await;
+    conforms(CRON, "get", &read);
+
+    let (_, events) = app.get("/projects/labors/events", &app.admin).await;
+    assert!(
+        events.to_string().contains("cron-workflow:nightly"),
+        "the event names the cron workflow: {events}"
+    );
+}
+
+async fn forbid_skips_a_tick_while_one_runs(app: TestApp) {
+    create(
+        &app,
+        cron("serial", "sleep 60", json!({"concurrencyPolicy": "Forbid"})),
+    )
+    .await;
+    let tick = next_minute();
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(tick + Span::seconds(2))
+            .await
+            .expect("look"),
+        1
+    );
+    let next = tick + Span::minutes(1) + Span::seconds(2);
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(next)
+            .await
+            .expect("look"),
+        0,
+        "one still runs"
+    );
+    let workflows = workflows_of(&app, "serial").await;
+    assert_eq!(workflows.len(), 1);
+    let name = workflows[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let stop = format!("/api/v1/workflows/labors/{name}/stop");
+    assert_eq!(
+        argo(&app, Method::PUT, &stop, &app.admin, Some(json!({})))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    until_ended(&app, &name).await;
+    until_inactive(&app, "serial").await;
+    let later = tick + Span::minutes(2) + Span::seconds(2);
+    let created = app
+        .services
+        .run_due_cron_workflows(later)
+        .await
+        .expect("look");
+    assert_eq!(created, 1, "once it ended, the next tick runs");
+    for workflow in workflows_of(&app, "serial").await {
+        let name = workflow["metadata"]["name"].as_str().expect("name");
+        argo(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/workflows/labors/{name}/stop"),
+            &app.admin,
+            Some(json!({})),
+        )
+        .await;
+    }
+}
+
+async fn suspend_stops_ticks_and_resume_restarts_them(app: TestApp) {
+    create(&app, cron("paused", "echo", json!({}))).await;
+    let tick = next_minute();
+    let path = format!("{BASE}/paused");
+    argo(
+        &app,
+        Method::PUT,
+        &format!("{path}/suspend"),
+        &app.admin,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(tick + Span::seconds(5))
+            .await
+            .expect("look"),
+        0
+    );
+    let (_, resumed) = argo(
+        &app,
+        Method::PUT,
+        &format!("{path}/resume"),
+        &app.admin,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(resumed["spec"]["suspend"], false);
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(tick + Span::seconds(6))
+            .await
+            .expect("look"),
+        1
+    );
+    let name = workflows_of(&app, "paused").await[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    until_ended(&app, &name).await;
+}
+
+async fn a_tick_older_than_the_starting_deadline_is_skipped(app: TestApp) {
+    create(
+        &app,
+        cron("strict", "echo", json!({"startingDeadlineSeconds": 10})),
+    )
+    .await;
+    let tick = next_minute();
+    // Down for a while: the tick is 30 s old, past its deadline, and is not caught up.
+    let late = tick + Span::seconds(30);
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(late)
+            .await
+            .expect("look"),
+        0
+    );
+    // Hours of missed ticks still give no burst: only the latest, when within the deadline.
+    let hours_later = tick + Span::hours(3) + Span::seconds(4);
+    assert_eq!(
+        app.services
+            .run_due_cron_workflows(hours_later)
+            .await
+            .expect("look"),
+        1
+    );
+    let (_, read) = argo(
+        &app,
+        Method::GET,
+        &format!("{BASE}/strict"),
+        &app.admin,
+        None,
+    )
+    .await;
+    let last: DateTime<Utc> =
+        serde_json::from_value(read["status"]["lastScheduledTime"].clone()).expect("a time");
+    assert_eq!(last, tick + Span::hours(3));
+    let name = workflows_of(&app, "strict").await[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    until_ended(&app, &name).await;
+}
+
+async fn two_servers_looking_at_one_tick_create_one_workflow(app: TestApp) {
+    for name in ["one", "two", "three"] {
+        create(&app, cron(name, "echo", json!({}))).await;
+    }
+    let second = app.second_services().await;
+    let now = next_minute() + Span::seconds(3);
+    let (a, b) = tokio::join!(
+        app.services.run_due_cron_workflows(now),
+        second.run_due_cron_workflows(now)
+    );
+    assert_eq!(
+        a.expect("first") + b.expect("second"),
+        3,
+        "one workflow per CronWorkflow"
+    );
+    let (_, runs) = app
+        .get("/projects/labors/runs?workflow_type=ad-hoc", &app.admin)
+        .await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(3), "{runs}");
+}
