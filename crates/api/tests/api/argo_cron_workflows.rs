@@ -6,11 +6,6 @@
 //! - a_duplicate_name_is_409_already_exists
 //! - viewers_read_editors_suspend_admins_create
 //! - an_invalid_schedule_or_workflow_spec_is_400_naming_the_field
-//! - a_due_tick_creates_one_labelled_workflow_that_succeeds
-//! - forbid_skips_a_tick_while_one_runs
-//! - suspend_stops_ticks_and_resume_restarts_them
-//! - a_tick_older_than_the_starting_deadline_is_skipped
-//! - two_servers_looking_at_one_tick_create_one_workflow
 
 use crate::argo_contract::Contract;
 use crate::both_stores;
@@ -26,18 +21,13 @@ both_stores!(
     a_duplicate_name_is_409_already_exists,
     viewers_read_editors_suspend_admins_create,
     an_invalid_schedule_or_workflow_spec_is_400_naming_the_field,
-    a_due_tick_creates_one_labelled_workflow_that_succeeds,
-    forbid_skips_a_tick_while_one_runs,
-    suspend_stops_ticks_and_resume_restarts_them,
-    a_tick_older_than_the_starting_deadline_is_skipped,
-    two_servers_looking_at_one_tick_create_one_workflow,
 );
 
 const CRONS: &str = "/api/v1/cron-workflows/{namespace}";
-const CRON: &str = "/api/v1/cron-workflows/{namespace}/{name}";
-const BASE: &str = "/api/v1/cron-workflows/labors";
+pub(crate) const CRON: &str = "/api/v1/cron-workflows/{namespace}/{name}";
+pub(crate) const BASE: &str = "/api/v1/cron-workflows/labors";
 
-async fn argo(
+pub(crate) async fn argo(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -60,12 +50,12 @@ async fn argo(
     )
 }
 
-fn conforms(path: &str, method: &str, body: &Value) {
+pub(crate) fn conforms(path: &str, method: &str, body: &Value) {
     let errors = Contract::get().check_response(path, method, body);
     assert!(errors.is_empty(), "{errors:#?}\n{body:#}");
 }
 
-fn cron(name: &str, command: &str, extra: Value) -> Value {
+pub(crate) fn cron(name: &str, command: &str, extra: Value) -> Value {
     let mut spec = json!({
         "schedules": ["* * * * *"],
         "workflowMetadata": {"labels": {"team": "data"}},
@@ -84,7 +74,7 @@ fn cron(name: &str, command: &str, extra: Value) -> Value {
     })
 }
 
-async fn create(app: &TestApp, document: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, document: Value) -> Value {
     let body = json!({"cronWorkflow": document});
     let (status, created) = argo(app, Method::POST, BASE, &app.admin, Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -97,12 +87,12 @@ fn code_of(answer: &(StatusCode, Value)) -> (StatusCode, Value) {
 }
 
 /// The first whole minute after now: the next tick of `* * * * *` for a new CronWorkflow.
-fn next_minute() -> DateTime<Utc> {
+pub(crate) fn next_minute() -> DateTime<Utc> {
     Utc::now().duration_trunc(Span::minutes(1)).expect("trunc") + Span::minutes(1)
 }
 
 /// The workflows a CronWorkflow created, found by Argo's label.
-async fn workflows_of(app: &TestApp, name: &str) -> Vec<Value> {
+pub(crate) async fn workflows_of(app: &TestApp, name: &str) -> Vec<Value> {
     let path = format!(
         "/api/v1/workflows/labors?listOptions.labelSelector=workflows.argoproj.io/cron-workflow%3D{name}"
     );
@@ -111,7 +101,7 @@ async fn workflows_of(app: &TestApp, name: &str) -> Vec<Value> {
     listed["items"].as_array().cloned().unwrap_or_default()
 }
 
-async fn until_ended(app: &TestApp, name: &str) -> Value {
+pub(crate) async fn until_ended(app: &TestApp, name: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let path = format!("/api/v1/workflows/labors/{name}");
@@ -129,7 +119,7 @@ async fn until_ended(app: &TestApp, name: &str) -> Value {
 
 /// Reads the CronWorkflow until no workflow of it is active (the run's end is recorded a
 /// moment after the engine reports it).
-async fn until_inactive(app: &TestApp, name: &str) -> Value {
+pub(crate) async fn until_inactive(app: &TestApp, name: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let path = format!("{BASE}/{name}");
@@ -354,234 +344,4 @@ async fn an_invalid_schedule_or_workflow_spec_is_400_naming_the_field(app: TestA
     assert_eq!(code_of(&missing), (StatusCode::BAD_REQUEST, json!(3)));
     let (_, listed) = argo(&app, Method::GET, BASE, &app.admin, None).await;
     assert_eq!(listed["items"], json!([]), "nothing stored: {listed}");
-}
-
-async fn a_due_tick_creates_one_labelled_workflow_that_succeeds(app: TestApp) {
-    create(&app, cron("nightly", "sleep 1; echo scheduled", json!({}))).await;
-    let tick = next_minute();
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(tick - Span::seconds(1))
-            .await
-            .expect("look"),
-        0
-    );
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(tick + Span::seconds(5))
-            .await
-            .expect("look"),
-        1
-    );
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(tick + Span::seconds(20))
-            .await
-            .expect("look"),
-        0,
-        "a tick creates one workflow"
-    );
-    let (_, read) = argo(
-        &app,
-        Method::GET,
-        &format!("{BASE}/nightly"),
-        &app.admin,
-        None,
-    )
-    .await;
-    conforms(CRON, "get", &read);
-    let last: DateTime<Utc> =
-        serde_json::from_value(read["status"]["lastScheduledTime"].clone()).expect("a time");
-    assert_eq!(last, tick);
-    let active = read["status"]["active"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(active.len(), 1, "{read:#}");
-
-    let workflows = workflows_of(&app, "nightly").await;
-    assert_eq!(workflows.len(), 1);
-    let name = workflows[0]["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_owned();
-    assert!(name.starts_with("nightly-"), "{name}");
-    assert_eq!(active[0]["name"], name.as_str());
-    let labels = &workflows[0]["metadata"]["labels"];
-    assert_eq!(labels["workflows.argoproj.io/cron-workflow"], "nightly");
-    assert_eq!(labels["team"], "data", "spec.workflowMetadata's labels");
-    let ended = until_ended(&app, &name).await;
-    assert_eq!(ended["status"]["phase"], "Succeeded", "{ended:#}");
-    let read = until_inactive(&app, "nightly").await;
-    conforms(CRON, "get", &read);
-
-    let (_, events) = app.get("/projects/labors/events", &app.admin).await;
-    assert!(
-        events.to_string().contains("cron-workflow:nightly"),
-        "the event names the cron workflow: {events}"
-    );
-}
-
-async fn forbid_skips_a_tick_while_one_runs(app: TestApp) {
-    create(
-        &app,
-        cron("serial", "sleep 60", json!({"concurrencyPolicy": "Forbid"})),
-    )
-    .await;
-    let tick = next_minute();
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(tick + Span::seconds(2))
-            .await
-            .expect("look"),
-        1
-    );
-    let next = tick + Span::minutes(1) + Span::seconds(2);
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(next)
-            .await
-            .expect("look"),
-        0,
-        "one still runs"
-    );
-    let workflows = workflows_of(&app, "serial").await;
-    assert_eq!(workflows.len(), 1);
-    let name = workflows[0]["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_owned();
-    let stop = format!("/api/v1/workflows/labors/{name}/stop");
-    assert_eq!(
-        argo(&app, Method::PUT, &stop, &app.admin, Some(json!({})))
-            .await
-            .0,
-        StatusCode::OK
-    );
-    until_ended(&app, &name).await;
-    until_inactive(&app, "serial").await;
-    let later = tick + Span::minutes(2) + Span::seconds(2);
-    let created = app
-        .services
-        .run_due_cron_workflows(later)
-        .await
-        .expect("look");
-    assert_eq!(created, 1, "once it ended, the next tick runs");
-    for workflow in workflows_of(&app, "serial").await {
-        let name = workflow["metadata"]["name"].as_str().expect("name");
-        argo(
-            &app,
-            Method::PUT,
-            &format!("/api/v1/workflows/labors/{name}/stop"),
-            &app.admin,
-            Some(json!({})),
-        )
-        .await;
-    }
-}
-
-async fn suspend_stops_ticks_and_resume_restarts_them(app: TestApp) {
-    create(&app, cron("paused", "echo", json!({}))).await;
-    let tick = next_minute();
-    let path = format!("{BASE}/paused");
-    argo(
-        &app,
-        Method::PUT,
-        &format!("{path}/suspend"),
-        &app.admin,
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(tick + Span::seconds(5))
-            .await
-            .expect("look"),
-        0
-    );
-    let (_, resumed) = argo(
-        &app,
-        Method::PUT,
-        &format!("{path}/resume"),
-        &app.admin,
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(resumed["spec"]["suspend"], false);
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(tick + Span::seconds(6))
-            .await
-            .expect("look"),
-        1
-    );
-    let name = workflows_of(&app, "paused").await[0]["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_owned();
-    until_ended(&app, &name).await;
-}
-
-async fn a_tick_older_than_the_starting_deadline_is_skipped(app: TestApp) {
-    create(
-        &app,
-        cron("strict", "echo", json!({"startingDeadlineSeconds": 10})),
-    )
-    .await;
-    let tick = next_minute();
-    // Down for a while: the tick is 30 s old, past its deadline, and is not caught up.
-    let late = tick + Span::seconds(30);
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(late)
-            .await
-            .expect("look"),
-        0
-    );
-    // Hours of missed ticks still give no burst: only the latest, when within the deadline.
-    let hours_later = tick + Span::hours(3) + Span::seconds(4);
-    assert_eq!(
-        app.services
-            .run_due_cron_workflows(hours_later)
-            .await
-            .expect("look"),
-        1
-    );
-    let (_, read) = argo(
-        &app,
-        Method::GET,
-        &format!("{BASE}/strict"),
-        &app.admin,
-        None,
-    )
-    .await;
-    let last: DateTime<Utc> =
-        serde_json::from_value(read["status"]["lastScheduledTime"].clone()).expect("a time");
-    assert_eq!(last, tick + Span::hours(3));
-    let name = workflows_of(&app, "strict").await[0]["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_owned();
-    until_ended(&app, &name).await;
-}
-
-async fn two_servers_looking_at_one_tick_create_one_workflow(app: TestApp) {
-    for name in ["one", "two", "three"] {
-        create(&app, cron(name, "echo", json!({}))).await;
-    }
-    let second = app.second_services().await;
-    let now = next_minute() + Span::seconds(3);
-    let (a, b) = tokio::join!(
-        app.services.run_due_cron_workflows(now),
-        second.run_due_cron_workflows(now)
-    );
-    assert_eq!(
-        a.expect("first") + b.expect("second"),
-        3,
-        "one workflow per CronWorkflow"
-    );
-    let (_, runs) = app
-        .get("/projects/labors/runs?workflow_type=ad-hoc", &app.admin)
-        .await;
-    assert_eq!(runs["items"].as_array().map(Vec::len), Some(3), "{runs}");
 }

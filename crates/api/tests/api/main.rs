@@ -5,6 +5,7 @@ mod harness;
 mod argo;
 mod argo_contract;
 mod argo_control;
+mod argo_cron_schedule;
 mod argo_cron_workflows;
 mod argo_double;
 mod argo_nodes;
