@@ -86,6 +86,18 @@ async fn a_due_tick_creates_one_labelled_workflow_that_succeeds(app: TestApp) {
     assert_eq!(ended["status"]["phase"], "Succeeded", "{ended:#}");
     let read = until_inactive(&app, "nightly").await;
     conforms(CRON, "get", &read);
+    let path = format!("{BASE}/nightly");
+    let (status, _) = argo(&app, Method::DELETE, &path, &app.admin, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "deleted with its history of workflows"
+    );
+    assert_eq!(
+        workflows_of(&app, "nightly").await.len(),
+        1,
+        "its workflows stay"
+    );
 
     let (_, events) = app.get("/projects/labors/events", &app.admin).await;
     assert!(

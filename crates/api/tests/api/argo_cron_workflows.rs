@@ -133,6 +133,23 @@ pub(crate) async fn until_inactive(app: &TestApp, name: &str) -> Value {
 }
 
 async fn crud_answers_conform_to_argo_swagger(app: TestApp) {
+    let dry = json!({"cronWorkflow": cron("nightly", "echo hi", json!({})),
+                     "createOptions": {"dryRun": ["All"]}});
+    let (status, checked) = argo(&app, Method::POST, BASE, &app.admin, Some(dry)).await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    let unstored = argo(
+        &app,
+        Method::GET,
+        &format!("{BASE}/nightly"),
+        &app.admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        unstored.0,
+        StatusCode::NOT_FOUND,
+        "a dry run stores nothing"
+    );
     let created = create(&app, cron("nightly", "echo hi", json!({}))).await;
     assert_eq!(created["metadata"]["namespace"], "labors");
     assert!(created["metadata"]["uid"].is_string(), "{created}");

@@ -122,6 +122,8 @@ fn schedule_texts(spec: &Value) -> Result<Vec<(String, &str)>, CoreError> {
     match &spec["schedule"] {
         Value::Null => {}
         Value::String(text) if text.is_empty() && !texts.is_empty() => {}
+        // A client that read back `schedules` may send it beside its own `schedule`.
+        Value::String(text) if texts.iter().any(|(_, given)| given == text) => {}
         Value::String(text) => texts.push(("spec/schedule".to_owned(), text)),
         _ => return Err(bad("spec/schedule", "must be a cron string")),
     }
@@ -208,8 +210,9 @@ pub fn render(record: &CronWorkflowRecord, active: &[(RunId, String)]) -> Value 
     let schedules: Vec<&str> = schedule_texts(&document["spec"])
         .map(|texts| texts.into_iter().map(|(_, text)| text).collect())
         .unwrap_or_default();
+    // `schedules` always (Argo 3.6's swagger requires it); a given `schedule` stays for
+    // clients whose model still reads that one.
     spec.insert("schedules".into(), json!(schedules));
-    spec.remove("schedule");
     spec.insert("suspend".into(), json!(record.suspended));
     let project = record.project_name.to_string();
     let active: Vec<Value> = active
