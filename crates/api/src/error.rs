@@ -47,7 +47,9 @@ impl From<CoreError> for ApiError {
             CoreError::Unprocessable { detail, errors } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, detail, errors)
             }
-            CoreError::Conflict(why) => (StatusCode::CONFLICT, why, vec![]),
+            CoreError::Conflict(why) | CoreError::AlreadyExists(why) | CoreError::Outdated(why) => {
+                (StatusCode::CONFLICT, why, vec![])
+            }
             CoreError::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, why, vec![]),
             CoreError::Internal(why) => {
                 tracing::error!(error = %why, "internal error");

@@ -28,6 +28,12 @@ pub enum CoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A create under a name that is already taken.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// An update based on a version older than the one stored (optimistic locking).
+    #[error("{0}")]
+    Outdated(String),
     /// Needs a part that is not configured here (e.g. no orchestrator).
     #[error("{0}")]
     Unavailable(String),

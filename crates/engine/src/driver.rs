@@ -310,6 +310,11 @@ impl RunHandle {
         if let Ok(mut base) = self.base.lock() {
             base.spec.suspend = None;
         }
+        self.shared.update(|s| {
+            if let Some(stored) = &mut s.status.stored_workflow_template_spec {
+                stored.suspend = None;
+            }
+        });
         tracing::info!(workflow = %self.name, nodes = resumed, "workflow resumed");
         Ok(resumed)
     }

@@ -44,7 +44,7 @@ pub use memo::{FileMemoCache, MemoCache, MemoEntry};
 pub use model::Workflow;
 pub use render::render_text;
 pub use run::{Engine, EngineOptions, RunHandle, SubmitOptions};
-pub use setup::check_startable;
+pub use setup::{check_startable, check_startable_with, check_template};
 pub use status::{
     MemoizationStatus, NodeOutputs, NodeStatus, NodeType, ParamValue, Phase, WorkflowObject,
     WorkflowStatus,

@@ -107,6 +107,25 @@ impl TemplateLibrary {
         Ok(())
     }
 
+    /// Adds the template document `text` (YAML or JSON) under `name`, replacing one of that
+    /// name. One that does not parse or is not supported is kept as refused, as [`Self::load_dir`]
+    /// keeps them: a workflow referencing it is told why.
+    pub fn add_text(&mut self, name: &str, text: &str) {
+        let parsed = serde_yaml::from_str::<Workflow>(text)
+            .map_err(|e| EngineError::Yaml(e.to_string()))
+            .and_then(|wf| crate::validate::validate_document(&wf, false).map(|()| wf));
+        match parsed {
+            Ok(wf) => {
+                self.refused.remove(name);
+                self.templates.insert(name.to_owned(), Arc::new(wf));
+            }
+            Err(error) => {
+                self.templates.remove(name);
+                self.refused.insert(name.to_owned(), error.to_string());
+            }
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<Workflow>> {
         self.templates.get(name)
     }

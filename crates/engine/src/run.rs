@@ -280,16 +280,24 @@ impl Engine {
         metadata.uid = Some(uid.clone());
         metadata.namespace = Some(namespace.clone());
         metadata.creation_timestamp = Some(crate::status::fmt_time(&now));
+        // Based on a template, the workflow reads back as submitted and the merged spec goes
+        // to the status, as on Argo.
+        let (own_spec, stored) = if wf.spec.workflow_template_ref.is_some() {
+            (wf.spec.clone(), Some((*checked.spec).clone()))
+        } else {
+            ((*checked.spec).clone(), None)
+        };
         let base = Arc::new(Mutex::new(WorkflowObject {
             api_version: "argoproj.io/v1alpha1".into(),
             kind: "Workflow".into(),
             metadata,
-            spec: (*checked.spec).clone(),
+            spec: own_spec,
             status: Default::default(),
         }));
         shared.update(|s| {
             s.status.phase = Phase::Running;
             s.status.started_at = Some(now);
+            s.status.stored_workflow_template_spec = stored;
         });
         let spec = checked.spec;
         let artifacts = Arc::new(RunArtifacts::new(

@@ -35,6 +35,38 @@ pub fn check_startable(wf: &Workflow, params: &[(String, String)]) -> Result<(),
     check(wf, params, &TemplateLibrary::default()).map(|_| ())
 }
 
+/// [`check_startable`] with `library` for the workflow's `workflowTemplateRef` and
+/// `templateRef`s, as a run submitted with that library resolves them.
+pub fn check_startable_with(
+    wf: &Workflow,
+    params: &[(String, String)],
+    library: &TemplateLibrary,
+) -> Result<(), EngineError> {
+    check(wf, params, library).map(|_| ())
+}
+
+/// Whether `template` can serve as a `WorkflowTemplate` here: it has templates, each resolves
+/// (its `templateRef`s against `library`) and is passed the parameters it needs, and its
+/// entrypoint and exit handler, when given, are among them. Workflow arguments may lack values:
+/// a workflow using the template gives them.
+pub fn check_template(template: &Workflow, library: &TemplateLibrary) -> Result<(), EngineError> {
+    let spec = &template.spec;
+    if spec.workflow_template_ref.is_some() {
+        return Err(EngineError::unsupported(
+            "spec.workflowTemplateRef",
+            "a WorkflowTemplate cannot be based on another one",
+        ));
+    }
+    if spec.templates.is_empty() {
+        return Err(EngineError::Invalid(
+            "spec.templates: a WorkflowTemplate needs at least one template".into(),
+        ));
+    }
+    let mut roots: Vec<String> = spec.entrypoint.iter().cloned().collect();
+    roots.extend(spec.on_exit.iter().cloned());
+    Resolver::new(Arc::new(spec.clone()), Arc::new(library.clone())).check_references(&roots)
+}
+
 /// Checks `wf`'s spec, parameters and the templates its entry point and exit handler reach.
 pub(crate) fn check(
     wf: &Workflow,
@@ -236,4 +268,62 @@ fn workflow_params(
         out.push((p.name.clone(), value));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Workflow {
+        Workflow::from_yaml(text).expect("parses")
+    }
+
+    const SAY: &str = r#"
+kind: WorkflowTemplate
+metadata: {name: say}
+spec:
+  arguments: {parameters: [{name: who}]}
+  templates:
+  - name: say
+    inputs: {parameters: [{name: who, default: world}]}
+    container: {image: busybox, command: [echo, "{{inputs.parameters.who}}"]}
+"#;
+
+    #[test]
+    fn a_template_may_leave_workflow_arguments_to_its_users() {
+        assert!(check_template(&doc(SAY), &TemplateLibrary::new()).is_ok());
+    }
+
+    #[test]
+    fn a_template_needs_known_templates_and_references() {
+        let no_entry = SAY.replace("  arguments:", "  entrypoint: nowhere\n  arguments:");
+        let error = check_template(&doc(&no_entry), &TemplateLibrary::new()).unwrap_err();
+        assert!(error.to_string().contains("nowhere"), "{error}");
+        let caller = r#"
+kind: WorkflowTemplate
+metadata: {name: caller}
+spec:
+  templates:
+  - name: main
+    steps: [[{name: hi, templateRef: {name: say, template: say}}]]
+"#;
+        let error = check_template(&doc(caller), &TemplateLibrary::new()).unwrap_err();
+        assert!(
+            error.to_string().contains("WorkflowTemplate say"),
+            "{error}"
+        );
+        let mut library = TemplateLibrary::new();
+        library.add_text("say", SAY);
+        assert!(check_template(&doc(caller), &library).is_ok());
+    }
+
+    #[test]
+    fn a_stored_document_that_cannot_run_is_refused_when_referenced() {
+        let mut library = TemplateLibrary::new();
+        library.add_text("bad", "kind: WorkflowTemplate\nspec: {bogus: 1}\n");
+        let error = library.lookup("bad").expect_err("refused");
+        assert!(error.to_string().contains("bogus"), "{error}");
+        library.add_text("bad", SAY);
+        assert!(library.lookup("bad").is_ok());
+    }
 }

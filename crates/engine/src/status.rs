@@ -203,6 +203,11 @@ pub struct WorkflowStatus {
     /// The mutexes and semaphores the run holds and waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronization: Option<serde_json::Value>,
+    /// What a run based on a WorkflowTemplate (`spec.workflowTemplateRef`) executes: the
+    /// template's spec merged with the workflow's own, kept here as Argo keeps it, while
+    /// `spec` stays as submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_workflow_template_spec: Option<crate::model::WorkflowSpec>,
 }
 
 impl WorkflowStatus {

@@ -167,6 +167,32 @@ text_name!(
 );
 
 text_name!(
+    /// A WorkflowTemplate's `metadata.name`, as Kubernetes names objects (a DNS-1123
+    /// subdomain): lowercase letters, digits, `-` and `.`, starting and ending with a letter or
+    /// digit, at most 253 characters.
+    WorkflowTemplateName,
+    "^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$",
+    |value| {
+        let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let bytes = value.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= 253
+            && bytes.first().copied().is_some_and(alnum)
+            && bytes.last().copied().is_some_and(alnum)
+            && bytes.iter().all(|&b| alnum(b) || b == b'-' || b == b'.');
+        if valid {
+            Ok(())
+        } else {
+            Err(InvalidValue::new(
+                "metadata.name",
+                "must be 1-253 lowercase letters, digits, '-' or '.', starting and ending with \
+                 a letter or digit",
+            ))
+        }
+    }
+);
+
+text_name!(
     /// A 5-field cron expression (minute hour day-of-month month day-of-week).
     CronExpr,
     "^\\s*\\S+(\\s+\\S+){4}\\s*$",
@@ -203,6 +229,16 @@ mod tests {
         assert!(RunId::parse("3f1c-aa").is_ok());
         assert!(RunId::parse("a/b").is_err());
         assert!(RunId::parse("").is_err());
+    }
+
+    #[test]
+    fn workflow_template_names_are_dns_subdomains() {
+        for good in ["hello", "etl.copy-2", "a"] {
+            assert!(WorkflowTemplateName::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Hello", "-x", "x-", "a/b", "a_b", &"a".repeat(254)] {
+            assert!(WorkflowTemplateName::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

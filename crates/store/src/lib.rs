@@ -6,6 +6,7 @@
 //! interleave and never meet `SQLITE_BUSY`; reads use their own pool.
 
 mod ad_hoc;
+mod ad_hoc_delete;
 mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -28,8 +29,10 @@ mod schedule;
 mod schedule_pause;
 mod status;
 mod tokens;
+mod workflow_templates;
 
 pub use ad_hoc::AD_HOC_WORKFLOW_TYPE;
+pub use ad_hoc_delete::AdHocRunDelete;
 pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
 pub use cron_workflows::CronWorkflowRecord;
 pub use error::StoreError;
@@ -43,6 +46,7 @@ pub use run_search::{RunCandidate, RunSummaryRecord};
 pub use schedule::{Claimed, DueAction, DueRuntime, SkipReason};
 pub use schedule_pause::ScheduleChange;
 pub use sqlx::types::Json;
+pub use workflow_templates::{NewWorkflowTemplate, WorkflowTemplateRecord};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

@@ -40,7 +40,9 @@ impl From<CoreError> for UiError {
             CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
             CoreError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             CoreError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            CoreError::Conflict(_) => StatusCode::CONFLICT,
+            CoreError::Conflict(_) | CoreError::AlreadyExists(_) | CoreError::Outdated(_) => {
+                StatusCode::CONFLICT
+            }
             CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -270,6 +270,29 @@ def dag_enhanced_depends(e: Ended) -> None:
     assert e.node("should-not-execute")["phase"] == "Omitted"
 
 
+def basic_artifacts(e: Ended) -> None:
+    # The writer's /tmp/file reaches the consumer's /tmp/file through the artifact repository.
+    assert e.pods() == {"writer", "consumer"}, e
+    assert e.result("consumer") == "['Hello, world!']"
+    [artifact] = e.node("writer")["outputs"]["artifacts"]
+    assert artifact["name"] == "out-art", artifact
+
+
+def artifact_with_fanout(e: Ended) -> None:
+    # The fanout task reads the writer's ten lines and prints them as a JSON list; one
+    # consumer per item.
+    assert json.loads(e.result("fanout")) == [str(i) for i in range(10)]
+    assert e.pods() == {"writer", "fanout", *(f"consumer({i}:{i})" for i in range(10))}, e
+    assert e.result("consumer(9:9)") == "9"
+
+
+def artifacts_in_dags(e: Ended) -> None:
+    # The first DAG lifts its task's artifact as its own output; the second DAG's task reads it.
+    dag_output = e.node("generate-artifact-dag")["outputs"]["artifacts"]
+    assert [a["name"] for a in dag_output] == ["hello-file"], dag_output
+    assert e.log("print-message-from-file") == ["hello world"]
+
+
 Check = Callable[[Ended], None]
 EXPECTED: Dict[str, Tuple[str, Check]] = {
     "steps_with_callable_container.py": ("Succeeded", steps_with_callable_container),
@@ -288,6 +311,9 @@ EXPECTED: Dict[str, Tuple[str, Check]] = {
     "output_parameters.py": ("Succeeded", output_parameters),
     "workflow_on_exit.py": ("Succeeded", workflow_on_exit),
     "exit_handlers.py": ("Failed", exit_handlers),
+    "basic_artifacts.py": ("Succeeded", basic_artifacts),
+    "artifact_with_fanout.py": ("Succeeded", artifact_with_fanout),
+    "artifacts_in_dags.py": ("Succeeded", artifacts_in_dags),
 }
 
 

@@ -208,6 +208,7 @@ async fn a_submission_is_not_sent_twice_but_reads_are_retried() {
         labels: Default::default(),
         task_token: None,
         uid: None,
+        templates: Default::default(),
     };
     let name = client.submit(submission).await.expect("submitted").name;
     let name = name.as_str();

@@ -1,5 +1,5 @@
 //! An Argo Server double: the routes Polyphemus's Argo client uses (submit, get, list by label,
-//! per-pod logs, stop, terminate, suspend, resume), in Argo's own shapes. Every request the client sends (body
+//! per-pod logs, stop, terminate, suspend, resume, delete), in Argo's own shapes. Every request the client sends (body
 //! and query names) and every answer the double gives is checked against Argo's `swagger.json`
 //! (`third_party/argo-api/`); a mismatch is recorded and fails the test that caused it.
 
@@ -66,7 +66,7 @@ impl ArgoDouble {
         }));
         let router = Router::new()
             .route(WF, get(list_workflows).post(create_workflow))
-            .route(WF_NAME, get(get_workflow))
+            .route(WF_NAME, get(get_workflow).delete(delete_workflow))
             .route(WF_LOG, get(workflow_logs))
             .route(WF_STOP, put(stop_workflow))
             .route(WF_TERMINATE, put(terminate_workflow))
@@ -320,6 +320,29 @@ async fn get_workflow(
     }
     match inner.workflows.get(&name).cloned() {
         Some(workflow) => answer(&mut inner, route, workflow),
+        None => grpc_error(
+            StatusCode::NOT_FOUND,
+            5,
+            &format!("workflows.argoproj.io \"{name}\" not found"),
+        ),
+    }
+}
+
+/// `argo delete`: the workflow is gone (Argo deletes a running one too).
+async fn delete_workflow(
+    State(inner): Shared,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut inner = inner.lock().expect("double state");
+    let route = ("delete", WF_NAME);
+    let path = format!("/api/v1/workflows/{namespace}/{name}");
+    if let Some(refused) = admit(&mut inner, route, path, &headers, &query, None) {
+        return refused;
+    }
+    match inner.workflows.remove(&name) {
+        Some(_) => answer(&mut inner, route, json!({})),
         None => grpc_error(
             StatusCode::NOT_FOUND,
             5,

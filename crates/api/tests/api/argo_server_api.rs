@@ -27,11 +27,11 @@ both_stores!(
     a_watch_streams_added_then_modified_until_it_succeeds,
 );
 
-const WORKFLOWS: &str = "/api/v1/workflows/{namespace}";
-const WORKFLOW: &str = "/api/v1/workflows/{namespace}/{name}";
+pub(crate) const WORKFLOWS: &str = "/api/v1/workflows/{namespace}";
+pub(crate) const WORKFLOW: &str = "/api/v1/workflows/{namespace}/{name}";
 
 /// A request to `/argo{path}`: status and body (JSON, else the text as a string).
-async fn argo(
+pub(crate) async fn argo(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -54,7 +54,7 @@ async fn argo(
     (status, body)
 }
 
-fn hello(command: &str) -> Value {
+pub(crate) fn hello(command: &str) -> Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
@@ -65,12 +65,12 @@ fn hello(command: &str) -> Value {
     })
 }
 
-fn assert_conforms(path: &str, method: &str, body: &Value) {
+pub(crate) fn assert_conforms(path: &str, method: &str, body: &Value) {
     let errors = Contract::get().check_response(path, method, body);
     assert!(errors.is_empty(), "{errors:#?}\n{body:#}");
 }
 
-async fn create(app: &TestApp, project: &str, workflow: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, project: &str, workflow: Value) -> Value {
     let path = format!("/api/v1/workflows/{project}");
     let (status, created) = argo(
         app,
@@ -86,7 +86,7 @@ async fn create(app: &TestApp, project: &str, workflow: Value) -> Value {
 }
 
 /// Reads the workflow until its phase is final.
-async fn until_ended(app: &TestApp, project: &str, name: &str) -> Value {
+pub(crate) async fn until_ended(app: &TestApp, project: &str, name: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let path = format!("/api/v1/workflows/{project}/{name}");

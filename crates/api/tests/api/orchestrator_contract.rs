@@ -125,6 +125,7 @@ fn submission(yaml: &str, parameters: &[(&str, &str)], label: &str) -> Submissio
         labels: BTreeMap::from([("contract".to_owned(), label.to_owned())]),
         task_token: None,
         uid: None,
+        templates: Default::default(),
     }
 }
 
@@ -212,6 +213,19 @@ async fn a_workflow_runs_and_reads_back(server: &Server) {
         .expect("list");
     let names: Vec<&Value> = listed.iter().map(|w| &w["metadata"]["name"]).collect();
     assert_eq!(names, [&Value::String(submitted.name.clone())]);
+
+    // `argo delete` of the ended workflow: gone, and a second delete is no error.
+    for _ in 0..2 {
+        orchestrator
+            .delete(NAMESPACE, &submitted.name, &submitted.uid)
+            .await
+            .expect("delete");
+    }
+    let gone = orchestrator.workflow(NAMESPACE, &submitted.name).await;
+    assert!(
+        matches!(gone, Err(OrchestratorError::NotFound(_))),
+        "{gone:?}"
+    );
     server.assert_contract_kept();
 }
 

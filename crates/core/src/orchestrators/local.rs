@@ -6,7 +6,7 @@ use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Sub
 use futures::future::BoxFuture;
 use polyphemus_engine::{
     read_tail, Engine, EngineError, EngineOptions, K8sObjects, RunHandle, SandboxSupport, StepUser,
-    SubmitOptions, TemplateLibrary, Workflow,
+    SubmitOptions, Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 pub struct LocalOrchestrator {
     options: EngineOptions,
     server_url: String,
-    library: TemplateLibrary,
     runs: Mutex<HashMap<String, Arc<RunHandle>>>,
     /// Where the embedded Python SDK was written, for `PYTHONPATH`.
     python_sdk: Option<PathBuf>,
@@ -73,7 +72,6 @@ impl LocalOrchestrator {
                 ..EngineOptions::default()
             },
             server_url,
-            library: TemplateLibrary::new(),
             runs: Mutex::new(HashMap::new()),
             python_sdk,
             allow_unsandboxed: false,
@@ -282,6 +280,10 @@ impl Orchestrator for LocalOrchestrator {
         true
     }
 
+    fn resolves_project_templates(&self) -> bool {
+        true
+    }
+
     fn submit(
         &self,
         submission: Submission,
@@ -324,11 +326,12 @@ impl Orchestrator for LocalOrchestrator {
                 super::run_env(&submission.labels, &submission.parameters, &uid.to_string());
             let objects = self.step_objects(submission.task_token.as_ref());
             let scope = submission.labels.get("polyphemus/project").cloned();
+            let library = submission.templates.library();
             let handle = Engine::new(options)
                 .submit_with(
                     workflow,
                     submission.parameters,
-                    &self.library,
+                    &library,
                     SubmitOptions {
                         uid: Some(uid),
                         env: run_env,
@@ -449,6 +452,34 @@ impl Orchestrator for LocalOrchestrator {
                 // A supplied output without a default: the run cannot go on without one.
                 Err(error) => Err(OrchestratorError::Invalid(error.to_string())),
             }
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _namespace: &'a str,
+        name: &'a str,
+        uid: &'a RunId,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            if self.handle(name).is_ok_and(|handle| !handle.is_finished()) {
+                return Err(OrchestratorError::Invalid("it is still running".into()));
+            }
+            if let Ok(mut runs) = self.runs.lock() {
+                runs.remove(name);
+            }
+            let dirs = crate::run_dirs::RunDirs::new(self.options.work_dir.clone());
+            let Some(dir) = dirs.find(name, uid) else {
+                return Ok(());
+            };
+            tokio::task::spawn_blocking(move || crate::run_dirs::remove(&dir))
+                .await
+                .map_err(|error| OrchestratorError::Unavailable(error.to_string()))?
+                .map_err(|error| {
+                    OrchestratorError::Unavailable(format!("removing the run directory: {error}"))
+                })?;
+            tracing::info!(workflow = %name, "deleted a local run's directory");
+            Ok(())
         })
     }
 

@@ -6,6 +6,7 @@ pub mod local;
 pub mod memo_cache;
 mod node_log;
 pub mod python_sdk;
+mod templates;
 
 use crate::CoreError;
 use futures::future::BoxFuture;
@@ -15,6 +16,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub use node_log::{LogPieces, NodeLog};
+pub use templates::ProjectTemplates;
 
 /// A workflow to start.
 #[derive(Debug)]
@@ -31,6 +33,11 @@ pub struct Submission {
     /// The uid to give the workflow, when the orchestrator lets the caller choose
     /// ([`Orchestrator::accepts_uid`]); the task token is then bound to this one run.
     pub uid: Option<RunId>,
+    /// The project's WorkflowTemplates when the workflow was created, which its
+    /// `workflowTemplateRef` and `templateRef`s resolve against on the local engine. Given only
+    /// to an orchestrator that [`Orchestrator::resolves_project_templates`]: the Argo
+    /// orchestrator ignores them, as the cluster resolves references against its own.
+    pub templates: ProjectTemplates,
 }
 
 /// What every step of a run is told about it, next to `POLYPHEMUS_URL` and `POLYPHEMUS_TOKEN`:
@@ -187,6 +194,13 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether runs resolve `workflowTemplateRef` and `templateRef` against the project's
+    /// WorkflowTemplates stored by Polyphemus ([`Submission::templates`]): the local engine
+    /// does; Argo resolves them against the cluster's own WorkflowTemplates.
+    fn resolves_project_templates(&self) -> bool {
+        false
+    }
+
     /// Whether the run named `name` was started by this orchestrator instance (recovery
     /// settles only those).
     fn launched(&self, _name: &str) -> bool {
@@ -240,6 +254,16 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
 
+    /// `argo delete` of an ended workflow `name` (uid `uid`): what the orchestrator keeps of it
+    /// goes (the local engine's run directory; Argo's Workflow object). One already gone is
+    /// no error.
+    fn delete<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        uid: &'a RunId,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
     /// `argo suspend`: no new pod starts until [`Orchestrator::resume`]; running ones go on.
     /// [`OrchestratorError::Invalid`] when the workflow has ended.
     fn suspend<'a>(
@@ -258,10 +282,11 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
 }
 
 /// Whether a Workflow object waits for a resume, as Argo's `IsWorkflowSuspended` decides:
-/// `spec.suspend: true`, or a `Suspend` node still Running.
+/// `spec.suspend: true` (or its WorkflowTemplate's), or a `Suspend` node still Running.
 pub fn workflow_is_suspended(workflow: &Value) -> bool {
     let nodes = workflow["status"]["nodes"].as_object();
     workflow["spec"]["suspend"] == true
+        || workflow["status"]["storedWorkflowTemplateSpec"]["suspend"] == true
         || nodes.is_some_and(|nodes| {
             nodes
                 .values()

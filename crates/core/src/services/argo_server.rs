@@ -6,6 +6,7 @@ use super::Services;
 use crate::orchestrators::{Asked, NodeLog};
 use crate::{Access, CoreError};
 use polyphemus_model::{ConfigId, ConfigVersion, Role, RunFilter, RunId, StopMode, VersionNumber};
+use polyphemus_store::AdHocRunDelete;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -22,8 +23,9 @@ pub enum CreatedAs {
 
 impl Services {
     /// Checks an Argo Workflow document as `argo lint` / a dry run do: it must parse and the
-    /// local engine must be able to start it. Returns the document with its namespace.
-    pub fn lint_argo_workflow(
+    /// local engine must be able to start it with the project's WorkflowTemplates. Returns the
+    /// document with its namespace.
+    pub async fn lint_argo_workflow(
         &self,
         access: &Access,
         mut workflow: Value,
@@ -32,8 +34,21 @@ impl Services {
         let (yaml, as_) = parse_workflow(&workflow)?;
         let parsed = polyphemus_engine::Workflow::from_yaml(&yaml)
             .map_err(|error| CoreError::bad_field("/workflow", error.to_string()))?;
+        let templates = self.project_templates(access.project()).await?;
+        if let Some(base) = &parsed.spec.workflow_template_ref {
+            if !templates.contains(&base.name) {
+                return Err(CoreError::bad_field(
+                    "/workflow/spec/workflowTemplateRef/name",
+                    format!(
+                        "no WorkflowTemplate {} in namespace {}",
+                        base.name,
+                        access.project()
+                    ),
+                ));
+            }
+        }
         let given = reserved_arguments(as_);
-        polyphemus_engine::check_startable(&parsed, &given)
+        polyphemus_engine::check_startable_with(&parsed, &given, &templates.library())
             .map_err(|error| CoreError::bad_field("/workflow", error.to_string()))?;
         workflow["metadata"]["namespace"] = Value::String(access.project().to_string());
         Ok(workflow)
@@ -48,7 +63,7 @@ impl Services {
         dry_run: bool,
     ) -> Result<Value, CoreError> {
         access.require(Role::Admin)?;
-        let checked = self.lint_argo_workflow(access, workflow)?;
+        let checked = self.lint_argo_workflow(access, workflow).await?;
         if dry_run {
             return Ok(checked);
         }
@@ -112,6 +127,58 @@ impl Services {
         let run_id = workflow_reference(name)?;
         self.stop_run(access, &run_id, mode).await?;
         self.argo_workflow(access, name).await
+    }
+
+    /// `argo delete` (admins, as create): an ended ad-hoc workflow goes, with what its
+    /// orchestrator keeps of it. A run of a config version is that config's history (retention
+    /// prunes it), and a running workflow must be stopped first: both are refused.
+    pub async fn delete_argo_workflow(&self, access: &Access, name: &str) -> Result<(), CoreError> {
+        let run = self
+            .find_run(access, &workflow_reference(name)?, Role::Viewer)
+            .await?
+            .run;
+        access.require(Role::Admin)?;
+        let orchestrator = self.require_orchestrator()?;
+        let mut event = polyphemus_store::NewEvent::new(
+            access.project(),
+            access.actor(),
+            "run.deleted",
+            serde_json::json!({"workflow_name": run.name, "orchestrator": orchestrator.kind()}),
+        );
+        event.config_id = Some(run.config_id);
+        event.version_number = Some(run.version_number);
+        event.run_id = Some(run.run_id.clone());
+        let outcome = self
+            .store
+            .delete_ended_ad_hoc_run(access.project(), &run.run_id, &event)
+            .await?;
+        match outcome {
+            AdHocRunDelete::Deleted { .. } => {}
+            AdHocRunDelete::NotFound => {
+                return Err(CoreError::not_found(format!("workflow {name}")))
+            }
+            AdHocRunDelete::NotAdHoc => {
+                return Err(CoreError::Conflict(format!(
+                    "workflow {name} is a run of config {} version {}: runs of configs are kept \
+                     as history (retention prunes them)",
+                    run.config_id, run.version_number
+                )))
+            }
+            AdHocRunDelete::NotEnded => {
+                return Err(CoreError::Conflict(format!(
+                    "workflow {name} is still running: stop or terminate it first"
+                )))
+            }
+        }
+        // The store no longer knows the run: what the orchestrator keeps is only disk space.
+        if let Err(error) = orchestrator
+            .delete(orchestrator.namespace(), &run.name, &run.run_id)
+            .await
+        {
+            tracing::warn!(workflow = %run.name, %error, "deleted a run; its orchestrator kept what it had");
+        }
+        tracing::info!(run_id = %run.run_id, actor = %access.actor(), "ad-hoc run deleted");
+        Ok(())
     }
 
     /// `argo suspend` of the workflow named `name` (editors).
@@ -201,7 +268,7 @@ pub fn ad_hoc_type() -> Result<polyphemus_model::WorkflowType, CoreError> {
 
 /// Leaves out unset fields, as Kubernetes' JSON does (`omitempty`): Argo's clients read a null
 /// `daemon` or `retryStrategy` as a value of the wrong type.
-fn drop_nulls(value: &mut Value) {
+pub(super) fn drop_nulls(value: &mut Value) {
     match value {
         Value::Object(object) => {
             object.retain(|_, inner| !inner.is_null());

@@ -12,7 +12,7 @@ use serde_json::Value;
 impl Services {
     /// Checks a CronWorkflow as `argo cron lint` does (viewers): its name and schedules, and
     /// its `workflowSpec` as the engine would start it. Returns the settings and its name.
-    fn check_cron_workflow(
+    async fn check_cron_workflow(
         &self,
         access: &Access,
         document: &Value,
@@ -27,6 +27,7 @@ impl Services {
         let name = cron_name(document)?;
         let settings = CronSettings::parse(document)?;
         self.lint_argo_workflow(access, workflow_of(&name, document, Utc::now()))
+            .await
             .map_err(|error| match error {
                 CoreError::BadRequest { detail, .. } => CoreError::bad_field(
                     "/cronWorkflow/spec/workflowSpec",
@@ -38,12 +39,12 @@ impl Services {
     }
 
     /// `POST …/lint`: the CronWorkflow as it would be created, nothing stored.
-    pub fn lint_argo_cron_workflow(
+    pub async fn lint_argo_cron_workflow(
         &self,
         access: &Access,
         document: Value,
     ) -> Result<Value, CoreError> {
-        self.check_cron_workflow(access, &document)?;
+        self.check_cron_workflow(access, &document).await?;
         let mut linted = document;
         linted["metadata"]["namespace"] = Value::String(access.project().to_string());
         Ok(linted)
@@ -58,9 +59,9 @@ impl Services {
         dry_run: bool,
     ) -> Result<Value, CoreError> {
         access.require(Role::Admin)?;
-        let (_, name) = self.check_cron_workflow(access, &document)?;
+        let (_, name) = self.check_cron_workflow(access, &document).await?;
         if dry_run {
-            return self.lint_argo_cron_workflow(access, document);
+            return self.lint_argo_cron_workflow(access, document).await;
         }
         let suspended = document["spec"]["suspend"].as_bool().unwrap_or(false);
         let uid = uuid::Uuid::new_v4().to_string();
@@ -114,7 +115,7 @@ impl Services {
         document: Value,
     ) -> Result<Value, CoreError> {
         access.require(Role::Admin)?;
-        let (_, given) = self.check_cron_workflow(access, &document)?;
+        let (_, given) = self.check_cron_workflow(access, &document).await?;
         if given != name {
             return Err(CoreError::bad_field(
                 "/cronWorkflow/metadata/name",

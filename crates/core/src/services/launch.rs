@@ -2,7 +2,7 @@
 //! orchestrator, register the run under the orchestrator's uid.
 
 use super::Services;
-use crate::orchestrators::{Asked, Submission};
+use crate::orchestrators::{Asked, ProjectTemplates, Submission};
 use crate::{Access, CoreError, Principal, TaskGrant};
 use polyphemus_model::{
     ConcurrencyPolicy, ConfigId, ConfigVersion, ProjectName, Role, Run, RunId, SubmitWorkflow,
@@ -189,6 +189,15 @@ impl Services {
             params,
         } = launch;
         let orchestrator = self.require_orchestrator()?;
+        // Read now: a template changed after this does not change the run. A server that
+        // refuses workflow documents runs no user-written template either.
+        let templates = if orchestrator.resolves_project_templates()
+            && orchestrator.refuses_workflow_documents().is_none()
+        {
+            self.project_templates(project).await?
+        } else {
+            ProjectTemplates::default()
+        };
         // Where the orchestrator lets us choose the uid, the task token is bound to this one run
         // and handed to its steps. Argo assigns its own uid, and a token written into the
         // Workflow object would be readable by anyone who may read Workflows: Argo steps read
@@ -234,6 +243,7 @@ impl Services {
             task_token: token
                 .as_ref()
                 .map(|(_, issued)| issued.token.clone().into()),
+            templates,
         };
         let token_id = token.map(|(_, issued)| issued.id);
         let submitted = match orchestrator.submit(submission).await {

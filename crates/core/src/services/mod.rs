@@ -1,6 +1,7 @@
 //! The services: one struct holding what every rule needs, with one module per resource.
 
 mod argo_server;
+mod argo_submit;
 mod backfill_driver;
 mod backfills;
 mod cancel;
@@ -26,6 +27,7 @@ mod runtime;
 mod schedule_pause;
 mod status;
 mod sync;
+mod workflow_templates;
 mod workflows;
 
 pub use cron_schedule::run_cron_workflows;
@@ -166,6 +168,7 @@ impl Services {
     }
 }
 pub use argo_server::{ad_hoc_type, CreatedAs};
+pub use argo_submit::SubmitFromTemplate;
 pub use recovery::Recovery;
 pub use run_logs::Streaming;
 pub use runs::{parse_status_report, PreviousStateQuery};

@@ -95,7 +95,10 @@ pub async fn lint_cron_workflow(
     let access = caller.namespace(&namespace)?;
     let (document, _) = CronRequest::parse(body)?;
     Ok(Json(
-        state.services.lint_argo_cron_workflow(&access, document)?,
+        state
+            .services
+            .lint_argo_cron_workflow(&access, document)
+            .await?,
     ))
 }
 

@@ -67,6 +67,9 @@ impl From<CoreError> for ArgoError {
                 GrpcCode::InvalidArgument
             }
             CoreError::Conflict(_) => GrpcCode::FailedPrecondition,
+            CoreError::AlreadyExists(_) => GrpcCode::AlreadyExists,
+            // Kubernetes' 409 Conflict on a stale resourceVersion, as Argo Server passes it on.
+            CoreError::Outdated(_) => GrpcCode::Aborted,
             CoreError::Unavailable(_) => GrpcCode::Unavailable,
             CoreError::Internal(why) => {
                 tracing::error!(error = %why, "internal error");

@@ -1,11 +1,14 @@
-//! Argo Server's workflow API (`/argo/api/v1/…`) over the embedded orchestrator, so Hera and
-//! the official argo SDK run against Polyphemus unchanged. A namespace is a project and the
-//! bearer token a Polyphemus token: every route goes through the same access rules as v1.
+//! Argo Server's workflow, workflow-template and cron-workflow API (`/argo/api/v1/…`) over the
+//! embedded orchestrator, so Hera and the official argo SDK run against Polyphemus unchanged. A
+//! namespace is a project and the bearer token a Polyphemus token: every route goes through the
+//! same access rules as v1.
 
 mod cron_workflows;
 mod error;
 mod select;
 mod stream;
+mod submit;
+mod workflow_templates;
 mod workflows;
 
 use crate::extract::Caller;
@@ -28,6 +31,10 @@ pub fn router() -> Router<AppState> {
         )
         .route(&format!("{workflows}/lint"), post(workflows::lint_workflow))
         .route(
+            &format!("{workflows}/submit"),
+            post(submit::submit_workflow),
+        )
+        .route(
             &format!("{workflows}/{{name}}"),
             get(workflows::get_workflow).delete(workflows::delete_workflow),
         )
@@ -43,7 +50,25 @@ pub fn router() -> Router<AppState> {
             "/api/v1/workflow-events/{namespace}",
             get(stream::watch_workflows),
         )
+        .merge(workflow_templates_router())
         .merge(cron_workflows::routes())
+}
+
+fn workflow_templates_router() -> Router<AppState> {
+    use workflow_templates::*;
+    let templates = "/api/v1/workflow-templates/{namespace}";
+    Router::new()
+        .route(
+            templates,
+            post(create_workflow_template).get(list_workflow_templates),
+        )
+        .route(&format!("{templates}/lint"), post(lint_workflow_template))
+        .route(
+            &format!("{templates}/{{name}}"),
+            get(get_workflow_template)
+                .put(update_workflow_template)
+                .delete(delete_workflow_template),
+        )
 }
 
 /// The caller of an Argo route, refused in Argo's shape (no token: 401 code 16).

@@ -67,7 +67,8 @@ pub async fn lint_workflow(
 ) -> Result<Json<Value>, ArgoError> {
     let access = caller.namespace(&namespace)?;
     let (workflow, _) = CreateRequest::parse(body)?;
-    Ok(Json(state.services.lint_argo_workflow(&access, workflow)?))
+    let linted = state.services.lint_argo_workflow(&access, workflow).await?;
+    Ok(Json(linted))
 }
 
 pub async fn get_workflow(
@@ -107,19 +108,16 @@ pub async fn list_workflows(
     Ok(Json(project_fields(list, query.fields.as_deref())))
 }
 
-/// Runs are the project's history, so they are not deleted from here.
+/// `WorkflowDeleteResponse` (`{}`): an ended ad-hoc workflow is deleted; runs of config
+/// versions are history and running workflows must be stopped first (400 code 9).
 pub async fn delete_workflow(
     State(state): State<AppState>,
     caller: ArgoCaller,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ArgoError> {
     let access = caller.namespace(&namespace)?;
-    state.services.argo_workflow(&access, &name).await?;
-    Err(ArgoError::new(
-        GrpcCode::Unimplemented,
-        "Polyphemus keeps every run as history: a workflow cannot be deleted; stop or \
-         terminate it instead (retention prunes old runs)",
-    ))
+    state.services.delete_argo_workflow(&access, &name).await?;
+    Ok(Json(json!({})))
 }
 
 /// `PUT …/{name}/stop|terminate|resume|resubmit|suspend|retry`.

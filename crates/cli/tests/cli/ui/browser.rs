@@ -139,15 +139,26 @@ pub async fn screenshot(client: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// The element's text. A live page replaces its parts as it refreshes, so an element found
+/// may be gone before its text is read: it is then looked up again.
 pub async fn text_of(client: &Client, css: &str) -> String {
-    let url = client.current_url().await.map(|u| u.to_string());
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css} on {url:?}: {e}"))
-        .text()
-        .await
-        .expect("text")
+    let mut attempts = 0;
+    loop {
+        let url = client.current_url().await.map(|u| u.to_string());
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on {url:?}: {e}"));
+        match element.text().await {
+            Ok(text) => return text,
+            Err(error) if attempts < 10 => {
+                attempts += 1;
+                eprintln!("reading {css} again: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("text of {css} on {url:?}: {error}"),
+        }
+    }
 }
 
 /// Waits (up to `seconds`) until the element's text contains `needle`; returns the text.

@@ -239,6 +239,29 @@ impl Orchestrator for ArgoOrchestrator {
         })
     }
 
+    fn delete<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        _uid: &'a RunId,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let sent = self
+                .send(Call {
+                    method: Method::DELETE,
+                    path: vec![namespace, name],
+                    query: Vec::new(),
+                    body: None,
+                    idempotent: true,
+                })
+                .await;
+            match sent {
+                Ok(_) | Err(OrchestratorError::NotFound(_)) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
     fn suspend<'a>(
         &'a self,
         namespace: &'a str,
