@@ -241,6 +241,12 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.scheduler.scheduler_tick_s.max(1)),
         );
         tokio::spawn(scheduler.run(shutdown_signal()));
+        let every = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
+        tokio::spawn(polyphemus_core::services::run_cron_workflows(
+            services.clone(),
+            every,
+            shutdown_signal(),
+        ));
     }
     if args.pruning.prune_interval_s > 0 {
         let every = Duration::from_secs(args.pruning.prune_interval_s);
@@ -344,6 +350,11 @@ pub async fn scheduler(global: &GlobalArgs, args: SchedulerCommandArgs) -> anyho
     )?;
     let tick = Duration::from_secs(args.scheduler.scheduler_tick_s.max(1));
     println!("scheduler running (tick {}s)", tick.as_secs());
+    tokio::spawn(polyphemus_core::services::run_cron_workflows(
+        services.clone(),
+        tick,
+        shutdown_signal(),
+    ));
     Scheduler::new(services, tick).run(shutdown_signal()).await;
     Ok(())
 }

@@ -5,6 +5,8 @@ mod harness;
 mod argo;
 mod argo_contract;
 mod argo_control;
+mod argo_cron_schedule;
+mod argo_cron_workflows;
 mod argo_delete;
 mod argo_double;
 mod argo_nodes;

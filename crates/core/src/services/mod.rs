@@ -7,6 +7,9 @@ mod backfills;
 mod cancel;
 mod config_lifecycle;
 mod configs;
+mod cron_schedule;
+mod cron_workflow_doc;
+mod cron_workflows;
 mod cursor;
 mod launch;
 mod ledgers;
@@ -27,6 +30,8 @@ mod sync;
 mod workflow_templates;
 mod workflows;
 
+pub use cron_schedule::run_cron_workflows;
+pub use cron_workflow_doc::CRON_LABEL;
 pub use cursor::{Cursor, PageRequest};
 pub use polyphemus_store::StateAnswer;
 

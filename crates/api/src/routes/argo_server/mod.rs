@@ -1,7 +1,9 @@
-//! Argo Server's workflow and workflow-template API (`/argo/api/v1/…`) over the embedded
-//! orchestrator, so Hera and the official argo SDK run against Polyphemus unchanged. A namespace is a project and the
-//! bearer token a Polyphemus token: every route goes through the same access rules as v1.
+//! Argo Server's workflow, workflow-template and cron-workflow API (`/argo/api/v1/…`) over the
+//! embedded orchestrator, so Hera and the official argo SDK run against Polyphemus unchanged. A
+//! namespace is a project and the bearer token a Polyphemus token: every route goes through the
+//! same access rules as v1.
 
+mod cron_workflows;
 mod error;
 mod select;
 mod stream;
@@ -49,6 +51,7 @@ pub fn router() -> Router<AppState> {
             get(stream::watch_workflows),
         )
         .merge(workflow_templates_router())
+        .merge(cron_workflows::routes())
 }
 
 fn workflow_templates_router() -> Router<AppState> {
