@@ -215,8 +215,12 @@ async fn run_exit_handler(
 
 /// Writes `status.json` atomically (temp file + rename), so a reader never sees half of it.
 pub(crate) async fn write_status(obj: &WorkflowObject, run_dir: &std::path::Path) {
+    // A temporary file of each write's own: two writes at once (the loop that keeps the file
+    // current, and the end) sharing one would interleave into a document no reader can parse.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (tmp, path) = (
-        run_dir.join(".status.json.tmp"),
+        run_dir.join(format!(".status.json.{write}.tmp")),
         run_dir.join("status.json"),
     );
     let bytes = match serde_json::to_vec(obj) {
@@ -228,6 +232,7 @@ pub(crate) async fn write_status(obj: &WorkflowObject, run_dir: &std::path::Path
         tokio::fs::rename(&tmp, &path).await
     };
     if let Err(e) = written.await {
+        let _ = tokio::fs::remove_file(&tmp).await;
         tracing::warn!(path = %path.display(), "cannot write status: {e}");
     }
 }
