@@ -1,12 +1,17 @@
 //! The local orchestrator: runs workflows with the embedded engine as child processes of this
 //! server. Steps reach the API at `server_url` with the run's task token, as pods would.
 
+mod control;
+mod settings;
+
+pub use settings::SandboxSettings;
+
 use super::node_log::file_pieces;
 use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
 use futures::future::BoxFuture;
 use polyphemus_engine::{
-    read_tail, Engine, EngineError, EngineOptions, K8sObjects, RunHandle, SandboxSupport, StepUser,
-    SubmitOptions, Workflow,
+    read_tail, Engine, EngineOptions, K8sObjects, RunHandle, SandboxSupport, SubmitOptions,
+    Workflow,
 };
 use polyphemus_model::{RunId, StopMode};
 use secrecy::ExposeSecret;
@@ -26,19 +31,6 @@ pub struct LocalOrchestrator {
     allow_unsandboxed: bool,
     /// Where `memoize` templates keep outputs, per project; none: files in the work dir.
     memo_caches: Option<super::memo_cache::MemoCaches>,
-}
-
-/// How the server wants its steps sandboxed.
-#[derive(Debug, Clone, Default)]
-pub struct SandboxSettings {
-    /// Paths no step may see: the data dir, the store file, the key file, the admin token.
-    pub hide: Vec<PathBuf>,
-    /// `--step-user`: who steps run as when the server runs as root.
-    pub step_user: Option<StepUser>,
-    /// `--step-volume`: host directories steps may write (made the step user's when root).
-    pub volumes: Vec<PathBuf>,
-    /// `--allow-unsandboxed-steps`.
-    pub allow_unsandboxed: bool,
 }
 
 impl std::fmt::Debug for LocalOrchestrator {
@@ -77,57 +69,6 @@ impl LocalOrchestrator {
             allow_unsandboxed: false,
             memo_caches: None,
         }
-    }
-
-    /// Steps hide `settings.hide`, run as `settings.step_user` when root, and arbitrary
-    /// workflow documents are refused without a sandbox unless `allow_unsandboxed`.
-    pub fn with_sandbox(mut self, settings: SandboxSettings) -> Self {
-        self.options.hide = settings.hide;
-        self.options.step_user = settings.step_user;
-        self.options.volumes = settings.volumes;
-        self.allow_unsandboxed = settings.allow_unsandboxed;
-        // A volume is for steps to write: as root, they write it as the step user.
-        if let Some(user) = Engine::new(self.options.clone()).step_user() {
-            for volume in &self.options.volumes {
-                if let Err(error) = std::os::unix::fs::chown(volume, Some(user.uid), Some(user.gid))
-                {
-                    tracing::warn!(volume = %volume.display(), %error, "cannot give a step volume to the step user");
-                }
-            }
-        }
-        self
-    }
-
-    /// Steps read Secrets and ConfigMaps from `objects` (`serve --k8s-objects`), and their
-    /// `persistentVolumeClaim`s live under `volumes_root/<project>/<claimName>`.
-    pub fn with_k8s(mut self, objects: K8sObjects, volumes_root: PathBuf) -> Self {
-        self.options.objects = objects;
-        self.options.volumes_root = Some(volumes_root);
-        self
-    }
-
-    /// Output artifacts go to `repository` (the engine's default: `<work_dir>/.artifacts`);
-    /// a local one is hidden from steps.
-    pub fn with_artifact_repository(
-        mut self,
-        repository: polyphemus_engine::ArtifactRepository,
-    ) -> Self {
-        self.options.artifact_repository = Some(repository);
-        self
-    }
-
-    /// Every wait between two attempts of a `retryStrategy` is at most `max_backoff` (see
-    /// `EngineOptions::max_backoff`); none: as the workflow says.
-    pub fn with_max_backoff(mut self, max_backoff: Option<std::time::Duration>) -> Self {
-        self.options.max_backoff = max_backoff;
-        self
-    }
-
-    /// `memoize` templates keep their outputs in `store`, per project (the run's
-    /// `polyphemus/project` label; a run without one uses files in the work dir).
-    pub fn with_memo_caches(mut self, caches: super::memo_cache::MemoCaches) -> Self {
-        self.memo_caches = Some(caches);
-        self
     }
 
     /// The memoize cache of a run with `labels`.
@@ -430,29 +371,7 @@ impl Orchestrator for LocalOrchestrator {
         _namespace: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let handle = match self.handle(name) {
-                Ok(handle) => handle,
-                // Ended and forgotten: nothing of it waits any more.
-                Err(error) => {
-                    return Err(match self.stored_status(name) {
-                        Ok(_) => OrchestratorError::NotSuspended(name.to_owned()),
-                        Err(_) => error,
-                    })
-                }
-            };
-            match handle.resume() {
-                Ok(nodes) => {
-                    tracing::info!(workflow = %name, nodes, "resumed a local run");
-                    Ok(())
-                }
-                Err(EngineError::NotSuspended) => {
-                    Err(OrchestratorError::NotSuspended(name.to_owned()))
-                }
-                // A supplied output without a default: the run cannot go on without one.
-                Err(error) => Err(OrchestratorError::Invalid(error.to_string())),
-            }
-        })
+        Box::pin(self.resume_run(name))
     }
 
     fn delete<'a>(
@@ -461,26 +380,7 @@ impl Orchestrator for LocalOrchestrator {
         name: &'a str,
         uid: &'a RunId,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            if self.handle(name).is_ok_and(|handle| !handle.is_finished()) {
-                return Err(OrchestratorError::Invalid("it is still running".into()));
-            }
-            if let Ok(mut runs) = self.runs.lock() {
-                runs.remove(name);
-            }
-            let dirs = crate::run_dirs::RunDirs::new(self.options.work_dir.clone());
-            let Some(dir) = dirs.find(name, uid) else {
-                return Ok(());
-            };
-            tokio::task::spawn_blocking(move || crate::run_dirs::remove(&dir))
-                .await
-                .map_err(|error| OrchestratorError::Unavailable(error.to_string()))?
-                .map_err(|error| {
-                    OrchestratorError::Unavailable(format!("removing the run directory: {error}"))
-                })?;
-            tracing::info!(workflow = %name, "deleted a local run's directory");
-            Ok(())
-        })
+        Box::pin(self.delete_run(name, uid))
     }
 
     fn suspend<'a>(
@@ -488,23 +388,7 @@ impl Orchestrator for LocalOrchestrator {
         _namespace: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let handle = match self.handle(name) {
-                Ok(handle) => handle,
-                // Ended and forgotten: there is nothing left to hold.
-                Err(error) => {
-                    return Err(match self.stored_status(name) {
-                        Ok(_) => OrchestratorError::Invalid("it has ended".into()),
-                        Err(_) => error,
-                    })
-                }
-            };
-            handle
-                .suspend()
-                .map_err(|error| OrchestratorError::Invalid(error.to_string()))?;
-            tracing::info!(workflow = %name, "suspended a local run");
-            Ok(())
-        })
+        Box::pin(self.suspend_run(name))
     }
 
     fn stop<'a>(
@@ -513,18 +397,7 @@ impl Orchestrator for LocalOrchestrator {
         name: &'a str,
         mode: StopMode,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let handle = match self.handle(name) {
-                Ok(handle) => handle,
-                // Stopping a run that already ended changes nothing.
-                Err(error) => return self.stored_status(name).map(|_| ()).map_err(|_| error),
-            };
-            match mode {
-                StopMode::Stop => handle.stop(),
-                StopMode::Terminate => handle.terminate(),
-            }
-            Ok(())
-        })
+        Box::pin(self.stop_run(name, mode))
     }
 }
 
