@@ -12,6 +12,7 @@ use crate::artifacts::{ArtifactRepository, RunArtifacts, Secrets};
 use crate::driver::{drive, persist_while_running, snapshot, write_status};
 use crate::error::EngineError;
 use crate::exec::process::Isolation;
+use crate::exec::retained::Retained;
 use crate::exec::sandbox::{self, Plan, StepUser, Support};
 use crate::exec::{Call, RunCtx};
 use crate::k8s_objects::K8sObjects;
@@ -110,6 +111,8 @@ pub struct SubmitOptions {
     pub objects: K8sObjects,
     /// Whose claims the run mounts (Polyphemus's project); `local` when absent.
     pub scope: Option<String>,
+    /// Set by [`Engine::retry`]: the nodes of the retried run that are not run again.
+    pub retained: Arc<Retained>,
 }
 
 /// `/var/tmp/polyphemus-engine`: outside `/tmp`, which each node sees replaced by its own.
@@ -324,6 +327,7 @@ impl Engine {
             resumes: resumes.clone(),
             memo: self.memo_cache(),
             daemons: Default::default(),
+            retained: options.retained.clone(),
         });
         let (stop, stop_rx) = watch::channel(StopMode::None);
         let main = Call {

@@ -23,6 +23,7 @@ mod pod;
 mod probe;
 pub mod process;
 pub(crate) mod reach;
+pub(crate) mod retained;
 mod retry;
 pub mod sandbox;
 mod sidecar;
@@ -74,6 +75,8 @@ pub struct RunCtx {
     pub memo: Arc<dyn crate::memo::MemoCache>,
     /// Daemon pods still running, killed when their scope ends.
     pub daemons: daemon::Daemons,
+    /// What a retried run keeps of the run it retries (nothing for a new run).
+    pub retained: Arc<retained::Retained>,
 }
 
 impl RunCtx {

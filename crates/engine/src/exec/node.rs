@@ -86,6 +86,10 @@ pub fn run_call(ctx: Arc<RunCtx>, call: Call) -> BoxFuture<'static, Outcome> {
     Box::pin(async move {
         let t = call.resolved.template.clone();
         let id = ctx.id(&call.name);
+        if let Some(kept) = ctx.retained.take(&ctx.shared, &id) {
+            ctx.publish_globals(&call.resolved, &kept.outputs);
+            return kept;
+        }
         let inputs = match resolve_inputs(&ctx, &t, &call.args) {
             Ok(i) => i,
             Err(e) => {
