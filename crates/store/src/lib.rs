@@ -7,6 +7,7 @@
 
 mod ad_hoc;
 mod ad_hoc_delete;
+mod ad_hoc_retry;
 mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -33,6 +34,7 @@ mod workflow_templates;
 
 pub use ad_hoc::AD_HOC_WORKFLOW_TYPE;
 pub use ad_hoc_delete::AdHocRunDelete;
+pub use ad_hoc_retry::AdHocRunReopen;
 pub use backfills::{BackfillRecord, BackfillToAdvance, NewBackfill, ONE_RUNNING};
 pub use cron_workflows::CronWorkflowRecord;
 pub use error::StoreError;

@@ -11,6 +11,7 @@ mod argo_delete;
 mod argo_double;
 mod argo_nodes;
 mod argo_resume;
+mod argo_retry;
 mod argo_server_api;
 mod argo_template_runs;
 mod argo_workflow_templates;

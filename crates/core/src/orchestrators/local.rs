@@ -2,19 +2,17 @@
 //! server. Steps reach the API at `server_url` with the run's task token, as pods would.
 
 mod control;
+mod options;
 mod settings;
 
 pub use settings::SandboxSettings;
 
 use super::node_log::file_pieces;
-use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
+use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Retry, Submission, Submitted};
 use futures::future::BoxFuture;
-use polyphemus_engine::{
-    read_tail, Engine, EngineOptions, K8sObjects, RunHandle, SandboxSupport, SubmitOptions,
-    Workflow,
-};
+use options::RunSetup;
+use polyphemus_engine::{read_tail, Engine, EngineOptions, RunHandle, SandboxSupport, Workflow};
 use polyphemus_model::{RunId, StopMode};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -71,17 +69,6 @@ impl LocalOrchestrator {
         }
     }
 
-    /// The memoize cache of a run with `labels`.
-    fn memo_cache(
-        &self,
-        labels: &BTreeMap<String, String>,
-    ) -> Option<Arc<dyn polyphemus_engine::MemoCache>> {
-        let caches = self.memo_caches.as_ref()?;
-        let project = labels.get("polyphemus/project")?;
-        let project = polyphemus_model::ProjectName::parse(project).ok()?;
-        Some(Arc::new(caches.of(project)))
-    }
-
     /// One line saying what sandbox steps get here, for `serve` to print.
     pub fn sandbox_summary(&self) -> String {
         let engine = Engine::new(self.options.clone());
@@ -111,15 +98,6 @@ impl LocalOrchestrator {
     /// Kills what a run launched before a restart left running; how many processes.
     fn kill_leftovers(&self, name: &str) -> usize {
         polyphemus_engine::kill_leftovers(&self.options.work_dir.join(name))
-    }
-
-    /// `PYTHONPATH` of the steps: the SDK first, then what this server has.
-    fn python_path(&self) -> Option<String> {
-        let sdk = self.python_sdk.as_ref()?.display().to_string();
-        Some(match std::env::var("PYTHONPATH") {
-            Ok(path) if !path.is_empty() => format!("{sdk}:{path}"),
-            _ => sdk,
-        })
     }
 
     fn handle(&self, name: &str) -> Result<Arc<RunHandle>, OrchestratorError> {
@@ -154,25 +132,6 @@ impl LocalOrchestrator {
         Ok(ids
             .filter_map(|id| node_log(&logs_dir, id, tail_bytes).map(|log| (id.clone(), log)))
             .collect())
-    }
-
-    /// What Polyphemus's own workflows read by `configMapKeyRef`/`secretKeyRef`, as the
-    /// cluster deployment defines them: the API's URL (ConfigMap `polyphemus-steps`, key `url`)
-    /// and this run's task token (Secret `polyphemus-step-token`, key `token`).
-    fn step_objects(&self, token: Option<&secrecy::SecretString>) -> K8sObjects {
-        let mut objects = K8sObjects::new();
-        objects.set_config_map_key("polyphemus-steps", "url", self.server_url.clone());
-        if let Some(token) = token {
-            objects.set_secret_key("polyphemus-step-token", "token", token.expose_secret());
-        }
-        objects
-    }
-
-    /// Steps run `polyphemus …`: the directory of this very binary goes first on their PATH.
-    fn step_path() -> Option<String> {
-        let exe_dir = exe_dir()?;
-        let path = std::env::var("PATH").unwrap_or_default();
-        Some(format!("{}:{path}", exe_dir.display()))
     }
 }
 
@@ -232,25 +191,6 @@ impl Orchestrator for LocalOrchestrator {
         Box::pin(async move {
             let workflow = Workflow::from_yaml(&submission.workflow_yaml)
                 .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;
-            let mut options = self.options.clone();
-            options
-                .env
-                .push(("POLYPHEMUS_URL".into(), self.server_url.clone()));
-            if let Some(token) = &submission.task_token {
-                options
-                    .env
-                    .push(("POLYPHEMUS_TOKEN".into(), token.expose_secret().to_owned()));
-            }
-            if let Some(path) = Self::step_path() {
-                options.env.push(("PATH".into(), path));
-            }
-            if let Some(path) = self.python_path() {
-                options.env.push(("PYTHONPATH".into(), path));
-            }
-            if let Some(cache) = self.memo_cache(&submission.labels) {
-                options.memo_cache = Some(cache);
-            }
-            let namespace = options.namespace.clone();
             // Chosen here when the caller did not, so the steps can be told their run id.
             let uid = match submission
                 .uid
@@ -263,23 +203,16 @@ impl Orchestrator for LocalOrchestrator {
                 }
                 None => uuid::Uuid::new_v4(),
             };
-            let run_env =
-                super::run_env(&submission.labels, &submission.parameters, &uid.to_string());
-            let objects = self.step_objects(submission.task_token.as_ref());
-            let scope = submission.labels.get("polyphemus/project").cloned();
+            let (options, run) = self.run_options(RunSetup {
+                labels: &submission.labels,
+                parameters: &submission.parameters,
+                task_token: submission.task_token.as_ref(),
+                uid,
+            });
+            let namespace = options.namespace.clone();
             let library = submission.templates.library();
             let handle = Engine::new(options)
-                .submit_with(
-                    workflow,
-                    submission.parameters,
-                    &library,
-                    SubmitOptions {
-                        uid: Some(uid),
-                        env: run_env,
-                        objects,
-                        scope,
-                    },
-                )
+                .submit_with(workflow, submission.parameters, &library, run)
                 .map_err(|e| OrchestratorError::Invalid(e.to_string()))?;
             let submitted = Submitted {
                 name: handle.name().to_owned(),
@@ -389,6 +322,14 @@ impl Orchestrator for LocalOrchestrator {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(self.suspend_run(name))
+    }
+
+    fn retry<'a>(
+        &'a self,
+        _namespace: &'a str,
+        retry: Retry,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move { self.retry_run(retry) })
     }
 
     fn stop<'a>(

@@ -40,6 +40,24 @@ pub struct Submission {
     pub templates: ProjectTemplates,
 }
 
+/// `argo retry` of an ended workflow: what to run again and what it runs with.
+#[derive(Debug)]
+pub struct Retry {
+    /// The workflow's name.
+    pub name: String,
+    /// Also rerun the succeeded nodes `node_field_selector` names (Argo's options).
+    pub restart_successful: bool,
+    pub node_field_selector: Option<String>,
+    /// `name=value` overrides of the workflow's arguments.
+    pub parameters: Vec<(String, String)>,
+    /// As in [`Submission`]: the labels and `-p` arguments it was submitted with, a task token
+    /// bound to the same run, and the project's WorkflowTemplates now.
+    pub labels: BTreeMap<String, String>,
+    pub submitted_parameters: Vec<(String, String)>,
+    pub task_token: Option<SecretString>,
+    pub templates: ProjectTemplates,
+}
+
 /// What every step of a run is told about it, next to `POLYPHEMUS_URL` and `POLYPHEMUS_TOKEN`:
 /// `POLYPHEMUS_PROJECT`, `POLYPHEMUS_CONFIG_ID`, `POLYPHEMUS_VERSION_NUMBER` (from the
 /// submission's labels, else its `-p` arguments) and `POLYPHEMUS_RUN_ID` (`run_id`; Argo's
@@ -270,6 +288,15 @@ pub trait Orchestrator: Send + Sync + std::fmt::Debug {
         &'a self,
         namespace: &'a str,
         name: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
+    /// `argo retry`: runs the ended workflow again in place, under the same name and uid,
+    /// keeping its succeeded nodes. [`OrchestratorError::Invalid`] when it cannot be retried
+    /// (still running; succeeded without `restart_successful` and a selector).
+    fn retry<'a>(
+        &'a self,
+        namespace: &'a str,
+        retry: Retry,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
 
     /// `argo stop` (exit handlers still run) or `argo terminate` (they do not).

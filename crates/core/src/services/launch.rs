@@ -335,7 +335,7 @@ pub(crate) struct Launch<'a> {
 /// The lifetime of a run's task token: the workflow's own `spec.activeDeadlineSeconds` plus
 /// [`EXIT_HANDLER_MARGIN_S`], or [`DEFAULT_TASK_TOKEN_TTL_S`] without one. A deadline set only
 /// in a referenced WorkflowTemplate is not seen here, and gets the default.
-fn task_token_ttl(workflow_yaml: &str) -> chrono::Duration {
+pub(crate) fn task_token_ttl(workflow_yaml: &str) -> chrono::Duration {
     let deadline = serde_yaml::from_str::<serde_yaml::Value>(workflow_yaml)
         .ok()
         .and_then(|workflow| {

@@ -1,5 +1,6 @@
 //! The services: one struct holding what every rule needs, with one module per resource.
 
+mod argo_retry;
 mod argo_server;
 mod argo_submit;
 mod backfill_driver;
@@ -167,6 +168,7 @@ impl Services {
         Ok(self.store.count_runs_by_phase().await?)
     }
 }
+pub use argo_retry::ArgoRetry;
 pub use argo_server::{ad_hoc_type, CreatedAs};
 pub use argo_submit::SubmitFromTemplate;
 pub use recovery::Recovery;

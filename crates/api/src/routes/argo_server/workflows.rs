@@ -120,11 +120,41 @@ pub async fn delete_workflow(
     Ok(Json(json!({})))
 }
 
+/// `io.argoproj.workflow.v1alpha1.WorkflowRetryRequest` (the name is the path's).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RetryRequest {
+    #[serde(default)]
+    restart_successful: bool,
+    #[serde(default)]
+    node_field_selector: Option<String>,
+    #[serde(default)]
+    parameters: Vec<String>,
+}
+
+impl RetryRequest {
+    /// The body as given; an empty one asks nothing more than the retry.
+    fn parse(body: &[u8]) -> Result<polyphemus_core::services::ArgoRetry, ArgoError> {
+        let request: Self = if body.iter().all(u8::is_ascii_whitespace) {
+            Self::default()
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|error| ArgoError::invalid(format!("request body: {error}")))?
+        };
+        Ok(polyphemus_core::services::ArgoRetry {
+            restart_successful: request.restart_successful,
+            node_field_selector: request.node_field_selector,
+            parameters: request.parameters,
+        })
+    }
+}
+
 /// `PUT …/{name}/stop|terminate|resume|resubmit|suspend|retry`.
 pub async fn act_on_workflow(
     State(state): State<AppState>,
     caller: ArgoCaller,
     Path((namespace, name, action)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ArgoError> {
     let access = caller.namespace(&namespace)?;
     let services = &state.services;
@@ -142,7 +172,13 @@ pub async fn act_on_workflow(
         "resume" => services.resume_argo_workflow(&access, &name).await?,
         "suspend" => services.suspend_argo_workflow(&access, &name).await?,
         "resubmit" => services.resubmit_argo_workflow(&access, &name).await?,
-        "retry" | "set" => {
+        "retry" => {
+            let request = RetryRequest::parse(&body)?;
+            services
+                .retry_argo_workflow(&access, &name, request)
+                .await?
+        }
+        "set" => {
             services.argo_workflow(&access, &name).await?;
             return Err(ArgoError::new(
                 GrpcCode::Unimplemented,

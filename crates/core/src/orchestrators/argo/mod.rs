@@ -9,7 +9,7 @@ mod settings;
 pub use render::{pod_name, render_workflow, RenderOptions};
 pub use settings::{ArgoSettings, ArgoToken};
 
-use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Submission, Submitted};
+use super::{LogPieces, NodeLog, Orchestrator, OrchestratorError, Retry, Submission, Submitted};
 use client::Call;
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -277,6 +277,37 @@ impl Orchestrator for ArgoOrchestrator {
             })
             .await?;
             tracing::info!(workflow = %name, "asked Argo to suspend a workflow");
+            Ok(())
+        })
+    }
+
+    fn retry<'a>(
+        &'a self,
+        namespace: &'a str,
+        retry: Retry,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            // Argo's `WorkflowRetryRequest`; its steps read their token from the cluster.
+            let parameters: Vec<String> = retry
+                .parameters
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            self.send(Call {
+                method: Method::PUT,
+                path: vec![namespace, &retry.name, "retry"],
+                query: Vec::new(),
+                body: Some(json!({
+                    "name": retry.name,
+                    "namespace": namespace,
+                    "restartSuccessful": retry.restart_successful,
+                    "nodeFieldSelector": retry.node_field_selector.clone().unwrap_or_default(),
+                    "parameters": parameters,
+                })),
+                idempotent: false,
+            })
+            .await?;
+            tracing::info!(workflow = %retry.name, "asked Argo to retry a workflow");
             Ok(())
         })
     }
