@@ -1,5 +1,5 @@
 //! An Argo Server double: the routes Polyphemus's Argo client uses (submit, get, list by label,
-//! per-pod logs, stop, terminate, suspend, resume, delete), in Argo's own shapes. Every request the client sends (body
+//! per-pod logs, stop, terminate, suspend, resume, retry, delete), in Argo's own shapes. Every request the client sends (body
 //! and query names) and every answer the double gives is checked against Argo's `swagger.json`
 //! (`third_party/argo-api/`); a mismatch is recorded and fails the test that caused it.
 
@@ -77,6 +77,10 @@ impl ArgoDouble {
             .route(
                 crate::argo_resume::WF_SUSPEND,
                 put(crate::argo_resume::suspend_workflow),
+            )
+            .route(
+                crate::argo_double_retry::WF_RETRY,
+                put(crate::argo_double_retry::retry_workflow),
             )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -9,6 +9,7 @@ mod argo_cron_schedule;
 mod argo_cron_workflows;
 mod argo_delete;
 mod argo_double;
+mod argo_double_retry;
 mod argo_nodes;
 mod argo_resume;
 mod argo_retry;

@@ -8,7 +8,7 @@ use crate::argo_double::{ArgoDouble, Outcome};
 use crate::harness::TestApp;
 use futures::StreamExt;
 use polyphemus_core::orchestrators::argo::{ArgoOrchestrator, ArgoSettings, ArgoToken};
-use polyphemus_core::orchestrators::{Orchestrator, OrchestratorError, Submission};
+use polyphemus_core::orchestrators::{Orchestrator, OrchestratorError, Retry, Submission};
 use polyphemus_model::StopMode;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -378,6 +378,55 @@ async fn a_running_workflow_is_suspended_then_resumed(server: &Server) {
     server.assert_contract_kept();
 }
 
+/// `argo retry` of a failed workflow runs it again in place: the same name and uid, the
+/// succeeded step kept as it was, the failed one and what follows run with the new
+/// arguments. A succeeded workflow is not retried without a selector.
+async fn a_failed_workflow_is_retried_in_place(server: &Server) {
+    let orchestrator = server.orchestrator().await;
+    let submitted = orchestrator
+        .submit(submission(STEPS, &[("fail_at", "copy")], "retried"))
+        .await
+        .expect("submit");
+    server.finish(&submitted.name, Outcome::FailAt("copy"));
+    let failed = ended(&orchestrator, &submitted.name).await;
+    assert_eq!(failed["status"]["phase"], "Failed", "{failed:#}");
+    let retry = |parameters: Vec<(String, String)>| Retry {
+        name: submitted.name.clone(),
+        restart_successful: false,
+        node_field_selector: None,
+        parameters,
+        labels: BTreeMap::new(),
+        submitted_parameters: Vec::new(),
+        task_token: None,
+        templates: Default::default(),
+    };
+    let overrides = vec![("fail_at".to_owned(), "none".to_owned())];
+    orchestrator
+        .retry(NAMESPACE, retry(overrides))
+        .await
+        .expect("retry");
+    server.finish(&submitted.name, Outcome::Succeeded);
+    let workflow = ended(&orchestrator, &submitted.name).await;
+    assert_eq!(workflow["status"]["phase"], "Succeeded", "{workflow:#}");
+    assert_eq!(workflow["metadata"]["uid"], submitted.uid.to_string());
+    let (_, greet) = pod(&workflow, "greet").expect("greet");
+    let (_, before) = pod(&failed, "greet").expect("greet");
+    assert_eq!(
+        greet["startedAt"], before["startedAt"],
+        "kept, not run again"
+    );
+    for step in ["copy", "report"] {
+        let (_, node) = pod(&workflow, step).unwrap_or_else(|| panic!("{step}: {workflow:#}"));
+        assert_eq!(node["phase"], "Succeeded", "{node}");
+    }
+    let again = orchestrator.retry(NAMESPACE, retry(Vec::new())).await;
+    assert!(
+        matches!(again, Err(OrchestratorError::Invalid(_))),
+        "{again:?}"
+    );
+    server.assert_contract_kept();
+}
+
 /// The whole contract against one server.
 async fn contract(server: Server) {
     a_workflow_runs_and_reads_back(&server).await;
@@ -385,6 +434,7 @@ async fn contract(server: Server) {
     stop_and_terminate_end_a_running_workflow(&server).await;
     a_suspended_workflow_is_resumed_once(&server).await;
     a_running_workflow_is_suspended_then_resumed(&server).await;
+    a_failed_workflow_is_retried_in_place(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
