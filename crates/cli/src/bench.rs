@@ -34,9 +34,11 @@ pub struct BenchApiArgs {
 
 mod idle;
 mod ledger;
+mod scale;
 mod state_merge;
 pub use idle::{bench_idle, BenchIdleArgs};
 pub use ledger::{bench_ledger, BenchLedgerArgs};
+pub use scale::{bench_scale, BenchScaleArgs};
 pub use state_merge::{bench_state_merge, BenchStateMergeArgs};
 
 const PROJECT: &str = "bench";

@@ -74,6 +74,9 @@ enum BenchCommand {
     StateMerge(bench::BenchStateMergeArgs),
     /// An idle server on the embedded default: time to ready, resident memory and what holds it.
     Idle(bench::BenchIdleArgs),
+    /// Status page, run list, previous_state and the scheduler's claim at 1% and 100% of a
+    /// large history (10,000 configs, 1,000,000 runs by default).
+    Scale(bench::BenchScaleArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(args).await?,
         Command::Bench(BenchCommand::StateMerge(args)) => bench::bench_state_merge(args).await?,
         Command::Bench(BenchCommand::Idle(args)) => bench::bench_idle(args).await?,
+        Command::Bench(BenchCommand::Scale(args)) => bench::bench_scale(args).await?,
         Command::RunJob(args) => return step_commands::run_job(&cli.global, args).await,
         Command::WriteRunMetadata(args) => {
             return step_commands::write_run_metadata(&cli.global, args).await

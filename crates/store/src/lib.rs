@@ -11,6 +11,8 @@ mod ad_hoc_retry;
 mod backfills;
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "bench")]
+pub mod bench_scale;
 mod config_archive;
 mod configs;
 mod cron_workflows;
