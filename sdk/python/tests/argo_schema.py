@@ -30,6 +30,37 @@ def _swagger() -> Dict[str, Any]:
     return swagger
 
 
+# Fields Polyphemus's answers carry beyond Argo's swagger, on purpose (definition -> field ->
+# schema). Closed answers (below) allow these and nothing else undeclared.
+POLYPHEMUS_EXTRAS: Dict[str, Dict[str, Any]] = {
+    # The local engine's record of the image a pod node named (it pulls none): engine
+    # status.rs, NodeStatus::image. Argo's clients ignore it.
+    "io.argoproj.workflow.v1alpha1.NodeStatus": {"image": {"type": "string"}},
+}
+
+
+def closed(schema: Any) -> Any:
+    """`schema` with every object that lists its `properties` and says nothing of others
+    closed (`additionalProperties: false`): swagger.json leaves them open, so a misspelt or
+    invented field would pass; Argo's Go structs never answer one."""
+    if isinstance(schema, list):
+        return [closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    shut = {k: closed(v) for k, v in schema.items()}
+    if isinstance(schema.get("properties"), dict) and "additionalProperties" not in schema:
+        shut["additionalProperties"] = False
+    return shut
+
+
+@functools.lru_cache(maxsize=None)
+def _closed_definitions() -> Dict[str, Any]:
+    definitions = {name: closed(d) for name, d in _swagger()["definitions"].items()}
+    for name, extras in POLYPHEMUS_EXTRAS.items():
+        definitions[name]["properties"].update(extras)
+    return definitions
+
+
 def swagger() -> Dict[str, Any]:
     """swagger.json with the quirk patches above (a copy: callers may not change the cache)."""
     return copy.deepcopy(_swagger())
@@ -46,12 +77,17 @@ def format_checker() -> Any:
     return checker
 
 
-def errors(schema: Dict[str, Any], instance: Any, limit: int = 5) -> List[str]:
+def errors(schema: Dict[str, Any], instance: Any, limit: int = 5,
+           shut: bool = False) -> List[str]:
     """The first `limit` ways `instance` breaks `schema` (draft 4, as Swagger 2; `$ref`s into
-    swagger.json's definitions), each with where in the instance."""
+    swagger.json's definitions), each with where in the instance. `shut`: objects `closed`
+    (for our answers; the clients' requests are held to the open swagger)."""
     import jsonschema
 
-    whole = dict(schema, definitions=_swagger()["definitions"])
+    if shut:
+        whole = dict(closed(schema), definitions=_closed_definitions())
+    else:
+        whole = dict(schema, definitions=_swagger()["definitions"])
     validator = jsonschema.Draft4Validator(whole, format_checker=format_checker())
     found: List[str] = []
     for error in validator.iter_errors(instance):
@@ -62,8 +98,8 @@ def errors(schema: Dict[str, Any], instance: Any, limit: int = 5) -> List[str]:
 
 
 def check(definition: str, instance: Any) -> None:
-    """Fails unless `instance` conforms to swagger.json's `definition`."""
-    found = errors({"$ref": f"#/definitions/{definition}"}, instance)
+    """Fails unless our answer `instance` conforms to swagger.json's `definition` (closed)."""
+    found = errors({"$ref": f"#/definitions/{definition}"}, instance, shut=True)
     assert not found, found
 
 

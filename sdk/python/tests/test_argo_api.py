@@ -181,3 +181,71 @@ def test_the_argo_sdk_lists_gets_streams_logs_and_stops(argo_server: Server,
     while api.get_workflow(NAMESPACE, name).status.phase not in FINAL:
         assert time.monotonic() < deadline, "the stopped workflow did not end"
         time.sleep(0.3)
+
+
+def first_event(api: Any, name: str) -> Dict[str, Any]:
+    """The first line of the SDK's watch of one workflow, read as it streams (the recorder
+    checks each line as it is read); the watch is then left."""
+    response = api.watch_workflows(
+        NAMESPACE, list_options_field_selector=f"metadata.name={name}", _preload_content=False)
+    try:
+        for line in response:
+            if line.strip():
+                return json.loads(line)["result"]
+        raise AssertionError("the watch ended without an event")
+    finally:
+        response.close()
+
+
+def test_the_clients_lint_watch_suspend_resume_terminate_resubmit_and_delete(
+        argo_server: Server, service: WorkflowsService) -> None:
+    # Each of these exchanges is checked against swagger.json by argo_exchanges.
+    from hera.exceptions import HeraException, NotFound
+    from hera.workflows.models import (
+        WorkflowResubmitRequest, WorkflowResumeRequest, WorkflowRetryRequest,
+        WorkflowTerminateRequest,
+    )
+
+    with Workflow(generate_name="actions-", entrypoint="main", namespace=NAMESPACE,
+                  workflows_service=service) as w:
+        Container(name="main", image="busybox", command=["sh", "-c", "echo up; sleep 30"])
+    assert w.lint().metadata.generate_name == "actions-"
+    name = w.create().metadata.name
+    api = sdk_api(argo_server)
+    event = first_event(api, name)
+    assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == name
+
+    from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_suspend_request import (
+        IoArgoprojWorkflowV1alpha1WorkflowSuspendRequest,
+    )
+    suspended = api.suspend_workflow(
+        NAMESPACE, name, IoArgoprojWorkflowV1alpha1WorkflowSuspendRequest(name=name,
+                                                                          namespace=NAMESPACE))
+    assert suspended.spec.suspend
+    resumed = service.resume_workflow(
+        name, WorkflowResumeRequest(name=name, namespace=NAMESPACE), namespace=NAMESPACE)
+    assert not resumed.spec.suspend
+    service.terminate_workflow(name, WorkflowTerminateRequest(name=name, namespace=NAMESPACE),
+                               namespace=NAMESPACE)
+    deadline = time.monotonic() + 30
+    while service.get_workflow(name, namespace=NAMESPACE).status.phase not in FINAL:
+        assert time.monotonic() < deadline, "the terminated workflow did not end"
+        time.sleep(0.3)
+
+    again = service.resubmit_workflow(
+        name, WorkflowResubmitRequest(name=name, namespace=NAMESPACE), namespace=NAMESPACE)
+    assert again.metadata.name != name
+    with pytest.raises(HeraException, match="501"):
+        service.retry_workflow(name, WorkflowRetryRequest(name=name, namespace=NAMESPACE),
+                               namespace=NAMESPACE)
+    with pytest.raises(HeraException, match="400"):  # it ended
+        service.terminate_workflow(name, WorkflowTerminateRequest(name=name, namespace=NAMESPACE),
+                                   namespace=NAMESPACE)
+    service.terminate_workflow(again.metadata.name, WorkflowTerminateRequest(
+        name=again.metadata.name, namespace=NAMESPACE), namespace=NAMESPACE)
+    for each in (again.metadata.name, name):
+        api.delete_workflow(NAMESPACE, each)
+    with pytest.raises(NotFound):
+        service.get_workflow(name, namespace=NAMESPACE)
+    with pytest.raises(argo_workflows.exceptions.NotFoundException):
+        api.get_workflow(NAMESPACE, name)

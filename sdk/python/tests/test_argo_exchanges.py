@@ -36,6 +36,10 @@ ANSWERS: Dict[str, Tuple[int, bytes]] = {
     "/argo/api/v1/workflows/ns/gone": (404, b'{"code": 5, "message": "not found"}'),
     "/argo/api/v1/workflows/ns/rude": (404, b'{"code": "5", "message": ["not found"]}'),
     "/argo/api/v1/workflows/ns/empty": (200, b""),
+    # A field the swagger does not declare (status.startTime), and one we add on purpose.
+    "/argo/api/v1/workflows/ns/extra": (200, json.dumps(dict(WORKFLOW, status={
+        "phase": "Running", "startTime": "2026-12-03T19:00:00Z",
+        "nodes": {"w": {"id": "w", "name": "w", "type": "Pod", "image": "busybox"}}})).encode()),
     "/argo/api/v1/workflows/ns/w/log": (
         200, b"".join(json.dumps(line).encode() + b"\n" for line in LINES)),
     "/argo/api/v1/workflows/ns/badlog/log": (
@@ -105,8 +109,9 @@ def test_requests_answers_are_checked_and_named(stand_in: str) -> None:
         requests.get(f"{stand_in}/argo/api/v1/workflows/ns/bad")
         requests.get(f"{stand_in}/argo/api/v1/workflows/ns/rude")
         requests.delete(f"{stand_in}/argo/api/v1/workflows/ns/empty")
+        requests.get(f"{stand_in}/argo/api/v1/workflows/ns/extra")
         problems = ended(recorder)
-    assert len(problems) == 3, problems
+    assert len(problems) == 4, problems
     assert problems[0].startswith(
         "WorkflowService_GetWorkflow GET /api/v1/workflows/ns/bad (answer 200): ")
     assert "7 is not of type 'string'" in problems[0]
@@ -114,13 +119,19 @@ def test_requests_answers_are_checked_and_named(stand_in: str) -> None:
     assert "(answer 404)" in problems[1] and "'5' is not of type 'integer'" in problems[1]
     assert problems[2].startswith("WorkflowService_DeleteWorkflow DELETE "
                                   "/api/v1/workflows/ns/empty (answer 200): [\"not JSON")
-    assert recorder.checked["WorkflowService_GetWorkflow"] == 4
+    # Our answers are closed: only NodeStatus.image (POLYPHEMUS_EXTRAS) is let through.
+    assert problems[3] == (
+        "WorkflowService_GetWorkflow GET /api/v1/workflows/ns/extra (answer 200): "
+        "[\"Additional properties are not allowed ('startTime' was unexpected) at ['status']\"]")
+    assert recorder.checked["WorkflowService_GetWorkflow"] == 5
 
 
 def test_request_bodies_are_checked(stand_in: str) -> None:
     url = f"{stand_in}/argo/api/v1/workflows/ns/w/stop"
     with recording() as recorder:
         requests.put(url, data=json.dumps({"name": "w", "namespace": "ns"}))
+        # A client's request may carry what the swagger does not declare (a newer Argo's).
+        requests.put(url, data=json.dumps({"name": "w", "newerField": True}))
         assert ended(recorder) == []
         requests.put(url, data=json.dumps({"name": ["w"]}))
         requests.put(url)
@@ -147,6 +158,16 @@ def test_a_streamed_answer_is_checked_line_by_line_as_it_is_read(stand_in: str) 
     assert "3 is not of type 'string'" in problems[0]
 
 
+def test_a_stream_left_half_read_is_checked_as_far_as_it_was_read(stand_in: str) -> None:
+    with recording() as recorder:
+        response = requests.get(f"{stand_in}/argo/api/v1/workflows/ns/w/log", stream=True)
+        assert json.loads(next(response.iter_lines())) == LINES[0]
+        response.close()
+        lines = response.raw._argo_lines
+        assert ended(recorder) == []
+    assert lines.count == 1 and not lines.at_end
+
+
 def test_the_argo_sdk_is_seen_preloaded_streamed_and_failing(stand_in: str) -> None:
     api = sdk(stand_in)
     with recording() as recorder:
@@ -164,6 +185,28 @@ def test_the_argo_sdk_is_seen_preloaded_streamed_and_failing(stand_in: str) -> N
     assert "(answer 200, line 2)" in problems[0] and "(answer 404)" in problems[1]
     assert recorder.checked == {"WorkflowService_GetWorkflow": 3,
                                 "WorkflowService_WorkflowLogs": 2}
+
+
+def test_the_argo_sdk_iterating_a_stream_is_checked_line_by_line(stand_in: str) -> None:
+    with recording() as recorder:
+        response = sdk(stand_in).workflow_logs("ns", "badlog", _preload_content=False)
+        read = iter(response)
+        assert json.loads(next(read)) == {"result": {"content": "ok"}}
+        assert recorder.problems == []  # line 2 not read yet
+        assert json.loads(next(read)) == {"result": {"content": 3}}
+        assert len(recorder.problems) == 1 and "(answer 200, line 2)" in recorder.problems[0]
+        response.close()
+        assert len(ended(recorder)) == 1
+
+
+def test_a_known_gap_is_reported_not_failed(stand_in: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(argo_exchanges.KNOWN_GAPS, "WorkflowService_GetWorkflow", "a test's")
+    with recording() as recorder:
+        requests.get(f"{stand_in}/argo/api/v1/workflows/ns/bad")
+        problems, gaps = recorder.end_test()
+    assert problems == [] and len(gaps) == 1
+    assert gaps[0].startswith("WorkflowService_GetWorkflow GET /api/v1/workflows/ns/bad")
 
 
 def test_the_summary_counts_exchanges_and_operations() -> None:
