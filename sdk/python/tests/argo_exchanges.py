@@ -78,10 +78,13 @@ def _operation(template: str, method: str, op: Dict[str, Any]) -> Operation:
     body = next((p["schema"] for p in op.get("parameters", []) if p.get("in") == "body"), None)
     ok = op["responses"].get("200", {})
     default = op["responses"].get("default", {}).get("schema")
+    error = default or {"$ref": f"#/definitions/{ERROR_DEFINITION}"}
     return Operation(
         operation_id=op["operationId"], method=method.upper(), template=template,
         segments=tuple(template.strip("/").split("/")), body=body, ok=ok.get("schema"),
-        error=default or {"$ref": f"#/definitions/{ERROR_DEFINITION}"},
+        # grpc.gateway.runtime.Error requires nothing, but grpc-gateway always sends the code
+        # and the message of the gRPC status, and the clients read them (Hera: `message`).
+        error={"allOf": [error, {"required": ["code", "message"]}]},
         streams="streaming responses" in ok.get("description", ""))
 
 

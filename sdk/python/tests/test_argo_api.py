@@ -249,3 +249,16 @@ def test_the_clients_lint_watch_suspend_resume_terminate_resubmit_and_delete(
         service.get_workflow(name, namespace=NAMESPACE)
     with pytest.raises(argo_workflows.exceptions.NotFoundException):
         api.get_workflow(NAMESPACE, name)
+
+
+def test_an_operation_polyphemus_lacks_answers_an_argo_error(argo_server: Server,
+                                                            service: WorkflowsService) -> None:
+    # Argo's /info and a pod's logs are operations Polyphemus does not implement: the clients
+    # get an Argo error they read (404, code 5), not the v1 API's problem document (which
+    # Hera failed on with a KeyError: 'message'); argo_exchanges holds it to swagger.json.
+    from hera.exceptions import NotFound
+    with pytest.raises(NotFound, match="no route /argo/api/v1/info"):
+        service.get_info()
+    with pytest.raises(argo_workflows.exceptions.NotFoundException) as raised:
+        sdk_api(argo_server).pod_logs(NAMESPACE, "any", "any-pod", _preload_content=False)
+    assert json.loads(raised.value.body)["code"] == 5

@@ -35,6 +35,8 @@ ANSWERS: Dict[str, Tuple[int, bytes]] = {
         dict(WORKFLOW, metadata={"name": 7, "creationTimestamp": "yesterday"})).encode()),
     "/argo/api/v1/workflows/ns/gone": (404, b'{"code": 5, "message": "not found"}'),
     "/argo/api/v1/workflows/ns/rude": (404, b'{"code": "5", "message": ["not found"]}'),
+    # The v1 API's problem document, where an Argo error belongs.
+    "/argo/api/v1/info": (404, b'{"type": "about:blank", "status": 404, "detail": "no route"}'),
     "/argo/api/v1/workflows/ns/empty": (200, b""),
     # A field the swagger does not declare (status.startTime), and one we add on purpose.
     "/argo/api/v1/workflows/ns/extra": (200, json.dumps(dict(WORKFLOW, status={
@@ -51,7 +53,8 @@ class StandIn(BaseHTTPRequestHandler):
     def answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        status, body = ANSWERS.get(self.path.split("?")[0], (404, b'{"code": 5}'))
+        unknown = (404, b'{"code": 5, "message": "no route"}')
+        status, body = ANSWERS.get(self.path.split("?")[0], unknown)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         # Chunked, as Polyphemus streams logs: urllib3 then reads through read_chunked.
@@ -124,6 +127,17 @@ def test_requests_answers_are_checked_and_named(stand_in: str) -> None:
         "WorkflowService_GetWorkflow GET /api/v1/workflows/ns/extra (answer 200): "
         "[\"Additional properties are not allowed ('startTime' was unexpected) at ['status']\"]")
     assert recorder.checked["WorkflowService_GetWorkflow"] == 5
+
+
+def test_an_error_answer_is_an_argo_error(stand_in: str) -> None:
+    with recording() as recorder:
+        requests.get(f"{stand_in}/argo/api/v1/info")
+        problems = ended(recorder)
+    assert len(problems) == 1 and problems[0].startswith(
+        "InfoService_GetInfo GET /api/v1/info (answer 404): "), problems
+    assert "'code' is a required property" in problems[0]
+    assert "'message' is a required property" in problems[0]
+    assert "('detail', 'status', 'type' were unexpected)" in problems[0]
 
 
 def test_request_bodies_are_checked(stand_in: str) -> None:
