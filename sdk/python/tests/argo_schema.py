@@ -42,14 +42,17 @@ POLYPHEMUS_EXTRAS: Dict[str, Dict[str, Any]] = {
 def closed(schema: Any) -> Any:
     """`schema` with every object that lists its `properties` and says nothing of others
     closed (`additionalProperties: false`): swagger.json leaves them open, so a misspelt or
-    invented field would pass; Argo's Go structs never answer one."""
-    if isinstance(schema, list):
-        return [closed(s) for s in schema]
+    invented field would pass; Argo's Go structs never answer one. (swagger.json composes
+    nothing with allOf/anyOf, whose branches closing would break.)"""
     if not isinstance(schema, dict):
         return schema
-    shut = {k: closed(v) for k, v in schema.items()}
-    if isinstance(schema.get("properties"), dict) and "additionalProperties" not in schema:
-        shut["additionalProperties"] = False
+    shut = dict(schema)
+    if isinstance(schema.get("properties"), dict):
+        shut["properties"] = {name: closed(s) for name, s in schema["properties"].items()}
+        shut.setdefault("additionalProperties", False)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            shut[key] = closed(schema[key])
     return shut
 
 

@@ -197,6 +197,13 @@ def first_event(api: Any, name: str) -> Dict[str, Any]:
         response.close()
 
 
+def until_final(service: WorkflowsService, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while service.get_workflow(name, namespace=NAMESPACE).status.phase not in FINAL:
+        assert time.monotonic() < deadline, f"{name} did not end"
+        time.sleep(0.3)
+
+
 def test_the_clients_lint_watch_suspend_resume_terminate_resubmit_and_delete(
         argo_server: Server, service: WorkflowsService) -> None:
     # Each of these exchanges is checked against swagger.json by argo_exchanges.
@@ -227,10 +234,7 @@ def test_the_clients_lint_watch_suspend_resume_terminate_resubmit_and_delete(
     assert not resumed.spec.suspend
     service.terminate_workflow(name, WorkflowTerminateRequest(name=name, namespace=NAMESPACE),
                                namespace=NAMESPACE)
-    deadline = time.monotonic() + 30
-    while service.get_workflow(name, namespace=NAMESPACE).status.phase not in FINAL:
-        assert time.monotonic() < deadline, "the terminated workflow did not end"
-        time.sleep(0.3)
+    until_final(service, name)
 
     again = service.resubmit_workflow(
         name, WorkflowResubmitRequest(name=name, namespace=NAMESPACE), namespace=NAMESPACE)
@@ -243,6 +247,7 @@ def test_the_clients_lint_watch_suspend_resume_terminate_resubmit_and_delete(
                                    namespace=NAMESPACE)
     service.terminate_workflow(again.metadata.name, WorkflowTerminateRequest(
         name=again.metadata.name, namespace=NAMESPACE), namespace=NAMESPACE)
+    until_final(service, again.metadata.name)
     for each in (again.metadata.name, name):
         api.delete_workflow(NAMESPACE, each)
     with pytest.raises(NotFound):
