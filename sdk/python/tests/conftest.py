@@ -240,3 +240,15 @@ def launch(server: Server, config_id: int) -> Tuple[str, Dict[str, Any], Dict[st
         if time.monotonic() > deadline:
             pytest.fail(f"run {run_id} did not end: {metadata}\n{server.admin.run(run_id)['output']}")
         time.sleep(0.3)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The count of the Argo API exchanges checked against swagger.json (argo_exchanges)."""
+    import argo_exchanges
+
+    line = argo_exchanges.summary()
+    if line is not None:
+        terminalreporter.write_line(line)
+        if terminalreporter.config.option.verbose > 0:
+            for detail in argo_exchanges.details():
+                terminalreporter.write_line(detail)

@@ -12,6 +12,7 @@ from typing import Any, Dict
 
 import pytest
 
+from argo_exchanges import argo_exchanges  # noqa: F401 (autouse: every exchange vs swagger)
 from argo_schema import check
 from conftest import Server
 

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import pytest
 
+from argo_exchanges import argo_exchanges  # noqa: F401 (autouse: every exchange vs swagger)
 from conftest import Server, binary
 
 pytest.importorskip("hera.workflows")

@@ -25,6 +25,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
+# argo_exchanges: autouse, every exchange of these tests against swagger.json.
+from argo_exchanges import argo_exchanges, observe  # noqa: F401
 from argo_schema import check, raw
 from conftest import REPO, Server, binary, clean_env
 
@@ -118,7 +120,9 @@ class Ended:
             f"{self.server.url}/argo/api/v1/workflows/{NAMESPACE}/{self.name}/log?{query}",
             headers={"Authorization": f"Bearer {self.server.admin_token}"})
         with urllib.request.urlopen(request, timeout=30) as response:
-            lines = response.read().decode().splitlines()
+            body = response.read()
+        observe("GET", request.full_url, None, response.status, body)
+        lines = body.decode().splitlines()
         return [json.loads(line)["result"]["content"] for line in lines if line]
 
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
+from argo_exchanges import argo_exchanges  # noqa: F401 (autouse: every exchange vs swagger)
 from argo_schema import check, raw
 from conftest import Server, binary, clean_env
 

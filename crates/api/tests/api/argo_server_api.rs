@@ -340,6 +340,34 @@ async fn refusals_come_in_argo_shape_with_grpc_codes(app: TestApp) {
             "{body}"
         );
     }
+    // Operations Polyphemus does not implement, and a method a path does not take, answer as
+    // grpc-gateway does, not with the v1 API's problem document.
+    for (method, path, want) in [
+        (
+            Method::GET,
+            "/api/v1/workflows/labors/w/pod-1/log",
+            (StatusCode::NOT_FOUND, 5),
+        ),
+        (Method::GET, "/api/v1/info", (StatusCode::NOT_FOUND, 5)),
+        (
+            Method::PATCH,
+            "/api/v1/workflows/labors",
+            (StatusCode::NOT_IMPLEMENTED, 12),
+        ),
+    ] {
+        let (status, body) = argo(&app, method, path, Some(&app.admin), None).await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (want.0, json!(want.1)),
+            "{body}"
+        );
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.contains(path)),
+            "{body}"
+        );
+        let problems = Contract::get().check("grpc.gateway.runtime.Error", &body);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
     let mut half = hello("echo");
     half["spec"]["arguments"] = json!({"parameters": [{"name": "config_id", "value": "1"}]});
     let (status, body) = argo(

@@ -13,8 +13,9 @@ mod workflows;
 
 use crate::extract::Caller;
 use crate::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::routing::{get, post, put};
 use axum::Router;
 pub use error::{ArgoError, GrpcCode};
@@ -52,6 +53,23 @@ pub fn router() -> Router<AppState> {
         )
         .merge(workflow_templates_router())
         .merge(cron_workflows::routes())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(no_route)
+}
+
+/// An unknown path (an operation Polyphemus does not implement, such as `…/{podName}/log`,
+/// `/info` or `/archived-workflows`): grpc-gateway's 404 `{"code": 5}`, not the v1 API's
+/// problem document, which Argo's clients cannot read (Hera looks for `message`).
+async fn no_route(OriginalUri(uri): OriginalUri) -> ArgoError {
+    ArgoError::new(GrpcCode::NotFound, format!("no route {}", uri.path()))
+}
+
+/// A known path with another method: grpc-gateway's answer, 501 `{"code": 12}`.
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ArgoError {
+    ArgoError::new(
+        GrpcCode::Unimplemented,
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 fn workflow_templates_router() -> Router<AppState> {
