@@ -118,7 +118,11 @@ impl Store {
     /// Connects to `postgres://…` or `sqlite://…` (the SQLite file is created if missing).
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let connect = PgConnectOptions::from_str(url)?;
+            // JIT compilation costs its ~200 ms on every statement the planner thinks large
+            // (the status page of 10,000 configs), far more than the statement itself: the
+            // store's queries are short index walks, for which PostgreSQL's docs advise it off.
+            // A URL's own `options=-c jit=on` still wins.
+            let connect = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(10))
