@@ -171,6 +171,15 @@ def test_the_argo_sdk_lists_gets_streams_logs_and_stops(argo_server: Server,
         time.sleep(0.3)
     assert lines[0]["result"]["content"] == "awake"
     check("io.argoproj.workflow.v1alpha1.LogEntry", lines[0]["result"])
+    # The same pod's lines by its own route (PodLogs), by the pod name the line gave.
+    pod = lines[0]["result"]["podName"]
+    response = api.pod_logs(NAMESPACE, name, pod, log_options_container="main",
+                            _preload_content=False)
+    by_pod = [json.loads(line) for line in response.data.decode().splitlines() if line]
+    assert by_pod[0]["result"] == {"content": "awake", "podName": pod}, by_pod
+    with pytest.raises(argo_workflows.exceptions.NotFoundException) as unknown:
+        api.pod_logs(NAMESPACE, name, "no-such-pod", _preload_content=False)
+    assert json.loads(unknown.value.body)["code"] == 5
 
     from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_stop_request import (
         IoArgoprojWorkflowV1alpha1WorkflowStopRequest,
@@ -259,12 +268,11 @@ def test_the_clients_lint_watch_suspend_resume_terminate_resubmit_and_delete(
 
 def test_an_operation_polyphemus_lacks_answers_an_argo_error(argo_server: Server,
                                                             service: WorkflowsService) -> None:
-    # Argo's /info and a pod's logs are operations Polyphemus does not implement: the clients
+    # Argo's /info and /userinfo are operations Polyphemus does not implement: the clients
     # get an Argo error they read (404, code 5), not the v1 API's problem document (which
     # Hera failed on with a KeyError: 'message'); argo_exchanges holds it to swagger.json.
     from hera.exceptions import NotFound
     with pytest.raises(NotFound, match="no route /argo/api/v1/info"):
         service.get_info()
-    with pytest.raises(argo_workflows.exceptions.NotFoundException) as raised:
-        sdk_api(argo_server).pod_logs(NAMESPACE, "any", "any-pod", _preload_content=False)
-    assert json.loads(raised.value.body)["code"] == 5
+    with pytest.raises(NotFound, match="no route /argo/api/v1/userinfo"):
+        service.get_user_info()

@@ -343,11 +343,7 @@ async fn refusals_come_in_argo_shape_with_grpc_codes(app: TestApp) {
     // Operations Polyphemus does not implement, and a method a path does not take, answer as
     // grpc-gateway does, not with the v1 API's problem document.
     for (method, path, want) in [
-        (
-            Method::GET,
-            "/api/v1/workflows/labors/w/pod-1/log",
-            (StatusCode::NOT_FOUND, 5),
-        ),
+        (Method::GET, "/api/v1/userinfo", (StatusCode::NOT_FOUND, 5)),
         (Method::GET, "/api/v1/info", (StatusCode::NOT_FOUND, 5)),
         (
             Method::PATCH,

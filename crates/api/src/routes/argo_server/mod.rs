@@ -48,6 +48,10 @@ pub fn router() -> Router<AppState> {
             put(workflows::act_on_workflow),
         )
         .route(
+            &format!("{workflows}/{{name}}/{{pod_name}}/log"),
+            get(stream::pod_logs),
+        )
+        .route(
             "/api/v1/workflow-events/{namespace}",
             get(stream::watch_workflows),
         )
@@ -57,7 +61,7 @@ pub fn router() -> Router<AppState> {
         .fallback(no_route)
 }
 
-/// An unknown path (an operation Polyphemus does not implement, such as `…/{podName}/log`,
+/// An unknown path (an operation Polyphemus does not implement, such as `/userinfo`,
 /// `/info` or `/archived-workflows`): grpc-gateway's 404 `{"code": 5}`, not the v1 API's
 /// problem document, which Argo's clients cannot read (Hera looks for `message`).
 async fn no_route(OriginalUri(uri): OriginalUri) -> ArgoError {

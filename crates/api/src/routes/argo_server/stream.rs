@@ -2,7 +2,7 @@
 //! workflows (`/workflow-events/{namespace}`), each newline-delimited `{"result": …}` as
 //! grpc-gateway streams them. Both poll the orchestrator once a second while they follow.
 
-use super::error::ArgoError;
+use super::error::{ArgoError, GrpcCode};
 use super::select::LabelSelector;
 use super::ArgoCaller;
 use crate::AppState;
@@ -101,10 +101,44 @@ pub async fn workflow_logs(
     Query(query): Query<LogQuery>,
 ) -> Result<Response, ArgoError> {
     let access = caller.namespace(&namespace)?;
+    let pod = query.pod_name.filter(|p| !p.is_empty());
+    let follow = query.follow.as_deref() == Some("true");
+    log_stream(state, access, name, pod, follow, false).await
+}
+
+/// `GET /workflows/{ns}/{name}/{podName}/log` (`PodLogs`): the lines of one pod, named by its
+/// node id or Argo's pod name; an unknown pod is not found, as Kubernetes answers.
+pub async fn pod_logs(
+    State(state): State<AppState>,
+    caller: ArgoCaller,
+    Path((namespace, name, pod)): Path<(String, String, String)>,
+    Query(query): Query<LogQuery>,
+) -> Result<Response, ArgoError> {
+    let access = caller.namespace(&namespace)?;
+    let follow = query.follow.as_deref() == Some("true");
+    log_stream(state, access, name, Some(pod), follow, true).await
+}
+
+async fn log_stream(
+    state: AppState,
+    access: Access,
+    name: String,
+    pod: Option<String>,
+    follow: bool,
+    pod_must_exist: bool,
+) -> Result<Response, ArgoError> {
     // The first read answers errors (unknown workflow, no access) before the stream starts.
     let first = state.services.argo_workflow_logs(&access, &name).await?;
-    let follow = query.follow.as_deref() == Some("true");
-    let pod = query.pod_name.filter(|p| !p.is_empty());
+    if let (true, Some(pod)) = (pod_must_exist, pod.as_deref()) {
+        let nodes = first.0["status"]["nodes"].as_object();
+        let known = nodes.is_some_and(|nodes| nodes.keys().any(|id| is_pod(&first.0, id, pod)));
+        if !known {
+            return Err(ArgoError::new(
+                GrpcCode::NotFound,
+                format!("pods \"{pod}\" not found"),
+            ));
+        }
+    }
     let start = (Some(first), BTreeMap::new(), false);
     let lines = stream::unfold(start, move |(read, mut sent, done)| {
         let (state, access, name, pod) = (state.clone(), access.clone(), name.clone(), pod.clone());
