@@ -221,3 +221,44 @@ async fn a_volume_is_the_one_host_directory_a_node_writes() {
     let _ = std::fs::remove_dir_all(&volume);
     assert_eq!(written, "kept\n");
 }
+
+/// A program kept directly in `/tmp` (a binary downloaded there), with `/tmp` on `PATH` as the
+/// server puts its own directory: the node still runs it, and its own `/tmp` stays writable.
+#[tokio::test]
+async fn a_program_kept_directly_in_tmp_runs_and_tmp_stays_the_nodes() {
+    let program = PathBuf::from(format!(
+        "/tmp/polyphemus-probe-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&program, "#!/bin/sh\necho from-tmp\n").expect("program");
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("mode");
+    common::init_tracing();
+    let path = format!("/tmp:{}", std::env::var("PATH").unwrap_or_default());
+    let engine = Engine::new(EngineOptions {
+        work_dir: common::work_dir(),
+        keep_visible: vec![program.clone()],
+        env: vec![("PATH".into(), path)],
+        ..Default::default()
+    });
+    if engine.sandbox_support() == SandboxSupport::None {
+        eprintln!("no sandbox on this host: nothing to check");
+        let _ = std::fs::remove_file(&program);
+        return;
+    }
+    let name = program.file_name().and_then(|n| n.to_str()).expect("name");
+    let script = format!("echo out > /tmp/t && {name}");
+    let wf = engine
+        .run(one_step(&script), Vec::new(), &TemplateLibrary::new())
+        .await
+        .expect("runs");
+    let _ = std::fs::remove_file(&program);
+    assert_eq!(wf.status.phase, Phase::Succeeded, "{:?}", wf.status);
+    let n = node(&wf, "");
+    assert_eq!(result(n), Some("from-tmp"));
+    let t = n.outputs.as_ref().and_then(|o| o.parameters.first());
+    assert_eq!(t.map(|p| p.value.as_str()), Some("out"));
+}

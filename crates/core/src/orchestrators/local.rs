@@ -58,7 +58,7 @@ impl LocalOrchestrator {
                 // Steps run this very binary; its directory must stay reachable from a node's
                 // private /tmp when it lives there (a checkout under /tmp).
                 // The SDK too: under the work dir, which steps see only their part of.
-                keep_visible: exe_dir().into_iter().chain(python_sdk.clone()).collect(),
+                keep_visible: exe_reach().into_iter().chain(python_sdk.clone()).collect(),
                 ..EngineOptions::default()
             },
             server_url,
@@ -340,6 +340,16 @@ impl Orchestrator for LocalOrchestrator {
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(self.stop_run(name, mode))
     }
+}
+
+/// What steps must reach of the running binary: its directory, or the binary alone when it
+/// lies directly in `/tmp` (which each step sees replaced by its own).
+fn exe_reach() -> Option<PathBuf> {
+    let dir = exe_dir()?;
+    if dir == Path::new("/tmp") {
+        return std::env::current_exe().ok();
+    }
+    Some(dir)
 }
 
 /// The directory of the running `polyphemus` binary.

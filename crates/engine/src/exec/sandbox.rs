@@ -75,6 +75,7 @@ fn probe(kind: Support, dir: &Path) -> std::io::Result<bool> {
         covers: vec![hidden.clone()],
         hidden_files: Vec::new(),
         read_only: Vec::new(),
+        read_only_files: Vec::new(),
         volumes: Vec::new(),
         stage,
     };
@@ -116,6 +117,8 @@ pub(crate) struct Plan {
     pub hidden_files: Vec<PathBuf>,
     /// Directories bound back read-only where a cover (or `/tmp`) hides them (parents first).
     pub read_only: Vec<PathBuf>,
+    /// Files bound back read-only likewise (a program kept directly in `/tmp`).
+    pub read_only_files: Vec<PathBuf>,
     /// Volumes: host directories bound back writable (the rest of the host is read-only).
     pub volumes: Vec<PathBuf>,
     /// An empty directory on which each node's namespace mounts the original tree, to bind
@@ -165,9 +168,11 @@ impl Plan {
             .filter(|p| p.is_file() && !skip(p))
             .cloned()
             .collect();
+        // `/tmp` itself is never bound back: it would cover the node's own `/tmp` with the
+        // host's, read-only (a program kept there is reached as a file instead).
         let mut read_only: Vec<PathBuf> = reach
             .iter()
-            .filter(|p| p.is_dir())
+            .filter(|p| p.is_dir() && p.as_path() != Path::new("/tmp"))
             .cloned()
             .chain(std::iter::once(run_dir.join("scripts")))
             .collect();
@@ -198,6 +203,11 @@ impl Plan {
         covers.sort_by_key(depth);
         covers.dedup();
         read_only.retain(|p| p.starts_with("/tmp") || under_any(p, &covers));
+        let read_only_files = reach
+            .iter()
+            .filter(|p| p.is_file() && (p.starts_with("/tmp") || under_any(p, &covers)))
+            .cloned()
+            .collect();
         read_only.sort_by_key(depth);
         read_only.dedup();
         let mut volumes: Vec<PathBuf> = volumes.iter().filter(|p| p.is_dir()).cloned().collect();
@@ -207,6 +217,7 @@ impl Plan {
             covers,
             hidden_files,
             read_only,
+            read_only_files,
             volumes,
             stage: run_dir.join("sandbox"),
         }
@@ -321,6 +332,13 @@ impl Plan {
         // 4. What the node needs, bound back from the stage.
         for p in &self.read_only {
             line(bind(p, p, "ro"));
+        }
+        for f in &self.read_only_files {
+            line(format!(
+                "{{ [ -e {q} ] || : >{q}; }} && mount --no-canonicalize --bind {src} {q} && mount -o remount,bind,ro {q} || fail 'cannot bind '{q}",
+                q = quote(f),
+                src = from(f)
+            ));
         }
         for v in &self.volumes {
             line(bind(v, v, "rw"));
