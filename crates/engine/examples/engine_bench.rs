@@ -1,10 +1,12 @@
 //! Engine overhead benchmark: a 500-node DAG of `true` and a 100-item `withItems` fan-out,
-//! next to the same commands run by `xargs -P <ncpu>` (for the private-/tmp rows, xargs runs
-//! `true` through the same `unshare` wrapper); plus the time to serialize the status JSON of
+//! next to the same commands run by `xargs -P <ncpu>` (for the sandboxed rows, xargs starts
+//! `true` with the very argv the engine gives a node: `setpriv`, `unshare`, the sandbox
+//! script); plus the time to serialize the status JSON of
 //! the 500-node run. Each figure is the best of 3 rounds, engine and shell interleaved.
 //!
 //! `cargo run -p polyphemus-engine --example engine_bench`
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -36,25 +38,74 @@ fn fanout_yaml(items: usize) -> String {
     )
 }
 
-/// The shell baseline: `true` n times through `xargs -P cpus`; with `private_tmp`, each one
-/// through the same `unshare` + bind-mount wrapper the engine uses.
-fn shell(n: usize, cpus: usize, private_tmp: bool) -> Duration {
-    let tmp = std::env::temp_dir().join("polyphemus-engine-bench-tmp");
-    let _ = std::fs::create_dir_all(&tmp);
-    let cmd = if private_tmp {
-        format!(
-            "seq {n} | xargs -P {cpus} -I{{}} unshare --mount --propagation private sh -c 'mount --bind \"$0\" /tmp || exit 125; exec \"$@\"' {} true",
-            tmp.display()
-        )
-    } else {
-        format!("seq {n} | xargs -P {cpus} -I{{}} true")
+/// The shell baseline: `true` n times through `xargs -P cpus`; with `sandbox` (the argv the
+/// engine runs a node's `true` with: the same `setpriv` + `unshare` + sandbox script), each
+/// one through exactly that, started by xargs itself.
+fn shell(n: usize, cpus: usize, sandbox: Option<&[OsString]>) -> Duration {
+    let status = match sandbox {
+        Some([program, args @ ..]) => {
+            use std::os::unix::ffi::OsStrExt;
+            let file = std::env::temp_dir().join("polyphemus-engine-bench-argv");
+            let mut bytes = Vec::new();
+            for _ in 0..n {
+                for arg in args {
+                    bytes.extend_from_slice(arg.as_bytes());
+                    bytes.push(0);
+                }
+            }
+            if let Err(e) = std::fs::write(&file, bytes) {
+                panic!("writing the baseline's arguments: {e}");
+            }
+            let started = Instant::now();
+            let status = std::process::Command::new("xargs")
+                .args([
+                    "-0",
+                    "-P",
+                    &cpus.to_string(),
+                    "-n",
+                    &args.len().to_string(),
+                    "-a",
+                ])
+                .arg(&file)
+                .arg(program)
+                .status();
+            let took = started.elapsed();
+            let _ = std::fs::remove_file(&file);
+            report(status);
+            return took;
+        }
+        _ => {
+            let cmd = format!("seq {n} | xargs -P {cpus} -I{{}} true");
+            let started = Instant::now();
+            let status = std::process::Command::new("sh").arg("-c").arg(cmd).status();
+            (status, started.elapsed())
+        }
     };
-    let started = Instant::now();
-    let status = std::process::Command::new("sh").arg("-c").arg(cmd).status();
+    report(status.0);
+    status.1
+}
+
+fn report(status: std::io::Result<std::process::ExitStatus>) {
     if !matches!(status, Ok(s) if s.success()) {
         eprintln!("warning: the shell baseline failed: {status:?}");
     }
-    started.elapsed()
+}
+
+/// The argv of a sandboxed node running `true`, as the engine would start it.
+fn sandboxed_true() -> Option<Vec<OsString>> {
+    let engine = Engine::new(EngineOptions {
+        work_dir: EngineOptions::default().work_dir.join("bench"),
+        isolation: Isolation::Auto,
+        ..Default::default()
+    });
+    let run_dir = EngineOptions::default()
+        .work_dir
+        .join("bench")
+        .join("baseline");
+    match engine.sandboxed_argv(&run_dir, &["true".to_owned()]) {
+        Ok(argv) => argv,
+        Err(e) => panic!("the sandbox's argv: {e}"),
+    }
 }
 
 async fn engine_run(
@@ -96,7 +147,7 @@ async fn main() {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut modes = vec![("no isolation", Isolation::Off)];
     if private_tmp_available() {
-        modes.push(("private /tmp", Isolation::Auto));
+        modes.push(("sandboxed", Isolation::Auto));
     }
     println!(
         "cpus: {cpus}; build: {}",
@@ -111,6 +162,7 @@ async fn main() {
         "workload", "pods", "engine", "per pod", "shell", "ratio"
     );
     let mut json_ms: Option<(Duration, usize, usize)> = None;
+    let sandbox = sandboxed_true();
     for (label, isolation) in modes {
         for (name, yaml, n) in [
             ("dag 500 (10x50)", dag_yaml(500, 50), 500usize),
@@ -122,7 +174,8 @@ async fn main() {
                 let (took, p, obj) = engine_run(&yaml, isolation).await;
                 best = best.min(took);
                 pods = p;
-                best_shell = best_shell.min(shell(n, cpus, isolation == Isolation::Auto));
+                let wrapper = sandbox.as_deref().filter(|_| isolation == Isolation::Auto);
+                best_shell = best_shell.min(shell(n, cpus, wrapper));
                 if n == 500 {
                     let started = Instant::now();
                     let text = obj.to_json().unwrap_or_default();

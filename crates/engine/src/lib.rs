@@ -7,6 +7,7 @@
 //! `WorkflowObject`; `cli::run_command` is `polyphemus engine run`.
 
 pub mod artifacts;
+mod baseline;
 pub mod cli;
 mod documents;
 mod driver;

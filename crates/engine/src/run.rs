@@ -203,7 +203,11 @@ impl Engine {
     }
 
     /// The sandbox of a run in `run_dir` whose nodes get `env` on top of this process's.
-    fn plan(&self, run_dir: &Path, env: &[(String, String)]) -> Option<(Support, Arc<Plan>)> {
+    pub(crate) fn plan(
+        &self,
+        run_dir: &Path,
+        env: &[(String, String)],
+    ) -> Option<(Support, Arc<Plan>)> {
         let support = self.sandbox_support();
         if support == Support::None {
             return None;
