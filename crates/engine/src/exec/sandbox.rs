@@ -282,7 +282,9 @@ impl Plan {
         line(
             "mps=$(while read -r _ _ _ _ mp _; do echo \"$mp\"; done </proc/self/mountinfo)".into(),
         );
-        line("for mp in $mps; do mp=$(printf '%b' \"$mp\"); case $mp in /proc|/proc/*) continue;; esac; mount -o remount,bind,ro \"$mp\" 2>/dev/null || fail \"cannot make $mp read-only\"; done".into());
+        //    Every process spawned here is paid by every node: `printf` runs (in a subshell)
+        //    only for an escaped name, `mkdir` only for a missing directory.
+        line("for mp in $mps; do case $mp in *\\\\*) mp=$(printf '%b' \"$mp\");; esac; case $mp in /proc|/proc/*) continue;; esac; mount -o remount,bind,ro \"$mp\" 2>/dev/null || fail \"cannot make $mp read-only\"; done".into());
         // 2. The original tree, held open on fd 3 to bind paths back once they are covered.
         let stage = quote(&self.stage);
         line(format!(
@@ -290,12 +292,19 @@ impl Plan {
         ));
         let from =
             |p: &Path| quote(&Path::new("/proc/self/fd/3").join(p.strip_prefix("/").unwrap_or(p)));
+        // A read-only bind is one `mount` (libmount remounts with `ro` given along with
+        // --bind). A writable one needs its own remount: the staged tree it comes from is
+        // read-only, and `-o rw` alongside --bind changes nothing.
         let bind = |p: &Path, src: &Path, mode: &str| {
-            format!(
-                "mkdir -p {q} && mount --no-canonicalize --bind {f} {q} && mount -o remount,bind,{mode} {q} || fail 'cannot bind '{q}",
-                q = quote(p),
-                f = from(src)
-            )
+            let (q, f) = (quote(p), from(src));
+            let mount = if mode == "ro" {
+                format!("mount --no-canonicalize --bind -o ro {f} {q}")
+            } else {
+                format!(
+                    "mount --no-canonicalize --bind {f} {q} && mount -o remount,bind,{mode} {q}"
+                )
+            };
+            format!("{{ [ -d {q} ] || mkdir -p {q}; }} && {mount} || fail 'cannot bind '{q}")
         };
         // 2b. The node's writable layer (overlays, a new root), before anything covers it.
         let mut head = None;
@@ -319,7 +328,7 @@ impl Plan {
         );
         for c in &self.covers {
             line(format!(
-                "mkdir -p {q} && mount -t tmpfs -o mode=0755,size=64k tmpfs {q} || fail 'cannot cover '{q}",
+                "{{ [ -d {q} ] || mkdir -p {q}; }} && mount -t tmpfs -o mode=0755,size=64k tmpfs {q} || fail 'cannot cover '{q}",
                 q = quote(c)
             ));
         }
