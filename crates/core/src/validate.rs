@@ -19,8 +19,8 @@ pub fn field_errors(validator: &Validator, instance: &Value, prefix: &str) -> Ve
     validator
         .iter_errors(instance)
         .map(|error| {
-            let mut pointer = format!("{prefix}{}", error.instance_path);
-            if let ValidationErrorKind::Required { property } = &error.kind {
+            let mut pointer = format!("{prefix}{}", error.instance_path());
+            if let ValidationErrorKind::Required { property } = error.kind() {
                 if let Some(name) = property.as_str() {
                     pointer.push('/');
                     pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));

@@ -94,6 +94,6 @@ impl Contract {
 fn errors(validator: &Validator, instance: &Value, what: &str) -> Vec<String> {
     validator
         .iter_errors(instance)
-        .map(|e| format!("{what}: {} at {}", e, e.instance_path))
+        .map(|e| format!("{what}: {} at {}", e, e.instance_path()))
         .collect()
 }

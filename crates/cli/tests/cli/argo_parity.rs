@@ -141,7 +141,7 @@ fn every_builtin_workflow_rendered_for_argo_runs_unchanged_on_the_local_engine()
             .expect("renders");
         let errors: Vec<String> = schema
             .iter_errors(&rendered)
-            .map(|e| format!("{e} at {}", e.instance_path))
+            .map(|e| format!("{e} at {}", e.instance_path()))
             .collect();
         assert!(
             errors.is_empty(),
