@@ -2,7 +2,8 @@
 //! sshd to moto's S3 server, next to OpenSSH's `sftp` download of the same files and boto3's
 //! `upload_file` (the engine of `aws s3 cp`) of the same bytes; with the peak memory of the copy.
 //!
-//!   cargo run --release -p polyphemus-jobs --example copy_bench [-- --total-mib 1024]
+//!   cargo run --release -p polyphemus-jobs --example copy_bench \
+//!       [-- --total-mib 1024 --rounds 3 --scenario many|one]
 //!
 //! Needs root (a throwaway sshd user), openssh-server, and `pip install 'moto[server]'`.
 #![expect(
@@ -32,13 +33,16 @@ struct Scenario {
     files: u64,
 }
 
+/// `--NAME VALUE` from the command line.
+fn flag(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
 #[tokio::main]
 async fn main() {
-    let total_mib: u64 = std::env::args()
-        .skip_while(|a| a != "--total-mib")
-        .nth(1)
-        .map(|v| v.parse().expect("--total-mib N"))
-        .unwrap_or(1024);
+    let total_mib: u64 = flag("--total-mib").map_or(1024, |v| v.parse().expect("--total-mib N"));
+    let rounds: usize = flag("--rounds").map_or(3, |v| v.parse().expect("--rounds N"));
+    let only = flag("--scenario"); // "many" or "one"
     if let Some(why) = Sshd::unavailable().or_else(S3Server::unavailable) {
         eprintln!("copy_bench cannot run here: {why}");
         std::process::exit(2);
@@ -59,38 +63,63 @@ async fn main() {
         },
     ];
     println!(
-        "copy_bench: {total_mib} MiB per scenario, sshd on 127.0.0.1:{}, moto S3 on {}",
+        "copy_bench: {total_mib} MiB per scenario, medians of {rounds} rounds, sshd on 127.0.0.1:{}, moto S3 on {}",
         sshd.port,
         s3.endpoint()
     );
     println!(
-        "{:<12} {:>14} {:>14} {:>16} {:>14} {:>14}",
-        "scenario", "copy MB/s", "peak RSS MiB", "sftp get MB/s", "boto3 MB/s", "sftp+boto3"
+        "{:<12} {:>10} {:>10} {:>10} {:>10} {:>11} {:>14}",
+        "scenario", "copy MB/s", "sftp get", "boto3", "sftp+boto3", "copy/slower", "peak RSS MiB"
     );
-    for scenario in &scenarios {
+    for scenario in scenarios
+        .iter()
+        .filter(|s| only.as_deref().is_none_or(|only| only == s.dir))
+    {
         let bytes = generate(&sshd, scenario, total_mib * MIB);
-        let (copy_s, peak_mib) = copy(&sshd, &s3, scenario).await;
-        let local = tempfile::tempdir().expect("tempdir");
-        let sftp_s = sftp_get(&sshd, scenario, local.path());
-        let boto_s = boto3_upload(&s3, local.path(), scenario);
+        let mut copies = Vec::new();
+        let mut gets = Vec::new();
+        let mut uploads = Vec::new();
+        let mut peak_mib: f64 = 0.0;
+        // Rounds alternate the three so that a slow moment of the machine touches each alike.
+        for _ in 0..rounds.max(1) {
+            let (copy_s, peak) = copy(&sshd, &s3, scenario).await;
+            copies.push(copy_s);
+            peak_mib = peak_mib.max(peak);
+            let local = tempfile::tempdir().expect("tempdir");
+            gets.push(sftp_get(&sshd, scenario, local.path()));
+            if let Some(upload_s) = boto3_upload(&s3, local.path(), scenario) {
+                uploads.push(upload_s);
+            }
+        }
         let mbps = |seconds: f64| bytes as f64 / 1e6 / seconds;
+        let (copy_s, get_s) = (median(copies), median(gets));
+        let upload_s = (!uploads.is_empty()).then(|| median(uploads));
+        let shown = |s: Option<f64>| s.map_or("n/a".to_owned(), |s| format!("{:.1}", mbps(s)));
         println!(
-            "{:<12} {:>14.1} {:>14.1} {:>16.1} {:>14} {:>14}",
+            "{:<12} {:>10.1} {:>10.1} {:>10} {:>10} {:>11} {:>14.1}",
             scenario.name,
             mbps(copy_s),
+            mbps(get_s),
+            shown(upload_s),
+            shown(upload_s.map(|u| u + get_s)),
+            upload_s.map_or("n/a".to_owned(), |u| format!(
+                "{:.0}%",
+                100.0 * get_s.max(u) / copy_s
+            )),
             peak_mib,
-            mbps(sftp_s),
-            boto_s.map_or("n/a".to_owned(), |s| format!("{:.1}", mbps(s))),
-            boto_s.map_or("n/a".to_owned(), |s| format!("{:.1}", mbps(sftp_s + s))),
         );
     }
     println!(
-        "peak RSS: the benchmark process's high-water mark during the copy alone \
-         (reset before each scenario)"
+        "copy/slower: the copy's rate over the slower of sftp get and boto3 upload alone; \
+         peak RSS: the benchmark process's high-water mark during a copy alone"
     );
 }
 
-/// Incompressible bytes: a xorshift stream, fast enough not to be the bottleneck.
+fn median(mut seconds: Vec<f64>) -> f64 {
+    seconds.sort_by(f64::total_cmp);
+    seconds[seconds.len() / 2]
+}
+
 fn generate(sshd: &Sshd, scenario: &Scenario, total: u64) -> u64 {
     let per_file = total / scenario.files;
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;

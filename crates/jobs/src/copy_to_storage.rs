@@ -19,7 +19,7 @@ use tokio::sync::watch;
 /// Upload part size; files up to this size go up in one request.
 pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// Parts of one file in flight at once.
-const PARTS_IN_FLIGHT: usize = 4;
+const PARTS_IN_FLIGHT: usize = 8;
 
 /// The state keys this job owns.
 const KEYS: Keys = Keys {

@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 /// Files delivered at once over one SFTP connection.
-const FILES_IN_FLIGHT: usize = 4;
+const FILES_IN_FLIGHT: usize = 8;
 /// How often progress reaches the run's state and output.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 

@@ -2,7 +2,7 @@
 //! directory (`file:///…`), an S3-compatible endpoint (`http(s)://…`) or AWS S3 (no URL).
 
 use crate::{FailureKind, JobContext, JobError};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, Checksum};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
@@ -113,6 +113,9 @@ fn s3(context: &JobContext, url: &str, bucket: &str) -> Result<impl ObjectStore,
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .with_region(region)
+        // S3 verifies each part against its SHA-256 (which signing computes anyway); moto
+        // also completes a 1 GiB multipart upload in 6 s with it, 10 s without (copy_bench).
+        .with_checksum_algorithm(Checksum::SHA256)
         .with_retry(RetryConfig {
             max_retries: 5,
             retry_timeout: Duration::from_secs(120),

@@ -26,7 +26,13 @@ impl S3Server {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // Its request log (a line per request, with the time) where a benchmark asks.
+            .stderr(match std::env::var_os("POLYPHEMUS_MOTO_LOG") {
+                Some(path) => std::fs::File::create(path)
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+                None => Stdio::null(),
+            })
             .spawn()
             .expect("moto_server starts");
         wait_for_port(port, "moto_server", Duration::from_secs(30));
