@@ -120,6 +120,7 @@ fn median(mut seconds: Vec<f64>) -> f64 {
     seconds[seconds.len() / 2]
 }
 
+/// Incompressible bytes: a xorshift stream, fast enough not to be the bottleneck.
 fn generate(sshd: &Sshd, scenario: &Scenario, total: u64) -> u64 {
     let per_file = total / scenario.files;
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
