@@ -1,25 +1,21 @@
 //! `copy_to_storage`: streams each file `sftp_discover` recorded from SFTP to object storage.
-//! Never holds a whole file in memory (chunks of [`CHUNK_BYTES`]); hashes with SHA-256 on the
+//! Never holds a whole file in memory (parts of [`PART_BYTES`], under one budget for the
+//! step's files: [`crate::part_upload`]); hashes with SHA-256 on the
 //! way; verifies the size read, the size stored and that the source did not change while it
 //! was read. A failed upload is aborted, so no partial object becomes visible (S3 multipart
 //! uploads and the local store's staged files only appear on completion). Files this run
 //! already copied (a retried step) are not copied again.
 
-use crate::delivery::{self, open_source, Delivered, Keys, Pending, Source};
+use crate::delivery::{self, open_source, Delivered, Keys, Pending};
+use crate::part_upload::{upload_in_parts, PartBudget, PARTS_BUDGET, PART_BYTES};
 use crate::sftp::{SftpConnection, SftpSettings};
 use crate::storage::{store_kind, Destination};
 use crate::{EtlJob, JobContext, JobError, JobOutcome};
 use async_trait::async_trait;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use object_store::PutPayload;
 use russh_sftp::client::SftpSession;
 use serde_json::json;
 use tokio::sync::watch;
-
-/// Upload part size; files up to this size go up in one request.
-pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
-/// Parts of one file in flight at once.
-const PARTS_IN_FLIGHT: usize = 8;
 
 /// The state keys this job owns.
 const KEYS: Keys = Keys {
@@ -66,13 +62,14 @@ impl EtlJob for CopyToStorage {
         delivery::announce(context, &KEYS, &todo, &destination.display).await?;
         let connection = SftpConnection::connect(&settings).await?;
         let (sftp, store, root) = (&connection.sftp, &destination, root.as_str());
+        let budget = &PartBudget::new(PARTS_BUDGET);
         delivery::deliver_all(
             context,
             &KEYS,
             &destination.display,
             todo,
             |file, cancelled| async move {
-                let stored = copy_one(sftp, store, root, &file, cancelled).await?;
+                let stored = copy_one(sftp, store, root, &file, budget, cancelled).await?;
                 Ok(Delivered {
                     size: stored.size,
                     record: json!({"key": stored.key, "size": stored.size,
@@ -94,6 +91,7 @@ async fn copy_one(
     destination: &Destination,
     root: &str,
     file: &Pending,
+    budget: &PartBudget,
     cancelled: watch::Receiver<bool>,
 ) -> Result<CopiedFile, JobError> {
     let key = destination.key(&file.relative)?;
@@ -102,15 +100,16 @@ async fn copy_one(
     };
     let mut source = open_source(sftp, root, file).await?;
     let store = &destination.store;
-    if file.size <= CHUNK_BYTES as u64 {
-        // Small: one request, atomic by itself.
+    if file.size <= PART_BYTES as u64 {
+        // Small: one request, atomic by itself, held in memory as one part of the budget.
+        let _held = budget.take().await?;
         let whole = source.read_all().await?;
         store
             .put(&key, PutPayload::from(whole))
             .await
             .map_err(|error| failed(&format!("upload to {key} failed"), error))?;
     } else {
-        upload_in_parts(store.as_ref(), &key, &mut source, cancelled).await?;
+        upload_in_parts(store.as_ref(), &key, &mut source, budget, &cancelled).await?;
     }
 
     // The object holds what was read, and the source did not change while it was read.
@@ -137,51 +136,4 @@ async fn copy_one(
         sha256: source.sha256(),
         mtime: source.mtime(file.mtime),
     })
-}
-
-/// A multipart upload of the whole source, aborted (nothing visible) on any error.
-async fn upload_in_parts(
-    store: &dyn ObjectStore,
-    key: &ObjectPath,
-    source: &mut Source,
-    cancelled: watch::Receiver<bool>,
-) -> Result<(), JobError> {
-    let failed = |what: &str, error: object_store::Error| {
-        JobError::of_kind(
-            store_kind(&error),
-            format!("upload to {key} {what}: {error}"),
-        )
-    };
-    let upload = store
-        .put_multipart(key)
-        .await
-        .map_err(|error| failed("could not start", error))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK_BYTES);
-    let mut buffer = vec![0u8; 256 * 1024];
-    let streamed: Result<(), JobError> = async {
-        loop {
-            if *cancelled.borrow() {
-                return Err(JobError::Cancelled);
-            }
-            writer
-                .wait_for_capacity(PARTS_IN_FLIGHT)
-                .await
-                .map_err(|error| failed("failed", error))?;
-            let chunk = source.next_chunk(&mut buffer).await?;
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            writer.write(chunk);
-        }
-    }
-    .await;
-    if let Err(error) = streamed {
-        let _ = writer.abort().await;
-        return Err(error);
-    }
-    writer
-        .finish()
-        .await
-        .map(|_| ())
-        .map_err(|error| failed("could not complete", error))
 }
