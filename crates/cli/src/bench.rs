@@ -9,7 +9,7 @@ use futures::future::join_all;
 use polyphemus_core::{Registry, SecretKeys, Services};
 use polyphemus_model::Role;
 use polyphemus_model::{ConfigId, InvalidValue, OutputLimit, ProjectName, RunId, VersionNumber};
-use polyphemus_store::{bench, Store, StoreOptions};
+use polyphemus_store::{bench, StateAnswer, Store, StoreOptions};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,7 +120,13 @@ impl Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let app = crate::server::app(services.clone());
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        // The shipped server's own listener loop (limits, TCP_NODELAY), not `axum::serve`.
+        let server = tokio::spawn(polyphemus_api::serve(
+            listener,
+            app,
+            polyphemus_api::ServeOptions::default(),
+            std::future::pending(),
+        ));
         let token = services
             .tokens
             .issue_user(
@@ -153,11 +159,11 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
     let pool_size = u32::try_from(args.clients).unwrap_or(32);
     let served = Served::start(url, pool_size).await?;
     let bench = &served.bench;
-    let (api, raw) = bench.merges(args).await?;
+    let (api, direct) = bench.merges(args).await?;
     println!(
-        "(a) run-state merges/s, {} clients: API {api:.0}/s, direct SQL {raw:.0}/s, ratio {:.0}%",
+        "(a) run-state merges/s, {} clients: API {api:.0}/s, the store's merge directly {direct:.0}/s, ratio {:.0}%",
         args.clients,
-        100.0 * api / raw
+        100.0 * api / direct
     );
     let (few, many) = bench.previous_state(args.many_runs).await?;
     println!(
@@ -174,6 +180,34 @@ async fn run_store(label: &str, url: &str, args: &BenchApiArgs) -> anyhow::Resul
     );
     served.stop().await;
     Ok(())
+}
+
+/// Runs `clients` loops of `operation`, each its own task (as each connection is on the
+/// server), for `window` and returns successful operations/s.
+async fn count_for<F, Fut>(clients: usize, window: Duration, operation: F) -> f64
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let operation = Arc::new(operation);
+    let started = Instant::now();
+    let loops: Vec<_> = (0..clients)
+        .map(|client| {
+            let (done, operation) = (Arc::clone(&done), Arc::clone(&operation));
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while started.elapsed() < window {
+                    if operation(client, n).await {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    join_all(loops).await;
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -213,103 +247,60 @@ impl Bench {
         Ok(())
     }
 
-    /// (a) merges per second through HTTP, then the same statement issued directly.
+    /// (a) merges per second through HTTP, then the same merges through the store directly: the
+    /// statements the server issues (`Store::change_run`, prepared by sqlx's statement cache),
+    /// over the server's own pool, each client on its own run. Both ask for what jobs ask for,
+    /// only the merged keys back (`Prefer: return=minimal`).
     async fn merges(&self, args: &BenchApiArgs) -> anyhow::Result<(f64, f64)> {
         let config_id = self.create_config("merges").await?;
+        let project = bench_project()?;
+        let mut runs = Vec::with_capacity(args.clients);
         for client in 0..args.clients {
-            self.register_run(&format!("merge-{client}"), config_id)
-                .await?;
+            let run_id = RunId::parse(format!("merge-{client}"))?;
+            self.register_run(run_id.as_str(), config_id).await?;
+            runs.push(run_id);
         }
         let window = Duration::from_secs(args.seconds);
-        let api = self
-            .count_for(args.clients, window, |client, n| {
-                let request = self
-                    .http
-                    .patch(format!(
-                        "{}/projects/{PROJECT}/runs/merge-{client}",
-                        self.base
-                    ))
-                    .bearer_auth(&self.token)
-                    .json(&json!({"state": {format!("k{}", n % 16): n}}));
-                async move {
-                    request
-                        .send()
-                        .await
-                        .map(|r| r.status().is_success())
-                        .unwrap_or(false)
-                }
-            })
-            .await;
-        let store = &self.store;
-        let raw = match bench::postgres_pool(store) {
-            Some(pool) => {
-                let sql = bench::merge_run_postgres_sql();
-                let sql = sql.as_str();
-                self.count_for(args.clients, window, |client, n| {
-                    let query = sqlx::query(sql)
-                        .bind(sqlx::types::Json(json!({format!("k{}", n % 16): n})))
-                        .bind("")
-                        .bind(None::<String>)
-                        .bind(chrono::Utc::now())
-                        .bind(format!("merge-{client}"))
-                        .bind(PROJECT)
-                        .bind(i64::MAX)
-                        .bind(None::<bool>);
-                    async move { query.execute(pool).await.is_ok() }
-                })
-                .await
-            }
-            None => {
-                // SQLite: the store's own statement without HTTP in front of it.
-                self.count_for(args.clients, window, |client, n| {
-                    let mut state = serde_json::Map::new();
-                    state.insert(format!("k{}", n % 16), json!(n));
-                    let change = polyphemus_store::RunChange {
-                        state,
-                        ..Default::default()
-                    };
-                    let names = bench_project().and_then(|project| {
-                        Ok((project, RunId::parse(format!("merge-{client}"))?))
-                    });
-                    async move {
-                        match names {
-                            Ok((project, run_id)) => store
-                                .change_run(&project, &run_id, &change, OutputLimit::DEFAULT)
-                                .await
-                                .is_ok(),
-                            Err(_) => false,
-                        }
-                    }
-                })
-                .await
-            }
-        };
-        Ok((api, raw))
-    }
-
-    /// Runs `clients` loops of `operation` for `window` and returns successful operations/s.
-    async fn count_for<F, Fut>(&self, clients: usize, window: Duration, operation: F) -> f64
-    where
-        F: Fn(usize, u64) -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let done = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let loops = (0..clients).map(|client| {
-            let done = Arc::clone(&done);
-            let operation = &operation;
+        let (http, token) = (self.http.clone(), self.token.clone());
+        let run_urls: Arc<Vec<String>> = Arc::new(
+            runs.iter()
+                .map(|run_id| format!("{}/projects/{PROJECT}/runs/{run_id}", self.base))
+                .collect(),
+        );
+        let api = count_for(args.clients, window, move |client, n| {
+            let request = http
+                .patch(&run_urls[client])
+                .bearer_auth(&token)
+                .header("prefer", "return=minimal")
+                .json(&json!({"state": {format!("k{}", n % 16): n}}));
             async move {
-                let mut n = 0u64;
-                while started.elapsed() < window {
-                    if operation(client, n).await {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    n += 1;
-                }
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
             }
-        });
-        join_all(loops).await;
-        done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+        })
+        .await;
+        let (store, project, runs) = (self.store.clone(), Arc::new(project), Arc::new(runs));
+        let direct = count_for(args.clients, window, move |client, n| {
+            let mut state = serde_json::Map::new();
+            state.insert(format!("k{}", n % 16), json!(n));
+            let change = polyphemus_store::RunChange {
+                state,
+                answer: StateAnswer::MergedKeys,
+                ..Default::default()
+            };
+            let (store, project, runs) = (store.clone(), Arc::clone(&project), Arc::clone(&runs));
+            async move {
+                store
+                    .change_run(&project, &runs[client], &change, OutputLimit::DEFAULT)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        Ok((api, direct))
     }
 
     /// (b) median latency of previous_state over configs with few and with many runs.

@@ -1,26 +1,11 @@
-//! For `polyphemus bench` only (cargo feature `bench`): the raw SQL the benchmark compares the
-//! API against, and bulk seeding of many runs of one config in one statement per table.
+//! For `polyphemus bench` only (cargo feature `bench`): bulk seeding of many runs of one config
+//! in one statement per table.
 //! Not part of the store's production API.
 
 use crate::events::now;
 use crate::BeginWrite;
 use crate::{on_writer, Backend, Store, StoreError};
 use polyphemus_model::{ConfigId, ProjectName, VersionNumber};
-use sqlx::PgPool;
-
-/// The PostgreSQL pool of `store` (`None` on SQLite), to issue the store's own statements
-/// directly, without HTTP in front of them.
-pub fn postgres_pool(store: &Store) -> Option<&PgPool> {
-    store.postgres_pool()
-}
-
-/// The run-merge statement `Store::change_run` issues on PostgreSQL, with the same parameters:
-/// `$1` state (JSON), `$2` output to append, `$3` output to replace, `$4` time, `$5` run id,
-/// `$6` project, `$7` the most bytes the output may then hold, `$8` the truncation flag to set
-/// (NULL keeps it).
-pub fn merge_run_postgres_sql() -> String {
-    crate::run_merge::merge_run_postgres_sql()
-}
 
 /// Inserts `count` runs of a config version, each holding state `{key: n}`, and indexes
 /// the key. Run ids are `{prefix}-{n}`. Regular runs go through `register_run` and

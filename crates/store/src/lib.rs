@@ -176,15 +176,6 @@ impl Store {
         Ok(())
     }
 
-    /// The PostgreSQL pool (`None` on SQLite).
-    #[cfg(feature = "bench")]
-    pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
-        match &self.pools {
-            Pools::Postgres(pool) => Some(pool),
-            Pools::Sqlite { .. } => None,
-        }
-    }
-
     pub async fn close(&self) {
         match &self.pools {
             Pools::Sqlite { read, write } => {

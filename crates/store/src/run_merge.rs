@@ -223,7 +223,7 @@ impl Merge for PgConnection {
         state: &serde_json::Map<String, Value>,
         write: &OutputWrite<'_>,
     ) -> Result<Option<ChangedRow>, StoreError> {
-        Ok(sqlx::query_as(&merge_run_postgres_sql())
+        Ok(sqlx::query_as(MERGE_RUN_POSTGRES)
             .bind(Json(state))
             .bind(write.append)
             .bind(write.replace)
@@ -280,10 +280,8 @@ impl Merge for SqliteConnection {
 
 /// The run-merge statement for PostgreSQL: one statement updates the run's output and upserts
 /// one row per merged state key, so it writes only what it merges (an output left as it is
-/// keeps its stored value, not a copy). The benchmark issues this same statement directly
-/// (`bench` feature).
-pub(crate) fn merge_run_postgres_sql() -> String {
-    "WITH updated AS ( \
+/// keeps its stored value, not a copy).
+const MERGE_RUN_POSTGRES: &str = "WITH updated AS ( \
        UPDATE runs SET output = CASE WHEN $2 = '' AND $3::text IS NULL THEN output \
            ELSE COALESCE($3, output) || $2 END, \
          output_truncated = COALESCE($8, output_truncated), updated_at = $4 \
@@ -295,6 +293,4 @@ pub(crate) fn merge_run_postgres_sql() -> String {
        INSERT INTO run_state_keys (config_id, key, run_seq, value) \
        SELECT u.config_id, k.key, u.seq, k.value FROM updated u, jsonb_each($1) AS k \
        ON CONFLICT (config_id, key, run_seq) DO UPDATE SET value = EXCLUDED.value \
-     ) SELECT * FROM updated"
-        .to_owned()
-}
+     ) SELECT * FROM updated";
