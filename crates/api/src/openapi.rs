@@ -15,8 +15,31 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 pub struct ProblemResponses;
 
+/// The errors any request may get, by status: each is one response of the document's
+/// components, which every operation refers to (one copy, not one per operation).
+const COMMON_ERRORS: [(&str, &str); 7] = [
+    ("400", "malformed path, query or body"),
+    ("401", "missing, malformed, expired or revoked bearer token"),
+    ("403", "the token lacks the role this needs"),
+    ("404", "not found, or not visible to this token"),
+    ("413", "body larger than 1 MiB"),
+    ("415", "body is not application/json"),
+    ("500", "internal error (details only in the server's log)"),
+];
+
+fn common_error_name(status: &str) -> String {
+    format!("Problem{status}")
+}
+
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (status, description) in COMMON_ERRORS {
+            components.responses.insert(
+                common_error_name(status),
+                RefOr::T(problem_response(description)),
+            );
+        }
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_params = path.contains('{');
             for operation in operations(item) {
@@ -42,24 +65,19 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// Adds the errors any request may get and makes every error body problem+json.
 fn document_errors(operation: &mut Operation, has_path_params: bool) {
     let has_body = operation.request_body.is_some();
-    let mut always = vec![
-        ("400", "malformed path, query or body"),
-        ("401", "missing, malformed, expired or revoked bearer token"),
-        ("403", "the token lacks the role this needs"),
-        ("500", "internal error (details only in the server's log)"),
-    ];
-    if has_path_params {
-        always.push(("404", "not found, or not visible to this token"));
-    }
-    if has_body {
-        always.push(("413", "body larger than 1 MiB"));
-        always.push(("415", "body is not application/json"));
-    }
+    let applies = |status: &str| match status {
+        "404" => has_path_params,
+        "413" | "415" => has_body,
+        _ => true,
+    };
     let responses = &mut operation.responses.responses;
-    for (status, description) in always {
-        responses
-            .entry(status.to_owned())
-            .or_insert_with(|| RefOr::T(problem_response(description)));
+    for (status, _) in COMMON_ERRORS.iter().filter(|(status, _)| applies(status)) {
+        responses.entry((*status).to_owned()).or_insert_with(|| {
+            RefOr::Ref(Ref::new(format!(
+                "#/components/responses/{}",
+                common_error_name(status)
+            )))
+        });
     }
     for (status, response) in responses.iter_mut() {
         if !status.starts_with(['4', '5']) {

@@ -238,15 +238,18 @@ async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
         );
         let responses = &paths[*path][*method]["responses"];
         for status in ["400", "401", "403", "500"] {
+            let response = resolved(&document, &responses[status]);
             assert!(
-                responses[status]["content"]["application/problem+json"].is_object(),
+                response["content"]["application/problem+json"].is_object(),
                 "{method} {path} documents {status} as problem+json: {responses}"
             );
         }
         let errors_as_plain_json = responses.as_object().is_some_and(|all| {
             all.iter().any(|(status, response)| {
                 status.starts_with(['4', '5'])
-                    && response["content"].get("application/json").is_some()
+                    && resolved(&document, response)["content"]
+                        .get("application/json")
+                        .is_some()
             })
         });
         assert!(!errors_as_plain_json, "{method} {path}: {responses}");
@@ -262,4 +265,18 @@ async fn openapi_covers_every_route_of_the_spec(app: TestApp) {
         document["components"]["schemas"]["ProjectName"]["pattern"],
         polyphemus_model::ProjectName::PATTERN
     );
+}
+
+/// A response of the OpenAPI document, its `$ref` (to `#/components/responses/…`) followed.
+fn resolved<'a>(document: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(reference) => reference
+            .strip_prefix("#/")
+            .map_or(&Value::Null, |pointer| {
+                document
+                    .pointer(&format!("/{pointer}"))
+                    .unwrap_or(&Value::Null)
+            }),
+        None => response,
+    }
 }
